@@ -1,0 +1,37 @@
+"""Errors a caller can act on. Pure Python: adapters map them to MCP and HTTP errors.
+
+``ToolInputError`` maps to MCP ``ToolError`` / HTTP 422, ``ToolLimitError`` (an input over a
+documented bound) to HTTP 413. Both name the field, what was expected and what came.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def describe(value: Any, limit: int = 80) -> str:
+    """A short, safe rendering of a received value for an error message."""
+    text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
+class ToolInputError(ValueError):
+    """Bad input: ``field`` (dotted path, e.g. ``"update.arm"``), ``expected`` and ``got``."""
+
+    status = 422
+    type = "invalid_input"
+
+    def __init__(self, field: str, expected: str, got: Any) -> None:
+        self.field = field
+        self.expected = expected
+        self.got = got if isinstance(got, str) else describe(got)
+        super().__init__(f"{field}: expected {expected}, got {self.got}")
+
+
+class ToolLimitError(ToolInputError):
+    """An input larger than a documented bound (sizes, iterations, enumeration counts)."""
+
+    status = 413
+    type = "too_large"

@@ -1,0 +1,7 @@
+"""Placeholder: the tool module is being written."""
+
+from __future__ import annotations
+
+from tools.registry import ToolSpec
+
+TOOLS: tuple[ToolSpec, ...] = ()

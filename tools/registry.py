@@ -1,0 +1,104 @@
+"""The one place each tool is described. MCP, HTTP, OpenAPI, docs and llms.txt derive from it.
+
+Each tool module exposes ``TOOLS: tuple[ToolSpec, ...]``; ``MODULES`` lists them in the order
+the docs show them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from tools.errors import ToolInputError, ToolLimitError, describe
+
+MODULES = (
+    "ucb",
+    "bandit",
+    "yield_curve",
+    "growth",
+    "breakout",
+    "group_lasso",
+    "convex_relu",
+    "elbo",
+)
+
+
+@dataclass(frozen=True)
+class Example:
+    """A worked example: its input is executed by the docs generator and by the tests."""
+
+    title: str
+    input: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool: ``func`` takes a validated ``input_model`` and returns an ``output_model``.
+
+    ``note`` is ``"<section>/<slug>"`` of the note that explains it. ``heavy`` tools run on
+    the server's bounded worker pool under a wall-clock limit.
+    """
+
+    name: str
+    title: str
+    description: str
+    input_model: type[BaseModel]
+    output_model: type[BaseModel]
+    func: Callable[[Any], BaseModel]
+    note: str | None
+    examples: tuple[Example, ...]
+    read_only: bool = True
+    idempotent: bool = True
+    heavy: bool = False
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    def parse(self, payload: Any) -> BaseModel:
+        """Validate a JSON-like payload; raise ``ToolInputError`` naming the first bad field."""
+        if not isinstance(payload, Mapping):
+            raise ToolInputError("(body)", "a JSON object", type(payload).__name__)
+        try:
+            return self.input_model.model_validate(dict(payload))
+        except ValidationError as exc:
+            raise input_error(exc) from None
+
+    def run(self, payload: Any) -> dict[str, Any]:
+        """Validate, compute, and return the output as JSON-ready data."""
+        result = self.func(self.parse(payload))
+        return result.model_dump(mode="json")
+
+
+def input_error(exc: ValidationError) -> ToolInputError:
+    """The first pydantic error as a ``ToolInputError`` (``ToolLimitError`` for size bounds)."""
+    err = exc.errors(include_url=False)[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "(body)"
+    expected = err["msg"]
+    if expected.startswith("Value error, "):
+        expected = expected[len("Value error, ") :]
+    got = err.get("input")
+    if err["type"] == "too_long":
+        return ToolLimitError(loc, expected, f"{len(got) if hasattr(got, '__len__') else '?'} items")
+    return ToolInputError(loc, expected, describe(got))
+
+
+@cache
+def all_tools() -> dict[str, ToolSpec]:
+    tools: dict[str, ToolSpec] = {}
+    for module_name in MODULES:
+        module = importlib.import_module(f"tools.{module_name}")
+        for spec in module.TOOLS:
+            if spec.name in tools:
+                raise RuntimeError(f"tool {spec.name!r} registered twice")
+            tools[spec.name] = spec
+    return tools
+
+
+def get_tool(name: str) -> ToolSpec:
+    try:
+        return all_tools()[name]
+    except KeyError:
+        raise ToolInputError("tool", f"one of {sorted(all_tools())}", name) from None
