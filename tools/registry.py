@@ -77,11 +77,16 @@ def input_error(exc: ValidationError) -> ToolInputError:
     err = exc.errors(include_url=False)[0]
     loc = ".".join(str(p) for p in err["loc"]) or "(body)"
     expected = err["msg"]
-    if expected.startswith("Value error, "):
-        expected = expected[len("Value error, ") :]
+    for prefix in ("Value error, ", "Input should be "):
+        expected = expected.removeprefix(prefix)
     got = err.get("input")
+    if err["type"] == "missing":
+        return ToolInputError(loc, "a value for this required field", "nothing")
+    if err["type"] == "extra_forbidden":
+        return ToolInputError(loc, "only the documented fields (this one is unknown)", got)
     if err["type"] == "too_long":
-        return ToolLimitError(loc, expected, f"{len(got) if hasattr(got, '__len__') else '?'} items")
+        size = len(got) if hasattr(got, "__len__") else "?"
+        return ToolLimitError(loc, expected, f"{size} items")
     return ToolInputError(loc, expected, describe(got))
 
 

@@ -1,0 +1,186 @@
+"""Treasury par yield curves: tenor names and the Treasury's CSV and XML formats.
+
+A :class:`YieldTable` holds dates (ascending, ``datetime64[D]``, shape ``(n_dates,)``) and yields
+in percent (shape ``(n_dates, n_tenors)``, NaN where a tenor was not published that day), with
+columns in the order of :data:`TENORS`.
+
+Accepted inputs, detected automatically:
+
+- the Treasury's CSV download: ``Date,"1 Mo","1.5 Mo",...,"30 Yr"``, dates ``MM/DD/YYYY``,
+  newest first, quoted headers, the ``1.5 Mo`` column only from 2025-02-18;
+- the same columns with ISO dates in any order (e.g. ``../shared/data/treasury/``);
+- the Treasury's XML feed (Atom; ``d:NEW_DATE``, ``d:BC_1MONTH`` … ``d:BC_30YEAR``; an absent
+  element is a missing tenor; ``BC_30YEARDISPLAY`` is ignored). Documents with a DOCTYPE are
+  refused (no entity expansion).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from tools.errors import ToolInputError, ToolLimitError
+
+TENORS = ("1M", "1.5M", "2M", "3M", "4M", "6M", "1Y", "2Y", "3Y", "5Y", "7Y", "10Y", "20Y", "30Y")
+TENOR_INDEX = {name: i for i, name in enumerate(TENORS)}
+
+MAX_DATA_CHARS = 8_000_000
+MAX_DATES = 20_000
+MIN_YIELD, MAX_YIELD = -10.0, 50.0
+
+_TENOR_RE = re.compile(r"^(?:BC_)?(\d+(?:[._]5)?)\s*(M|MO|MOS|MONTH|MONTHS|Y|YR|YRS|YEAR|YEARS)$")
+
+
+def canonical_tenor(name: str) -> str | None:
+    """The canonical tenor (see ``TENORS``) of ``"1 Mo"``, ``"1M"``, ``"BC_1MONTH"``,
+    ``"1.5 Mo"``, ``"BC_1_5MONTH"``, ``"30 Yr"``…; None for anything else."""
+    match = _TENOR_RE.match(name.strip().upper().replace(" ", ""))
+    if not match:
+        return None
+    number, unit = match.groups()
+    tenor = number.replace("_", ".") + ("M" if unit.startswith("M") else "Y")
+    return tenor if tenor in TENOR_INDEX else None
+
+
+_DATE_RES = (
+    (re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:T[\d:.]+Z?)?$"), (1, 2, 3)),
+    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), (3, 1, 2)),
+)
+
+
+def parse_date(text: str, field: str) -> np.datetime64:
+    """ISO ``YYYY-MM-DD`` (optionally with a time) or the Treasury's ``MM/DD/YYYY``."""
+    value = text.strip()
+    for pattern, (y, m, d) in _DATE_RES:
+        match = pattern.match(value)
+        if match:
+            day = f"{match.group(y)}-{int(match.group(m)):02d}-{int(match.group(d)):02d}"
+            try:
+                return np.datetime64(day, "D")
+            except ValueError:
+                break
+    raise ToolInputError(field, "a date as YYYY-MM-DD or MM/DD/YYYY", text)
+
+
+def iso(day: np.datetime64) -> str:
+    return str(day.astype("datetime64[D]"))
+
+
+@dataclass(frozen=True)
+class YieldTable:
+    dates: npt.NDArray[np.datetime64]
+    yields: npt.NDArray[np.float64]
+
+    @property
+    def n_dates(self) -> int:
+        return int(self.dates.shape[0])
+
+
+def check_yield(value: float, field: str) -> float:
+    if not MIN_YIELD <= value <= MAX_YIELD:
+        raise ToolInputError(
+            field, f"a yield in percent between {MIN_YIELD} and {MAX_YIELD}", value
+        )
+    return value
+
+
+def _table(rows: list[tuple[np.datetime64, npt.NDArray[np.float64]]], field: str) -> YieldTable:
+    if not rows:
+        raise ToolInputError(field, "at least one dated yield curve", "no rows")
+    if len(rows) > MAX_DATES:
+        raise ToolLimitError(field, f"at most {MAX_DATES} dates", f"{len(rows)} dates")
+    dates = np.array([r[0] for r in rows], dtype="datetime64[D]")
+    yields = np.vstack([r[1] for r in rows])
+    order = np.argsort(dates, kind="stable")
+    dates, yields = dates[order], yields[order]
+    dup = np.flatnonzero(dates[1:] == dates[:-1])
+    if dup.size:
+        raise ToolInputError(field, "each date at most once", f"{iso(dates[dup[0]])} twice")
+    return YieldTable(dates=dates, yields=yields)
+
+
+def _parse_csv(text: str, field: str) -> YieldTable:
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header or header[0].strip().lower() not in ("date", "observation_date"):
+        raise ToolInputError(field, "a CSV whose first column is 'Date'", header)
+    columns: list[int] = []
+    for j, name in enumerate(header[1:], start=1):
+        tenor = canonical_tenor(name)
+        if tenor is None:
+            raise ToolInputError(
+                f"{field}.header[{j}]", "a Treasury tenor column such as '1 Mo' or '10 Yr'", name
+            )
+        columns.append(TENOR_INDEX[tenor])
+    rows = []
+    for line_no, record in enumerate(reader, start=2):
+        if not record or not record[0].strip():
+            continue
+        where = f"{field}.line[{line_no}]"
+        if len(record) != len(header):
+            raise ToolInputError(where, f"{len(header)} fields", f"{len(record)} fields")
+        curve = np.full(len(TENORS), np.nan)
+        for j, cell in enumerate(record[1:]):
+            cell = cell.strip()
+            if cell and cell not in (".", "N/A"):
+                try:
+                    value = float(cell)
+                except ValueError:
+                    raise ToolInputError(f"{where}.{header[j + 1]}", "a number", cell) from None
+                if not np.isfinite(value):
+                    raise ToolInputError(f"{where}.{header[j + 1]}", "a finite number", cell)
+                curve[columns[j]] = check_yield(value, f"{where}.{header[j + 1]}")
+        rows.append((parse_date(record[0], f"{where}.Date"), curve))
+    return _table(rows, field)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _parse_xml(text: str, field: str) -> YieldTable:
+    head = text[:4096].upper()
+    if "<!DOCTYPE" in head or "<!ENTITY" in head:
+        raise ToolInputError(field, "Treasury XML without a DOCTYPE or entities", "a DOCTYPE")
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise ToolInputError(field, "well-formed XML", f"a parse error ({exc})") from None
+    rows = []
+    for k, props in enumerate(el for el in root.iter() if _local(el.tag) == "properties"):
+        date = None
+        curve = np.full(len(TENORS), np.nan)
+        for child in props:
+            name = _local(child.tag)
+            value = (child.text or "").strip()
+            if name == "NEW_DATE":
+                date = parse_date(value, f"{field}.entry[{k}].NEW_DATE")
+            elif name.startswith("BC_") and not name.endswith("DISPLAY") and value:
+                tenor = canonical_tenor(name)
+                if tenor is None:
+                    continue
+                try:
+                    number = float(value)
+                except ValueError:
+                    raise ToolInputError(f"{field}.entry[{k}].{name}", "a number", value) from None
+                curve[TENOR_INDEX[tenor]] = check_yield(number, f"{field}.entry[{k}].{name}")
+        if date is None:
+            raise ToolInputError(f"{field}.entry[{k}]", "a d:NEW_DATE element", "none")
+        rows.append((date, curve))
+    return _table(rows, field)
+
+
+def parse_treasury(text: str, field: str = "data") -> YieldTable:
+    """Parse the Treasury's CSV or XML (see the module docstring); ascending dates."""
+    if len(text) > MAX_DATA_CHARS:
+        raise ToolLimitError(field, f"at most {MAX_DATA_CHARS} characters", f"{len(text)}")
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped.startswith("<"):
+        return _parse_xml(stripped, field)
+    return _parse_csv(stripped, field)
