@@ -64,7 +64,7 @@ class ToolSpec:
         try:
             return self.input_model.model_validate(dict(payload))
         except ValidationError as exc:
-            raise input_error(exc) from None
+            raise input_error(exc, payload) from None
 
     def run(self, payload: Any) -> dict[str, Any]:
         """Validate, compute, and return the output as JSON-ready data."""
@@ -72,10 +72,32 @@ class ToolSpec:
         return result.model_dump(mode="json")
 
 
-def input_error(exc: ValidationError) -> ToolInputError:
-    """The first pydantic error as a ``ToolInputError`` (``ToolLimitError`` for size bounds)."""
-    err = exc.errors(include_url=False)[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "(body)"
+def _clean_loc(loc: tuple[int | str, ...], payload: Any, keep_last: bool) -> str:
+    """Drop pydantic's union-member tags (``constrained-float``, ``Range``…) from a location by
+    walking the payload: only keys and indices that exist in it are kept."""
+    parts: list[str] = []
+    node = payload
+    for i, part in enumerate(loc):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif not (keep_last and i == len(loc) - 1):
+            continue
+        parts.append(str(part))
+    return ".".join(parts) or "(body)"
+
+
+def input_error(exc: ValidationError, payload: Any = None) -> ToolInputError:
+    """The first bad field of a pydantic error as a ``ToolInputError`` (``ToolLimitError`` for
+    size bounds). Errors other than a type mismatch come first, so that of a union's branches
+    the one whose type matched the input is reported."""
+    errors = exc.errors(include_url=False)
+    located = [
+        (_clean_loc(e["loc"], payload, e["type"] in ("missing", "extra_forbidden")), e)
+        for e in errors
+    ]
+    loc, err = next((p for p in located if not p[1]["type"].endswith("_type")), located[0])
     expected = err["msg"]
     for prefix in ("Value error, ", "Input should be "):
         expected = expected.removeprefix(prefix)
