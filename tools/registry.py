@@ -78,9 +78,9 @@ def _clean_loc(loc: tuple[int | str, ...], payload: Any, keep_last: bool) -> str
     parts: list[str] = []
     node = payload
     for i, part in enumerate(loc):
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_mapping = isinstance(node, Mapping) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_mapping or in_list:
             node = node[part]
         elif not (keep_last and i == len(loc) - 1):
             continue
