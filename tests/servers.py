@@ -1,0 +1,128 @@
+"""Start the real service (uvicorn in a subprocess) on 127.0.0.1 for tests.
+
+Usage::
+
+    from servers import running_server
+
+    with running_server() as srv:
+        httpx.get(f"{srv.url}/healthz")
+
+The listening socket is bound here (port 0: a free port) and handed to uvicorn with ``--fd``,
+so there is no race for the port. The server runs ``server.app:app_from_env`` in factory mode;
+``root``/``base_url``/``db`` reach it through ``NOTES_KB_*`` variables. It is stopped by its
+process group id (its own pid), never by name.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    """``http://127.0.0.1:PORT`` (no trailing slash)."""
+    port: int
+    pid: int
+    log: Path
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"server not healthy after {timeout} s:\n{log.read_text()}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@contextmanager
+def running_server(
+    root: Path | None = None,
+    *,
+    workers: int = 1,
+    env: Mapping[str, str] | None = None,
+    extra_args: Sequence[str] = (),
+    log_dir: Path | None = None,
+    timeout: float = 60.0,
+) -> Iterator[Server]:
+    """A real uvicorn serving ``create_app`` for the knowledge base at ``root`` (default: repo)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.set_inheritable(True)
+    port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    child_env = dict(os.environ)
+    child_env["NOTES_KB_ROOT"] = str(root or REPO)
+    child_env.update(env or {})
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(REPO), child_env.get("PYTHONPATH", "")) if p
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "server.app:app_from_env",
+        "--factory",
+        "--fd",
+        str(sock.fileno()),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        *extra_args,
+    ]
+    log = (log_dir or Path(tempfile.gettempdir())) / f"notes-kb-uvicorn-{port}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            env=child_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            pass_fds=(sock.fileno(),),
+            start_new_session=True,
+        )
+    sock.close()
+    try:
+        _wait_healthy(url, proc, log, timeout)
+        yield Server(url=url, port=port, pid=proc.pid, log=log)
+    finally:
+        _stop(proc)
+        log.unlink(missing_ok=True)
