@@ -90,25 +90,39 @@ def check_yield(value: float, field: str) -> float:
     return value
 
 
-def _table(rows: list[tuple[np.datetime64, npt.NDArray[np.float64]]], field: str) -> YieldTable:
-    if not rows:
+def _table(dates: list[np.datetime64], yields: npt.NDArray[np.float64], field: str) -> YieldTable:
+    if not dates:
         raise ToolInputError(field, "at least one dated yield curve", "no rows")
-    if len(rows) > MAX_DATES:
-        raise ToolLimitError(field, f"at most {MAX_DATES} dates", f"{len(rows)} dates")
-    dates = np.array([r[0] for r in rows], dtype="datetime64[D]")
-    yields = np.vstack([r[1] for r in rows])
-    order = np.argsort(dates, kind="stable")
-    dates, yields = dates[order], yields[order]
-    dup = np.flatnonzero(dates[1:] == dates[:-1])
+    if len(dates) > MAX_DATES:
+        raise ToolLimitError(field, f"at most {MAX_DATES} dates", f"{len(dates)} dates")
+    days = np.array(dates, dtype="datetime64[D]")
+    order = np.argsort(days, kind="stable")
+    days, yields = days[order], yields[order]
+    dup = np.flatnonzero(days[1:] == days[:-1])
     if dup.size:
-        raise ToolInputError(field, "each date at most once", f"{iso(dates[dup[0]])} twice")
-    return YieldTable(dates=dates, yields=yields)
+        raise ToolInputError(field, "each date at most once", f"{iso(days[dup[0]])} twice")
+    return YieldTable(dates=days, yields=yields)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _parse_dates(texts: list[str], field: str) -> list[np.datetime64]:
+    """Dates of CSV lines 2, 3, …; ISO dates in bulk, anything else one by one."""
+    if all(_ISO_DATE.fullmatch(t) for t in texts):
+        try:
+            return list(np.array(texts, dtype="datetime64[D]"))
+        except ValueError:
+            pass
+    return [parse_date(t, f"{field}.line[{k + 2}].Date") for k, t in enumerate(texts)]
 
 
 def _parse_csv(text: str, field: str) -> YieldTable:
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if not header or header[0].strip().lower() not in ("date", "observation_date"):
+    records = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+    if not records:
+        raise ToolInputError(field, "a CSV whose first column is 'Date'", "nothing")
+    header, body = records[0], records[1:]
+    if header[0].strip().lower() not in ("date", "observation_date"):
         raise ToolInputError(field, "a CSV whose first column is 'Date'", header)
     columns: list[int] = []
     for j, name in enumerate(header[1:], start=1):
@@ -118,26 +132,42 @@ def _parse_csv(text: str, field: str) -> YieldTable:
                 f"{field}.header[{j}]", "a Treasury tenor column such as '1 Mo' or '10 Yr'", name
             )
         columns.append(TENOR_INDEX[tenor])
-    rows = []
-    for line_no, record in enumerate(reader, start=2):
-        if not record or not record[0].strip():
-            continue
-        where = f"{field}.line[{line_no}]"
+    for k, record in enumerate(body):
         if len(record) != len(header):
+            where = f"{field}.line[{k + 2}]"
             raise ToolInputError(where, f"{len(header)} fields", f"{len(record)} fields")
-        curve = np.full(len(TENORS), np.nan)
-        for j, cell in enumerate(record[1:]):
-            cell = cell.strip()
-            if cell and cell not in (".", "N/A"):
-                try:
-                    value = float(cell)
-                except ValueError:
-                    raise ToolInputError(f"{where}.{header[j + 1]}", "a number", cell) from None
-                if not np.isfinite(value):
-                    raise ToolInputError(f"{where}.{header[j + 1]}", "a finite number", cell)
-                curve[columns[j]] = check_yield(value, f"{where}.{header[j + 1]}")
-        rows.append((parse_date(record[0], f"{where}.Date"), curve))
-    return _table(rows, field)
+    if len(body) > MAX_DATES:
+        raise ToolLimitError(field, f"at most {MAX_DATES} dates", f"{len(body)} dates")
+    if not body:
+        return _table([], np.empty((0, len(TENORS))), field)
+    cells = np.char.strip(np.array([r[1:] for r in body], dtype=str))
+    cells = np.where(np.isin(cells, ["", ".", "N/A"]), "nan", cells)
+    try:
+        values = cells.astype(np.float64)
+    except ValueError:
+        values = _locate_bad_cell(cells, header, field)
+    given = ~np.isnan(values)
+    bad = np.flatnonzero(given & ((values < MIN_YIELD) | (values > MAX_YIELD) | np.isinf(values)))
+    if bad.size:
+        i, j = np.unravel_index(bad[0], values.shape)
+        check_yield(float(values[i, j]), f"{field}.line[{i + 2}].{header[j + 1]}")
+    yields = np.full((len(body), len(TENORS)), np.nan)
+    yields[:, columns] = values
+    return _table(_parse_dates([r[0].strip() for r in body], field), yields, field)
+
+
+def _locate_bad_cell(
+    cells: npt.NDArray[np.str_], header: list[str], field: str
+) -> npt.NDArray[np.float64]:
+    """Raise for the first cell that is not a number (only called when there is one)."""
+    for (i, j), cell in np.ndenumerate(cells):
+        try:
+            float(cell)
+        except ValueError:
+            raise ToolInputError(
+                f"{field}.line[{i + 2}].{header[j + 1]}", "a number", cell
+            ) from None
+    raise AssertionError("unreachable: astype failed but every cell parses")
 
 
 def _local(tag: str) -> str:
@@ -152,7 +182,8 @@ def _parse_xml(text: str, field: str) -> YieldTable:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         raise ToolInputError(field, "well-formed XML", f"a parse error ({exc})") from None
-    rows = []
+    dates: list[np.datetime64] = []
+    rows: list[npt.NDArray[np.float64]] = []
     for k, props in enumerate(el for el in root.iter() if _local(el.tag) == "properties"):
         date = None
         curve = np.full(len(TENORS), np.nan)
@@ -172,8 +203,9 @@ def _parse_xml(text: str, field: str) -> YieldTable:
                 curve[TENOR_INDEX[tenor]] = check_yield(number, f"{field}.entry[{k}].{name}")
         if date is None:
             raise ToolInputError(f"{field}.entry[{k}]", "a d:NEW_DATE element", "none")
-        rows.append((date, curve))
-    return _table(rows, field)
+        dates.append(date)
+        rows.append(curve)
+    return _table(dates, np.array(rows).reshape(-1, len(TENORS)), field)
 
 
 def parse_treasury(text: str, field: str = "data") -> YieldTable:
