@@ -1,0 +1,422 @@
+"""Read an RSS 2.0 / Atom feed from a file or an http(s) URL into plain records.
+
+Fetching is bounded (timeout, size cap, http(s) only) and conditional: the ETag and
+Last-Modified of the last good response are cached next to the manifest together with its body,
+so an unchanged feed costs one ``304 Not Modified``. Parsing refuses XML bombs (a DOCTYPE that
+declares entities) and documents that are not feeds; item-level trouble (missing fields, bytes that
+are not valid in the declared encoding) becomes a warning on that item, never an exception.
+"""
+
+from __future__ import annotations
+
+import bisect
+import calendar
+import codecs
+import hashlib
+import html
+import json
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from server.files import write_atomic
+
+USER_AGENT = "notes-kb/0.1 (+feed ingest)"
+
+
+class FeedError(Exception):
+    """The feed cannot be read at all: nothing may be written."""
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One ``<item>`` / ``<entry>``; empty strings where the feed gave nothing."""
+
+    index: int
+    guid: str
+    link: str
+    title: str
+    published: str | None
+    updated: str | None
+    author: str | None
+    categories: tuple[str, ...]
+    language: str | None
+    html: str
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A parsed feed. ``date`` is its build date (else its newest item's date), ISO 8601 UTC."""
+
+    title: str
+    link: str
+    description: str
+    language: str | None
+    date: str | None
+    self_link: str | None
+    version: str
+    items: tuple[FeedItem, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """Raw feed bytes and where they came from. ``not_modified`` is True after a 304."""
+
+    data: bytes
+    source: str
+    content_type: str | None = None
+    not_modified: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def iso_utc(parsed: time.struct_time | None) -> str | None:
+    """feedparser's UTC ``struct_time`` as ``2025-08-15T06:23:56Z``."""
+    if parsed is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(calendar.timegm(parsed)))
+
+
+# ---------------------------------------------------------------------------------------------
+# fetching
+
+
+def is_url(source: str | Path) -> bool:
+    return isinstance(source, str) and "://" in source
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
+            raise FeedError(f"feed: redirect to a non-http(s) URL refused: {newurl}")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _cache_paths(cache_dir: Path) -> tuple[Path, Path]:
+    return cache_dir / ".feed-cache.json", cache_dir / ".feed-cache.xml"
+
+
+def _read_cache(cache_dir: Path | None, url: str) -> tuple[dict[str, str], bytes | None]:
+    if cache_dir is None:
+        return {}, None
+    meta_path, body_path = _cache_paths(cache_dir)
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        body = body_path.read_bytes()
+    except (OSError, ValueError):
+        return {}, None
+    if not isinstance(meta, dict) or meta.get("url") != url:
+        return {}, None
+    if meta.get("sha256") != hashlib.sha256(body).hexdigest():
+        return {}, None
+    return {k: str(v) for k, v in meta.items()}, body
+
+
+def _write_cache(cache_dir: Path, url: str, headers: dict[str, str], body: bytes) -> None:
+    meta_path, body_path = _cache_paths(cache_dir)
+    meta = {"url": url, "sha256": hashlib.sha256(body).hexdigest()}
+    for key in ("etag", "last-modified", "content-type"):
+        if key in headers:
+            meta[key] = headers[key]
+    write_atomic(body_path, body)
+    write_atomic(meta_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+
+def fetch_url(
+    url: str,
+    *,
+    timeout_s: float,
+    max_bytes: int,
+    cache_dir: Path | None = None,
+) -> Fetched:
+    """GET ``url`` (http or https only) with a conditional request when a cached copy exists.
+
+    ``timeout_s`` bounds the whole transfer, not just each socket read; a body over
+    ``max_bytes`` is refused. On 304 the cached body is returned with ``not_modified=True``.
+    The cache (``.feed-cache.json`` + ``.feed-cache.xml`` in ``cache_dir``) is updated only
+    after a complete 200 response.
+    """
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise FeedError(f"feed: expected an http(s) URL or a file path, got scheme {scheme!r}")
+    meta, cached = _read_cache(cache_dir, url)
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    if cached is not None:
+        if "etag" in meta:
+            request.add_header("If-None-Match", meta["etag"])
+        if "last-modified" in meta:
+            request.add_header("If-Modified-Since", meta["last-modified"])
+    opener = urllib.request.build_opener(_HttpOnlyRedirects())
+    deadline = time.monotonic() + timeout_s
+    try:
+        with opener.open(request, timeout=timeout_s) as response:
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            length = headers.get("content-length", "")
+            if length.isdigit() and int(length) > max_bytes:
+                raise FeedError(
+                    f"feed: expected at most {max_bytes} bytes, got Content-Length {length}"
+                )
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                if time.monotonic() > deadline:
+                    raise FeedError(f"feed: expected a response within {timeout_s:g} s, timed out")
+                chunk = response.read(64 * 1024)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > max_bytes:
+                    raise FeedError(f"feed: expected at most {max_bytes} bytes, got more")
+                chunks.append(chunk)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 304 and cached is not None:
+            return Fetched(cached, url, meta.get("content-type"), not_modified=True)
+        raise FeedError(
+            f"feed: expected HTTP 200 from {url}, got {exc.code} {exc.reason}"
+        ) from None
+    except TimeoutError:
+        raise FeedError(f"feed: expected a response within {timeout_s:g} s, timed out") from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise FeedError(
+                f"feed: expected a response within {timeout_s:g} s, timed out"
+            ) from None
+        raise FeedError(f"feed: cannot fetch {url}: {exc.reason}") from None
+    except OSError as exc:
+        raise FeedError(f"feed: cannot fetch {url}: {exc}") from None
+    body = b"".join(chunks)
+    if cache_dir is not None:
+        _write_cache(cache_dir, url, headers, body)
+    return Fetched(body, url, headers.get("content-type"), headers=headers)
+
+
+def read_source(
+    source: str | Path,
+    *,
+    timeout_s: float,
+    max_bytes: int,
+    cache_dir: Path | None = None,
+) -> Fetched:
+    """The feed's bytes from a local path or an http(s) URL (``file:`` and others refused)."""
+    if is_url(source):
+        return fetch_url(str(source), timeout_s=timeout_s, max_bytes=max_bytes, cache_dir=cache_dir)
+    path = Path(source)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise FeedError(f"feed: expected at most {max_bytes} bytes, got {size} in {path}")
+        return Fetched(path.read_bytes(), str(path))
+    except FeedError:
+        raise
+    except OSError as exc:
+        raise FeedError(f"feed: cannot read {path}: {exc.strerror or exc}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# parsing
+
+_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
+_ROOT_START = re.compile(rb"<[A-Za-z_]")
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_ITEM_START = re.compile(rb"<(?:item|entry)[\s>/]")
+
+
+def _check_prolog(text: bytes) -> None:
+    """Refuse entity declarations before the root element (billion laughs, external entities)."""
+    head = _COMMENT.sub(b"", text[: 1 << 20])
+    root = _ROOT_START.search(head)
+    prolog = head[: root.start()] if root else head
+    if _ENTITY_DECL.search(prolog):
+        raise FeedError(
+            "feed: expected an RSS or Atom document, got a DOCTYPE declaring entities "
+            "(refused: possible XML bomb)"
+        )
+
+
+def _declared_encoding(data: bytes) -> str | None:
+    match = _XML_DECL.match(data)
+    return match.group(1).decode("ascii").lower() if match else None
+
+
+def _repair_utf8(data: bytes) -> tuple[bytes, list[int]]:
+    """Decode UTF-8, reading each invalid byte as cp1252 (the usual mix); return the re-encoded
+    bytes and the offsets of the bytes that needed it."""
+    bad: list[int] = []
+
+    def handler(exc: UnicodeError) -> tuple[str, int]:
+        assert isinstance(exc, UnicodeDecodeError)
+        bad.append(exc.start)
+        raw = exc.object[exc.start : exc.start + 1]
+        return raw.decode("cp1252", errors="replace"), exc.start + 1
+
+    codecs.register_error("notes_kb_cp1252", handler)
+    text = data.decode("utf-8", errors="notes_kb_cp1252")
+    return text.encode("utf-8"), bad
+
+
+def _normalise_bytes(data: bytes) -> tuple[bytes, dict[int, int], list[str]]:
+    """Bytes ready for feedparser; per item index the count of repaired bytes; feed warnings."""
+    warnings: list[str] = []
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise FeedError(
+                "feed: expected UTF-16 text after a UTF-16 BOM, got bad bytes"
+            ) from None
+        data = re.sub(
+            r"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])[^\"']+", r"\1utf-8", text, count=1
+        ).encode("utf-8")
+    elif data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    _check_prolog(data)
+    per_item: dict[int, int] = {}
+    declared = _declared_encoding(data)
+    if declared in (None, "utf-8", "utf8"):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            starts = [m.start() for m in _ITEM_START.finditer(data)]
+            data, bad = _repair_utf8(data)
+            outside = 0
+            for offset in bad:
+                item = bisect.bisect_right(starts, offset) - 1
+                if item < 0:
+                    outside += 1
+                else:
+                    per_item[item] = per_item.get(item, 0) + 1
+            if outside:
+                warnings.append(
+                    f"feed: {outside} byte(s) outside items are not valid UTF-8; "
+                    "read them as Windows-1252"
+                )
+    return data, per_item, warnings
+
+
+def _text(value: Any) -> str:
+    return " ".join(str(value or "").split())
+
+
+def _item_html(entry: Any) -> str:
+    details: list[Any] = list(entry.get("content") or [])
+    if not details and entry.get("summary_detail"):
+        details = [entry["summary_detail"]]
+    if not details:
+        return ""
+    for detail in details:
+        if "html" in str(detail.get("type", "")):
+            return str(detail.get("value") or "")
+    detail = details[0]
+    value = str(detail.get("value") or "")
+    if "html" not in str(detail.get("type", "text/html")):
+        paragraphs = [p for p in re.split(r"\n\s*\n", value) if p.strip()]
+        return "".join(f"<p>{html.escape(p.strip())}</p>" for p in paragraphs)
+    return value
+
+
+def _item_language(entry: Any, channel_language: str | None) -> str | None:
+    for detail in [
+        *(entry.get("content") or []),
+        entry.get("summary_detail"),
+        entry.get("title_detail"),
+    ]:
+        if detail and detail.get("language"):
+            return str(detail["language"])
+    if entry.get("language"):
+        return str(entry["language"])
+    return channel_language
+
+
+def parse_feed(data: bytes, *, content_type: str | None = None) -> Feed:
+    """Parse feed bytes. Raises ``FeedError`` when they are not a feed at all or declare
+    entities; item-level problems become warnings on the item."""
+    import feedparser
+
+    data, repaired, feed_warnings = _normalise_bytes(data)
+    headers = {"content-type": content_type} if content_type else None
+    parsed = feedparser.parse(data, sanitize_html=False, response_headers=headers)
+    channel = parsed.get("feed") or {}
+    entries = parsed.get("entries") or []
+    if not parsed.get("version") or (not entries and not channel.get("title")):
+        reason = parsed.get("bozo_exception")
+        detail = f" ({reason})" if reason else ""
+        raise FeedError(f"feed: expected an RSS or Atom document, got something else{detail}")
+    if parsed.get("bozo"):
+        feed_warnings.append(
+            f"feed: not well-formed XML, read leniently: {parsed.get('bozo_exception')}"
+        )
+    language = channel.get("language") or None
+    items: list[FeedItem] = []
+    for index, entry in enumerate(entries):
+        warnings: list[str] = []
+        if repaired.get(index):
+            warnings.append(
+                f"{repaired[index]} byte(s) not valid UTF-8, read as Windows-1252 (mixed encoding)"
+            )
+        link = str(entry.get("link") or "").strip()
+        guid = str(entry.get("id") or "").strip()
+        items.append(
+            FeedItem(
+                index=index,
+                guid=guid,
+                link=link,
+                title=_text(entry.get("title")),
+                published=iso_utc(entry.get("published_parsed")),
+                updated=iso_utc(entry.get("updated_parsed")),
+                author=_text(entry.get("author")) or _text(channel.get("author")) or None,
+                categories=tuple(
+                    _text(t.get("term")) for t in entry.get("tags") or [] if _text(t.get("term"))
+                ),
+                language=_item_language(entry, language),
+                html=_item_html(entry),
+                warnings=tuple(warnings),
+            )
+        )
+    dates = [d for it in items for d in (it.updated, it.published) if d]
+    feed_date = (
+        iso_utc(channel.get("updated_parsed"))
+        or iso_utc(channel.get("published_parsed"))
+        or (max(dates) if dates else None)
+    )
+    self_link = next(
+        (str(lk.get("href")) for lk in channel.get("links") or [] if lk.get("rel") == "self"),
+        None,
+    )
+    return Feed(
+        title=_text(channel.get("title")),
+        link=str(channel.get("link") or ""),
+        description=_text(channel.get("subtitle") or channel.get("description")),
+        language=language,
+        date=feed_date,
+        self_link=self_link,
+        version=str(parsed.get("version")),
+        items=tuple(items),
+        warnings=tuple(feed_warnings),
+    )
+
+
+def load_feed(
+    source: str | Path,
+    *,
+    timeout_s: float = 30.0,
+    max_bytes: int = 50 << 20,
+    cache_dir: Path | None = None,
+) -> tuple[Feed, Fetched]:
+    """Read and parse a feed from a path or an http(s) URL (see ``fetch_url``)."""
+    fetched = read_source(source, timeout_s=timeout_s, max_bytes=max_bytes, cache_dir=cache_dir)
+    return parse_feed(fetched.data, content_type=fetched.content_type), fetched
