@@ -279,20 +279,13 @@ def _parse_page(uri: str, page: str) -> int:
     return int(page)
 
 
-def _read_llms_txt(settings: Settings) -> str:
-    from mcp.server.mcpserver.exceptions import ResourceNotFoundError
-
-    try:
-        return settings.llms_txt_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ResourceNotFoundError(
-            f"{LLMS_TXT_URI}: llms.txt has not been built yet (run: notes-kb build)"
-        ) from None
-
-
-def add_resources(server: MCPServer, kb: KnowledgeBase, settings: Settings) -> None:
+def add_resources(
+    server: MCPServer, kb: KnowledgeBase, toolset: Toolset, settings: Settings
+) -> None:
     """``notes://llms.txt``, one resource per post, and the template ``...{?page}`` for pages."""
     from mcp.server.mcpserver.resources import FunctionResource
+
+    from server.llms_txt import render_llms_txt, site_from_manifest, tool_links
 
     budget = settings.limits.max_response_tokens
 
@@ -304,7 +297,12 @@ def add_resources(server: MCPServer, kb: KnowledgeBase, settings: Settings) -> N
         mime_type=MARKDOWN,
     )
     def llms_txt() -> str:
-        return _read_llms_txt(settings)
+        return render_llms_txt(
+            kb.posts,
+            tool_links(toolset.specs.values()),
+            settings.base_url,
+            site=site_from_manifest(settings.manifest_path),
+        )
 
     for post in kb.posts:
         server.add_resource(
@@ -488,7 +486,7 @@ def create_mcp(toolset: Toolset, kb: KnowledgeBase, settings: Settings) -> MCPSe
         tools=registry_tools(toolset, settings),
         log_level="WARNING",
     )
-    add_resources(server, kb, settings)
+    add_resources(server, kb, toolset, settings)
     add_prompts(server, toolset)
     return server
 
@@ -568,7 +566,7 @@ def build_server(settings: Settings) -> MCPServer:
     """The server over the knowledge base at ``settings.root`` (posts, tools and note tools)."""
     from server.notes import KnowledgeBase as NotesKnowledgeBase
 
-    kb = NotesKnowledgeBase(settings)  # type: ignore[call-arg]
+    kb = NotesKnowledgeBase.load(settings)
     return create_mcp(Toolset.for_kb(kb, settings), kb, settings)
 
 
