@@ -36,7 +36,7 @@ Worked examples
 ---------------
 The docs run every example against the store, so the examples are built to give the same
 output however often they run: ``bandit_create`` makes ``docs-demo`` with a ``history`` of
-three records, each with a ``request_id`` (creating an existing experiment with the same arms
+four records, each with a ``request_id`` (creating an existing experiment with the same arms
 and c returns it, and records already stored are skipped); ``bandit_record``'s example retries
 one of those records, so it shows ``duplicate: true`` and changes nothing; ``bandit_next`` and
 ``bandit_get`` read ``docs-demo``. The examples run in registry order (create first).
@@ -609,8 +609,7 @@ TOOLS = (
         note="ai/bandit",
         examples=(
             Example(
-                "Create an experiment over three headlines (reward 1 = a click) with four past clicks "
-                "or misses",
+                "Three headlines (reward 1 = a click), with four past clicks or misses",
                 {
                     "name": DEMO,
                     "arms": ["headline-a", "headline-b", "headline-c"],
