@@ -47,6 +47,8 @@ class FeedItem:
     categories: tuple[str, ...]
     language: str | None
     html: str
+    base: str | None = None
+    """The URL that relative links in ``html`` are relative to (xml:base, else the link)."""
     warnings: tuple[str, ...] = ()
 
 
@@ -77,7 +79,10 @@ class Fetched:
 
 
 def iso_utc(parsed: time.struct_time | None) -> str | None:
-    """feedparser's UTC ``struct_time`` as ``2025-08-15T06:23:56Z``."""
+    """feedparser's UTC ``struct_time`` as ``2025-08-15T06:23:56Z``.
+
+    Dates are read with ``dict.get``: feedparser's own ``get`` maps a missing ``updated`` to
+    ``published`` with a DeprecationWarning; the build does that fallback itself."""
     if parsed is None:
         return None
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(calendar.timegm(parsed)))
@@ -102,7 +107,7 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
         newurl: str,
     ) -> urllib.request.Request | None:
         if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
-            raise FeedError(f"feed: redirect to a non-http(s) URL refused: {newurl}")
+            raise FeedError(f"feed: expected a redirect to an http(s) URL, got {code} to {newurl}")
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -147,8 +152,8 @@ def fetch_url(
 
     ``timeout_s`` bounds the whole transfer, not just each socket read; a body over
     ``max_bytes`` is refused. On 304 the cached body is returned with ``not_modified=True``.
-    The cache (``.feed-cache.json`` + ``.feed-cache.xml`` in ``cache_dir``) is updated only
-    after a complete 200 response.
+    The cache (``.feed-cache.json`` + ``.feed-cache.xml`` in ``cache_dir``) is written by
+    ``load_feed`` only once the body has parsed as a feed.
     """
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
@@ -175,7 +180,7 @@ def fetch_url(
             while True:
                 if time.monotonic() > deadline:
                     raise FeedError(f"feed: expected a response within {timeout_s:g} s, timed out")
-                chunk = response.read(64 * 1024)
+                chunk = response.read1(64 * 1024)
                 if not chunk:
                     break
                 size += len(chunk)
@@ -185,6 +190,11 @@ def fetch_url(
     except urllib.error.HTTPError as exc:
         if exc.code == 304 and cached is not None:
             return Fetched(cached, url, meta.get("content-type"), not_modified=True)
+        location = exc.headers.get("Location") if exc.headers else None
+        if 300 <= exc.code < 400 and location:
+            raise FeedError(
+                f"feed: expected a redirect to an http(s) URL, got {exc.code} to {location}"
+            ) from None
         raise FeedError(
             f"feed: expected HTTP 200 from {url}, got {exc.code} {exc.reason}"
         ) from None
@@ -198,10 +208,7 @@ def fetch_url(
         raise FeedError(f"feed: cannot fetch {url}: {exc.reason}") from None
     except OSError as exc:
         raise FeedError(f"feed: cannot fetch {url}: {exc}") from None
-    body = b"".join(chunks)
-    if cache_dir is not None:
-        _write_cache(cache_dir, url, headers, body)
-    return Fetched(body, url, headers.get("content-type"), headers=headers)
+    return Fetched(b"".join(chunks), url, headers.get("content-type"), headers=headers)
 
 
 def read_source(
@@ -312,6 +319,17 @@ def _text(value: Any) -> str:
     return " ".join(str(value or "").split())
 
 
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _title(entry: Any) -> str:
+    """The title as text: an HTML title (Atom ``type="html"``) loses its tags and entities."""
+    value = str(entry.get("title") or "")
+    if "html" in str((entry.get("title_detail") or {}).get("type", "")):
+        value = html.unescape(_TAG.sub("", value))
+    return _text(value)
+
+
 def _item_html(entry: Any) -> str:
     details: list[Any] = list(entry.get("content") or [])
     if not details and entry.get("summary_detail"):
@@ -327,6 +345,14 @@ def _item_html(entry: Any) -> str:
         paragraphs = [p for p in re.split(r"\n\s*\n", value) if p.strip()]
         return "".join(f"<p>{html.escape(p.strip())}</p>" for p in paragraphs)
     return value
+
+
+def _item_base(entry: Any, channel: Any) -> str | None:
+    for detail in [*(entry.get("content") or []), entry.get("summary_detail")]:
+        if detail and str(detail.get("base") or "").startswith(("http://", "https://")):
+            return str(detail["base"])
+    link = str(entry.get("link") or channel.get("link") or "")
+    return link if link.startswith(("http://", "https://")) else None
 
 
 def _item_language(entry: Any, channel_language: str | None) -> str | None:
@@ -349,7 +375,11 @@ def parse_feed(data: bytes, *, content_type: str | None = None) -> Feed:
 
     data, repaired, feed_warnings = _normalise_bytes(data)
     headers = {"content-type": content_type} if content_type else None
-    parsed = feedparser.parse(data, sanitize_html=False, response_headers=headers)
+    # Neither sanitised (drops iframes) nor URI-resolved (re-serialises the HTML and mangles
+    # text such as "<https://...>"): the converter gets the HTML as published plus ``base``.
+    parsed = feedparser.parse(
+        data, sanitize_html=False, resolve_relative_uris=False, response_headers=headers
+    )
     channel = parsed.get("feed") or {}
     entries = parsed.get("entries") or []
     if not parsed.get("version") or (not entries and not channel.get("title")):
@@ -375,22 +405,23 @@ def parse_feed(data: bytes, *, content_type: str | None = None) -> Feed:
                 index=index,
                 guid=guid,
                 link=link,
-                title=_text(entry.get("title")),
-                published=iso_utc(entry.get("published_parsed")),
-                updated=iso_utc(entry.get("updated_parsed")),
+                title=_title(entry),
+                published=iso_utc(dict.get(entry, "published_parsed")),
+                updated=iso_utc(dict.get(entry, "updated_parsed")),
                 author=_text(entry.get("author")) or _text(channel.get("author")) or None,
                 categories=tuple(
                     _text(t.get("term")) for t in entry.get("tags") or [] if _text(t.get("term"))
                 ),
                 language=_item_language(entry, language),
                 html=_item_html(entry),
+                base=_item_base(entry, channel),
                 warnings=tuple(warnings),
             )
         )
     dates = [d for it in items for d in (it.updated, it.published) if d]
     feed_date = (
-        iso_utc(channel.get("updated_parsed"))
-        or iso_utc(channel.get("published_parsed"))
+        iso_utc(dict.get(channel, "updated_parsed"))
+        or iso_utc(dict.get(channel, "published_parsed"))
         or (max(dates) if dates else None)
     )
     self_link = next(
@@ -398,7 +429,7 @@ def parse_feed(data: bytes, *, content_type: str | None = None) -> Feed:
         None,
     )
     return Feed(
-        title=_text(channel.get("title")),
+        title=_title(channel),
         link=str(channel.get("link") or ""),
         description=_text(channel.get("subtitle") or channel.get("description")),
         language=language,
@@ -419,4 +450,7 @@ def load_feed(
 ) -> tuple[Feed, Fetched]:
     """Read and parse a feed from a path or an http(s) URL (see ``fetch_url``)."""
     fetched = read_source(source, timeout_s=timeout_s, max_bytes=max_bytes, cache_dir=cache_dir)
-    return parse_feed(fetched.data, content_type=fetched.content_type), fetched
+    feed = parse_feed(fetched.data, content_type=fetched.content_type)
+    if cache_dir is not None and is_url(source) and not fetched.not_modified:
+        _write_cache(cache_dir, fetched.source, fetched.headers, fetched.data)
+    return feed, fetched
