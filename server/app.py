@@ -42,7 +42,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import html as html_view
-from server.config import REPO_ROOT, Settings, settings_for
+from server.config import Settings, settings_for
 from server.dispatch import Toolset, ToolTimeoutError
 from server.posts import Post
 from tools.errors import ToolInputError, ToolLimitError
@@ -313,14 +313,9 @@ class Service:
         spec = self.tool(name)
         hit = self._tool_md.get(name)
         if hit is None:
-            path = REPO_ROOT / "docs" / "tools" / f"{name}.md"
-            if path.is_file():
-                text = path.read_text(encoding="utf-8")
-            else:
-                from server.tool_docs import note_titles_of, render_tool_doc
+            from server.tool_docs import tool_doc_text
 
-                titles = note_titles_of(self.kb.posts)
-                text = render_tool_doc(self.toolset, spec, self.settings, titles)
+            text = tool_doc_text(self.toolset, spec, self.settings, self.kb.posts)
             hit = self._tool_md[name] = Cached(text, MARKDOWN)
         return hit
 
@@ -707,6 +702,10 @@ def create_app(
 ) -> Starlette:
     """The service for the knowledge base at ``settings.root`` (a fresh app per call)."""
     settings = settings or settings_for()
+    if settings.db_path is not None:
+        from tools.bandit import set_default_db
+
+        set_default_db(settings.db_path)
     kb = kb if kb is not None else load_kb(settings)
     toolset = toolset or Toolset.for_kb(kb, settings)
     service = Service(settings, kb, toolset)

@@ -1,37 +1,203 @@
-"""Placeholder: the server commands are being written."""
+"""``notes-kb serve | mcp | call | export``: the service's commands (heavy imports stay inside)."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from server.config import Settings, settings_for
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "base_url", None) is not None:
+        overrides["base_url"] = args.base_url
+    if getattr(args, "db", None) is not None:
+        overrides["db_path"] = Path(args.db).resolve()
+    return settings_for(args.root, **overrides)
+
+
+def _export_env(settings: Settings) -> None:
+    """Pass the settings to uvicorn workers, the MCP server and the tools through the environment
+    (the bandit tools read ``NOTES_KB_DB``)."""
+    os.environ["NOTES_KB_ROOT"] = str(settings.root)
+    os.environ["NOTES_KB_BASE_URL"] = settings.base_url
+    if settings.db_path is not None:
+        os.environ["NOTES_KB_DB"] = str(settings.db_path)
+
+
+def _ensure_built(settings: Settings) -> bool:
+    """Build the content when it is missing; False (after a message) when that fails."""
+    if settings.posts_dir.is_dir() and settings.llms_txt_path.is_file():
+        return True
+    from server.build import BuildError, build
+
+    print(f"notes-kb: building {settings.root} from {settings.feed_path}", file=sys.stderr)
+    try:
+        report = build(settings)
+    except BuildError as exc:
+        print(f"notes-kb: cannot build the content: {exc}", file=sys.stderr)
+        return False
+    print(report.format(), file=sys.stderr)
+    return True
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        default=None,
+        metavar="PATH",
+        help="SQLite file for bandit experiments (default: $NOTES_KB_DB, else the tools' default)",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# serve
 
 
 def configure_serve(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="uvicorn worker processes; the app is stateless, so any N works (default: 1)",
+    )
+    parser.add_argument(
+        "--base-url",
+        default=None,
+        metavar="URL",
+        help="public URL for links in llms.txt (default: each request's own host)",
+    )
+    _add_db(parser)
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    raise SystemExit("notes-kb serve: not implemented yet")
+    if args.workers < 1:
+        print("notes-kb serve: --workers: expected at least 1", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    if not _ensure_built(settings):
+        return 1
+    _export_env(settings)
+    import uvicorn
+
+    uvicorn.run(
+        "server.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        proxy_headers=True,
+    )
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# mcp
 
 
 def configure_mcp(parser: argparse.ArgumentParser) -> None:
-    pass
+    _add_db(parser)
 
 
 def run_mcp(args: argparse.Namespace) -> int:
-    raise SystemExit("notes-kb mcp: not implemented yet")
+    settings = _settings(args)
+    if not _ensure_built(settings):
+        return 1
+    _export_env(settings)
+    from server.mcp_server import run_stdio
+
+    run_stdio(settings)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# call
 
 
 def configure_call(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("tool", metavar="TOOL", help="tool name (see GET /api/tools)")
+    parser.add_argument(
+        "--json",
+        dest="payload",
+        default="-",
+        metavar="JSON",
+        help="the input: a JSON object, @file.json, or - for stdin (default: stdin)",
+    )
+    _add_db(parser)
+
+
+def _read_payload(text: str) -> Any:
+    if text == "-":
+        raw = sys.stdin.read()
+    elif text.startswith("@"):
+        raw = Path(text[1:]).read_text(encoding="utf-8")
+    else:
+        raw = text
+    return json.loads(raw)
 
 
 def run_call(args: argparse.Namespace) -> int:
-    raise SystemExit("notes-kb call: not implemented yet")
+    """Exit 0 with the result on stdout; 1 with ``{"error": …}`` on stderr for a bad input or a
+    failed tool; 2 when the input is not JSON or cannot be read."""
+    from server.dispatch import Toolset
+    from tools.errors import ToolInputError
+
+    try:
+        payload = _read_payload(args.payload)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        error = {"type": "bad_json", "message": f"--json: expected JSON, got {exc}", "field": None}
+        print(json.dumps({"error": error}, ensure_ascii=False), file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    _export_env(settings)
+    kb = None
+    if settings.posts_dir.is_dir():
+        from server.notes import KnowledgeBase
+
+        kb = KnowledgeBase.load(settings)
+    toolset = Toolset.for_kb(kb, settings)
+    try:
+        result = toolset.call_sync(args.tool, payload)
+    except ToolInputError as exc:
+        error = {"type": exc.type, "message": str(exc), "field": exc.field}
+        print(json.dumps({"error": error}, ensure_ascii=False), file=sys.stderr)
+        return 1
+    print(json.dumps(result, ensure_ascii=False, indent=2, allow_nan=False))
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# export
 
 
 def configure_export(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("out", metavar="DIR", help="directory to write the static copy into")
+    parser.add_argument(
+        "--base-url",
+        default=None,
+        metavar="URL",
+        help="prefix for links in llms.txt (default: site-relative links)",
+    )
 
 
 def run_export(args: argparse.Namespace) -> int:
-    raise SystemExit("notes-kb export: not implemented yet")
+    settings = _settings(args)
+    if not _ensure_built(settings):
+        return 1
+    from server.dispatch import Toolset
+    from server.export import export
+    from server.notes import KnowledgeBase
+
+    kb = KnowledgeBase.load(settings)
+    report = export(settings, Path(args.out), kb=kb, toolset=Toolset.for_kb(kb, settings))
+    print(report.format())
+    return 0

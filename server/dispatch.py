@@ -39,7 +39,7 @@ class UnknownToolError(ToolInputError):
     type = "not_found"
 
     def __init__(self, name: str, known: Iterable[str]) -> None:
-        super().__init__("tool", f"one of {', '.join(sorted(known))}", name)
+        super().__init__("tool", f"one of {', '.join(sorted(known))}", repr(name))
 
 
 class ToolTimeoutError(Exception):

@@ -168,8 +168,14 @@ def latex_to_html(latex: str, display: bool) -> str:
     return sanitize_mathml(mathml)
 
 
-def _math_renderer(content: str, options: dict[str, Any]) -> str:
-    return latex_to_html(content, bool(options.get("display_mode")))
+def _render_math(display: bool, wrapper: str) -> Any:
+    def render(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+        inner = latex_to_html(tokens[idx].content, display)
+        if wrapper == "div":
+            return f'<div class="math block">{inner}</div>\n'
+        return f'<span class="math {"display" if display else "inline"}">{inner}</span>'
+
+    return render
 
 
 def _make_md() -> MarkdownIt:
@@ -177,7 +183,12 @@ def _make_md() -> MarkdownIt:
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"])
-    dollarmath_plugin(md, allow_space=True, allow_digits=False, renderer=_math_renderer)
+    dollarmath_plugin(md, allow_space=True, allow_digits=False, double_inline=True)
+    # Own wrappers: display math inside a paragraph stays a <span> (no <div> inside <p>).
+    md.add_render_rule("math_inline", _render_math(False, "span"))
+    md.add_render_rule("math_inline_double", _render_math(True, "span"))
+    md.add_render_rule("math_block", _render_math(True, "div"))
+    md.add_render_rule("math_block_label", _render_math(True, "div"))
     return md
 
 
@@ -252,7 +263,7 @@ def post_page(post: Post, tools: Sequence[str] = ()) -> str:
     meta = [html.escape(section_title(post.section))]
     if post.published:
         meta.append(html.escape(post.published[:10]))
-    if post.link:
+    if post.link.startswith(("https://", "http://")):
         meta.append(f'<a href="{html.escape(post.link)}" rel="nofollow">original</a>')
     footer = ""
     if tools:

@@ -311,6 +311,17 @@ def generate(toolset: Toolset, settings: Settings, posts: Sequence[Any] = ()) ->
     }
 
 
+def tool_doc_text(
+    toolset: Toolset, spec: ToolSpec, settings: Settings, posts: Sequence[Any] = ()
+) -> str:
+    """The committed ``docs/tools/<name>.md`` when present (what the tests keep current), else
+    a page generated now (an installed package has no ``docs/``)."""
+    path = DOCS_DIR / f"{spec.name}.md"
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    return render_tool_doc(toolset, spec, settings, note_titles_of(posts))
+
+
 def load_toolset(settings: Settings) -> tuple[Toolset, list[Any]]:
     """The toolset over the built knowledge base at ``settings.root``, and its posts."""
     from server.notes import KnowledgeBase
