@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from tools.errors import ToolInputError, ToolLimitError
-from tools.registry import get_tool
+from tools.ucb import TOOLS
 
-step = get_tool("ucb_step").run
-simulate = get_tool("ucb_simulate").run
+SPECS = {spec.name: spec for spec in TOOLS}
+step = SPECS["ucb_step"].run
+simulate = SPECS["ucb_simulate"].run
 
 
 def brute_force_step(

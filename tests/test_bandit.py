@@ -1,0 +1,396 @@
+"""Persistent bandit experiments: the tools, the SQLite store, retries and concurrency."""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tools.bandit as bandit
+import tools.ucb as ucb
+from tools.errors import ToolInputError, ToolLimitError
+from tools.registry import ToolSpec
+
+SPECS: dict[str, ToolSpec] = {spec.name: spec for spec in (*bandit.TOOLS, *ucb.TOOLS)}
+create = SPECS["bandit_create"].run
+next_arm = SPECS["bandit_next"].run
+record = SPECS["bandit_record"].run
+get = SPECS["bandit_get"].run
+step = SPECS["ucb_step"].run
+
+BANDIT_TOOLS = ("bandit_create", "bandit_next", "bandit_record", "bandit_get")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "bandit.sqlite"
+    bandit.set_default_db(path)
+    try:
+        yield path
+    finally:
+        bandit.set_default_db(None)
+
+
+def reward_of(k: int) -> float:
+    """A deterministic reward in [0, 1] for record number k."""
+    return round((k * 0.6180339887) % 1.0, 6)
+
+
+def test_a_loop_of_next_and_record_follows_ucb_step(db: Path) -> None:
+    out = create({"name": "loop", "arms": 4, "c": 0.8})
+    assert out == {
+        "name": "loop",
+        "arms": ["0", "1", "2", "3"],
+        "c": 0.8,
+        "counts": [0, 0, 0, 0],
+        "means": [0.0] * 4,
+        "t": 0,
+        "best_arm": None,
+    }
+    probs = [0.2, 0.7, 0.5, 0.4]
+    counts, means = [0] * 4, [0.0] * 4
+    update = None
+    for k in range(60):
+        payload: dict[str, Any] = {"counts": counts, "means": means, "c": 0.8}
+        if update is not None:
+            payload["update"] = update
+        stateless = step(payload)
+        stored = next_arm({"name": "loop"})
+        assert stored["arm"] == stateless["arm"]
+        assert stored["scores"] == stateless["scores"]
+        assert stored["reason"] == stateless["reason"]
+        assert (stored["counts"], stored["means"]) == (stateless["counts"], stateless["means"])
+        arm = stored["arm"]
+        reward = 1.0 if reward_of(k) < probs[arm] else 0.0
+        rec = record({"name": "loop", "arm": arm, "reward": reward})
+        assert rec["arm"] == arm and rec["duplicate"] is False and rec["t"] == k + 1
+        counts, means, update = (
+            stateless["counts"],
+            stateless["means"],
+            {"arm": arm, "reward": reward},
+        )
+    final = get({"name": "loop"})
+    assert final["t"] == 60 and sum(final["counts"]) == 60
+    assert final["best_arm"] == int(np.argmax(final["means"]))
+
+
+def test_bandit_next_uses_the_ucb_step_implementation() -> None:
+    assert bandit.choose_arm is ucb.choose_arm
+    assert bandit.update_mean is ucb.update_mean
+
+
+def test_means_are_running_means_of_the_recorded_rewards(db: Path) -> None:
+    create({"name": "means", "arms": ["x", "y"]})
+    rewards = {"x": [0.5, 2.0, -1.0, 3.25], "y": [7.0]}
+    for label, values in rewards.items():
+        for r in values:
+            record({"name": "means", "arm": label, "reward": r})
+    out = get({"name": "means"})
+    assert out["counts"] == [4, 1]
+    assert out["means"] == pytest.approx([np.mean(rewards["x"]), 7.0], rel=1e-12)
+    assert out["best_arm"] == 1
+
+
+def test_arms_by_label_and_index(db: Path) -> None:
+    create({"name": "labels", "arms": ["red", "green", "blue"]})
+    assert record({"name": "labels", "arm": "blue", "reward": 1})["arm"] == 2
+    assert record({"name": "labels", "arm": 1, "reward": 0})["arm"] == 1
+    out = next_arm({"name": "labels"})
+    assert (out["arm"], out["label"], out["reason"]) == (0, "red", "untried arm")
+    # Default labels are the indices as strings, so "2" and 2 name the same arm.
+    create({"name": "numbered", "arms": 3})
+    assert record({"name": "numbered", "arm": "2", "reward": 1})["arm"] == 2
+
+
+def test_create_is_idempotent_and_refuses_a_different_definition(db: Path) -> None:
+    first = create({"name": "same", "arms": ["a", "b"], "c": 1.0})
+    record({"name": "same", "arm": "a", "reward": 0.5})
+    again = create({"name": "same", "arms": ["a", "b"], "c": 1.0})
+    assert again == {**first, "counts": [1, 0], "means": [0.5, 0.0], "t": 1, "best_arm": 0}
+    with pytest.raises(ToolInputError) as info:
+        create({"name": "same", "arms": ["a", "b", "c"], "c": 1.0})
+    assert info.value.field == "arms" and "existing experiment" in str(info.value)
+    with pytest.raises(ToolInputError) as info:
+        create({"name": "same", "arms": ["a", "b"]})
+    assert info.value.field == "c"
+    assert get({"name": "same"})["t"] == 1
+
+
+def test_history_is_recorded_once(db: Path) -> None:
+    history = [
+        {"arm": "a", "reward": 1.0, "request_id": "h1"},
+        {"arm": "b", "reward": 0.0, "request_id": "h2"},
+        {"arm": 0, "reward": 0.0, "request_id": "h3"},
+    ]
+    out = create({"name": "hist", "arms": ["a", "b"], "history": history})
+    assert (out["counts"], out["means"], out["t"]) == ([2, 1], [0.5, 0.0], 3)
+    assert create({"name": "hist", "arms": ["a", "b"], "history": history}) == out
+    more = [*history, {"arm": "b", "reward": 1.0, "request_id": "h4"}]
+    assert create({"name": "hist", "arms": ["a", "b"], "history": more})["counts"] == [2, 2]
+    with pytest.raises(ToolInputError) as info:
+        create(
+            {
+                "name": "hist2",
+                "arms": ["a"],
+                "history": [{"arm": "z", "reward": 1, "request_id": "q"}],
+            }
+        )
+    assert info.value.field == "history.0.arm"
+    # The failed create rolled back whole: the experiment does not exist.
+    with pytest.raises(ToolInputError, match="existing experiment"):
+        get({"name": "hist2"})
+
+
+def test_a_repeated_request_id_is_not_counted_twice(db: Path) -> None:
+    create({"name": "retry", "arms": 2})
+    first = record({"name": "retry", "arm": 1, "reward": 0.25, "request_id": "req-1"})
+    again = record({"name": "retry", "arm": 1, "reward": 0.25, "request_id": "req-1"})
+    assert first["duplicate"] is False and again["duplicate"] is True
+    assert again["counts"] == first["counts"] == [0, 1]
+    with pytest.raises(ToolInputError) as info:
+        record({"name": "retry", "arm": 1, "reward": 0.5, "request_id": "req-1"})
+    assert info.value.field == "request_id" and "0.25" in str(info.value)
+    # Ids are per experiment; records without an id always count.
+    create({"name": "other", "arms": 2})
+    assert record({"name": "other", "arm": 1, "reward": 0.25, "request_id": "req-1"})["t"] == 1
+    record({"name": "retry", "arm": 0, "reward": 1})
+    assert record({"name": "retry", "arm": 0, "reward": 1})["counts"] == [2, 1]
+
+
+def test_a_failed_record_changes_nothing(db: Path) -> None:
+    create({"name": "atomic", "arms": 2})
+    with pytest.raises(ToolInputError) as info:
+        record({"name": "atomic", "arm": 5, "reward": 1, "request_id": "r"})
+    assert info.value.field == "arm" and "[0, 1]" in str(info.value)
+    assert get({"name": "atomic"})["t"] == 0
+    # The id was not kept by the failed record: using it now counts.
+    assert record({"name": "atomic", "arm": 1, "reward": 1, "request_id": "r"})["t"] == 1
+
+
+@pytest.mark.parametrize(
+    ("tool", "payload", "field", "fragment"),
+    [
+        ("bandit_get", {"name": "missing"}, "name", "existing experiment"),
+        ("bandit_next", {"name": "missing"}, "name", "existing experiment"),
+        ("bandit_record", {"name": "missing", "arm": 0, "reward": 1}, "name", "bandit_create"),
+        ("bandit_get", {"name": "bad name"}, "name", "pattern"),
+        ("bandit_create", {"name": "x" * 65, "arms": 2}, "name", "pattern"),
+        ("bandit_create", {"name": "ok", "arms": 0}, "arms", "greater than or equal to 1"),
+        ("bandit_create", {"name": "ok", "arms": ["a", "a"]}, "arms", "distinct labels"),
+        ("bandit_create", {"name": "ok", "arms": ["a", "b c"]}, "arms.1", "pattern"),
+        ("bandit_create", {"name": "ok", "arms": 2, "c": float("nan")}, "c", "finite"),
+        ("bandit_record", {"name": "exp", "arm": "nope", "reward": 1}, "arm", "labels 0, 1"),
+        ("bandit_record", {"name": "exp", "arm": -1, "reward": 1}, "arm", "[0, 1]"),
+        ("bandit_record", {"name": "exp", "arm": 0, "reward": float("inf")}, "reward", "finite"),
+        (
+            "bandit_record",
+            {"name": "exp", "arm": 0, "reward": 1, "request_id": ""},
+            "request_id",
+            "pattern",
+        ),
+        ("bandit_next", {"name": "exp", "tie_break": "random"}, "seed", "integer seed"),
+    ],
+)
+def test_bad_input_names_the_field(
+    db: Path, tool: str, payload: dict[str, Any], field: str, fragment: str
+) -> None:
+    create({"name": "exp", "arms": 2})
+    with pytest.raises(ToolInputError) as info:
+        SPECS[tool].run(payload)
+    assert info.value.field == field
+    assert fragment in str(info.value)
+
+
+def test_limits(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ToolLimitError) as info:
+        create({"name": "big", "arms": [f"a{i}" for i in range(1001)]})
+    assert info.value.field == "arms"
+    monkeypatch.setattr(bandit, "MAX_EXPERIMENTS", 3)
+    for i in range(3):
+        create({"name": f"e{i}", "arms": 2})
+    with pytest.raises(ToolLimitError) as info:
+        create({"name": "e3", "arms": 2})
+    assert info.value.field == "name"
+    assert create({"name": "e0", "arms": 2})["name"] == "e0"  # existing ones still return
+
+
+def test_next_breaks_ties_at_random_with_a_seed(db: Path) -> None:
+    create({"name": "ties", "arms": 3})
+    for arm in range(3):
+        record({"name": "ties", "arm": arm, "reward": 0.5})
+    assert next_arm({"name": "ties"})["arm"] == 0
+    picks = {next_arm({"name": "ties", "tie_break": "random", "seed": s})["arm"] for s in range(40)}
+    assert picks == {0, 1, 2}
+    assert next_arm({"name": "ties", "tie_break": "random", "seed": 5}) == next_arm(
+        {"name": "ties", "tie_break": "random", "seed": 5}
+    )
+
+
+def test_state_survives_a_new_store_and_uses_wal(db: Path) -> None:
+    create({"name": "durable", "arms": 2})
+    record({"name": "durable", "arm": 1, "reward": 3.5})
+    fresh = bandit.SQLiteBanditStore(db)
+    stored = fresh.get("durable")
+    assert (stored.counts, stored.means, stored.t) == ((0, 1), (0.0, 3.5), 1)
+    fresh.close()
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_default_db_path_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NOTES_KB_DB", raising=False)
+    assert bandit.default_db_path() == Path("notes-kb.sqlite")
+    create({"name": "here", "arms": 1})
+    assert (tmp_path / "notes-kb.sqlite").is_file()
+    monkeypatch.setenv("NOTES_KB_DB", str(tmp_path / "env.sqlite"))
+    assert bandit.default_db_path() == tmp_path / "env.sqlite"
+    with pytest.raises(ToolInputError):
+        get({"name": "here"})  # a different file
+    bandit.set_default_db(tmp_path / "set.sqlite")
+    try:
+        assert bandit.default_db_path() == tmp_path / "set.sqlite"
+    finally:
+        bandit.set_default_db(None)
+
+
+def test_examples_give_the_same_output_every_time(db: Path) -> None:
+    specs = SPECS
+    passes = [
+        [specs[name].run(ex.input) for name in BANDIT_TOOLS for ex in specs[name].examples]
+        for _ in range(3)
+    ]
+    assert passes[0] == passes[1] == passes[2]
+    by_tool = dict(zip(BANDIT_TOOLS, passes[0], strict=True))
+    assert by_tool["bandit_record"]["duplicate"] is True
+    assert by_tool["bandit_get"]["t"] == len(bandit.DEMO_HISTORY)
+
+
+def test_persistent_tools_declare_their_effects() -> None:
+    specs = SPECS
+    assert not specs["bandit_create"].read_only and specs["bandit_create"].idempotent
+    assert not specs["bandit_record"].read_only and not specs["bandit_record"].idempotent
+    for name in BANDIT_TOOLS:
+        assert specs[name].note == "ai/bandit" and "stateful" in specs[name].tags
+
+
+# --- concurrency ---------------------------------------------------------------------------
+
+N_ARMS = 3
+SHARED_IDS = 15
+
+
+def _records_for(worker: int, n: int) -> list[tuple[int, float, str | None]]:
+    """Worker ``worker``'s records: n with unique ids, all shared ids, and 5 without an id."""
+    own = [
+        ((worker + k) % N_ARMS, reward_of(1000 * worker + k), f"w{worker}-{k}") for k in range(n)
+    ]
+    shared = [(k % N_ARMS, reward_of(k), f"shared-{k}") for k in range(SHARED_IDS)]
+    anonymous = [(k % N_ARMS, 1.0, None) for k in range(5)]
+    return own + shared + anonymous
+
+
+def _expected(workers: int, n: int) -> tuple[list[int], list[float]]:
+    seen: dict[str | None, tuple[int, float]] = {}
+    counts, sums = [0] * N_ARMS, [0.0] * N_ARMS
+    for w in range(workers):
+        for arm, reward, rid in _records_for(w, n):
+            if rid is not None and rid in seen:
+                continue
+            if rid is not None:
+                seen[rid] = (arm, reward)
+            counts[arm] += 1
+            sums[arm] += reward
+    return counts, sums
+
+
+def _check_final(path: Path, workers: int, n: int) -> None:
+    store = bandit.SQLiteBanditStore(path)
+    final = store.get("race")
+    store.close()
+    counts, sums = _expected(workers, n)
+    assert final.t == workers * (n + 5) + SHARED_IDS
+    assert list(final.counts) == counts
+    got_sums = [m * c for m, c in zip(final.means, final.counts, strict=True)]
+    assert got_sums == pytest.approx(sums, rel=1e-9)
+
+
+def test_concurrent_records_from_threads_lose_nothing(db: Path) -> None:
+    workers, n = 8, 30
+    create({"name": "race", "arms": N_ARMS})
+    barrier = threading.Barrier(workers)
+    errors: list[BaseException] = []
+
+    def work(w: int) -> None:
+        try:
+            barrier.wait()
+            for arm, reward, rid in _records_for(w, n):
+                payload: dict[str, Any] = {"name": "race", "arm": arm, "reward": reward}
+                if rid is not None:
+                    payload["request_id"] = rid
+                record(payload)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    _check_final(db, workers, n)
+
+
+WORKER = """
+import sys
+from tests.test_bandit import _records_for
+from tools.bandit import TOOLS
+record = {spec.name: spec for spec in TOOLS}["bandit_record"]
+worker, n = int(sys.argv[1]), int(sys.argv[2])
+for arm, reward, rid in _records_for(worker, n):
+    payload = {"name": "race", "arm": arm, "reward": reward}
+    if rid is not None:
+        payload["request_id"] = rid
+    record.run(payload)
+print("done", worker)
+"""
+
+
+def test_concurrent_records_from_processes_lose_nothing(db: Path, repo: Path) -> None:
+    workers, n = 4, 25
+    create({"name": "race", "arms": N_ARMS})
+    env = {**os.environ, "NOTES_KB_DB": str(db), "PYTHONPATH": str(repo)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(w), str(n)],
+            cwd=repo,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(workers)
+    ]
+    for w, proc in enumerate(procs):
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert out.strip() == f"done {w}"
+    _check_final(db, workers, n)
+
+
+def test_running_mean_matches_the_sum_over_many_records(db: Path) -> None:
+    create({"name": "precise", "arms": 1})
+    rewards = np.random.default_rng(2).normal(3.0, 2.0, 300)
+    for r in rewards:
+        record({"name": "precise", "arm": 0, "reward": float(r)})
+    out = get({"name": "precise"})
+    assert out["means"][0] == pytest.approx(math.fsum(rewards) / 300, rel=1e-12)
