@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import Field
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from mcp.server.transport_security import TransportSecuritySettings
     from mcp.types import CallToolResult
     from starlette.types import ASGIApp
+
+    from server.notes import KnowledgeBase
 
 SERVER_NAME = "notes-kb"
 POST_URI = "notes://posts/{section}/{slug}"
@@ -55,13 +57,6 @@ INSTRUCTIONS = (
     "Inputs are bounded (see each inputSchema); errors name the field, what was expected and "
     "what came."
 )
-
-
-class KnowledgeBase(Protocol):
-    """What the MCP server needs of ``server.notes.KnowledgeBase``."""
-
-    @property
-    def posts(self) -> Sequence[Post]: ...
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,9 +257,9 @@ def read_post_page(post: Post, page: int, budget: int) -> str:
 def _find_post(kb: KnowledgeBase, section: str, slug: str) -> Post:
     from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
-    for post in kb.posts:
-        if post.section == section and post.slug == slug:
-            return post
+    post = kb.get(section, slug)
+    if post is not None:
+        return post
     known = ", ".join(f"{p.section}/{p.slug}" for p in kb.posts)
     raise ResourceNotFoundError(
         f"notes://posts/{section}/{slug}: no such note; expected one of: {known}"
