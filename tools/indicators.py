@@ -252,9 +252,10 @@ def _swings(h: FloatArray, width: int) -> BoolArray:
     out = np.zeros(n, dtype=bool)
     if n < 2 * width + 1:
         return out
-    windows = np.lib.stride_tricks.sliding_window_view(h, 2 * width + 1)
-    centre = windows[:, width]
-    left = windows[:, :width].max(axis=1)
-    right = windows[:, width + 1 :].max(axis=1)
-    out[width : n - width] = (centre > left) & (centre >= right)
+    centre = h[width : n - width]
+    ok = np.ones(centre.shape[0], dtype=bool)
+    for k in range(1, width + 1):  # shifted comparisons: no (n, 2·width + 1) window copy
+        ok &= centre > h[width - k : n - width - k]
+        ok &= centre >= h[width + k : n - width + k]
+    out[width : n - width] = ok
     return out
