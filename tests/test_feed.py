@@ -1,4 +1,4 @@
-"""Feed reading: the seed, real feeds of other engines, hand-made fixtures, and a real HTTP server."""
+"""Feed reading: the seed, real feeds of other engines, hand-made fixtures, a real HTTP server."""
 
 from __future__ import annotations
 
@@ -385,7 +385,7 @@ def test_url_feed_size_cap(feed_server: _FeedServer, path: str) -> None:
 
 
 def test_url_errors(feed_server: _FeedServer) -> None:
-    with pytest.raises(FeedError, match="expected HTTP 200.*got 404"):
+    with pytest.raises(FeedError, match=r"expected HTTP 200.*got 404"):
         read_source(feed_server.url + "/nothing-here", timeout_s=5, max_bytes=1 << 20)
     with pytest.raises(FeedError, match="expected a redirect to an http\\(s\\) URL, got 302"):
         read_source(feed_server.url + "/to-file", timeout_s=5, max_bytes=1 << 20)
