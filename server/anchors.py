@@ -44,9 +44,10 @@ def _plain(tokens: Iterable[Token]) -> str:
 
 def heading_text(markdown: str) -> str:
     """The plain text of a heading's inline Markdown: emphasis, links, code and math markup
-    removed, character references decoded, inline HTML tags dropped."""
+    removed, character references decoded, inline HTML tags dropped. Spaces are kept as they
+    are (GitHub turns each space of ``a  b`` into a ``-``: ``a--b``)."""
     tokens = _inline_parser().parseInline(markdown.strip())
-    return " ".join(_plain(tokens).split())
+    return _plain(tokens).strip()
 
 
 def _keep(ch: str) -> bool:

@@ -183,7 +183,7 @@ def _find_heading(kb: KnowledgeBase, post: Post, heading: str) -> Section:
     wanted_anchor = heading_anchor(wanted)
     for found in (
         [s for s in sections if s.anchor == wanted],
-        [s for s in sections if s.heading.casefold() == wanted_text],
+        [s for s in sections if " ".join(s.heading.split()).casefold() == wanted_text],
         [s for s in sections if s.anchor == wanted_anchor],
     ):
         if found:
