@@ -85,13 +85,13 @@ def update_mean(count: int, mean: float, reward: float) -> tuple[int, float]:
 
 
 def ucb_scores(
-    counts: FloatArray, means: FloatArray, c: float, ln_n: float, out: FloatArray | None = None
+    counts: FloatArray | IntArray, means: FloatArray, c: float, ln_n: float, out: FloatArray | None = None
 ) -> FloatArray:
     """UCB scores ``means + c·sqrt(ln_n / counts)`` elementwise (all counts must be > 0).
 
     Parameters
     ----------
-    counts : (..., K) float64
+    counts : (..., K) float64 or int64
         Pulls per arm, all positive.
     means : (..., K) float64
         Mean reward per arm.
@@ -144,17 +144,14 @@ def choose_arm(
     tied : (M,) int64
         The arms that shared the winning score (or the untried arms).
     """
-    untried = np.flatnonzero(counts == 0)
-    scores = np.full(counts.shape, np.nan)
-    if untried.size:
-        return int(untried[0]), scores, "untried arm", untried.astype(np.int64)
-    total = int(counts.sum(dtype=np.int64))
-    ucb_scores(counts.astype(np.float64), means, c, math.log(total), out=scores)
-    tied = np.flatnonzero(scores == scores.max()).astype(np.int64)
+    if not counts.all():
+        untried = np.flatnonzero(counts == 0)
+        return int(untried[0]), np.full(counts.shape, np.nan), "untried arm", untried
+    scores = ucb_scores(counts, means, c, math.log(int(counts.sum())))
+    arm = int(scores.argmax())
+    tied = np.flatnonzero(scores == scores[arm])
     if tie_break == "random" and tied.size > 1:
         arm = int(tied[np.random.default_rng(seed).integers(tied.size)])
-    else:
-        arm = int(tied[0])
     return arm, scores, "highest upper confidence bound", tied
 
 
