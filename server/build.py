@@ -329,7 +329,7 @@ def _plan(
         if not item.published and not item.updated:
             report.warnings.append(f"{label}: no date (published/updated left empty)")
         try:
-            markdown, math, conv_warnings = _convert(item, feed.link or item.link or None)
+            markdown, math, conv_warnings = _convert(item, item.base)
         except Exception as exc:  # one bad item never stops the build
             report.warnings.append(f"{label}: cannot convert its HTML ({exc!r}); skipped")
             continue

@@ -1,0 +1,142 @@
+"""Ingest benchmark: ``notes-kb build`` against markdownify on the same HTML, in one run.
+
+Feeds: the seed (``content/feed.xml``) and synthetic feeds of N items made of the seed's items
+repeated with unique guids and links (generated in a temporary directory at run time).
+
+For each feed it times, per item:
+
+- ours: the whole build (feed parse, HTML→Markdown with math repair, front matter, manifest,
+  llms.txt, llms-full.txt, atomic writes) into a fresh directory;
+- ours, convert only: ``server.markdown.html_to_markdown`` on each item's HTML;
+- peer: ``markdownify.markdownify`` on the same HTML (no math repair, no feed, no files).
+
+It prints the ratios ours/peer and how the per-item cost grows from the small synthetic feed to
+the large one (1.0 = linear). ``--quick`` uses 100 and 500 items instead of 1,000 and 5,000.
+
+    python bench/ingest.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from server.build import build  # noqa: E402
+from server.config import Limits, settings_for  # noqa: E402
+from server.feed import parse_feed  # noqa: E402
+
+ITEM = re.compile(r"<item>.*?</item>", re.DOTALL)
+
+
+def synthetic_feed(seed_xml: str, n: int) -> str:
+    """The seed's channel with ``n`` items: its items repeated, each with a unique link/guid."""
+    items = ITEM.findall(seed_xml)
+    head = seed_xml[: seed_xml.index(items[0])]
+    tail = seed_xml[seed_xml.rindex(items[-1]) + len(items[-1]) :]
+    out = []
+    for k in range(n):
+        item = items[k % len(items)]
+        suffix = f"-copy{k}"
+        item = re.sub(
+            r"(<link>[^<]*?)(</link>)", lambda m, s=suffix: m.group(1) + s + m.group(2), item
+        )
+        item = re.sub(
+            r"(<guid[^>]*>[^<]*?)(</guid>)", lambda m, s=suffix: m.group(1) + s + m.group(2), item
+        )
+        out.append(item)
+    return head + "".join(out) + tail
+
+
+def _best(fn: object, repeat: int) -> float:
+    assert callable(fn)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def measure(feed_path: Path, repeat: int) -> dict[str, float]:
+    """Seconds per item for ours (build, convert only) and markdownify."""
+    from markdownify import markdownify
+    from server.markdown import html_to_markdown
+
+    feed = parse_feed(feed_path.read_bytes())
+    htmls = [item.html for item in feed.items]
+    n = len(htmls)
+    limits = replace(Limits(), max_feed_bytes=1 << 30)
+
+    def ours_build() -> None:
+        with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+            build(replace(settings_for(tmp), limits=limits), feed_path, "", tools=[])
+
+    def ours_convert() -> None:
+        for html in htmls:
+            html_to_markdown(html, base_url=feed.link or None)
+
+    def peer() -> None:
+        for html in htmls:
+            markdownify(html, heading_style="ATX")
+
+    return {
+        "items": n,
+        "build": _best(ours_build, repeat) / n,
+        "convert": _best(ours_convert, repeat) / n,
+        "peer": _best(peer, repeat) / n,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100 and 500 items (smoke run)")
+    args = parser.parse_args(argv)
+    small, large = (100, 500) if args.quick else (1000, 5000)
+    seed = ROOT / "content" / "feed.xml"
+    seed_xml = seed.read_text(encoding="utf-8")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-feeds-") as tmp:
+        feeds = [("seed", seed, 3)]
+        for n in (small, large):
+            path = Path(tmp) / f"feed-{n}.xml"
+            path.write_text(synthetic_feed(seed_xml, n), encoding="utf-8")
+            feeds.append((f"synthetic {n}", path, 1))
+        print(
+            f"{'feed':<16}{'items':>7}{'MB':>8}{'build ms/item':>15}{'convert ms/item':>17}"
+            f"{'markdownify ms/item':>21}{'build/peer':>12}{'convert/peer':>14}"
+        )
+        for name, path, repeat in feeds:
+            r = measure(path, repeat)
+            rows.append(r)
+            mb = path.stat().st_size / 1e6
+            print(
+                f"{name:<16}{int(r['items']):>7}{mb:>8.1f}{r['build'] * 1e3:>15.2f}"
+                f"{r['convert'] * 1e3:>17.2f}{r['peer'] * 1e3:>21.2f}"
+                f"{r['build'] / r['peer']:>12.2f}{r['convert'] / r['peer']:>14.2f}"
+            )
+    small_r, large_r = rows[1], rows[2]
+    growth = large_r["build"] / small_r["build"]
+    peer_growth = large_r["peer"] / small_r["peer"]
+    build_ratio = large_r["build"] / large_r["peer"]
+    convert_ratio = large_r["convert"] / large_r["peer"]
+    print(
+        f"ratio ours/markdownify per item ({large} items): build {build_ratio:.2f}x, "
+        f"convert only {convert_ratio:.2f}x (aim: within 2x)"
+    )
+    print(
+        f"growth {small}->{large} items, per-item cost: ours {growth:.2f}x, "
+        f"markdownify {peer_growth:.2f}x (1.00 = linear)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
