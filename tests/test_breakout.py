@@ -70,11 +70,14 @@ def box(n: int = 45, volumes: dict[int, float] | None = None) -> Series:
 
 
 def breakout(
-    s: Series, close: float = 104.0, volume: float = 3e6, high: float | None = None
+    s: Series,
+    close: float = 104.0,
+    volume: float = 3e6,
+    high: float | None = None,
+    open_: float = 98.0,
 ) -> int:
-    s.add(
-        close, open_=98.0, high=high if high is not None else close + 0.5, low=97.8, volume=volume
-    )
+    top = high if high is not None else close + 0.5
+    s.add(close, open_=open_, high=top, low=97.8, volume=volume)
     return s.last
 
 
@@ -168,6 +171,7 @@ def test_breakout_at_the_end_of_the_series_is_pending(after: int) -> None:
         ({"volume": 1.2e6}, "volume_surge"),  # 1.2× < 1.5×
         ({"close": 102.0}, "close_margin"),  # 1.8 % < 3 %
         ({"high": 108.0}, "no_long_upper_shadow"),  # 4 of 10.2 range above the close
+        ({"open_": 101.5}, "strong_body"),  # body 2.5 of a 6.7 range < 0.5
     ],
 )
 def test_weak_breakout_day(kwargs: dict[str, float], failed: str) -> None:
@@ -187,6 +191,7 @@ def test_weak_breakout_day(kwargs: dict[str, float], failed: str) -> None:
         "volume_surge": {"volume_ratio": 1.1},
         "close_margin": {"close_margin": 0.01},
         "no_long_upper_shadow": {"max_upper_shadow_ratio": 0.5},
+        "strong_body": {"min_body_ratio": 0.3},
     }[failed]
     assert run(VALIDATE, {"bars": s.bars(), **relax})["verdict"] == "confirmed"
 
@@ -517,6 +522,23 @@ def test_bad_inputs_name_the_field() -> None:
     bad({"bars": good, "limit": 5000}, "limit", SCAN)
     bad({"bars": good, "verdicts": ["great"]}, "verdicts.0", SCAN)
     bad({"bars": [{"open": 1.0}]}, "bars.high")
+
+
+def test_degenerate_series_give_none_without_crashing() -> None:
+    up = [50.0 * 1.01**k for k in range(60)]  # no swing high at all
+    flat = [10.0] * 60  # no range, no move, no volume
+    for prices, volume in ((up, 1e6), (flat, 0.0)):
+        bars = {"open": prices, "high": prices, "low": prices, "close": prices}
+        bars["volume"] = [volume] * 60
+        out = run(VALIDATE, {"bars": bars})
+        assert (out["verdict"], out["resistance"]) == ("none", None)
+        assert run(SCAN, {"bars": bars})["n_events"] == 0
+    bars = {"open": flat, "high": flat, "low": flat, "close": flat, "volume": [0.0] * 60}
+    out = run(VALIDATE, {"bars": bars, "resistance": 9.0, "index": 40})
+    assert out["verdict"] == "weak"  # above 9 but no volume, no body
+    assert check(out, "volume_surge")["value"] is None
+    assert check(out, "volume_surge")["passed"] is False
+    assert out["indicators"]["rsi"] == 0.0  # TA-Lib's value for a flat window
 
 
 def test_too_many_bars_is_a_limit_error() -> None:

@@ -252,6 +252,9 @@ class _Series:
         return int(self.close.shape[0])
 
 
+RULE_COLUMNS = ("open", "high", "low", "close", "volume")
+
+
 def _series(bars: Bars, p: BreakoutParams) -> _Series:
     if p.macd_fast >= p.macd_slow:
         raise ToolInputError("macd_fast", f"less than macd_slow ({p.macd_slow})", p.macd_fast)
@@ -276,9 +279,6 @@ def _series(bars: Bars, p: BreakoutParams) -> _Series:
     return _Series(
         cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"], bars.date
     )
-
-
-RULE_COLUMNS = ("open", "high", "low", "close", "volume")
 
 
 def _first_bad(
@@ -859,7 +859,8 @@ def _example_bars() -> dict[str, list[float] | list[str]]:
     volume = [1_000_000.0 - 10_000.0 * (k % 7) for k in range(50)]
     volume[42] = 2_600_000.0
     volume[47] = 700_000.0
-    dates = [f"2024-03-{d:02d}" for d in range(1, 31)] + [f"2024-04-{d:02d}" for d in range(1, 21)]
+    days = np.busday_offset("2024-02-01", np.arange(50), roll="forward")
+    dates = [str(d) for d in days]
     return {
         "date": dates,
         "open": [round(x, 2) for x in opens],
