@@ -99,7 +99,10 @@ class BuildReport:
             f"posts: {len(self.written)} written, {len(self.unchanged)} unchanged, "
             f"{len(self.kept)} kept from earlier feeds ({self.posts} in all)",
         ]
-        lines += [f"  wrote {p}" for p in self.written]
+        shown = self.written[:20]
+        lines += [f"  wrote {p}" for p in shown]
+        if len(self.written) > len(shown):
+            lines.append(f"  ... and {len(self.written) - len(shown)} more")
         lines += [f"  wrote {p}" for p in self.files_written]
         if self.math is not None:
             m = self.math
@@ -503,11 +506,11 @@ def _raw_html_problems(name: str, text: str) -> list[str]:
     md = MarkdownIt("commonmark").enable("table")
     for tok in md.parse(text):
         if tok.type == "html_block":
-            problems.append(f"{name}: raw HTML block at line {(tok.map or [0])[0] + 1}")
+            problems.append(f"{name}: raw HTML block at body line {(tok.map or [0])[0] + 1}")
         for child in tok.children or []:
             if child.type == "html_inline":
                 line = (tok.map or [0])[0] + 1
-                problems.append(f"{name}: raw HTML {child.content!r} near line {line}")
+                problems.append(f"{name}: raw HTML {child.content!r} near body line {line}")
     return problems
 
 
@@ -573,12 +576,11 @@ def check(
         if not rel.endswith(".md"):
             continue
         try:
-            text = raw.decode("utf-8")
-            parse_post(text)
+            post = parse_post(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             problems.append(f"{rel}: cannot be parsed ({exc})")
             continue
-        problems.extend(_raw_html_problems(rel, text))
+        problems.extend(_raw_html_problems(rel, post.body))
     return problems
 
 

@@ -418,7 +418,7 @@ def test_check_finds_stale_missing_foreign_and_html(kb: Settings, seed_feed: Pat
     assert "content/llms-full.txt: missing (run notes-kb build)" in problems
     assert any(p.startswith("content/posts/ai/stray.md: not produced by a build") for p in problems)
     assert any(p.startswith("content/posts/ai/stray.md: cannot be parsed") for p in problems)
-    assert "content/posts/ai/bandit.md: raw HTML '<b>' near line" in "\n".join(problems)
+    assert "content/posts/ai/bandit.md: raw HTML '<b>' near body line" in "\n".join(problems)
     assert set(built_files(kb.root)) - set(built_files(kb.root, manifest_only=True)) == {
         "content/posts/ai/stray.md"
     }
