@@ -303,12 +303,26 @@ def note_titles_of(posts: Sequence[Any]) -> dict[str, str]:
 
 
 def generate(toolset: Toolset, settings: Settings, posts: Sequence[Any] = ()) -> dict[str, str]:
-    """``{file name: Markdown}`` for every tool in ``toolset``."""
+    """``{file name: Markdown}`` for every tool in ``toolset``, in registry order.
+
+    The examples run against a fresh, temporary bandit store (the examples of stateful tools
+    build on each other in registry order), so the output does not depend on local state.
+    """
+    import tempfile
+
+    from tools import bandit
+
     titles = note_titles_of(posts)
-    return {
-        f"{spec.name}.md": render_tool_doc(toolset, spec, settings, titles)
-        for spec in toolset.specs.values()
-    }
+    previous = bandit._default_db
+    with tempfile.TemporaryDirectory(prefix="notes-kb-docs-") as tmp:
+        bandit.set_default_db(Path(tmp) / "docs.sqlite")
+        try:
+            return {
+                f"{spec.name}.md": render_tool_doc(toolset, spec, settings, titles)
+                for spec in toolset.specs.values()
+            }
+        finally:
+            bandit.set_default_db(previous)
 
 
 def tool_doc_text(

@@ -88,7 +88,7 @@ def running_server(
     port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     child_env = dict(os.environ)
-    child_env["NOTES_KB_ROOT"] = str(root or REPO)
+    child_env["NOTES_KB_ROOT"] = str(root or os.environ.get("NOTES_KB_ROOT") or REPO)
     child_env.update(env or {})
     child_env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(REPO), child_env.get("PYTHONPATH", "")) if p
