@@ -69,6 +69,7 @@ _CHUNK_CELLS = 4_000_000  # rows × columns per block of the windowed computatio
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+Codes = npt.NDArray[np.int8]  # per check and bar: 1 passed, 0 failed, −1 null
 Verdict = Literal["confirmed", "false_breakout", "pending", "weak", "none"]
 Source = Literal["given", "box_top", "swing_high", "none"]
 VERDICTS: tuple[Verdict, ...] = ("none", "false_breakout", "weak", "pending", "confirmed")
@@ -417,7 +418,7 @@ class _Evaluation:
     idx: IntArray
     level: FloatArray
     touches: IntArray
-    passed: dict[str, npt.NDArray[np.int8]]
+    passed: dict[str, Codes]
     value: dict[str, FloatArray]
     retest_at: IntArray  # −1 when no retest
     box_bottom: FloatArray  # NaN when no box
@@ -425,7 +426,23 @@ class _Evaluation:
     verdict: IntArray  # index into VERDICTS
 
 
-def _code(ok: npt.ArrayLike, known: npt.ArrayLike) -> npt.NDArray[np.int8]:
+@dataclass(frozen=True)
+class _At:
+    """The bars being judged and what several checks need about them."""
+
+    pr: _Prepared
+    idx: IntArray  # shape (e,)
+    lv: FloatArray  # resistance per bar; 1.0 where none (those end as "none")
+    avg: FloatArray  # mean volume of the window before each bar
+    known_avg: BoolArray  # avg finite and > 0
+    back: IntArray  # shape (e, lookback): the bars before, oldest first
+    valid: BoolArray  # back ≥ 0
+
+
+_Checks = dict[str, tuple[Codes, FloatArray]]
+
+
+def _code(ok: npt.ArrayLike, known: npt.ArrayLike) -> Codes:
     return np.where(known, np.asarray(ok, dtype=np.int8), np.int8(-1)).astype(np.int8)
 
 
@@ -433,87 +450,85 @@ def _gather(arr: FloatArray, pos: IntArray, valid: npt.ArrayLike, fill: float) -
     return np.where(valid, arr[np.clip(pos, 0, arr.shape[0] - 1)], fill)
 
 
-def _evaluate(pr: _Prepared, idx: IntArray, level: FloatArray) -> _Evaluation:
-    """All checks and the verdict for breakout bars ``idx`` against resistances ``level``."""
-    p, s = pr.p, pr.s
-    n, e = s.n, idx.shape[0]
-    rows = np.arange(e)
-    has_level = np.isfinite(level)
-    lv = np.where(has_level, level, 1.0)
-    passed: dict[str, npt.NDArray[np.int8]] = {}
-    value: dict[str, FloatArray] = {}
-    yes = np.ones(e, dtype=bool)
+def _ratio(num: FloatArray, den: FloatArray, ok: BoolArray) -> FloatArray:
+    return np.where(ok, num / np.where(ok, den, 1.0), np.nan)
 
-    # Breakout day.
-    avg = pr.vol_avg[idx]
-    vol = s.volume[idx]
-    known_avg = np.isfinite(avg) & (avg > 0)
-    value["volume_surge"] = np.where(known_avg, vol / np.where(known_avg, avg, 1.0), np.nan)
-    surge = np.where(known_avg, value["volume_surge"] >= p.volume_ratio - _EPS, vol > 0)
-    passed["volume_surge"] = _code(surge, np.isfinite(avg))
-    margin = s.close[idx] / lv - 1.0
-    value["close_margin"] = margin
-    passed["close_margin"] = _code(margin >= p.close_margin - _EPS, yes)
-    rng = s.high[idx] - s.low[idx]
+
+def _day_checks(at: _At) -> _Checks:
+    p, s, i = at.pr.p, at.pr.s, at.idx
+    yes = np.ones(i.shape[0], dtype=bool)
+    surge = _ratio(s.volume[i], at.avg, at.known_avg)
+    surge_ok = np.where(at.known_avg, surge >= p.volume_ratio - _EPS, s.volume[i] > 0)
+    margin = s.close[i] / at.lv - 1.0
+    rng = s.high[i] - s.low[i]
     flat = rng <= 0
     safe = np.where(flat, 1.0, rng)
-    body = np.where(flat, 0.0, (s.close[idx] - s.open[idx]) / safe)
-    value["strong_body"] = body
-    passed["strong_body"] = _code((body > 0) & (body >= p.min_body_ratio - _EPS), yes)
-    upper = np.where(flat, 0.0, (s.high[idx] - np.maximum(s.open[idx], s.close[idx])) / safe)
-    value["no_long_upper_shadow"] = upper
-    passed["no_long_upper_shadow"] = _code(upper <= p.max_upper_shadow_ratio + _EPS, yes)
+    body = np.where(flat, 0.0, (s.close[i] - s.open[i]) / safe)
+    upper = np.where(flat, 0.0, (s.high[i] - np.maximum(s.open[i], s.close[i])) / safe)
+    return {
+        "volume_surge": (_code(surge_ok, np.isfinite(at.avg)), surge),
+        "close_margin": (_code(margin >= p.close_margin - _EPS, yes), margin),
+        "strong_body": (_code((body > 0) & (body >= p.min_body_ratio - _EPS), yes), body),
+        "no_long_upper_shadow": (_code(upper <= p.max_upper_shadow_ratio + _EPS, yes), upper),
+    }
 
-    # After the breakout.
-    h = p.hold_days
-    fwd = idx[:, None] + np.arange(1, h + 1)[None, :]
+
+def _after_checks(at: _At) -> tuple[_Checks, IntArray]:
+    """The three-day rule, the next-day reversal and the first retest; also its bar."""
+    p, s, i, lv = at.pr.p, at.pr.s, at.idx, at.lv
+    n = s.n
+    fwd = i[:, None] + np.arange(1, p.hold_days + 1)[None, :]
     inside = fwd < n
     below = inside & (_gather(s.close, fwd, inside, np.inf) <= lv[:, None])
     failed = below.any(axis=1)
     available = inside.sum(axis=1)
-    value["holds_above"] = np.where(failed, np.argmax(below, axis=1), available).astype(float)
-    passed["holds_above"] = _code(~failed, failed | (available == h))
-    nxt = idx + 1
-    has_next = nxt < n
-    quick = _gather(s.close, nxt, has_next, np.nan) / lv - 1.0
-    value["no_quick_reversal"] = quick
-    passed["no_quick_reversal"] = _code(np.nan_to_num(quick) > 0, has_next)
+    held_for = np.where(failed, np.argmax(below, axis=1), available).astype(np.float64)
+    has_next = i + 1 < n
+    quick = _gather(s.close, i + 1, has_next, np.nan) / lv - 1.0
 
-    pw = p.pullback_window
-    fwd = idx[:, None] + np.arange(1, pw + 1)[None, :]
+    fwd = i[:, None] + np.arange(1, p.pullback_window + 1)[None, :]
     inside = fwd < n
-    touch = inside & (
-        _gather(s.low, fwd, inside, np.inf) <= lv[:, None] * (1.0 + p.retest_tolerance)
-    )
+    near = lv[:, None] * (1.0 + p.retest_tolerance)
+    touch = inside & (_gather(s.low, fwd, inside, np.inf) <= near)
     retested = touch.any(axis=1)
-    retest_at = np.where(retested, idx + 1 + np.argmax(touch, axis=1), -1)
+    retest_at = np.where(retested, i + 1 + np.argmax(touch, axis=1), -1)
     rv = _gather(s.volume, retest_at, retested, np.nan)
-    known_pb = retested & known_avg
-    value["pullback_on_low_volume"] = np.where(known_pb, rv / np.where(known_avg, avg, 1.0), np.nan)
+    known = retested & at.known_avg
+    pull = _ratio(rv, at.avg, known)
     held = _gather(s.close, retest_at, retested, 0.0) >= lv * (1.0 - p.retest_tolerance) - _EPS
-    quiet = np.where(known_pb, np.nan_to_num(value["pullback_on_low_volume"]) < 1.0, rv <= 0)
-    passed["pullback_on_low_volume"] = _code(quiet & held, retested & np.isfinite(avg))
+    quiet = np.where(known, np.nan_to_num(pull) < 1.0, rv <= 0)
+    return {
+        "holds_above": (_code(~failed, failed | (available == p.hold_days)), held_for),
+        "no_quick_reversal": (_code(np.nan_to_num(quick) > 0, has_next), quick),
+        "pullback_on_low_volume": (_code(quiet & held, retested & np.isfinite(at.avg)), pull),
+    }, retest_at
 
-    # Warnings.
-    r = pr.rsi[idx]
-    value["rsi_overbought"] = r
-    passed["rsi_overbought"] = _code(np.nan_to_num(r) <= p.rsi_overbought + _EPS, np.isfinite(r))
 
-    lb = p.lookback
-    back = idx[:, None] - lb + np.arange(lb)[None, :]
-    valid = back >= 0
-    highs = _gather(s.high, back, valid, -np.inf)
-    peak = np.clip(back[rows, np.argmax(highs, axis=1)], 0, n - 1)
-    new_high = s.high[idx] > s.high[peak]
-    diff = pr.macd[idx] - pr.macd[peak]
-    value["macd_bearish_divergence"] = diff
-    known = np.isfinite(diff)
-    passed["macd_bearish_divergence"] = _code(~(new_high & (np.nan_to_num(diff) < 0)), known)
+def _momentum_warnings(at: _At) -> _Checks:
+    p, pr, i = at.pr.p, at.pr, at.idx
+    r = pr.rsi[i]
+    highs = _gather(pr.s.high, at.back, at.valid, -np.inf)
+    peak = np.clip(at.back[np.arange(i.shape[0]), np.argmax(highs, axis=1)], 0, pr.s.n - 1)
+    new_high = pr.s.high[i] > pr.s.high[peak]
+    diff = pr.macd[i] - pr.macd[peak]
+    return {
+        "rsi_overbought": (_code(np.nan_to_num(r) <= p.rsi_overbought + _EPS, np.isfinite(r)), r),
+        "macd_bearish_divergence": (
+            _code(~(new_high & (np.nan_to_num(diff) < 0)), np.isfinite(diff)),
+            diff,
+        ),
+    }
 
-    pos, mask = _window_swings(pr.sh, idx, lb, p.swing_width)
+
+def _level_tests(at: _At) -> tuple[_Checks, IntArray, IntArray]:
+    """Swing highs within ``touch_tolerance`` of the resistance: their count, the first one's
+    bar (−1 if none) and whether the volume around them fell at every test."""
+    p, pr, e = at.pr.p, at.pr, at.idx.shape[0]
+    pos, mask = _window_swings(pr.sh, at.idx, p.lookback, p.swing_width)
     tol = p.touch_tolerance
-    hv = s.high[pos]
-    tmask = mask & (hv >= lv[:, None] * (1.0 - tol) - _EPS) & (hv <= lv[:, None] * (1.0 + tol))
+    hv = pr.s.high[pos]
+    lv = at.lv[:, None]
+    tmask = mask & (hv >= lv * (1.0 - tol) - _EPS) & (hv <= lv * (1.0 + tol))
     touches = tmask.sum(axis=1).astype(np.int64)
     waves = pr.wave[pos]
     decreasing = np.ones(e, dtype=bool)
@@ -521,54 +536,79 @@ def _evaluate(pr: _Prepared, idx: IntArray, level: FloatArray) -> _Evaluation:
     first_wave = np.full(e, np.nan)
     last_wave = np.full(e, np.nan)
     first_touch = np.full(e, -1, dtype=np.int64)
-    for c in range(pos.shape[1]):
+    for c in range(pos.shape[1]):  # ≤ lookback / (swing_width + 1) columns, vectorised rows
         m = tmask[:, c]
         decreasing &= ~m | (waves[:, c] < prev)
         prev = np.where(m, waves[:, c], prev)
-        new = m & np.isnan(first_wave)
+        new = m & (first_touch < 0)
         first_wave = np.where(new, waves[:, c], first_wave)
         first_touch = np.where(new, pos[:, c], first_touch)
         last_wave = np.where(m, waves[:, c], last_wave)
     two = touches >= 2
-    ratio_ok = two & (first_wave > 0)
-    value["volume_price_divergence"] = np.where(
-        ratio_ok, last_wave / np.where(ratio_ok, first_wave, 1.0), np.nan
-    )
-    passed["volume_price_divergence"] = _code(~decreasing, two)
+    fade = _ratio(last_wave, first_wave, two & (first_wave > 0))
+    return {"volume_price_divergence": (_code(~decreasing, two), fade)}, touches, first_touch
 
-    # Box: a floor of swing lows and every close since the first touch inside the range.
-    bpos, bmask = _window_swings(pr.sl, idx, lb, p.swing_width)
-    lows = np.where(bmask, s.low[bpos], np.nan)
-    bottom = _cluster_level(lows, tol, p.min_touches, False)
+
+def _box_floor(at: _At, touches: IntArray, first_touch: IntArray) -> tuple[FloatArray, IntArray]:
+    """The box bottom (NaN when the range is not a box) and its number of touches."""
+    p, s, n = at.pr.p, at.pr.s, at.pr.s.n
+    tol = p.touch_tolerance
+    bpos, bmask = _window_swings(at.pr.sl, at.idx, p.lookback, p.swing_width)
+    bottom = _cluster_level(np.where(bmask, s.low[bpos], np.nan), tol, p.min_touches, False)
     has_bottom = np.isfinite(bottom)
     bl = np.where(has_bottom, bottom, 0.0)
-    lv_mask = bmask & (s.low[bpos] <= bl[:, None] * (1.0 + tol) + _EPS) & has_bottom[:, None]
-    touches_bottom = lv_mask.sum(axis=1).astype(np.int64)
-    first_low = np.where(lv_mask.any(axis=1), bpos[rows, np.argmax(lv_mask, axis=1)], n)
+    at_floor = bmask & (s.low[bpos] <= bl[:, None] * (1.0 + tol) + _EPS) & has_bottom[:, None]
+    touches_bottom = at_floor.sum(axis=1).astype(np.int64)
+    rows = np.arange(at.idx.shape[0])
+    first_low = np.where(at_floor.any(axis=1), bpos[rows, np.argmax(at_floor, axis=1)], n)
     start = np.minimum(np.where(first_touch >= 0, first_touch, n), first_low)
-    span = valid & (back >= start[:, None])
-    closes = _gather(s.close, back, span, np.nan)
-    outside = span & ((closes < bl[:, None] * (1.0 - tol)) | (closes > lv[:, None] * (1.0 + tol)))
+    span = at.valid & (at.back >= start[:, None])
+    closes = _gather(s.close, at.back, span, np.nan)
+    lo, hi = bl[:, None] * (1.0 - tol), at.lv[:, None] * (1.0 + tol)
+    outside = span & ((closes < lo) | (closes > hi))
     is_box = (
-        has_level
-        & has_bottom
-        & (touches >= p.min_touches)
-        & (bl < lv)
-        & ~outside.any(axis=1)
-        & (start < n)
+        has_bottom & (touches >= p.min_touches) & (bl < at.lv) & ~outside.any(axis=1) & (start < n)
     )
-    box_bottom = np.where(is_box, bottom, np.nan)
+    return np.where(is_box, bottom, np.nan), touches_bottom
 
-    # Verdict.
-    breakout = has_level & (s.close[idx] > lv)
-    day_fail = np.zeros(e, dtype=bool)
+
+def _evaluate(pr: _Prepared, idx: IntArray, level: FloatArray) -> _Evaluation:
+    """All checks and the verdict for breakout bars ``idx`` against resistances ``level``.
+
+    Parameters
+    ----------
+    idx : ndarray of int, shape (e,)
+    level : ndarray, shape (e,)
+        NaN where no resistance was found (the verdict is then ``"none"``).
+    """
+    has_level = np.isfinite(level)
+    lb = pr.p.lookback
+    back = idx[:, None] - lb + np.arange(lb)[None, :]
+    avg = pr.vol_avg[idx]
+    at = _At(
+        pr=pr,
+        idx=idx,
+        lv=np.where(has_level, level, 1.0),
+        avg=avg,
+        known_avg=np.isfinite(avg) & (avg > 0),
+        back=back,
+        valid=back >= 0,
+    )
+    after, retest_at = _after_checks(at)
+    tests, touches, first_touch = _level_tests(at)
+    checks = _day_checks(at) | after | _momentum_warnings(at) | tests
+    box_bottom, touches_bottom = _box_floor(at, touches, first_touch)
+    passed = {k: v[0] for k, v in checks.items()}
+    value = {k: v[1] for k, v in checks.items()}
+
+    day_fail = np.zeros(idx.shape[0], dtype=bool)
     for rule in _DAY_RULES:
         day_fail |= passed[rule] == 0
-    verdict = np.full(e, VERDICTS.index("confirmed"), dtype=np.int64)
+    verdict = np.full(idx.shape[0], VERDICTS.index("confirmed"), dtype=np.int64)
     verdict[passed["holds_above"] == -1] = VERDICTS.index("pending")
     verdict[day_fail] = VERDICTS.index("weak")
     verdict[passed["holds_above"] == 0] = VERDICTS.index("false_breakout")
-    verdict[~breakout] = VERDICTS.index("none")
+    verdict[~(has_level & (pr.s.close[idx] > at.lv))] = VERDICTS.index("none")
     return _Evaluation(
         idx=idx,
         level=level,
@@ -576,7 +616,7 @@ def _evaluate(pr: _Prepared, idx: IntArray, level: FloatArray) -> _Evaluation:
         passed=passed,
         value=value,
         retest_at=retest_at,
-        box_bottom=box_bottom,
+        box_bottom=np.where(has_level, box_bottom, np.nan),
         touches_bottom=touches_bottom,
         verdict=verdict,
     )
@@ -894,6 +934,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         output_model=BreakoutValidateOutput,
         func=breakout_validate,
         note=NOTE,
+        heavy=True,  # up to 2,000,000 bars, and without ``index`` it scans them all
         examples=(
             Example("A 12% box broken on 2.7× volume, resistance found", {"bars": _EXAMPLE}),
             Example(
