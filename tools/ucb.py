@@ -85,7 +85,11 @@ def update_mean(count: int, mean: float, reward: float) -> tuple[int, float]:
 
 
 def ucb_scores(
-    counts: FloatArray | IntArray, means: FloatArray, c: float, ln_n: float, out: FloatArray | None = None
+    counts: FloatArray | IntArray,
+    means: FloatArray,
+    c: float,
+    ln_n: float,
+    out: FloatArray | None = None,
 ) -> FloatArray:
     """UCB scores ``means + c·sqrt(ln_n / counts)`` elementwise (all counts must be > 0).
 
