@@ -145,6 +145,9 @@ def test_fall_back_on_the_third_day_is_a_false_breakout() -> None:
     assert out["verdict"] == "false_breakout"
     assert check(out, "no_quick_reversal")["passed"] is True
     assert check(out, "holds_above")["value"] == 2
+    later = run(VALIDATE, {"bars": s.bars(), "index": i + 1})
+    assert "not the first close above" in later["summary"]
+    assert "not the first close above" not in out["summary"]
     # With a two-day rule the same bars hold.
     out2 = run(VALIDATE, {"bars": s.bars(), "index": i, "hold_days": 2})
     assert out2["verdict"] == "confirmed"

@@ -760,6 +760,8 @@ def _summary(pr: _Prepared, ev: _Evaluation, k: int, verdict: Verdict) -> str:
     parts = [head + f": {verdict.replace('_', ' ')}."]
     if failed:
         parts.append("Failed: " + ", ".join(failed) + ".")
+    if i > 0 and s.close[i - 1] > level:
+        parts.append("The previous close was already above: this is not the first close above.")
     if verdict == "pending":
         parts.append(f"Only {int(ev.value['holds_above'][k])} of {p.hold_days} bars have followed.")
     fired = _fired(ev, k)
