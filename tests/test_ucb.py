@@ -291,6 +291,7 @@ def test_checkpoints_are_log_spaced_and_end_at_steps() -> None:
         ({"probs": [0.5], "steps": 2_000_000}, "steps", ToolInputError),
         ({"probs": [0.5] * 100, "steps": 1_000_000, "n_runs": 10}, "steps", ToolLimitError),
         ({"probs": [0.5] * 1001, "steps": 10}, "probs", ToolLimitError),
+        ({"probs": [0.5] * 200, "steps": 10, "n_runs": 5001}, "n_runs", ToolLimitError),
         ({"probs": [0.5], "steps": 10, "n_runs": 0}, "n_runs", ToolInputError),
     ],
 )

@@ -17,8 +17,8 @@ the single implementation used by both tools here and by the persistent experime
 
 Bounds (all in the JSON schema): at most ``MAX_ARMS`` = 10,000 arms for ``ucb_step`` and
 ``MAX_SIM_ARMS`` = 1,000 for ``ucb_simulate``; counts ≤ 10^12; |mean|, |reward| ≤ 10^12;
-``0 ≤ c ≤ 100``; ``steps`` ≤ 10^6, ``n_runs`` ≤ 10,000 and ``steps·n_runs·n_arms`` ≤ 2·10^8
-(about ten seconds of work).
+``0 ≤ c ≤ 100``; ``steps`` ≤ 10^6, ``n_runs`` ≤ 10,000, ``n_runs·n_arms`` ≤ 10^6 (memory) and
+``steps·n_runs·n_arms`` ≤ 2·10^8 (about ten seconds of work).
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ MAX_SIM_ARMS = 1_000
 MAX_STEPS = 1_000_000
 MAX_RUNS = 10_000
 MAX_SIM_WORK = 200_000_000
+MAX_SIM_CELLS = 1_000_000
 MAX_CHECKPOINTS = 1_000
 
 Reason = Literal["untried arm", "highest upper confidence bound"]
@@ -347,6 +348,12 @@ def ucb_simulate(inp: UcbSimulateInput) -> UcbSimulateOutput:
             f"steps·n_runs·n_arms ≤ {MAX_SIM_WORK:,} (lower steps or n_runs)",
             f"{inp.steps}·{inp.n_runs}·{n_arms} = {work:,}",
         )
+    if inp.n_runs * n_arms > MAX_SIM_CELLS:
+        raise ToolLimitError(
+            "n_runs",
+            f"n_runs·n_arms ≤ {MAX_SIM_CELLS:,} (the state of all runs is held at once)",
+            f"{inp.n_runs}·{n_arms} = {inp.n_runs * n_arms:,}",
+        )
     probs = np.asarray(inp.probs, dtype=np.float64)
     checkpoints = _checkpoints(inp.steps, inp.n_checkpoints)
     regret, counts = _simulate(probs, inp.steps, inp.c, inp.seed, inp.n_runs, checkpoints)
@@ -422,7 +429,8 @@ TOOLS = (
             "at log-spaced checkpoints with its standard error, the mean pulls per arm, the "
             "best arm's share of pulls, and Auer et al.'s theoretical UCB1 bound. Regret "
             "grows like ln T: plot regret against ln(checkpoints) to see a straight line. "
-            "Limits: ≤ 1,000 arms, steps ≤ 1e6, n_runs ≤ 10,000, steps·n_runs·arms ≤ 2e8."
+            "Limits: ≤ 1,000 arms, steps ≤ 1e6, n_runs ≤ 10,000, n_runs·arms ≤ 1e6, "
+            "steps·n_runs·arms ≤ 2e8."
         ),
         input_model=UcbSimulateInput,
         output_model=UcbSimulateOutput,
