@@ -15,7 +15,8 @@ The scoring and the choice (``choose_arm``) and the running-mean update (``updat
 the single implementation used by both tools here and by the persistent experiments in
 ``tools.bandit``.
 
-Bounds (all in the JSON schema): at most ``MAX_ARMS`` = 10,000 arms for ``ucb_step`` and
+Bounds (per-field ones are in the JSON schema, the two products are checked by the tool):
+at most ``MAX_ARMS`` = 10,000 arms for ``ucb_step`` and
 ``MAX_SIM_ARMS`` = 1,000 for ``ucb_simulate``; counts ≤ 10^12; |mean|, |reward| ≤ 10^12;
 ``0 ≤ c ≤ 100``; ``steps`` ≤ 10^6, ``n_runs`` ≤ 10,000, ``n_runs·n_arms`` ≤ 10^6 (memory) and
 ``steps·n_runs·n_arms`` ≤ 2·10^8 (about ten seconds of work).
