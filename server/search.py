@@ -64,7 +64,7 @@ def _stem(word: str) -> str:
         return word
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
-    if word.endswith("sses"):
+    if word.endswith(("sses", "ches", "shes", "xes", "zes")):
         return word[:-2]
     if word.endswith("ing") and len(word) > 5:
         return _undouble(word[:-3])
@@ -140,7 +140,7 @@ def query_terms(query: str) -> list[str]:
     return terms
 
 
-_MD_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+_MD_RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     (re.compile(r"^\s*(```|~~~).*$", re.M), " "),
     (re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$", re.M), " "),
     (re.compile(r"^\s*([-*_]\s*){3,}$", re.M), " "),
@@ -155,7 +155,7 @@ _MD_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<![\w\\])[*_](?=\S)|(?<=\S)(?<!\\)[*_](?!\w)"), ""),
     (re.compile(r"`+"), ""),
     (re.compile(r"\\([_*#\[\]|<>`])"), r"\1"),
-    (re.compile(r"\s*\|\s*"), " | "),
+    (re.compile(r"^[ \t]*\|.*$", re.M), lambda m: m.group().replace("|", " ")),
     (re.compile(r"\s+"), " "),
 )
 
@@ -167,7 +167,7 @@ def strip_markdown(text: str) -> str:
     text = _SURROGATE_RE.sub("\ufffd", text)
     for pattern, repl in _MD_RULES:
         text = pattern.sub(repl, text)
-    return text.replace(" | | ", " | ").strip(" |")
+    return text.strip()
 
 
 def _is_joiner(ch: str) -> bool:
@@ -202,7 +202,7 @@ def make_snippet(text: str, terms: dict[str, float], width: int = SNIPPET_CHARS)
     end = start + width
     # Snap to word boundaries when one is near (Latin text), never split a character cluster.
     if start > 0:
-        space = text.rfind(" ", max(0, start - 20), start + 1)
+        space = text.find(" ", start - 1, start + 20)
         if space >= 0:
             start = space + 1
         while start > 0 and _is_joiner(text[start]):
