@@ -386,10 +386,13 @@ def add_prompts(server: MCPServer, toolset: Toolset) -> None:
         return (
             _note_intro(breakout_note, _tools_of(toolset, breakout_note))
             + f"\n\nDecide whether {what} latest break above resistance is real or false the way "
-            "the note does: find the resistance level or box from the daily bars, call "
-            "breakout_validate with the OHLCV bars and that level, and report each of the note's "
-            "criteria (close beyond the level, volume, follow-through, retest) with its value, "
-            "then the verdict and what would invalidate it."
+            "the note does: call breakout_validate with the daily OHLCV bars (date, open, high, "
+            "low, close, volume; oldest first) and, if you know it, the resistance level (else the "
+            "tool finds it from swing highs or a box; breakout_scan lists every breakout in a "
+            "series). Report each of the note's checks with its value and threshold (close "
+            "beyond the level, volume against its average, candle body and upper shadow, holding "
+            "above the level, the retest, RSI and MACD), then the verdict and what would "
+            "invalidate it."
         )
 
     def run_bandit_experiment(
@@ -398,10 +401,13 @@ def add_prompts(server: MCPServer, toolset: Toolset) -> None:
         what = f"the arms {arms}" if arms else "two or three arms you choose"
         return (
             _note_intro(bandit_note, _tools_of(toolset, bandit_note))
-            + f"\n\nRun a multi-armed bandit experiment over {what}: start it, then loop: ask "
-            "for the next arm (UCB: mean + c·sqrt(ln N / n_a)), observe a reward in [0, 1], and "
-            "record it with the next call. After each round report the counts, means and "
-            "confidence bounds, and explain, as the note does, why UCB explores the arm it picks."
+            + f"\n\nRun a multi-armed bandit experiment over {what} with UCB1 (score = mean + "
+            "c·sqrt(ln N / n_a)): create it with bandit_create, then loop: bandit_next gives the "
+            "arm to try, observe a reward (in [0, 1] for c = √2), and record it with "
+            "bandit_record (pass a request_id so a retry is not counted twice); bandit_get shows "
+            "the state. ucb_step does one decision without storing anything, and ucb_simulate "
+            "shows the regret on simulated arms. After each round report the counts, means and "
+            "scores, and explain, as the note does, why UCB explores the arm it picks."
         )
 
     def fit_convex_relu(
@@ -411,10 +417,11 @@ def add_prompts(server: MCPServer, toolset: Toolset) -> None:
         return (
             _note_intro(relu_note, _tools_of(toolset, relu_note))
             + f"\n\nFit a two-layer ReLU network to {what} through its convex group-LASSO form, "
-            "as the note derives it: call convex_relu_fit with X, y and the regularisation "
-            "strength; report the objective, the duality gap that certifies the optimum, the "
-            "number of active neurons, and the training error. Explain the hyperplane "
-            "arrangements (sign patterns) in the note's terms."
+            "as the note derives it: call convex_relu_fit with X (rows are samples), y and the "
+            "regularisation strength lam; report the objective, the duality gap that certifies "
+            "the optimum, the active patterns (neurons), the training error, and the recovered "
+            "network. Explain the hyperplane arrangements (sign patterns) in the note's terms; "
+            "group_lasso_solve solves the underlying group-LASSO problem directly."
         )
 
     def evaluate_elbo(
@@ -424,7 +431,8 @@ def add_prompts(server: MCPServer, toolset: Toolset) -> None:
         return (
             _note_intro(vae_note, _tools_of(toolset, vae_note))
             + f"\n\nEvaluate the ELBO of {what} as the note derives it: "
-            "ELBO = E_q[log p(x|z)] − KL(q‖p). Call elbo_evaluate, then report the "
+            "ELBO = E_q[log p(x|z)] − KL(q‖p). Call elbo_evaluate (kind 'discrete' for "
+            "categorical latents, 'gaussian' for a Gaussian encoder), then report the "
             "reconstruction term, the KL term and the bound, and say which term dominates."
         )
 
