@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,3 +23,17 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session", autouse=True)
+def bandit_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Bandit experiments of the whole test session (and of servers it starts) live in a temp
+    SQLite file, never in the working directory."""
+    path = tmp_path_factory.mktemp("bandits") / "bandits.sqlite"
+    old = os.environ.get("NOTES_KB_DB")
+    os.environ["NOTES_KB_DB"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("NOTES_KB_DB", None)
+    else:
+        os.environ["NOTES_KB_DB"] = old
