@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.context import Context
     from mcp.server.transport_security import TransportSecuritySettings
-    from mcp.types import CallToolResult
+    from mcp.types import CallToolResult, ToolAnnotations
     from starlette.types import ASGIApp
 
     from server.notes import KnowledgeBase
@@ -75,7 +75,7 @@ def tool_description(spec: ToolSpec) -> str:
     return text
 
 
-def tool_annotations(spec: ToolSpec) -> Any:
+def tool_annotations(spec: ToolSpec) -> ToolAnnotations:
     """MCP annotations from the spec (a tool is destructive only when tagged ``destructive``)."""
     from mcp.types import ToolAnnotations
 
@@ -104,7 +104,7 @@ def tool_error_message(name: str, exc: Exception) -> str | None:
 
 def _registry_tool_class() -> type[Any]:
     """A ``Tool`` subclass whose ``run`` calls ``Toolset.call`` (built lazily: imports mcp)."""
-    from mcp.server.mcpserver.exceptions import ToolError
+    from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
     from mcp.server.mcpserver.tools import Tool
     from mcp.types import CallToolResult, TextContent
 
@@ -124,7 +124,8 @@ def _registry_tool_class() -> type[Any]:
             except Exception as exc:
                 message = tool_error_message(self.name, exc)
                 if message is None:
-                    raise
+                    # A crash: the SDK logs the traceback; the client sees only the tool's name.
+                    raise UnexpectedToolError(f"Error executing tool {self.name}") from exc
                 raise ToolError(message) from exc
             text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
             tokens = estimate_tokens(text)

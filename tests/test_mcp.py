@@ -17,6 +17,7 @@ import pytest
 from llms_txt import parse_llms_file
 from mcp import Client, MCPError, StdioServerParameters
 from mcp.types import TextContent, TextResourceContents
+from pydantic import BaseModel, Field
 from servers import Server, running_server
 
 from server.config import Settings, settings_for
@@ -31,7 +32,8 @@ from server.mcp_server import (
 from server.notes import KnowledgeBase
 from server.posts import Post, estimate_tokens
 from tools.bandit import set_default_db
-from tools.registry import ToolSpec
+from tools.registry import Example, ToolSpec
+from tools.schema import ToolInput, ToolOutput
 
 MODES = ("auto", "legacy")
 HANDSHAKE = "2025-11-25"
@@ -218,6 +220,44 @@ async def test_timeout_is_a_tool_error_saying_which_limit(
     assert result.is_error is True
     text = _text(result)
     assert "wall-clock limit" in text and spec.name in text
+
+
+class _ProbeInput(ToolInput):
+    x: int = Field(0, ge=0, le=10)
+
+
+class _ProbeOutput(ToolOutput):
+    y: int
+
+
+def _crash(args: BaseModel) -> BaseModel:
+    raise RuntimeError("secret internal detail")
+
+
+CRASH_PROBE = ToolSpec(
+    name="crash_probe",
+    title="A tool that fails unexpectedly",
+    description="Raises an unexpected exception (tests the crash path).",
+    input_model=_ProbeInput,
+    output_model=_ProbeOutput,
+    func=_crash,
+    note=None,
+    examples=(Example("crash", {"x": 1}),),
+)
+
+
+@pytest.mark.anyio
+async def test_a_crash_is_reported_without_its_message(
+    kb: KnowledgeBase, settings: Settings
+) -> None:
+    toolset = Toolset([CRASH_PROBE])
+    async with Client(create_mcp(toolset, kb, settings)) as client:
+        crashed = await client.call_tool("crash_probe", {"x": 1})
+        out_of_range = await client.call_tool("crash_probe", {"x": 11})
+    assert crashed.is_error is True
+    assert _text(crashed) == "Error executing tool crash_probe"
+    assert out_of_range.is_error is True
+    assert "x: expected less than or equal to 10, got 11" in _text(out_of_range)
 
 
 @pytest.mark.anyio
