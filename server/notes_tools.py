@@ -7,6 +7,8 @@ server and ``notes-kb call`` serve them exactly like the numerical tools. Replie
 
 from __future__ import annotations
 
+import json
+
 from pydantic import Field, field_validator
 
 from server.notes import KnowledgeBase, Section
@@ -226,7 +228,8 @@ def _truncation_line(post: Post, heading: str | None, next_offset: int) -> str:
 
 def note_tools(kb: KnowledgeBase) -> tuple[ToolSpec, ...]:
     """``search_notes``, ``get_note`` and ``list_notes`` over ``kb``."""
-    budget = max(kb.settings.limits.max_response_tokens - META_TOKEN_RESERVE, 1_000)
+    limit = kb.settings.limits.max_response_tokens
+    budget = max(limit - META_TOKEN_RESERVE, limit // 2, 1)
 
     def search_notes(args: SearchNotesInput) -> SearchNotesOutput:
         _check_section(kb, args.section)
@@ -262,26 +265,42 @@ def note_tools(kb: KnowledgeBase) -> tuple[ToolSpec, ...]:
             raise ToolInputError(
                 "offset", f"a character offset below {len(text)} (the text's length)", args.offset
             )
-        end = _page_end(text, args.offset, args.max_chars, budget) if text else 0
-        next_offset = end if end < len(text) else None
-        page = text[args.offset : end]
-        if next_offset is not None:
-            page += _truncation_line(post, anchor, next_offset)
-        return GetNoteOutput(
-            **_info(kb, post).model_dump(),
-            link=post.link,
-            guid=post.guid,
-            updated=post.updated,
-            author=post.author,
-            language=post.language,
-            chars=post.chars,
-            heading=heading,
-            anchor=anchor,
-            total_chars=len(text),
-            offset=args.offset,
-            next_offset=next_offset,
-            text=page,
-        )
+
+        def reply(end: int) -> GetNoteOutput:
+            next_offset = end if end < len(text) else None
+            page = text[args.offset : end]
+            if next_offset is not None:
+                page += _truncation_line(post, anchor, next_offset)
+            return GetNoteOutput(
+                **_info(kb, post).model_dump(),
+                link=post.link,
+                guid=post.guid,
+                updated=post.updated,
+                author=post.author,
+                language=post.language,
+                chars=post.chars,
+                heading=heading,
+                anchor=anchor,
+                total_chars=len(text),
+                offset=args.offset,
+                next_offset=next_offset,
+                text=page,
+            )
+
+        # The page's tokens fit the budget; the whole reply as compact JSON (metadata, escaped
+        # newlines and quotes) must fit the response limit too: shrink the page until it does.
+        page_budget = budget
+        for _ in range(8):
+            end = _page_end(text, args.offset, args.max_chars, page_budget) if text else 0
+            out = reply(end)
+            dumped = json.dumps(
+                out.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")
+            )
+            excess = estimate_tokens(dumped) - limit
+            if excess <= 0 or end <= args.offset + 1:
+                break
+            page_budget = max(page_budget - excess - 50, 1)
+        return out
 
     def list_notes(args: ListNotesInput) -> ListNotesOutput:
         _check_section(kb, args.section)
@@ -343,9 +362,9 @@ def note_tools(kb: KnowledgeBase) -> tuple[ToolSpec, ...]:
                 Example(
                     "One section of a note, first 600 characters",
                     {
-                        "section": "invest",
-                        "slug": "resistance_level",
-                        "heading": "二、 如何识别假突破",
+                        "section": "ai",
+                        "slug": "convex_optimization_nn",
+                        "heading": "4.2. 超平面排列 (Hyperplane Arrangement)",
                         "max_chars": 600,
                     },
                 ),
