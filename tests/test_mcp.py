@@ -31,7 +31,6 @@ from server.mcp_server import (
 )
 from server.notes import KnowledgeBase
 from server.posts import Post, estimate_tokens
-from tools.bandit import set_default_db
 from tools.registry import Example, ToolSpec
 from tools.schema import ToolInput, ToolOutput
 
@@ -44,15 +43,6 @@ JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json,
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def bandit_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Bandit experiments go to a temporary SQLite file, here and in the servers started below."""
-    path = tmp_path_factory.mktemp("mcp") / "bandits.sqlite"
-    set_default_db(path)
-    yield path
-    set_default_db(None)
 
 
 @pytest.fixture(scope="module")
