@@ -584,6 +584,18 @@ def test_foreign_host_and_origin_are_refused(live: Server) -> None:
     assert httpx.get(f"{live.url}/healthz").status_code == 200
 
 
+def test_oversized_body_is_refused_and_the_server_keeps_serving(
+    live: Server, settings: Settings
+) -> None:
+    limit = settings.limits.max_body_bytes
+    body = _rpc("tools/call", {"name": "ucb_step", "arguments": {"pad": "x" * limit}})
+    headers = {**JSON_HEADERS, "MCP-Protocol-Version": HANDSHAKE}
+    refused = httpx.post(f"{live.url}/mcp", headers=headers, json=body, timeout=30)
+    assert refused.status_code == 413
+    listed = httpx.post(f"{live.url}/mcp", headers=headers, json=_rpc("tools/list"), timeout=30)
+    assert listed.status_code == 200 and listed.json()["result"]["tools"]
+
+
 def test_configured_host_is_allowed(repo: Path, bandit_db: Path) -> None:
     env = {
         "NOTES_KB_ALLOWED_HOSTS": "kb.example.org",
