@@ -32,9 +32,9 @@ from server.search import (  # noqa: E402
     FIELD_WEIGHTS,
     K1,
     SearchIndex,
-    query_terms,
     strip_markdown,
     tokenize,
+    weighted_query_terms,
 )
 
 QUERIES = [
@@ -78,18 +78,18 @@ class BruteForce:
         self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
 
     def scores(self, query: str) -> list[float]:
-        terms = [t for t in query_terms(query) if t in self.idf]
+        terms = {t: w for t, w in weighted_query_terms(query).items() if t in self.idf}
         out = []
         for counters, lengths in zip(self.chunks, self.lengths, strict=True):
             score = 0.0
-            for t in terms:
+            for t, w in terms.items():
                 tf = sum(
                     FIELD_WEIGHTS[f]
                     * counters[f][t]
                     / (1 - FIELD_B[f] + FIELD_B[f] * lengths[f] / self.avg[f])
                     for f in range(3)
                 )
-                score += self.idf[t] * tf * (K1 + 1) / (K1 + tf)
+                score += w * self.idf[t] * tf * (K1 + 1) / (K1 + tf)
             out.append(score)
         return out
 
@@ -133,12 +133,16 @@ def main() -> int:
         index = SearchIndex.build(posts, lambda p: parse_sections(p.body))
         chunks = _chunk_fields(posts)
         ours = _per_query(lambda q, ix=index: ix.search(q, limit=10), repeat)
-        scores_only = _per_query(lambda q, ix=index: ix._chunk_scores(query_terms(q)), repeat)
+        scores_only = _per_query(
+            lambda q, ix=index: ix._chunk_scores(weighted_query_terms(q)), repeat
+        )
         brute = _per_query(BruteForce(chunks).scores, 1 if factor > 8 else repeat)
         peer = float("nan")
         if BM25Okapi is not None:
             okapi = BM25Okapi([c[0] + c[1] + c[2] for c in chunks])
-            peer = _per_query(lambda q, m=okapi: m.get_scores(query_terms(q)), repeat)
+            peer = _per_query(
+                lambda q, m=okapi: m.get_scores(list(weighted_query_terms(q))), repeat
+            )
         rows.append((len(chunks), ours, scores_only, brute, peer))
         print(
             f"{factor:>6} {len(chunks):>7} {ours * 1e3:>9.3f} {scores_only * 1e3:>15.3f} "

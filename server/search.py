@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -137,6 +137,99 @@ def query_terms(query: str) -> list[str]:
         norm = unicodedata.normalize("NFKC", query).lower()
         words = _WORD_RE.findall(norm)
         terms = list(dict.fromkeys([_stem(w) for w in words] + re.findall(f"[{_CJK_CLASS}]", norm)))
+    return terms
+
+
+EXPANSION_WEIGHT = 0.5
+"""Weight of a term added by the bilingual glossary, relative to a term of the query itself."""
+
+# English ↔ Chinese terms of the notes' fields (markets, macro, ML), so that a query in one
+# language finds notes written in the other. Each entry: English phrases | Chinese terms.
+_GLOSSARY_TEXT = """
+breakout | 突破
+false breakout, fake breakout | 假突破
+resistance | 阻力
+support level | 支撑
+volume | 成交量
+trading range, box range | 箱体
+moving average | 均线
+divergence | 背离
+fed funds, federal funds | 联邦基金
+yield curve | 收益率曲线
+yield | 收益率
+treasury, treasuries | 国债
+inversion, inverted | 倒挂
+spread | 利差
+recession | 衰退
+rate cut | 降息
+rate hike | 加息
+inflation | 通胀
+consumer spending, consumption, spending | 消费
+bank | 银行
+economy, economic | 经济
+bandit, multi-armed bandit | 赌博机
+exploration | 探索
+exploitation | 利用
+reward | 奖励
+reinforcement learning | 强化学习
+confidence bound | 置信
+convex | 凸
+dual, duality | 对偶
+hyperplane | 超平面
+neural network | 神经网络
+regularization | 正则
+derivation, derive | 推导
+gradient | 梯度
+loss function | 损失函数
+encoder | 编码器
+decoder | 解码器
+latent | 隐变量, 隐空间
+sampling | 采样
+maximum likelihood | 最大似然
+distribution | 分布
+object detection | 目标检测
+bipartite matching | 匹配
+hungarian | 匈牙利
+monitor, display | 显示器
+color, colour | 颜色
+color inversion, inverted colors | 反转
+"""
+
+
+def _glossary() -> list[tuple[list[tuple[str, ...]], list[str]]]:
+    entries = []
+    for line in _GLOSSARY_TEXT.strip().splitlines():
+        english, chinese = line.split("|")
+        phrases = [tuple(tokenize(p)) for p in english.split(",")]
+        entries.append(([p for p in phrases if p], [c.strip() for c in chinese.split(",")]))
+    return entries
+
+
+_GLOSSARY = _glossary()
+
+
+def _cjk_expansion(term: str) -> list[str]:
+    """Bigrams of a Chinese glossary term (its unigrams would match too much)."""
+    if len(term) == 1:
+        return [term]
+    return [term[i : i + 2] for i in range(len(term) - 1)]
+
+
+def weighted_query_terms(query: str) -> dict[str, float]:
+    """The query's terms (weight 1) plus their glossary translations (``EXPANSION_WEIGHT``):
+    English phrases found in the query add the Chinese terms' bigrams, Chinese terms found in
+    it add the English phrases' words."""
+    terms = {t: 1.0 for t in query_terms(query)}
+    words = tokenize(query)
+    norm = unicodedata.normalize("NFKC", query).lower()
+    extra: list[str] = []
+    for phrases, chinese in _GLOSSARY:
+        if any(words[i : i + len(p)] == list(p) for p in phrases for i in range(len(words))):
+            extra.extend(t for c in chinese for t in _cjk_expansion(c))
+        if any(c in norm for c in chinese):
+            extra.extend(t for p in phrases for t in p)
+    for term in extra:
+        terms.setdefault(term, EXPANSION_WEIGHT)
     return terms
 
 
@@ -342,15 +435,16 @@ class SearchIndex:
         idf = np.log1p((n - df + 0.5) / (df + 0.5))
         return cls(posts, chunks, vocab, offsets, u_docs, saturated, idf)
 
-    def _chunk_scores(self, terms: Sequence[str]) -> npt.NDArray[np.float64]:
-        ids = [self._vocab[t] for t in terms if t in self._vocab]
+    def _chunk_scores(self, terms: Mapping[str, float]) -> npt.NDArray[np.float64]:
+        """Σ over query terms of weight · idf · saturated BM25F tf, for every chunk."""
+        found = [(self._vocab[t], w) for t, w in terms.items() if t in self._vocab]
         n_chunks = len(self._chunks)
-        if not ids:
+        if not found:
             return np.zeros(n_chunks)
-        slices = [slice(self._offsets[i], self._offsets[i + 1]) for i in ids]
+        slices = [slice(self._offsets[i], self._offsets[i + 1]) for i, _ in found]
         docs = np.concatenate([self._doc_ids[s] for s in slices])
         weights = np.concatenate(
-            [self._weights[s] * self._idf[i] for s, i in zip(slices, ids, strict=True)]
+            [self._weights[s] * (w * self._idf[i]) for s, (i, w) in zip(slices, found, strict=True)]
         )
         scores = np.bincount(docs, weights=weights, minlength=n_chunks).astype(np.float64)
         return scores
@@ -370,7 +464,7 @@ class SearchIndex:
             )
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise ToolInputError("limit", f"an integer from 1 to {MAX_LIMIT}", limit)
-        terms = query_terms(query)
+        terms = weighted_query_terms(query)
         scores = self._chunk_scores(terms)
         if not len(scores):
             return []
@@ -391,7 +485,9 @@ class SearchIndex:
             eligible &= self._post_section == section
         candidates = np.flatnonzero(eligible)
         ranked = candidates[np.argsort(-post_scores[candidates], kind="stable")][:limit]
-        idf = {t: float(self._idf[self._vocab[t]]) for t in terms if t in self._vocab}
+        idf = {
+            t: w * float(self._idf[self._vocab[t]]) for t, w in terms.items() if t in self._vocab
+        }
         hits: list[SearchHit] = []
         for p in ranked:
             post = self._posts[int(p)]

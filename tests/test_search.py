@@ -29,6 +29,7 @@ from server.search import (
     query_terms,
     strip_markdown,
     tokenize,
+    weighted_query_terms,
 )
 from tools.errors import ToolInputError, ToolLimitError
 
@@ -77,6 +78,31 @@ def test_real_questions_rank_the_right_note_first(
     anchors = {s.anchor: s.heading for s in kb.sections(post)}
     assert top.anchor in anchors
     assert top.heading == anchors[top.anchor]
+
+
+CROSS_LANGUAGE = [
+    ("false breakout", "invest/resistance_level"),
+    ("how to confirm a breakout with volume", "invest/resistance_level"),
+    ("bank consumer spending", "invest/bank-consumer-spending-us-economy"),
+    ("yield curve inversion", "invest/daily_treasury_par_yield_curve_rates"),
+    ("Mac monitor color inverted", "tech/mac-rgb-20250614"),
+    ("ELBO derivation", "ai/discreteVAE"),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), CROSS_LANGUAGE)
+def test_english_questions_find_chinese_notes(kb: KnowledgeBase, query: str, expected: str) -> None:
+    hits = kb.search_index.search(query, limit=3)
+    assert hits and f"{hits[0].section}/{hits[0].slug}" == expected, [h.slug for h in hits]
+
+
+def test_glossary_expansion_weights() -> None:
+    terms = weighted_query_terms("2Y vs fed funds")
+    assert terms["2y"] == terms["fed"] == terms["fund"] == 1.0
+    assert terms["联邦"] == terms["基金"] == 0.5 and "联" not in terms
+    terms = weighted_query_terms("假突破")
+    assert terms["突破"] == 1.0 and terms["breakout"] == 0.5 and terms["false"] == 0.5
+    assert weighted_query_terms("alpha") == {"alpha": 1.0}
 
 
 def test_hit_points_at_the_matching_section(kb: KnowledgeBase) -> None:
@@ -231,7 +257,7 @@ def _reference_scores(
             text = strip_markdown("\n".join(lines[a + 1 : b]))
             chunks.append((i, heading, [tokenize(post.title), tokenize(heading), tokenize(text)]))
     avg = [max(sum(len(c[2][f]) for c in chunks) / len(chunks), 1.0) for f in range(3)]
-    terms = query_terms(query)
+    terms = weighted_query_terms(query)
     n = len(posts)
     idf = {}
     for t in terms:
@@ -245,7 +271,7 @@ def _reference_scores(
             for f in range(3):
                 norm = 1 - FIELD_B[f] + FIELD_B[f] * len(fields[f]) / avg[f]
                 tf += FIELD_WEIGHTS[f] * Counter(fields[f])[t] / norm
-            score += idf[t] * tf * (K1 + 1) / (K1 + tf)
+            score += terms[t] * idf[t] * tf * (K1 + 1) / (K1 + tf)
         per_post.setdefault(i, []).append((score, heading))
     result = {}
     for i, scored in per_post.items():
@@ -285,7 +311,9 @@ def _random_corpus(seed: int) -> list[Post]:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("query", ["alpha ranking", "收益曲线", "2Y 突破 bandit", "models"])
+@pytest.mark.parametrize(
+    "query", ["alpha ranking", "收益曲线", "2Y 突破 bandit", "models", "yield spread 阻力"]
+)
 def test_scores_match_brute_force_bm25f(seed: int, query: str) -> None:
     posts = _random_corpus(seed)
     index = SearchIndex.build(posts, lambda p: parse_sections(p.body))
