@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 MAX_QUERY_CHARS = 500
 MAX_LIMIT = 50
 SNIPPET_CHARS = 200
+SNIPPET_SCAN_CHARS = 50_000
+"""Only this much of a section is scanned for the snippet's best window."""
 K1 = 1.2
 FIELD_WEIGHTS = (2.0, 3.0, 1.0)  # title, heading, body
 FIELD_B = (0.5, 0.5, 0.75)
@@ -273,7 +275,8 @@ def make_snippet(text: str, terms: dict[str, float], width: int = SNIPPET_CHARS)
     query terms (weighted by ``terms``: term → idf), with ``…`` where text was cut."""
     if len(text) <= width:
         return text
-    hits = [(pos, term) for pos, term in term_spans(text) if term in terms]
+    scan = text[:SNIPPET_SCAN_CHARS]
+    hits = [(pos, term) for pos, term in term_spans(scan) if term in terms]
     start = 0
     if hits:
         best, best_pos, lo = -1.0, hits[0][0], 0
@@ -356,7 +359,26 @@ def _chunks(post_index: int, post: Post, sections: list[Section]) -> list[_Chunk
 
 
 class SearchIndex:
-    """An immutable BM25F index of posts' sections. Build once, query from any thread."""
+    """An immutable BM25F index of posts' sections. Build once (``build``), query from any
+    thread (``search``).
+
+    Parameters
+    ----------
+    posts : sequence of Post, length n_posts
+    chunks : sequence of _Chunk, length n_chunks
+        Heading-delimited pieces of the posts, grouped by post in post order.
+    vocab : dict
+        Term → term id in ``0 … n_terms-1``.
+    offsets : ndarray of int64, shape (n_terms + 1,)
+        Postings of term ``i`` are ``doc_ids[offsets[i]:offsets[i + 1]]``.
+    doc_ids : ndarray of int32, shape (n_postings,)
+        Chunk ids, sorted within each term.
+    weights : ndarray of float64, shape (n_postings,)
+        Saturated BM25F term frequency ``tf~ (k1 + 1) / (k1 + tf~)`` of the term in the chunk,
+        where ``tf~ = Σ_f w_f tf_f / (1 - b_f + b_f len_f / avglen_f)``.
+    idf : ndarray of float64, shape (n_terms,)
+        ``ln(1 + (n_posts - df + 0.5) / (df + 0.5))`` with ``df`` counted over posts.
+    """
 
     def __init__(
         self,
