@@ -11,7 +11,6 @@ that says how to ask for less.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -19,6 +18,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
+import pydantic_core
 from pydantic import Field
 
 from server.config import Settings
@@ -127,8 +127,9 @@ def _registry_tool_class() -> type[Any]:
                     # A crash: the SDK logs the traceback; the client sees only the tool's name.
                     raise UnexpectedToolError(f"Error executing tool {self.name}") from exc
                 raise ToolError(message) from exc
-            text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-            tokens = estimate_tokens(text)
+            text = pydantic_core.to_json(data).decode()
+            # A character is at most one estimated token: only long texts need counting.
+            tokens = estimate_tokens(text) if len(text) > self.max_tokens else 0
             if tokens > self.max_tokens:
                 raise ToolError(
                     f"{self.name}: the result is about {tokens:,} tokens, over the "

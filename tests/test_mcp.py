@@ -254,18 +254,27 @@ async def test_a_crash_is_reported_without_its_message(
 async def test_result_over_the_token_limit_is_refused_with_a_way_forward(
     toolset: Toolset, kb: KnowledgeBase, settings: Settings
 ) -> None:
+    """The boundary is exact: a result of T estimated tokens passes at limit T, fails at T - 1."""
     spec, payload = _idempotent_example(toolset)
-    full = json.dumps(spec.run(payload), ensure_ascii=False, separators=(",", ":"))
-    limit = estimate_tokens(full) - 1
-    tight = replace(settings, limits=replace(settings.limits, max_response_tokens=limit))
-    async with Client(create_mcp(toolset, kb, tight)) as client:
+    async with Client(create_mcp(toolset, kb, settings)) as client:
+        full = await client.call_tool(spec.name, payload)
+    assert json.loads(_text(full)) == spec.run(payload)
+    size = estimate_tokens(_text(full))
+    assert size > 10
+
+    def limited(limit: int) -> Settings:
+        return replace(settings, limits=replace(settings.limits, max_response_tokens=limit))
+
+    async with Client(create_mcp(toolset, kb, limited(size - 1))) as client:
         refused = await client.call_tool(spec.name, payload)
+    async with Client(create_mcp(toolset, kb, limited(size))) as client:
+        accepted = await client.call_tool(spec.name, payload)
     assert refused.is_error is True
     text = _text(refused)
-    assert f"{limit:,}-token limit" in text and f"POST /api/tools/{spec.name}" in text
-    roomy = replace(settings, limits=replace(settings.limits, max_response_tokens=limit + 1))
-    async with Client(create_mcp(toolset, kb, roomy)) as client:
-        assert (await client.call_tool(spec.name, payload)).is_error is False
+    assert f"about {size:,} tokens" in text and f"{size - 1:,}-token limit" in text
+    assert f"POST /api/tools/{spec.name}" in text
+    assert accepted.is_error is False
+    assert accepted.structured_content == spec.run(payload)
 
 
 @pytest.mark.anyio
