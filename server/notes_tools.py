@@ -8,6 +8,8 @@ server and ``notes-kb call`` serve them exactly like the numerical tools. Replie
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 
 from pydantic import Field, field_validator
 
@@ -194,9 +196,41 @@ def _find_heading(kb: KnowledgeBase, post: Post, heading: str) -> Section:
     raise ToolInputError("heading", f"a heading text or anchor of this note ({listed})", heading)
 
 
-def _page_end(text: str, offset: int, max_chars: int | None, budget: int) -> int:
+_BLOCK_FENCE = re.compile(r"^[ ]{0,3}(```|~~~|\$\$)", re.M)
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of fenced code blocks and ``$$`` math blocks: a page should not end
+    inside one."""
+    ranges: list[tuple[int, int]] = []
+    open_at: int | None = None
+    opener = ""
+    for m in _BLOCK_FENCE.finditer(text):
+        line_end = text.find("\n", m.start())
+        line_end = len(text) if line_end < 0 else line_end
+        line = text[m.start() : line_end].strip()
+        if open_at is None:
+            if m.group(1) == "$$" and len(line) > 2 and line.endswith("$$"):
+                continue  # $$ ... $$ on one line
+            open_at, opener = m.start(), m.group(1)
+        elif m.group(1) == opener:
+            ranges.append((open_at, line_end))
+            open_at = None
+    if open_at is not None:
+        ranges.append((open_at, len(text)))
+    return ranges
+
+
+def _page_end(
+    text: str,
+    offset: int,
+    max_chars: int | None,
+    budget: int,
+    blocks: Sequence[tuple[int, int]] = (),
+) -> int:
     """The end of the longest page from ``offset`` with at most ``max_chars`` characters and
-    ``budget`` estimated tokens, moved back to a line break when one is in its second half."""
+    ``budget`` estimated tokens, moved back to a paragraph break (else a line break) in the
+    page's second half that is not inside one of ``blocks`` (code or math)."""
     hard = len(text) if max_chars is None else min(len(text), offset + max_chars)
     if estimate_tokens(text[offset:hard]) <= budget:
         return hard
@@ -209,9 +243,16 @@ def _page_end(text: str, offset: int, max_chars: int | None, budget: int) -> int
         else:
             hi = mid - 1
     end = lo
-    newline = text.rfind("\n", offset, end)
-    if newline >= 0 and newline + 1 - offset > (end - offset) // 2:
-        end = newline + 1
+    floor = offset + (end - offset) // 2
+    for sep in ("\n\n", "\n"):
+        pos = text.rfind(sep, floor, end)
+        for _ in range(1_000):
+            if pos < 0:
+                break
+            cut = pos + len(sep)
+            if not any(start < cut <= stop for start, stop in blocks):
+                return cut
+            pos = text.rfind(sep, floor, pos)
     return max(end, offset + 1)
 
 
@@ -290,8 +331,9 @@ def note_tools(kb: KnowledgeBase) -> tuple[ToolSpec, ...]:
         # The page's tokens fit the budget; the whole reply as compact JSON (metadata, escaped
         # newlines and quotes) must fit the response limit too: shrink the page until it does.
         page_budget = budget
+        blocks = _blocks(text)
         for _ in range(8):
-            end = _page_end(text, args.offset, args.max_chars, page_budget) if text else 0
+            end = _page_end(text, args.offset, args.max_chars, page_budget, blocks) if text else 0
             out = reply(end)
             dumped = json.dumps(
                 out.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")
