@@ -251,18 +251,22 @@ _MD_RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], .
     (re.compile(r"`+"), ""),
     (re.compile(r"\\([_*#\[\]|<>`])"), r"\1"),
     (re.compile(r"^[ \t]*\|.*$", re.M), lambda m: m.group().replace("|", " ")),
-    (re.compile(r"\s+"), " "),
 )
+_MATH_RE = re.compile(r"(\$\$.+?\$\$|(?<![\\$])\$[^$\n]+?\$)", re.S)
+_SPACE_RE = re.compile(r"\s+")
 
 
 def strip_markdown(text: str) -> str:
     """Readable plain text of Markdown for snippets and indexing: link and image targets, HTML
-    tags, heading/list/quote markers, emphasis, code fences and table rules removed; math kept;
+    tags, heading/list/quote markers, emphasis, code fences and table rules removed; math
+    (``$…$``, ``$$…$$``) kept verbatim;
     whitespace collapsed; lone surrogates replaced."""
     text = _SURROGATE_RE.sub("\ufffd", text)
-    for pattern, repl in _MD_RULES:
-        text = pattern.sub(repl, text)
-    return text.strip()
+    parts = _MATH_RE.split(text)
+    for k in range(0, len(parts), 2):  # even parts are prose, odd parts are math
+        for pattern, repl in _MD_RULES:
+            parts[k] = pattern.sub(repl, parts[k])
+    return _SPACE_RE.sub(" ", "".join(parts)).strip()
 
 
 def _is_joiner(ch: str) -> bool:
@@ -281,7 +285,7 @@ def make_snippet(text: str, terms: dict[str, float], width: int = SNIPPET_CHARS)
     if hits:
         best, best_pos, lo = -1.0, hits[0][0], 0
         window: Counter[str] = Counter()
-        for hi, (pos, term) in enumerate(hits):
+        for pos, term in hits:
             window[term] += 1
             while pos - hits[lo][0] > width * 0.6:
                 old = hits[lo][1]
@@ -292,7 +296,6 @@ def make_snippet(text: str, terms: dict[str, float], width: int = SNIPPET_CHARS)
             weight = sum(terms[t] for t in window)
             if weight > best:
                 best, best_pos = weight, hits[lo][0]
-            del hi
         start = max(0, best_pos - width // 5)
     start = min(start, len(text) - width)
     end = start + width

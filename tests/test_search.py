@@ -208,6 +208,13 @@ def test_strip_markdown() -> None:
     assert strip_markdown(md) == "Head quote bold and link img item code a b 1 2 x = 1 t"
 
 
+def test_strip_markdown_keeps_math_verbatim() -> None:
+    md = "**Loss** $\\min_{Z_1} \\|A_k\\|_2$ and\n\n$$\n\\sum_{k=1}^p D_k X Z_k - y\n$$\n_end_"
+    assert strip_markdown(md) == (
+        "Loss $\\min_{Z_1} \\|A_k\\|_2$ and $$ \\sum_{k=1}^p D_k X Z_k - y $$ end"
+    )
+
+
 def test_snippet_never_splits_a_character_cluster() -> None:
     rng = random.Random(7)
     pieces = ["e\u0301", "👩\u200d💻", "漢字", " word", "é", "🎉", "a\u0308"]
