@@ -94,7 +94,7 @@ async def test_list_tools_publishes_every_spec_exactly(
     mode: str, toolset: Toolset, kb: KnowledgeBase, settings: Settings
 ) -> None:
     server = create_mcp(toolset, kb, settings)
-    async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
+    async with Client(server, mode=mode) as client:
         listed = {tool.name: tool for tool in (await client.list_tools()).tools}
     assert set(listed) == set(toolset.specs)
     for name, spec in toolset.specs.items():
@@ -121,7 +121,7 @@ async def test_call_tool_structured_content_equals_spec_run(
 ) -> None:
     spec, payload = _idempotent_example(toolset)
     server = create_mcp(toolset, kb, settings)
-    async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
+    async with Client(server, mode=mode) as client:
         result = await client.call_tool(spec.name, payload)
     assert result.is_error is False
     expected = spec.run(payload)
@@ -154,7 +154,7 @@ async def test_bad_input_is_a_tool_error_naming_the_field(
     spec, payload = _idempotent_example(toolset)
     field = next(iter(payload))
     server = create_mcp(toolset, kb, settings)
-    async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
+    async with Client(server, mode=mode) as client:
         wrong_type = await client.call_tool(spec.name, {**payload, field: {"not": "this"}})
         unknown = await client.call_tool(spec.name, {**payload, "bogus_field": 1})
         missing = await client.call_tool(spec.name, {})
@@ -284,7 +284,7 @@ async def test_resources_list_and_read(
 ) -> None:
     server = create_mcp(toolset, kb, settings)
     post = min(kb.posts, key=lambda p: p.tokens)
-    async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
+    async with Client(server, mode=mode) as client:
         resources = {str(r.uri): r for r in (await client.list_resources()).resources}
         templates = [
             t.uri_template for t in (await client.list_resource_templates()).resource_templates
@@ -384,7 +384,7 @@ async def test_prompts_pair_a_note_with_its_tools(
     mode: str, toolset: Toolset, kb: KnowledgeBase, settings: Settings
 ) -> None:
     server = create_mcp(toolset, kb, settings)
-    async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
+    async with Client(server, mode=mode) as client:
         prompts = {p.name: p for p in (await client.list_prompts()).prompts}
         got = await client.get_prompt("check_yield_curve", {"date": "2025-07-11"})
         with pytest.raises(MCPError):
@@ -472,12 +472,12 @@ def live(repo: Path, bandit_db: Path) -> Iterator[Server]:
 @pytest.mark.parametrize("mode", MODES)
 async def test_http_client_both_protocol_eras(mode: str, live: Server, toolset: Toolset) -> None:
     spec, payload = _idempotent_example(toolset)
-    async with Client(f"{live.url}/mcp", mode=mode) as client:  # type: ignore[arg-type]
+    async with Client(f"{live.url}/mcp", mode=mode) as client:
         tools = {t.name for t in (await client.list_tools()).tools}
         result = await client.call_tool(spec.name, payload)
         bad = await client.call_tool(spec.name, {**payload, "bogus_field": 1})
         llms = await client.read_resource(LLMS_TXT_URI)
-        version = client.session.protocol_version  # type: ignore[attr-defined]
+        version = client.session.protocol_version
     assert version == (HANDSHAKE if mode == "legacy" else MODERN)
     assert tools == set(toolset.specs)
     assert result.structured_content == spec.run(payload)
