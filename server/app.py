@@ -32,10 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from starlette.applications import Starlette
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import GZipResponder
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -98,11 +97,14 @@ def error_response(
 # Middleware
 
 
-class LinkHeaderMiddleware:
-    """Add the llms.txt ``Link`` and a few safe defaults to every HTTP response."""
+class ServiceMiddleware:
+    """Every HTTP response gets the llms.txt ``Link`` header and ``nosniff``; responses to
+    clients that accept gzip are compressed (Starlette's ``GZipResponder``, bodies of at least
+    ``minimum_size`` bytes). Others pass straight through, at no cost."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, minimum_size: int = 512) -> None:
         self.app = app
+        self.minimum_size = minimum_size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -111,12 +113,20 @@ class LinkHeaderMiddleware:
 
         async def send_with_link(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.append("Link", LINK_HEADER)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
+                message["headers"] = [*message.get("headers", ()), *_EXTRA_HEADERS]
             await send(message)
 
+        for key, value in scope["headers"]:
+            if key == b"accept-encoding":
+                if b"gzip" in value:
+                    responder = GZipResponder(self.app, self.minimum_size)
+                    await responder(scope, receive, send_with_link)
+                    return
+                break
         await self.app(scope, receive, send_with_link)
+
+
+_EXTRA_HEADERS = ((b"link", LINK_HEADER.encode()), (b"x-content-type-options", b"nosniff"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,26 +145,45 @@ def _etag_matches(header: str, etag: str) -> bool:
 
 
 class Cached:
-    """A response body with its ETag, computed once."""
+    """A response body with its ETag and its raw headers, computed once."""
 
-    __slots__ = ("body", "etag", "media_type")
+    __slots__ = ("body", "etag", "headers", "headers_vary", "media_type")
 
     def __init__(self, body: bytes | str, media_type: str) -> None:
         self.body = body.encode("utf-8") if isinstance(body, str) else body
         self.media_type = media_type
         self.etag = etag_of(self.body)
+        headers = [
+            (b"content-type", media_type.encode()),
+            (b"etag", self.etag.encode()),
+            (b"cache-control", b"no-cache"),
+        ]
+        if media_type.startswith("text/html"):
+            csp = html_view.CONTENT_SECURITY_POLICY.encode()
+            headers.append((b"content-security-policy", csp))
+        self.headers = headers
+        self.headers_vary = [*headers, (b"vary", b"Accept")]
+
+
+class RawResponse(Response):
+    """A response whose headers are already encoded (no per-request header building)."""
+
+    def __init__(self, body: bytes, status_code: int, headers: list[tuple[bytes, bytes]]) -> None:
+        self.body = body
+        self.status_code = status_code
+        self.background = None
+        self.raw_headers = [*headers, (b"content-length", str(len(body)).encode())]
 
 
 def content_response(request: Request, item: Cached, vary: bool = False) -> Response:
-    headers = {"ETag": item.etag, "Cache-Control": "no-cache"}
-    if vary:
-        headers["Vary"] = "Accept"
-    if item.media_type.startswith("text/html"):
-        headers["Content-Security-Policy"] = html_view.CONTENT_SECURITY_POLICY
-    inm = request.headers.get("if-none-match")
-    if inm is not None and _etag_matches(inm, item.etag):
-        return Response(status_code=304, headers=headers)
-    return Response(item.body, media_type=item.media_type, headers=headers)
+    """``item`` with its ETag, or an empty 304 when ``If-None-Match`` names it."""
+    headers = item.headers_vary if vary else item.headers
+    for key, value in request.scope["headers"]:
+        if key == b"if-none-match":
+            if _etag_matches(value.decode("latin-1"), item.etag):
+                return RawResponse(b"", 304, [h for h in headers if h[0] != b"content-type"])
+            break
+    return RawResponse(item.body, 200, headers)
 
 
 def _q_values(accept: str) -> dict[str, float]:
@@ -221,6 +250,8 @@ class Service:
         self.posts_dir = settings.posts_dir.resolve()
         self._llms: OrderedDict[tuple[str, str], Cached] = OrderedDict()
         self._post_md: dict[tuple[str, str], tuple[tuple[int, int], Cached]] = {}
+        self._post_paths: dict[tuple[str, str], Path] = {}
+        self.base_urls: dict[tuple[str, bytes, str], str] = {}
         self._post_html: dict[tuple[str, str], Cached] = {}
         self._tool_md: dict[str, Cached] = {}
         self._tool_html: dict[str, Cached] = {}
@@ -239,14 +270,20 @@ class Service:
 
     def post_markdown(self, section: str, slug: str) -> Cached:
         """The built file's bytes (re-read when the file changes)."""
-        self.post(section, slug)
-        path = (self.posts_dir / section / f"{slug}.md").resolve()
-        try:
-            path.relative_to(self.posts_dir)
-            stat = path.stat()
-        except (ValueError, OSError):
-            raise ApiError(404, "not_found", f"no note {section}/{slug}", "path") from None
         key = (section, slug)
+        path = self._post_paths.get(key)
+        if path is None:
+            self.post(section, slug)
+            path = (self.posts_dir / section / f"{slug}.md").resolve()
+            try:
+                path.relative_to(self.posts_dir)
+            except ValueError:
+                raise ApiError(404, "not_found", f"no note {section}/{slug}", "path") from None
+            self._post_paths[key] = path
+        try:
+            stat = os.stat(path)
+        except OSError:
+            raise ApiError(404, "not_found", f"no note {section}/{slug}", "path") from None
         stamp = (stat.st_mtime_ns, stat.st_size)
         hit = self._post_md.get(key)
         if hit is not None and hit[0] == stamp:
@@ -380,7 +417,19 @@ def request_base_url(request: Request) -> str:
     service = _service(request)
     if service.settings.base_url:
         return service.settings.base_url.rstrip("/")
-    return str(request.base_url).rstrip("/")
+    scope = request.scope
+    host = b""
+    for key, value in scope["headers"]:
+        if key == b"host":
+            host = value
+            break
+    key = (scope.get("scheme", "http"), host, scope.get("root_path", ""))
+    base = service.base_urls.get(key)
+    if base is None:
+        base = str(request.base_url).rstrip("/")
+        if len(service.base_urls) < BASE_URL_CACHE:
+            service.base_urls[key] = base
+    return base
 
 
 # --------------------------------------------------------------------------------------------
@@ -399,12 +448,10 @@ async def index(request: Request) -> Response:
 
     def make() -> tuple[str, str]:
         tools = [(s.name, s.title) for s in service.toolset.specs.values()]
-        title = str(getattr(service.site(), "title", "") or "notes-kb")
-        intro = (
-            "Study notes as Markdown (append .md to any post URL), tools as a JSON API "
-            "(POST /api/tools/NAME) and over MCP (/mcp). Agents: start at /llms.txt."
-        )
-        return html_view.index_page(title, list(service.kb.posts), tools, intro), HTML
+        title = " ".join(str(service.site().title).split()) or "notes-kb"
+        return html_view.index_page(
+            title, list(service.kb.posts), tools, html_view.INDEX_INTRO
+        ), HTML
 
     return content_response(request, service.static("index", make))
 
@@ -730,8 +777,7 @@ def create_app(
     app = Starlette(
         routes=app_routes,
         middleware=[
-            Middleware(LinkHeaderMiddleware),
-            Middleware(GZipMiddleware, minimum_size=512),
+            Middleware(ServiceMiddleware, minimum_size=512),
         ],
         exception_handlers={
             ApiError: on_api_error,

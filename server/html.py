@@ -22,6 +22,11 @@ from markdown_it.token import Token
 from server.config import section_title
 from server.posts import Post
 
+INDEX_INTRO = (
+    "Study notes as Markdown (append .md to any post URL), tools as a JSON API "
+    "(POST /api/tools/NAME) and over MCP (/mcp). Agents: start at /llms.txt."
+)
+
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

@@ -7,8 +7,10 @@ Usage::
     with running_server() as srv:
         httpx.get(f"{srv.url}/healthz")
 
-The listening socket is bound here (port 0: a free port) and handed to uvicorn with ``--fd``,
-so there is no race for the port. The server runs ``server.app:app_from_env`` in factory mode;
+The port is a free one found by binding port 0 (uvicorn's ``--fd`` is not used: uvicorn treats
+such a socket as a Unix socket and leaves Nagle's algorithm on, adding 40 ms to every answer);
+if another process takes the port first, the start is retried on a new one.
+The server runs ``server.app:app_from_env`` in factory mode;
 ``root``/``base_url``/``db`` reach it through ``NOTES_KB_*`` variables. It is stopped by its
 process group id (its own pid), never by name.
 """
@@ -70,6 +72,13 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 @contextmanager
 def running_server(
     root: Path | None = None,
@@ -80,49 +89,53 @@ def running_server(
     log_dir: Path | None = None,
     timeout: float = 60.0,
 ) -> Iterator[Server]:
-    """A real uvicorn serving ``create_app`` for the knowledge base at ``root`` (default: repo)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.set_inheritable(True)
-    port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
+    """A real uvicorn serving ``create_app`` for the knowledge base at ``root`` (default:
+    ``$NOTES_KB_ROOT``, else the repository)."""
     child_env = dict(os.environ)
     child_env["NOTES_KB_ROOT"] = str(root or os.environ.get("NOTES_KB_ROOT") or REPO)
     child_env.update(env or {})
     child_env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(REPO), child_env.get("PYTHONPATH", "")) if p
     )
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "server.app:app_from_env",
-        "--factory",
-        "--fd",
-        str(sock.fileno()),
-        "--workers",
-        str(workers),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        *extra_args,
-    ]
-    log = (log_dir or Path(tempfile.gettempdir())) / f"notes-kb-uvicorn-{port}.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=REPO,
-            env=child_env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            pass_fds=(sock.fileno(),),
-            start_new_session=True,
-        )
-    sock.close()
-    try:
-        _wait_healthy(url, proc, log, timeout)
-        yield Server(url=url, port=port, pid=proc.pid, log=log)
-    finally:
-        _stop(proc)
-        log.unlink(missing_ok=True)
+    for attempt in range(3):
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "server.app:app_from_env",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            *extra_args,
+        ]
+        log = (log_dir or Path(tempfile.gettempdir())) / f"notes-kb-uvicorn-{port}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=REPO,
+                env=child_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            try:
+                _wait_healthy(url, proc, log, timeout)
+            except RuntimeError:
+                if attempt < 2 and proc.poll() is not None and "in use" in log.read_text():
+                    continue
+                raise
+            yield Server(url=url, port=port, pid=proc.pid, log=log)
+            return
+        finally:
+            _stop(proc)
+            log.unlink(missing_ok=True)

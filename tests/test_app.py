@@ -486,3 +486,66 @@ def test_html_from_the_feed_cannot_run_script(tmp_path: Path) -> None:
                 assert not (value or "").strip().lower().startswith("javascript:"), value
     assert "&lt;script&gt;" in page
     assert "<math" in page
+
+
+def test_heavy_tool_over_the_wall_clock_limit_is_504(settings: Settings, kb: KnowledgeBase) -> None:
+    import time as _time
+
+    from server.config import Limits as _Limits
+    from tools.registry import Example, ToolSpec
+    from tools.schema import ToolInput, ToolOutput
+
+    class NapIn(ToolInput):
+        seconds: float
+
+    class NapOut(ToolOutput):
+        slept: float
+
+    def nap(inp: NapIn) -> NapOut:
+        _time.sleep(inp.seconds)
+        return NapOut(slept=inp.seconds)
+
+    spec = ToolSpec(
+        "nap",
+        "Nap",
+        "Sleeps.",
+        NapIn,
+        NapOut,
+        nap,
+        None,
+        (Example("x", {"seconds": 0}),),
+        heavy=True,
+    )
+    limits = _Limits(tool_timeout_s=0.2, max_concurrent_heavy=1)
+    toolset = Toolset([spec], limits)
+    app = create_app(Settings(root=settings.root, limits=limits), kb=kb, toolset=toolset, mcp=False)
+    with TestClient(app, base_url=HOST) as client:
+        assert client.post("/api/tools/nap", json={"seconds": 0.01}).json() == {"slept": 0.01}
+        error = assert_error(
+            client.post("/api/tools/nap", json={"seconds": 1.0}), 504, "timeout", "(tool)"
+        )
+        assert "0.2 s" in error["message"]
+        assert client.get("/healthz").status_code == 200
+
+
+def test_mcp_is_mounted(client: TestClient) -> None:
+    spec = all_tools()["ucb_step"]
+    payload = dict(spec.examples[0].input)
+    resp = client.post(
+        "/mcp",
+        json={
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "ucb_step", "arguments": payload},
+        },
+        headers={
+            "Accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": "2025-11-25",
+        },
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["link"] == LINK
+    result = resp.json()["result"]
+    assert result["isError"] is False
+    assert result["structuredContent"] == spec.run(payload)

@@ -57,7 +57,7 @@ def test_call_note_tools() -> None:
 @pytest.mark.parametrize(
     ("args", "stdin", "status", "field"),
     [
-        (["call", "ucb_step", "--json", '{"counts": "x"}'], None, 1, "counts"),
+        (["call", "ucb_step", "--json", '{"counts": "x", "means": [0.5]}'], None, 1, "counts"),
         (
             ["call", "ucb_step", "--json", '{"counts": [1], "means": [0.5], "bogus": 1}'],
             None,
@@ -99,6 +99,7 @@ def _free_port() -> int:
 
 def test_serve_with_workers_and_base_url(tmp_path: Path) -> None:
     port = _free_port()
+    log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -117,14 +118,14 @@ def test_serve_with_workers_and_base_url(tmp_path: Path) -> None:
             str(tmp_path / "b.sqlite"),
         ],
         cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 60
         while True:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
                     assert json.loads(resp.read())["status"] == "ok"
@@ -148,6 +149,7 @@ def test_serve_with_workers_and_base_url(tmp_path: Path) -> None:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
+        log.close()
 
 
 def test_export_command(tmp_path: Path) -> None:

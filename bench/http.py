@@ -1,0 +1,335 @@
+"""HTTP benchmark: notes-kb against a bare Starlette route returning the same bytes, in one run.
+
+Both servers are real uvicorn processes (one worker each) on 127.0.0.1; the load generator is a
+small keep-alive HTTP/1.1 client on asyncio (a fixed number of connections, each sending the
+next request as soon as the previous answer is read), so the client costs little next to the
+servers. For each case it prints requests per second and p50/p99 latency for both servers and
+the ratio ours / bare (aims: static content >= 80%, a JSON tool call >= 50%, an MCP tool call
+>= 25%), and for two sizes of each case how the cost grows.
+
+    python bench/http.py            # 3 s per measurement
+    python bench/http.py --quick    # a smoke run (0.3 s per measurement)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, bench/ is first on sys.path and this file would shadow the standard
+# library's ``http`` package (which urllib and uvicorn import): take bench/ off the path.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import Any  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+AIMS = {"static": 0.80, "json": 0.50, "mcp": 0.25}
+
+
+# ------------------------------------------------------------------------------ the bare peer
+
+
+def bare_app(fixtures: dict[str, Any]) -> Any:
+    """A Starlette app whose routes return fixed bytes (what notes-kb returned for each case)."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    routes = []
+    for case in fixtures["cases"]:
+        body = case["response"].encode("utf-8")
+        media = case["media_type"]
+        if case["method"] == "GET":
+
+            async def get(request: Request, body: bytes = body, media: str = media) -> Response:
+                return Response(body, media_type=media)
+
+            routes.append(Route(case["path"], get, methods=["GET"]))
+        else:
+
+            async def post(request: Request, body: bytes = body, media: str = media) -> Response:
+                json.loads(await request.body())  # a JSON endpoint reads its input
+                return Response(body, media_type=media)
+
+            routes.append(Route(case["path"], post, methods=["POST"]))
+
+    async def healthz(request: Request) -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    routes.append(Route("/healthz", healthz))
+    return Starlette(routes=routes)
+
+
+def serve_bare(fixtures_path: str, port: int) -> None:
+    import uvicorn
+
+    fixtures = json.loads(Path(fixtures_path).read_text(encoding="utf-8"))
+    uvicorn.run(
+        bare_app(fixtures), host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )
+
+
+@contextmanager
+def bare_server(fixtures: dict[str, Any], tmp: Path) -> Iterator[str]:
+    path = tmp / "bare-fixtures.json"
+    path.write_text(json.dumps(fixtures), encoding="utf-8")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve-bare", str(path), "--port", str(port)],
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the bare server did not start") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+# ------------------------------------------------------------------------------ load generator
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _request_bytes(host: str, case: dict[str, Any]) -> bytes:
+    headers = [f"{case['method']} {case['path']} HTTP/1.1", f"Host: {host}"]
+    body = case.get("body", "").encode("utf-8")
+    for key, value in case.get("headers", {}).items():
+        headers.append(f"{key}: {value}")
+    if case["method"] == "POST":
+        headers.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(headers) + "\r\n\r\n").encode("latin-1") + body
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def _connection(
+    url: str, request: bytes, until: float, latencies: list[float], errors: list[int]
+) -> None:
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        while time.perf_counter() < until:
+            start = time.perf_counter()
+            writer.write(request)
+            status = await _read_response(reader)
+            latencies.append(time.perf_counter() - start)
+            if status != 200:
+                errors.append(status)
+    finally:
+        writer.close()
+
+
+async def _measure(url: str, case: dict[str, Any], seconds: float, connections: int) -> Result:
+    request = _request_bytes(url.removeprefix("http://"), case)
+    latencies: list[float] = []
+    errors: list[int] = []
+    # warm-up
+    await asyncio.gather(
+        *(_connection(url, request, time.perf_counter() + 0.1, [], []) for _ in range(2))
+    )
+    start = time.perf_counter()
+    until = start + seconds
+    await asyncio.gather(
+        *(_connection(url, request, until, latencies, errors) for _ in range(connections))
+    )
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    n = len(latencies)
+    return Result(
+        rps=n / elapsed,
+        p50_ms=1000 * latencies[n // 2],
+        p99_ms=1000 * latencies[min(n - 1, int(n * 0.99))],
+        errors=len(errors),
+    )
+
+
+def measure(url: str, case: dict[str, Any], seconds: float, connections: int) -> Result:
+    return asyncio.run(_measure(url, case, seconds, connections))
+
+
+# ------------------------------------------------------------------------------ the cases
+
+
+def fetch(url: str, case: dict[str, Any]) -> str:
+    data = case.get("body", "").encode("utf-8") if case["method"] == "POST" else None
+    request = urllib.request.Request(
+        url + case["path"], data=data, method=case["method"], headers=case.get("headers", {})
+    )
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        text: str = resp.read().decode("utf-8")
+        return text
+
+
+def cases() -> list[dict[str, Any]]:
+    from server.config import settings_for
+    from server.notes import KnowledgeBase
+    from tools.registry import all_tools
+
+    kb = KnowledgeBase.load(settings_for())
+    posts = sorted(kb.posts, key=lambda p: p.chars)
+    small, large = posts[0], posts[-1]
+    ucb = dict(all_tools()["ucb_step"].examples[0].input)
+    wide = {"counts": list(range(1, 301)), "means": [((i * 37) % 100) / 100 for i in range(300)]}
+    json_headers = {"Content-Type": "application/json"}
+    mcp_headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-11-25",
+    }
+
+    def mcp_body(args: dict[str, Any]) -> str:
+        call = {"name": "ucb_step", "arguments": args}
+        return json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": call})
+
+    return [
+        {"kind": "static", "label": "GET /llms.txt", "method": "GET", "path": "/llms.txt"},
+        {
+            "kind": "static",
+            "label": f"GET /posts/…md ({small.chars} chars)",
+            "method": "GET",
+            "path": f"/posts/{small.section}/{small.slug}.md",
+        },
+        {
+            "kind": "static",
+            "label": f"GET /posts/…md ({large.chars} chars)",
+            "method": "GET",
+            "path": f"/posts/{large.section}/{large.slug}.md",
+        },
+        {
+            "kind": "json",
+            "label": "POST /api/tools/ucb_step (3 arms)",
+            "method": "POST",
+            "path": "/api/tools/ucb_step",
+            "body": json.dumps(ucb),
+            "headers": json_headers,
+        },
+        {
+            "kind": "json",
+            "label": "POST /api/tools/ucb_step (300 arms)",
+            "method": "POST",
+            "path": "/api/tools/ucb_step",
+            "body": json.dumps(wide),
+            "headers": json_headers,
+        },
+        {
+            "kind": "mcp",
+            "label": "MCP tools/call ucb_step (3 arms)",
+            "method": "POST",
+            "path": "/mcp",
+            "body": mcp_body(ucb),
+            "headers": mcp_headers,
+        },
+        {
+            "kind": "mcp",
+            "label": "MCP tools/call ucb_step (300 arms)",
+            "method": "POST",
+            "path": "/mcp",
+            "body": mcp_body(wide),
+            "headers": mcp_headers,
+        },
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a fast smoke run")
+    parser.add_argument("--seconds", type=float, default=None, help="per measurement")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--serve-bare", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_bare:
+        serve_bare(args.serve_bare, args.port)
+        return 0
+    seconds = args.seconds or (0.3 if args.quick else 3.0)
+    import tempfile
+
+    from servers import running_server
+
+    all_cases = cases()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_server(env={"NOTES_KB_DB": os.path.join(tmp, "bench.sqlite")}) as ours,
+    ):
+        for case in all_cases:
+            case["response"] = fetch(ours.url, case)
+            case["media_type"] = "application/json" if case["kind"] != "static" else "text/plain"
+        fixtures = {"cases": all_cases}
+        with bare_server(fixtures, Path(tmp)) as bare:
+            print(
+                f"{seconds:g} s per measurement, {args.connections} keep-alive connections, "
+                "one uvicorn worker each"
+            )
+            header = f"{'case':40} {'ours req/s':>10} {'bare req/s':>10} {'ratio':>6} "
+            header += f"{'aim':>5} {'p50 ms':>13} {'p99 ms':>13}"
+            print(header)
+            ratios: dict[str, list[float]] = {}
+            for case in all_cases:
+                a = measure(ours.url, case, seconds, args.connections)
+                b = measure(bare, case, seconds, args.connections)
+                ratio = a.rps / b.rps if b.rps else float("nan")
+                ratios.setdefault(case["kind"], []).append(ratio)
+                aim = AIMS[case["kind"]]
+                flag = "ok" if ratio >= aim else "LOW"
+                errors = (
+                    f"  errors: ours {a.errors}, bare {b.errors}" if a.errors or b.errors else ""
+                )
+                print(
+                    f"{case['label'][:40]:40} {a.rps:10.0f} {b.rps:10.0f} {ratio:6.2f} "
+                    f"{aim:5.2f} {a.p50_ms:6.2f}/{b.p50_ms:<6.2f} {a.p99_ms:6.2f}/{b.p99_ms:<6.2f}"
+                    f" {flag}{errors}"
+                )
+    print()
+    for kind, values in ratios.items():
+        worst = min(values)
+        print(f"ratio {kind}: {worst:.2f} (aim >= {AIMS[kind]:.2f}, worst of its cases)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
