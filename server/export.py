@@ -98,6 +98,6 @@ def export(
     document = openapi_document(toolset, settings, base)
     put("openapi.json", json.dumps(document, ensure_ascii=False, indent=1) + "\n")
     title = " ".join(str(site.title).split()) or "notes-kb"
-    tools = [(s.name, s.title) for s in specs]
-    put("index.html", html_view.index_page(title, posts, tools, html_view.INDEX_INTRO))
+    listed = [(s.name, s.title) for s in specs]
+    put("index.html", html_view.index_page(title, posts, listed, html_view.INDEX_INTRO))
     return report
