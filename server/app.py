@@ -656,8 +656,10 @@ def _not_found(request: Request, message: str, field: str | None) -> Response:
             nearest = service.nearest(path)
             lines = [f"# Not found\n\nNothing is served at `{path}`.\n"]
             if nearest:
-                lines.append("\nNearest pages:\n")
-                lines += [f"- [{title}]({href}.md)\n" for href, title in nearest]
+                lines.append("\nNearest pages:\n\n")
+                for href, title in nearest:
+                    label = title.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+                    lines.append(f"- [{label}]({href}.md)\n")
             lines.append("\nEvery page is listed in [/llms.txt](/llms.txt).\n")
             return Response("".join(lines), 404, media_type=MARKDOWN)
         accept = request.headers.get("accept", "")
