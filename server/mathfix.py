@@ -1,0 +1,810 @@
+"""Find the math of an HTML body in its text stream and repair what a Markdown renderer broke.
+
+The blog writes LaTeX as ``$…$`` / ``$$…$$`` in Markdown, and its renderer (markdown-it without a
+math plugin) treated the TeX as Markdown before the HTML reached the feed. :func:`protect_math`
+runs on the raw HTML *before* it is parsed into a tree, because the damage crosses elements (an
+``<em>`` opened in one formula closes in the next). It tokenises the HTML, joins the text of each
+block (paragraph, list item, cell…) into one stream, finds the math segments in that stream, and
+replaces each by a placeholder element ``<nk-math data-i="k"></nk-math>`` whose repaired TeX is
+``Protected.formulas[k]``. The Markdown writer emits that TeX verbatim.
+
+Delimiters
+    ``$$…$$`` (display), ``$…$`` (inline: no space after the opening ``$``, none before the
+    closing one, no digit right after it, never ``\\$``), ``\\[…\\]`` (display) and ``\\(…\\)``
+    (inline). A segment never crosses a block element, never opens inside ``<code>``/``<pre>``,
+    ``<script>``, ``<style>`` or rendered math (KaTeX/MathJax HTML, MathML); other engines' math
+    (``<script type="math/tex">``, KaTeX annotations) is read by the Markdown writer.
+
+Repairs, in order (deterministic ones first; each is counted for the build report)
+    1. **Emphasis pairs** (deterministic). Markdown turned ``_…_`` (and ``*…*``) inside TeX into
+       ``<em>…</em>`` (``__``/``**`` into ``<strong>``). Emphasis tags of a block are paired; a
+       pair with at least one tag inside a math segment is turned back into its characters, also
+       the partner tag when it lies in the prose between two formulas. The character is ``*`` when
+       the tag follows ``^`` (``W_1^*``), else ``_``. Counted in ``em_pairs_repaired``.
+    2. **Code spans** inside a formula give their text back (the tags go).
+    3. **Split display** (judgement call ``split_display``). A display formula whose
+       continuation line began with ``+`` became a bullet list: ``<p>$$ … </p><ul><li> … $$</li>
+       </ul>``. When the paragraph has an unclosed ``$$`` and the single item of the list that
+       follows closes it, the two are joined with a line ``+ `` (the ``-``/``*`` markers cannot be
+       told apart from ``+`` after rendering; ``+`` is the seed's case).
+    4. **Row breaks** (deterministic). ``\\\\`` became ``\\`` at row ends inside ``cases``,
+       ``aligned``, ``align``, ``gathered``, ``split``, ``array`` and the matrix environments: a
+       single backslash that ends a line (before the newline) becomes ``\\\\``; a row end that
+       lost its backslashes altogether (a line ending in ``&`` content followed by another row) is
+       not guessed. Counted in ``row_breaks_repaired``.
+    5. **Norm bars** (judgement ``norm_bars``). ``\\|`` became ``|``. A ``|…|`` pair (or
+       ``\\left| … \\right|``) immediately followed by a subscript (``_2``, ``_F``, ``_{…}``) is
+       a norm and becomes ``\\|…\\|``; so is a ``|`` between two ``;`` thin-space repairs
+       (``q;|;p`` → ``q\\;\\|\\;p``, the KL divergence bar). Other bars stay absolute values.
+    6. **Spacing** (judgement ``thin_space``, ``neg_space``, ``med_space``). ``\\,`` ``\\!`` and
+       ``\\;`` lost their backslash. A ``,`` is ``\\,`` when it sits right after a subscripted or
+       argument-less operator (``\\nabla_\\phi ,``), before a differential (``, dx``) or after a
+       ``\\quad``-like space; a ``!`` is ``\\!`` when it is followed by a delimiter command
+       (``!\\bigl(``) or a letter command and not preceded by an operand that a factorial
+       follows (a digit or ``)`` followed by space/end); a ``;`` is ``\\;`` when it is surrounded
+       by no spaces inside an expression (``x;|;p``). Commas between arguments stay commas.
+    7. **Set braces** (judgement ``brace_escape``). ``\\{ \\}`` became ``{ }``, which TeX reads
+       as grouping and renders without braces. A group that is not the argument of a command,
+       a sub/superscript or another group, and that contains a comma, ``\\mid`` or ``:`` at its
+       own level (``\\in {0, 1}``), was a set and gets ``\\{ \\}``.
+
+Every repair only *adds* backslashes or turns tags back into the characters they replaced, so
+every symbol of the damaged formula survives (tests check the multiset of alphanumerics).
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+__all__ = ["Formula", "Protected", "protect_math", "repair_tex"]
+
+PLACEHOLDER_TAG = "nk-math"
+
+# Tags that may sit inside a formula (inline formatting); any other tag ends a text run.
+_INLINE = frozenset(
+    [
+        "a",
+        "abbr",
+        "b",
+        "bdi",
+        "bdo",
+        "big",
+        "cite",
+        "code",
+        "del",
+        "dfn",
+        "em",
+        "font",
+        "i",
+        "ins",
+        "kbd",
+        "mark",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "sup",
+        "tt",
+        "u",
+        "var",
+        "wbr",
+        "br",
+        "nobr",
+    ]
+)
+_EMPHASIS = frozenset({"em", "i", "strong", "b"})
+_RAW_TEXT = frozenset({"script", "style", "textarea", "title", "xmp", "template", "noscript"})
+_NO_SCAN = frozenset({"pre", "math", "svg", "mjx-container"})
+
+_TOKEN = re.compile(
+    r"<!--.*?(?:-->|$)"
+    r"|<!\[CDATA\[.*?(?:\]\]>|$)"
+    r"|<[!?][^>]*>?"
+    r"|<(/?)([A-Za-z][A-Za-z0-9:_-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>",
+    re.S,
+)
+_CLASS = re.compile(r"""\bclass\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+
+
+@dataclass(frozen=True)
+class Formula:
+    tex: str
+    """The repaired TeX, without delimiters."""
+    display: bool
+    damaged: str
+    """The TeX as it arrived (text of the segment, tags removed), for tests and reports."""
+    em_pairs: int = 0
+    """Emphasis tags (halves of pairs) turned back into characters in this formula."""
+    code_spans: int = 0
+    row_breaks: int = 0
+    judgements: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass
+class Protected:
+    html: str
+    """The HTML with every math segment replaced by ``<nk-math data-i="k"></nk-math>``."""
+    formulas: list[Formula] = field(default_factory=list)
+    em_pairs_repaired: int = 0
+    judgement_calls: Counter[str] = field(default_factory=Counter)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokens
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Tok:
+    kind: str  # "text" | "open" | "close" | "other"
+    raw: str
+    name: str = ""
+    text: str = ""  # decoded text (kind == "text")
+    attrs: str = ""
+
+
+def _tokenize(src: str) -> list[_Tok]:
+    toks: list[_Tok] = []
+    pos = 0
+    n = len(src)
+    while pos < n:
+        m = _TOKEN.search(src, pos)
+        if m is None:
+            toks.append(_Tok("text", src[pos:], text=_html.unescape(src[pos:])))
+            break
+        if m.start() > pos:
+            raw = src[pos : m.start()]
+            toks.append(_Tok("text", raw, text=_html.unescape(raw)))
+        name = m.group(2)
+        if name is None:
+            toks.append(_Tok("other", m.group(0)))
+            pos = m.end()
+            continue
+        lname = name.lower()
+        if m.group(1):
+            toks.append(_Tok("close", m.group(0), name=lname))
+            pos = m.end()
+            continue
+        toks.append(_Tok("open", m.group(0), name=lname, attrs=m.group(3)))
+        pos = m.end()
+        if lname in _RAW_TEXT and not m.group(0).endswith("/>"):
+            end = re.compile(rf"</{re.escape(lname)}\s*>", re.I).search(src, pos)
+            stop = end.start() if end else n
+            if stop > pos:
+                toks.append(_Tok("other", src[pos:stop]))
+            pos = stop
+    return toks
+
+
+def _classes(attrs: str) -> str:
+    m = _CLASS.search(attrs)
+    if not m:
+        return ""
+    return next(g for g in m.groups() if g is not None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Split display formula (markdown list item made of a "+ …" continuation line)
+# ---------------------------------------------------------------------------------------------
+
+
+def _is_ws(tok: _Tok) -> bool:
+    return tok.kind == "text" and not tok.text.strip()
+
+
+def _next_sig(toks: list[_Tok], i: int) -> int:
+    while i < len(toks) and _is_ws(toks[i]):
+        i += 1
+    return i
+
+
+def _rejoin_split_display(toks: list[_Tok]) -> tuple[list[_Tok], int]:
+    """``<p>$$ a</p><ul><li>b $$</li></ul>`` → ``<p>$$ a\\n+ b $$</p>``."""
+    out: list[_Tok] = []
+    joined = 0
+    p_text: list[str] | None = None
+    i = 0
+    while i < len(toks):
+        tok = toks[i]
+        if tok.kind == "open" and tok.name == "p":
+            p_text = []
+        elif tok.kind == "text" and p_text is not None:
+            p_text.append(tok.text)
+        elif tok.kind == "close" and tok.name == "p" and p_text is not None:
+            text = "".join(p_text)
+            p_text = None
+            if text.count("$$") % 2 == 1:
+                fix = _match_split(toks, i)
+                if fix is not None:
+                    body, after = fix
+                    out.append(_Tok("text", "", text="\n+ "))
+                    out.extend(body)
+                    out.append(tok)
+                    joined += 1
+                    i = after
+                    continue
+        out.append(tok)
+        i += 1
+    return out, joined
+
+
+def _match_split(toks: list[_Tok], close_p: int) -> tuple[list[_Tok], int] | None:
+    j = _next_sig(toks, close_p + 1)
+    if j >= len(toks) or toks[j].kind != "open" or toks[j].name not in ("ul", "ol"):
+        return None
+    lst = toks[j].name
+    k = _next_sig(toks, j + 1)
+    if k >= len(toks) or toks[k].kind != "open" or toks[k].name != "li":
+        return None
+    body: list[_Tok] = []
+    m = k + 1
+    while m < len(toks) and not (toks[m].kind in ("open", "close") and toks[m].name == "li"):
+        if toks[m].kind in ("open", "close") and toks[m].name not in _INLINE:
+            return None
+        body.append(toks[m])
+        m += 1
+    if m >= len(toks) or toks[m].kind != "close":
+        return None
+    text = "".join(t.text for t in body if t.kind == "text")
+    if text.count("$$") != 1 or text.rstrip()[-2:] != "$$":
+        return None
+    end = _next_sig(toks, m + 1)
+    if end >= len(toks) or toks[end].kind != "close" or toks[end].name != lst:
+        return None
+    return body, end + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs and segments
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    toks: list[int]  # token indexes, in order
+    text: str
+    offset: dict[int, int]  # token index -> text offset where it starts
+    code: list[bool]  # per char: inside <code>
+
+
+_DELIM = re.compile(r"\\*(\$\$|\$|\\\(|\\\[)")
+
+
+def _closing_dollar(text: str, start: int, code: list[bool]) -> int:
+    """Index of the closing ``$`` of an inline formula whose content starts at ``start``."""
+    i = start
+    n = len(text)
+    while True:
+        j = text.find("$", i)
+        if j < 0:
+            return -1
+        bs = 0
+        k = j - 1
+        while k >= start and text[k] == "\\":
+            bs += 1
+            k -= 1
+        if bs % 2 == 1 or (j + 1 < n and text[j + 1] == "$"):
+            # escaped, or a $$ (an inline formula does not close on a display delimiter)
+            i = j + (2 if j + 1 < n and text[j + 1] == "$" and bs % 2 == 0 else 1)
+            continue
+        if j + 1 < n and text[j + 1].isdigit():
+            i = j + 1
+            continue
+        if (text[start].isspace() or text[j - 1].isspace()) and not _looks_like_tex(text[start:j]):
+            i = j + 1
+            continue
+        return j
+
+
+_CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+
+
+def _looks_like_tex(body: str) -> bool:
+    """Spaces inside ``$ … $`` are allowed when the content is unmistakably TeX."""
+    return bool(re.search(r"[\\^_{}=]", body)) and not _CJK.search(body)
+
+
+def _segments(text: str, code: list[bool]) -> list[tuple[int, int, bool]]:
+    """Math segments ``(start, end, display)`` of one run: ``text[start:end]`` with delimiters."""
+    segs: list[tuple[int, int, bool]] = []
+    pos = 0
+    n = len(text)
+    while pos < n:
+        m = _DELIM.search(text, pos)
+        if m is None:
+            break
+        lead = m.start(1) - m.start()
+        d = m.group(1)
+        s = m.start(1)
+        if d.startswith("$"):
+            if lead % 2 == 1:  # \$ is a dollar sign
+                pos = m.end()
+                continue
+        elif lead % 2 == 1:  # \\( is a line break then "("
+            pos = m.end()
+            continue
+        if code[s]:
+            pos = m.end()
+            continue
+        body = s + len(d)
+        if d == "$$":
+            e = text.find("$$", body)
+            if e < 0 or not text[body:e].strip():
+                pos = m.end()
+                continue
+            segs.append((s, e + 2, True))
+            pos = e + 2
+        elif d == "$":
+            if body >= n:
+                break
+            e = _closing_dollar(text, body, code)
+            if e < 0:
+                pos = body
+                continue
+            segs.append((s, e + 1, False))
+            pos = e + 1
+        else:
+            close = "\\)" if d == "\\(" else "\\]"
+            e = text.find(close, body)
+            if e < 0 or not text[body:e].strip():
+                pos = m.end()
+                continue
+            segs.append((s, e + 2, d == "\\["))
+            pos = e + 2
+    return segs
+
+
+def _runs(toks: list[_Tok]) -> list[_Run]:
+    runs: list[_Run] = []
+    cur_toks: list[int] = []
+    cur_text: list[str] = []
+    cur_code: list[bool] = []
+    offset: dict[int, int] = {}
+    length = 0
+    code_depth = 0
+    skip: list[str] = []  # stack of tag names whose content is not scanned
+
+    def flush() -> None:
+        nonlocal cur_toks, cur_text, cur_code, offset, length
+        if cur_toks:
+            runs.append(_Run(cur_toks, "".join(cur_text), offset, cur_code))
+        cur_toks, cur_text, cur_code, offset, length = [], [], [], {}, 0
+
+    for idx, tok in enumerate(toks):
+        if skip:
+            if tok.kind == "open" and tok.name == skip[-1] and not tok.raw.endswith("/>"):
+                skip.append(tok.name)
+            elif tok.kind == "close" and tok.name == skip[-1]:
+                skip.pop()
+            continue
+        if tok.kind == "open":
+            cls = _classes(tok.attrs)
+            if (
+                tok.name in _NO_SCAN
+                or "katex" in cls.split()
+                or "katex-display" in cls
+                or "MathJax" in cls
+                or tok.name in _RAW_TEXT
+            ):
+                flush()
+                if (
+                    tok.name not in _RAW_TEXT
+                    and tok.name not in ("br", "wbr", "img", "hr")
+                    and not tok.raw.endswith("/>")
+                ):
+                    skip.append(tok.name)
+                continue
+            if tok.name not in _INLINE and "-" not in tok.name:
+                flush()
+                continue
+            if tok.name == "code":
+                code_depth += 1
+        elif tok.kind == "close":
+            if tok.name not in _INLINE and "-" not in tok.name:
+                flush()
+                continue
+            if tok.name == "code":
+                code_depth = max(0, code_depth - 1)
+        elif tok.kind == "other":
+            continue
+        cur_toks.append(idx)
+        offset[idx] = length
+        if tok.kind == "text":
+            cur_text.append(tok.text)
+            cur_code.extend([code_depth > 0] * len(tok.text))
+            length += len(tok.text)
+    flush()
+    return runs
+
+
+def _emphasis_pairs(run: _Run, toks: list[_Tok]) -> list[tuple[int, int | None]]:
+    """Pairs ``(open, close)`` of emphasis token indexes in one run (close None if unmatched);
+    an unmatched close is returned as ``(close, None)`` too."""
+    stack: list[int] = []
+    pairs: list[tuple[int, int | None]] = []
+    for idx in run.toks:
+        tok = toks[idx]
+        if tok.name not in _EMPHASIS:
+            continue
+        if tok.kind == "open":
+            stack.append(idx)
+        elif tok.kind == "close":
+            for k in range(len(stack) - 1, -1, -1):
+                if toks[stack[k]].name == tok.name:
+                    pairs.append((stack.pop(k), idx))
+                    break
+            else:
+                pairs.append((idx, None))
+    pairs.extend((idx, None) for idx in stack)
+    return pairs
+
+
+# ---------------------------------------------------------------------------------------------
+# Public entry
+# ---------------------------------------------------------------------------------------------
+
+
+def protect_math(src: str) -> Protected:
+    """Replace every math segment of ``src`` by a placeholder and repair its TeX."""
+    toks = _tokenize(src)
+    toks, joined = _rejoin_split_display(toks)
+    result = Protected(html="")
+    if joined:
+        result.judgement_calls["split_display"] += joined
+    # per token: replacement (None = keep); per segment start token: placeholder
+    literal: dict[int, str] = {}  # emphasis tag token -> characters it stood for
+    cuts: dict[int, list[tuple[int, int, int | None]]] = {}  # text tok -> (a, b, formula)
+    dropped: set[int] = set()  # tag tokens inside a formula
+    for run in _runs(toks):
+        segs = _segments(run.text, run.code)
+        if not segs:
+            continue
+
+        def seg_of(p: int, _segs: list[tuple[int, int, bool]] = segs) -> int:
+            for k, (a, b, _) in enumerate(_segs):
+                if a < p < b:
+                    return k
+            return -1
+
+        # emphasis pairs touching math become characters again
+        for o, c in _emphasis_pairs(run, toks):
+            inside = seg_of(run.offset[o]) >= 0 or (c is not None and seg_of(run.offset[c]) >= 0)
+            if not inside:
+                continue
+            ch = _emphasis_char(run.text, run.offset[o], None if c is None else run.offset[c])
+            if toks[o].name in ("strong", "b"):
+                ch *= 2
+            literal[o] = ch
+            if c is not None:
+                literal[c] = ch
+            result.em_pairs_repaired += 1
+        # pieces of each segment
+        base = len(result.formulas)
+        pieces: list[list[str]] = [[] for _ in segs]
+        damaged: list[list[str]] = [[] for _ in segs]
+        em_count = [0] * len(segs)
+        code_at = [-1] * len(segs)
+        code_spans = [0] * len(segs)
+        for idx in run.toks:
+            tok = toks[idx]
+            p = run.offset[idx]
+            if tok.kind == "text":
+                end = p + len(tok.text)
+                for k, (a, b, _) in enumerate(segs):
+                    lo, hi = max(a, p), min(b, end)
+                    if lo < hi:
+                        pieces[k].append(tok.text[lo - p : hi - p])
+                        damaged[k].append(tok.text[lo - p : hi - p])
+                        start = base + k if lo == a else None
+                        cuts.setdefault(idx, []).append((lo - p, hi - p, start))
+                continue
+            k = seg_of(p)
+            if k < 0:
+                continue
+            dropped.add(idx)
+            if idx in literal:
+                pieces[k].append(literal[idx])
+                em_count[k] += 1
+            elif tok.name == "br":
+                pieces[k].append("\n")
+                damaged[k].append("\n")
+            elif tok.name == "code" and tok.kind == "open":
+                code_at[k] = len(pieces[k])
+            elif tok.name == "code" and tok.kind == "close" and code_at[k] >= 0:
+                span = "".join(pieces[k][code_at[k] :])
+                if _CJK.search(span) or " " in span.strip():
+                    pieces[k][code_at[k] :] = ["\\text{", span, "}"]
+                code_at[k] = -1
+                code_spans[k] += 1
+        for k, (_, _, display) in enumerate(segs):
+            raw = "".join(pieces[k])
+            dl = 1 if raw.startswith("$") and not raw.startswith("$$") else 2
+            body = raw[dl:-dl]
+            tex, rows, judg = repair_tex(body, display)
+            result.judgement_calls.update(judg)
+            result.formulas.append(
+                Formula(
+                    tex=tex,
+                    display=display,
+                    damaged="".join(damaged[k])[dl:-dl],
+                    em_pairs=em_count[k],
+                    code_spans=code_spans[k],
+                    row_breaks=rows,
+                    judgements=tuple(sorted((n, c) for n, c in judg.items() if c)),
+                )
+            )
+    result.html = _emit(toks, literal, cuts, dropped)
+    return result
+
+
+def _emphasis_char(text: str, open_at: int, close_at: int | None) -> str:
+    for p in (open_at, close_at):
+        if p is not None and p > 0 and text[p - 1] == "^":
+            return "*"
+    return "_"
+
+
+def _emit(
+    toks: list[_Tok],
+    literal: dict[int, str],
+    cuts: dict[int, list[tuple[int, int, int | None]]],
+    dropped: set[int],
+) -> str:
+    out: list[str] = []
+    for idx, tok in enumerate(toks):
+        if tok.kind == "text":
+            cut = cuts.get(idx)
+            if cut is None:
+                out.append(_html.escape(tok.text, quote=False) if tok.raw == "" else tok.raw)
+                continue
+            pos = 0
+            for lo, hi, f in cut:
+                out.append(_html.escape(tok.text[pos:lo], quote=False))
+                if f is not None:
+                    out.append(f'<{PLACEHOLDER_TAG} data-i="{f}"></{PLACEHOLDER_TAG}>')
+                pos = hi
+            out.append(_html.escape(tok.text[pos:], quote=False))
+        elif idx in dropped:
+            continue
+        elif idx in literal:
+            out.append(literal[idx])
+        else:
+            out.append(tok.raw)
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# TeX repairs
+# ---------------------------------------------------------------------------------------------
+
+_ROW_ENVS = (
+    "cases|dcases|rcases|aligned|alignedat|align|align\\*|alignat|alignat\\*|gathered|gather|"
+    "gather\\*|split|array|matrix|pmatrix|bmatrix|Bmatrix|vmatrix|Vmatrix|smallmatrix|"
+    "subarray|eqnarray|eqnarray\\*|multline|multline\\*|CD"
+)
+_ENV = re.compile(r"\\begin\{(" + _ROW_ENVS + r")\}(.*?)\\end\{\1\}", re.S)
+_LONE_BACKSLASH_EOL = re.compile(r"(?<!\\)\\(?=[ \t]*\n)")
+
+
+def _fix_rows(tex: str) -> tuple[str, int]:
+    count = 0
+
+    def env(m: re.Match[str]) -> str:
+        nonlocal count
+        body = m.group(2)
+        new, k = _LONE_BACKSLASH_EOL.subn(r"\\\\", body)
+        # a lone "\" at the end of the env body is a damaged last row break; keep it a break
+        count += k
+        return m.group(0).replace(body, new, 1) if k else m.group(0)
+
+    return _ENV.sub(env, tex), count
+
+
+def repair_tex(tex: str, display: bool) -> tuple[str, int, Counter[str]]:
+    """Repair the backslash damage of one formula (emphasis is repaired before).
+
+    Returns the TeX, the number of row breaks restored and the judgement calls made.
+    """
+    judg: Counter[str] = Counter()
+    tex, rows = _fix_rows(tex)
+    tex = _fix_norms(tex, judg)
+    tex = _fix_spacing(tex, judg)
+    tex = _fix_set_braces(tex, judg)
+    return tex, rows, judg
+
+
+# norms --------------------------------------------------------------------------------------
+
+_SUBSCRIPT_AFTER = re.compile(r"\s*_\s*(?:[0-9A-Za-z]|\\infty|\{)")
+
+
+def _fix_norms(tex: str, judg: Counter[str]) -> str:
+    # \left| ... \right|_x  ->  \left\| ... \right\|_x
+    out = tex
+    for m in reversed(list(re.finditer(r"\\right\|", out))):
+        if not _SUBSCRIPT_AFTER.match(out, m.end()):
+            continue
+        left = _matching_left(out, m.start())
+        if left is None or not out.startswith("\\left|", left):
+            continue
+        out = out[: m.start()] + "\\right\\|" + out[m.end() :]
+        out = out[:left] + "\\left\\|" + out[left + len("\\left|") :]
+        judg["norm_bars"] += 1
+    # plain |x|_2 -> \|x\|_2 : bars at brace depth equal, not \left/\right/\|, no bar inside
+    bars = _plain_bars(out)
+    fixed: list[tuple[int, int]] = []
+    used: set[int] = set()
+    for k in range(len(bars) - 1):
+        a, b = bars[k], bars[k + 1]
+        if a in used or b in used:
+            continue
+        if _depth(out, a) != _depth(out, b):
+            continue
+        if _SUBSCRIPT_AFTER.match(out, b + 1) and out[a + 1 : b].strip():
+            fixed.append((a, b))
+            used.update((a, b))
+    for a, b in reversed(fixed):
+        out = out[:b] + "\\|" + out[b + 1 :]
+        out = out[:a] + "\\|" + out[a + 1 :]
+        judg["norm_bars"] += 1
+    # q;|;p : the bar of a KL divergence between thin spaces
+    out, k = re.subn(r"(?<![\\;]);\|;", r"\\;\\|\\;", out)
+    if k:
+        judg["norm_bars"] += k
+        judg["med_space"] += 2 * k
+    return out
+
+
+def _plain_bars(tex: str) -> list[int]:
+    bars: list[int] = []
+    for m in re.finditer(r"\|", tex):
+        i = m.start()
+        j = i - 1
+        bs = 0
+        while j >= 0 and tex[j] == "\\":
+            bs += 1
+            j -= 1
+        if bs % 2 == 1:
+            continue
+        if re.search(r"\\(?:left|right|big|Big|bigg|Bigg)[lrm]?\s*$", tex[max(0, i - 8) : i]):
+            continue
+        if tex[i + 1 : i + 2] == "|" or tex[i - 1 : i] == "|":
+            continue
+        bars.append(i)
+    return bars
+
+
+def _depth(tex: str, pos: int) -> int:
+    depth = 0
+    i = 0
+    while i < pos:
+        c = tex[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        i += 1
+    return depth
+
+
+def _matching_left(tex: str, right_at: int) -> int | None:
+    depth = 0
+    for m in reversed(list(re.finditer(r"\\(left|right)(?![A-Za-z])", tex[:right_at]))):
+        if m.group(1) == "right":
+            depth += 1
+        elif depth == 0:
+            return m.start()
+        else:
+            depth -= 1
+    return None
+
+
+# spacing ------------------------------------------------------------------------------------
+
+_THIN_AFTER_OP = re.compile(
+    r"(\\(?:nabla|int|iint|oint|sum|prod|partial|mathbb\{E\}|mathrm\{d\})"
+    r"(?:_\{[^{}]*\}|_\\?[A-Za-z]+|_[0-9A-Za-z])?)\s*(?<!\\),"
+)
+_THIN_BEFORE_D = re.compile(r"(?<![\\,])(?<=[)}\]A-Za-z0-9])\s?,\s?(?=(?:\\mathrm\{d\}|d)[a-z]\b)")
+_NEG_SPACE = re.compile(
+    r"(?<![\\0-9)!])!(?=\\(?:bigl|bigr|Bigl|Bigr|left|big|Big|mathrm|operatorname|frac)\b)"
+)
+_MED_SPACE = re.compile(r"(?<=[A-Za-z0-9)}])(?<!\\);(?=[A-Za-z\\])")
+
+
+def _fix_spacing(tex: str, judg: Counter[str]) -> str:
+    tex, k = _THIN_AFTER_OP.subn(lambda m: m.group(1) + " \\,", tex)
+    judg["thin_space"] += k
+    tex, k = _THIN_BEFORE_D.subn(" \\,", tex)
+    judg["thin_space"] += k
+    tex, k = _NEG_SPACE.subn("\\!", tex)
+    judg["neg_space"] += k
+    tex, k = _MED_SPACE.subn("\\;", tex)
+    judg["med_space"] += k
+    return tex
+
+
+# set braces ---------------------------------------------------------------------------------
+
+
+def _fix_set_braces(tex: str, judg: Counter[str]) -> str:
+    out: list[str] = []
+    i = 0
+    n = len(tex)
+    stack: list[tuple[int, bool]] = []  # (index in out of "{", is candidate)
+    while i < n:
+        c = tex[i]
+        if c == "\\":
+            m = re.match(r"\\(?:[A-Za-z]+|.)", tex[i:])
+            tok = m.group(0) if m else c
+            out.append(tok)
+            i += len(tok)
+            continue
+        if c == "{":
+            prev = _prev_sig(tex, i)
+            cand = prev not in ("_", "^", "}", "{", "") and not _after_command(tex, i)
+            cand = (cand and prev in "=,(∈[ ") or _after_in(tex, i)
+            stack.append((len(out), cand))
+            out.append(c)
+            i += 1
+            continue
+        if c == "}" and stack:
+            at, cand = stack.pop()
+            inner = "".join(out[at + 1 :])
+            if cand and _is_set_body(inner):
+                out[at] = "\\{"
+                out.append("\\}")
+                judg["brace_escape"] += 1
+            else:
+                out.append(c)
+            i += 1
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _prev_sig(tex: str, i: int) -> str:
+    j = i - 1
+    while j >= 0 and tex[j] in " \t\n":
+        j -= 1
+    return tex[j] if j >= 0 else ""
+
+
+def _after_command(tex: str, i: int) -> bool:
+    j = i - 1
+    while j >= 0 and tex[j] in " \t":
+        j -= 1
+    k = j
+    while k >= 0 and tex[k].isalpha():
+        k -= 1
+    if k < j and k >= 0 and tex[k] == "\\":
+        return tex[k + 1 : j + 1] not in ("in", "notin", "subset", "subseteq", "cup", "cap")
+    return False
+
+
+def _after_in(tex: str, i: int) -> bool:
+    return bool(re.search(r"\\(?:in|notin|subset|subseteq|cup|cap|setminus)\s*$", tex[:i]))
+
+
+def _is_set_body(inner: str) -> bool:
+    depth = 0
+    for m in re.finditer(r"\\[A-Za-z]+|\\.|[{},:]", inner):
+        t = m.group(0)
+        if t == "{":
+            depth += 1
+        elif t == "}":
+            depth -= 1
+        elif depth == 0 and t in (",", ":", "\\mid"):
+            return True
+    return False
