@@ -1,0 +1,218 @@
+"""Deterministic bad payloads derived from a tool's worked example.
+
+``mutations(example, seed)`` walks the example's JSON tree and yields, for every field it
+reaches: the field dropped, replaced by each wrong JSON type, numbers made NaN, ±inf, huge,
+tiny, negative, zero or fractional, strings emptied or made very long, lists emptied,
+truncated, extended, nested one level deeper or (for lists of lists) made ragged, objects
+given an unknown field; then a few seeded pairs of these applied together. Long lists are
+sampled at their first, last and one seeded middle element so that the count stays small.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import random
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+Path = tuple[str | int, ...]
+
+LONG_STRING = "a" * 100_000
+UNKNOWN_FIELD = "zz_unknown_field"
+
+_DROP = object()
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """A payload and how it was derived: ``path`` (keys and indices) and ``kinds``."""
+
+    path: Path
+    kinds: tuple[str, ...]
+    payload: Any
+
+    def label(self) -> str:
+        return f"{dotted(self.path)} <- {' + '.join(self.kinds)}"
+
+
+def dotted(path: Path) -> str:
+    return ".".join(str(p) for p in path) or "(body)"
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _number_variants(value: float, element: bool) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = [
+        ("nan", math.nan),
+        ("inf", math.inf),
+        ("-inf", -math.inf),
+        ("1e308", 1e308),
+        ("-1e308", -1e308),
+        ("1e-308", 1e-308),
+        ("int 10**30", 10**30),
+        ("zero", 0),
+        ("negated", -value),
+        ("string 'NaN'", "NaN"),
+    ]
+    if isinstance(value, int) or not element:
+        out.append(("plus 0.5", value + 0.5))
+    if not element:
+        out += [("int -(2**63)", -(2**63)), ("-1", -1), ("numeric string", str(value))]
+    return out
+
+
+def _string_variants(value: str) -> list[tuple[str, Any]]:
+    return [
+        ("empty string", ""),
+        ("long string", LONG_STRING),
+        ("blank string", "   "),
+        ("NUL string", "\x00"),
+        ("non-ASCII string", "中文é"),
+        ("string 'inf'", "inf"),
+        ("doubled string", value + value),
+    ]
+
+
+def _list_variants(value: list[Any]) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = [("empty list", []), ("nested deeper", [value])]
+    if value:
+        out += [
+            ("truncated by one", value[:-1]),
+            ("extended by one", [*value, copy.deepcopy(value[-1])]),
+            ("first element only", value[:1]),
+            ("null appended", [*value, None]),
+        ]
+    rows = [i for i, v in enumerate(value) if isinstance(v, list) and v]
+    if rows:
+        first = rows[0]
+        short = copy.deepcopy(value)
+        short[first] = short[first][:-1]
+        long = copy.deepcopy(value)
+        long[first] = [*long[first], copy.deepcopy(long[first][-1])]
+        out += [("ragged (row shorter)", short), ("ragged (row longer)", long)]
+    return out
+
+
+def _wrong_types(value: Any, element: bool) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = [("null", None)]
+    if not element or isinstance(value, bool):
+        out += [("true", True), ("false", False)]
+    if not isinstance(value, str):
+        out.append(("string", "x"))
+    if not isinstance(value, Mapping):
+        out.append(("object", {"a": 1}))
+    if not isinstance(value, list):
+        out.append(("wrapped in a list", [value]))
+        if not element:
+            out.append(("list", ["x"]))
+    if isinstance(value, bool):
+        out += [("negated bool", not value), ("int 2", 2), ("string 'true'", "true")]
+    return out
+
+
+def variants(value: Any, element: bool = False) -> list[tuple[str, Any]]:
+    """Every replacement tried for one value; fewer for an element of a list (its siblings
+    get the same treatment, and most of these reach the computation)."""
+    out = _wrong_types(value, element)
+    if is_number(value):
+        out += _number_variants(value, element)
+    elif isinstance(value, str):
+        out += _string_variants(value)
+    elif isinstance(value, list):
+        out += _list_variants(value)
+    elif isinstance(value, Mapping):
+        out += [("empty object", {}), ("unknown field", {**value, UNKNOWN_FIELD: 1})]
+    return out
+
+
+def _sample_indices(n: int, rng: random.Random) -> list[int]:
+    if n <= 3:
+        return list(range(n))
+    return sorted({0, n - 1, rng.randrange(1, n - 1)})
+
+
+def _sites(value: Any, path: Path, rng: random.Random) -> Iterator[tuple[Path, Any, bool]]:
+    """``(path, value, droppable)`` for every reached node below ``path`` (not itself)."""
+    if isinstance(value, Mapping):
+        for key, child in value.items():
+            yield (*path, key), child, True
+            yield from _sites(child, (*path, key), rng)
+    elif isinstance(value, list):
+        for i in _sample_indices(len(value), rng):
+            yield (*path, i), value[i], False
+            yield from _sites(value[i], (*path, i), rng)
+
+
+def replaced(payload: Any, path: Path, new: Any) -> Any:
+    """A deep copy of ``payload`` with the node at ``path`` replaced (or dropped: ``_DROP``)."""
+    out = copy.deepcopy(payload)
+    node = out
+    for part in path[:-1]:
+        node = node[part]
+    if new is _DROP:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = copy.deepcopy(new)
+    return out
+
+
+def _key(payload: Any) -> str:
+    return json.dumps(payload, sort_keys=True, default=repr)
+
+
+def mutations(example: Mapping[str, Any], seed: int, n_pairs: int = 20) -> list[Mutation]:
+    """Bad (or odd) payloads derived from ``example``, deduplicated, in a fixed order."""
+    rng = random.Random(seed)
+    base = json.loads(json.dumps(dict(example)))
+    singles: list[Mutation] = [
+        Mutation((), ("body is null",), None),
+        Mutation((), ("body is a list",), [base]),
+        Mutation((), ("body is a string",), "x"),
+        Mutation((), ("empty body",), {}),
+        Mutation((), ("unknown field",), {**base, UNKNOWN_FIELD: 1}),
+    ]
+    for path, value, droppable in _sites(base, (), rng):
+        if droppable:
+            singles.append(Mutation(path, ("dropped",), replaced(base, path, _DROP)))
+        for kind, new in variants(value, element=isinstance(path[-1], int)):
+            singles.append(Mutation(path, (kind,), replaced(base, path, new)))
+
+    pairs: list[Mutation] = []
+    leaves = [m for m in singles if m.path and m.kinds != ("dropped",)]
+    for _ in range(n_pairs if len(leaves) > 1 else 0):
+        a, b = rng.sample(leaves, 2)
+        if a.path[: len(b.path)] == b.path or b.path[: len(a.path)] == a.path:
+            continue  # one inside the other: the second would undo the first
+        new_b = b.payload
+        for part in b.path:
+            new_b = new_b[part]
+        payload = replaced(a.payload, b.path, new_b)
+        pairs.append(Mutation(a.path, (*a.kinds, f"{dotted(b.path)} <- {b.kinds[0]}"), payload))
+
+    seen: set[str] = {_key(base)}
+    out: list[Mutation] = []
+    for m in singles + pairs:
+        k = _key(m.payload)
+        if k not in seen:
+            seen.add(k)
+            out.append(m)
+    return out
+
+
+def minimal(payload: Any, path: Path, width: int = 60) -> str:
+    """A short rendering of a payload for a report: the value at ``path`` and the field names."""
+    node = payload
+    try:
+        for part in path:
+            node = node[part]
+    except (KeyError, IndexError, TypeError):
+        node = "(dropped)"
+    text = json.dumps(node, default=repr)
+    if len(text) > width:
+        text = text[: width - 3] + "..."
+    return text
