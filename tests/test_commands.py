@@ -97,6 +97,43 @@ def _free_port() -> int:
         return port
 
 
+def _wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Path) -> dict[str, object]:
+    deadline = time.monotonic() + 90
+    while True:
+        assert proc.poll() is None, log.read_text()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+                health: dict[str, object] = json.loads(resp.read())
+                return health
+        except OSError:
+            assert time.monotonic() < deadline, "serve did not come up"
+            time.sleep(0.1)
+
+
+def test_serve_builds_missing_content_first(tmp_path: Path) -> None:
+    root = tmp_path / "kb"
+    (root / "content").mkdir(parents=True)
+    (root / "content" / "feed.xml").write_bytes((REPO / "content" / "feed.xml").read_bytes())
+    port = _free_port()
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "--root", str(root), "serve", "--port", str(port)],
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        health = _wait_healthy(proc, port, log_path)
+        built = list((root / "content" / "posts").glob("*/*.md"))
+        assert built and health["posts"] == len(built)
+        assert (root / "llms.txt").is_file()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
 def test_serve_with_workers_and_base_url(tmp_path: Path) -> None:
     port = _free_port()
     log = (tmp_path / "serve.log").open("wb")
@@ -123,16 +160,7 @@ def test_serve_with_workers_and_base_url(tmp_path: Path) -> None:
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
-                    assert json.loads(resp.read())["status"] == "ok"
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "serve did not come up"
-                time.sleep(0.1)
+        assert _wait_healthy(proc, port, tmp_path / "serve.log")["status"] == "ok"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/llms.txt", timeout=5) as resp:
             assert "(https://kb.example.org/posts/" in resp.read().decode()
         spec = all_tools()["bandit_create"]
