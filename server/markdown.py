@@ -313,9 +313,21 @@ class _Writer:
         """Render the children of a block container as Markdown blocks."""
         out: list[str] = []
         buf: list[str] = []
+        prev_list: tuple[str, bool, int] | None = None  # kind, alternate markers, where
         for child in el.children:
             if isinstance(child, Tag) and self._is_block(child):
                 self._flush(buf, out)
+                if child.name in ("ul", "ol", "menu"):
+                    kind = "ol" if child.name == "ol" else "ul"
+                    # two lists in a row would merge in Markdown: switch the marker (- / *, . / ))
+                    alt = (
+                        prev_list is not None
+                        and prev_list[:1] == (kind,)
+                        and (prev_list[2] == len(out) and not prev_list[1])
+                    )
+                    out.extend(self.list_block(child, alt=alt))
+                    prev_list = (kind, alt, len(out))
+                    continue
                 out.extend(self.block(child))
             else:
                 buf.append(self.inline(child, _State()))
@@ -665,17 +677,23 @@ class _Writer:
         fence = "`" * max(3, longest + 1)
         return f"{fence}{lang}\n{text}\n{fence}"
 
-    def list_block(self, el: Tag) -> list[str]:
+    def list_block(self, el: Tag, *, alt: bool = False) -> list[str]:
         items = [c for c in el.children if isinstance(c, Tag) and c.name == "li"]
         # stray content directly in <ul> (text, nested lists) goes into the previous item
         if not items:
             return self.blocks(el)
         ordered = el.name == "ol"
         start = _int(_attr(el, "start"), 1) if ordered else 1
-        return self.list_items(items, ordered=ordered, start=start, owner=el)
+        return self.list_items(items, ordered=ordered, start=start, owner=el, alt=alt)
 
     def list_items(
-        self, items: list[Tag], *, ordered: bool, start: int, owner: Tag | None = None
+        self,
+        items: list[Tag],
+        *,
+        ordered: bool,
+        start: int,
+        owner: Tag | None = None,
+        alt: bool = False,
     ) -> list[str]:
         rendered: list[str] = []
         loose = False
@@ -683,7 +701,8 @@ class _Writer:
         for li in items:
             if ordered and li.get("value") is not None:
                 number = _int(_attr(li, "value"), number)
-            marker = f"{number}. " if ordered else "- "
+            bullet = "* " if alt else "- "
+            marker = f"{number}{')' if alt else '.'} " if ordered else bullet
             number += 1
             blocks = self.blocks(li)
             kinds = self._block_kinds(li)
@@ -889,7 +908,7 @@ def html_to_markdown(html: str, *, base_url: str | None = None) -> Conversion:
     blocks = [b for b in writer.blocks(soup) if b.strip()]
     markdown = "\n\n".join(blocks) + "\n" if blocks else ""
     unused = len(protected.formulas) - len(writer.used)
-    warnings = list(dict.fromkeys(writer.warnings))
+    warnings = list(dict.fromkeys(protected.warnings + writer.warnings))
     if unused:
         warnings.append(f"{unused} formula(s) inside dropped elements")
     return Conversion(

@@ -43,6 +43,10 @@ Repairs, in order (deterministic ones first; each is counted for the build repor
        (``!\\bigl(``) or a letter command and not preceded by an operand that a factorial
        follows (a digit or ``)`` followed by space/end); a ``;`` is ``\\;`` when it is surrounded
        by no spaces inside an expression (``x;|;p``). Commas between arguments stay commas.
+    8. **Lost subscripts** (judgement ``lost_subscript``). A single letter or a big operator
+       (``\\mathbb{E}``, ``\\sum``, ``\\min``…) glued to a group, ``\\mathbb{E}{p{\\psi}}``, lost
+       its ``_`` without a trace (the seed has one such formula next to its intact twin); TeX
+       would print the group as a factor, so ``_`` is put back: ``\\mathbb{E}_{p_{\\psi}}``.
     7. **Set braces** (judgement ``brace_escape``). ``\\{ \\}`` became ``{ }``, which TeX reads
        as grouping and renders without braces. A group that is not the argument of a command,
        a sub/superscript or another group, and that contains a comma, ``\\mid`` or ``:`` at its
@@ -134,6 +138,7 @@ class Protected:
     formulas: list[Formula] = field(default_factory=list)
     em_pairs_repaired: int = 0
     judgement_calls: Counter[str] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,6 +467,7 @@ def protect_math(src: str) -> Protected:
     literal: dict[int, str] = {}  # emphasis tag token -> characters it stood for
     cuts: dict[int, list[tuple[int, int, int | None]]] = {}  # text tok -> (a, b, formula)
     dropped: set[int] = set()  # tag tokens inside a formula
+    layouts: list[str] = []  # per segment: the HTML that replaces it (placeholders, prose)
     for run in _runs(toks):
         segs = _segments(run.text, run.code)
         if not segs:
@@ -486,7 +492,7 @@ def protect_math(src: str) -> Protected:
                 literal[c] = ch
             result.em_pairs_repaired += 1
         # pieces of each segment
-        base = len(result.formulas)
+        seg_base = len(layouts)
         pieces: list[list[str]] = [[] for _ in segs]
         damaged: list[list[str]] = [[] for _ in segs]
         em_count = [0] * len(segs)
@@ -502,7 +508,7 @@ def protect_math(src: str) -> Protected:
                     if lo < hi:
                         pieces[k].append(tok.text[lo - p : hi - p])
                         damaged[k].append(tok.text[lo - p : hi - p])
-                        start = base + k if lo == a else None
+                        start = seg_base + k if lo == a else None
                         cuts.setdefault(idx, []).append((lo - p, hi - p, start))
                 continue
             k = seg_of(p)
@@ -526,22 +532,57 @@ def protect_math(src: str) -> Protected:
         for k, (_, _, display) in enumerate(segs):
             raw = "".join(pieces[k])
             dl = 1 if raw.startswith("$") and not raw.startswith("$$") else 2
-            body = raw[dl:-dl]
-            tex, rows, judg = repair_tex(body, display)
-            result.judgement_calls.update(judg)
-            result.formulas.append(
-                Formula(
-                    tex=tex,
-                    display=display,
-                    damaged="".join(damaged[k])[dl:-dl],
-                    em_pairs=em_count[k],
-                    code_spans=code_spans[k],
-                    row_breaks=rows,
-                    judgements=tuple(sorted((n, c) for n, c in judg.items() if c)),
+            layout: list[str] = []
+            parts = _split_stray_dollars(raw[dl:-dl])
+            if parts is None:
+                result.warnings.append(f"math with unbalanced $ left as text: {raw[:60]!r}")
+                layouts.append(_html.escape(raw, quote=False))
+                continue
+            for n_part, part in enumerate(parts):
+                if n_part % 2 == 1:
+                    layout.append(_html.escape(part, quote=False))
+                    continue
+                if not part.strip():
+                    continue
+                tex, rows, judg = repair_tex(part, display)
+                if len(parts) > 1:
+                    judg["stray_dollar"] += 1
+                result.judgement_calls.update(judg)
+                i = len(result.formulas)
+                layout.append(f'<{PLACEHOLDER_TAG} data-i="{i}"></{PLACEHOLDER_TAG}>')
+                result.formulas.append(
+                    Formula(
+                        tex=tex,
+                        display=display,
+                        damaged=part if len(parts) > 1 else "".join(damaged[k])[dl:-dl],
+                        em_pairs=em_count[k],
+                        code_spans=code_spans[k],
+                        row_breaks=rows,
+                        judgements=tuple(sorted((n, c) for n, c in judg.items() if c)),
+                    )
                 )
-            )
-    result.html = _emit(toks, literal, cuts, dropped)
+            layouts.append("".join(layout))
+    result.html = _emit(toks, literal, cuts, dropped, layouts)
     return result
+
+
+_STRAY = re.compile(r"(?<!\\)\$")
+
+
+def _split_stray_dollars(body: str) -> list[str] | None:
+    """Math, prose, math… of a segment that holds stray ``$`` (WordPress ``$latex …$`` converted
+    to ``\\(…\\)`` by Pelican: ``\\( z$. At height $ z + dz\\)``). A leading or trailing
+    stray goes; an even number of parts cannot be told apart (None: leave the text as it is)."""
+    if not _STRAY.search(body):
+        return [body]
+    parts = _STRAY.split(body)
+    if not parts[0].strip():
+        parts = parts[1:]
+    if len(parts) > 1 and not parts[-1].strip():
+        parts = parts[:-1]
+    if len(parts) % 2 == 0:
+        return None
+    return parts
 
 
 def _emphasis_char(text: str, open_at: int, close_at: int | None) -> str:
@@ -556,6 +597,7 @@ def _emit(
     literal: dict[int, str],
     cuts: dict[int, list[tuple[int, int, int | None]]],
     dropped: set[int],
+    layouts: list[str],
 ) -> str:
     out: list[str] = []
     for idx, tok in enumerate(toks):
@@ -568,7 +610,7 @@ def _emit(
             for lo, hi, f in cut:
                 out.append(_html.escape(tok.text[pos:lo], quote=False))
                 if f is not None:
-                    out.append(f'<{PLACEHOLDER_TAG} data-i="{f}"></{PLACEHOLDER_TAG}>')
+                    out.append(layouts[f])
                 pos = hi
             out.append(_html.escape(tok.text[pos:], quote=False))
         elif idx in dropped:
@@ -617,11 +659,20 @@ def repair_tex(tex: str, display: bool) -> tuple[str, int, Counter[str]]:
     tex = _fix_norms(tex, judg)
     tex = _fix_spacing(tex, judg)
     tex = _fix_set_braces(tex, judg)
+    tex, k = _LOST_SUBSCRIPT.subn(r"\1_{", tex)
+    judg["lost_subscript"] += k
     return tex, rows, judg
+
+
+# a big operator or a lone letter glued to a group: its "_" was lost without a trace
+_LOST_SUBSCRIPT = re.compile(
+    r"((?<![\\A-Za-z])[A-Za-z]|\\(?:mathbb\{E\}|sum|prod|min|max|sup|inf|lim|argmin|argmax))\{"
+)
 
 
 # norms --------------------------------------------------------------------------------------
 
+_RESIDUAL = re.compile(r"-\s*y\s*$")
 _SUBSCRIPT_AFTER = re.compile(r"\s*_\s*(?:[0-9A-Za-z]|\\infty|\{)")
 
 
@@ -647,7 +698,10 @@ def _fix_norms(tex: str, judg: Counter[str]) -> str:
             continue
         if _depth(out, a) != _depth(out, b):
             continue
-        if _SUBSCRIPT_AFTER.match(out, b + 1) and out[a + 1 : b].strip():
+        inner = out[a + 1 : b]
+        if inner.strip() and (
+            _SUBSCRIPT_AFTER.match(out, b + 1) or (_RESIDUAL.search(inner) and "_" not in inner)
+        ):
             fixed.append((a, b))
             used.update((a, b))
     for a, b in reversed(fixed):
@@ -712,10 +766,29 @@ def _matching_left(tex: str, right_at: int) -> int | None:
 # spacing ------------------------------------------------------------------------------------
 
 _THIN_AFTER_OP = re.compile(
-    r"(\\(?:nabla|int|iint|oint|sum|prod|partial|mathbb\{E\}|mathrm\{d\})"
-    r"(?:_\{[^{}]*\}|_\\?[A-Za-z]+|_[0-9A-Za-z])?)\s*(?<!\\),"
+    r"(\\(?:nabla|int|iint|oint|sum|prod|partial|max|min|sup|inf|arg\s*max|arg\s*min)"
+    r"(?:_\{(?:[^{}]|\{[^{}]*\})*\}|_\\?[A-Za-z]+|_[0-9A-Za-z])?)\s*(?<!\\),"
 )
-_THIN_BEFORE_D = re.compile(r"(?<![\\,])(?<=[)}\]A-Za-z0-9])\s?,\s?(?=(?:\\mathrm\{d\}|d)[a-z]\b)")
+_THIN_SPACED = re.compile(r"(?<=\S)(?<!\\) , (?=\S)")
+_THIN_BEFORE_D = re.compile(r"(?<=[)}\]A-Za-z0-9])(?<!\\)\s?,\s?(?=(?:\\mathrm\{d\}|d)[A-Za-z]\b)")
+_THIN_BEFORE_CMD = re.compile(r"(?<=[A-Za-z0-9)}\]])(?<!\\),(?=\\([A-Za-z]+))")
+_NOT_PRODUCT = frozenset(
+    [
+        "quad",
+        "qquad",
+        "dots",
+        "ldots",
+        "cdots",
+        "vdots",
+        "ddots",
+        "text",
+        "mathrm",
+        "mbox",
+        "hspace",
+        "enspace",
+        "mid",
+    ]
+)
 _NEG_SPACE = re.compile(
     r"(?<![\\0-9)!])!(?=\\(?:bigl|bigr|Bigl|Bigr|left|big|Big|mathrm|operatorname|frac)\b)"
 )
@@ -725,43 +798,125 @@ _MED_SPACE = re.compile(r"(?<=[A-Za-z0-9)}])(?<!\\);(?=[A-Za-z\\])")
 def _fix_spacing(tex: str, judg: Counter[str]) -> str:
     tex, k = _THIN_AFTER_OP.subn(lambda m: m.group(1) + " \\,", tex)
     judg["thin_space"] += k
-    tex, k = _THIN_BEFORE_D.subn(" \\,", tex)
+    tex, k = _THIN_SPACED.subn(r" \\, ", tex)
     judg["thin_space"] += k
-    tex, k = _NEG_SPACE.subn("\\!", tex)
+    tex, k = _THIN_BEFORE_D.subn(r" \\, ", tex)
+    judg["thin_space"] += k
+    tex = _thin_before_command(tex, judg)
+    tex, k = _NEG_SPACE.subn(r"\\!", tex)
     judg["neg_space"] += k
-    tex, k = _MED_SPACE.subn("\\;", tex)
+    tex, k = _MED_SPACE.subn(r"\\;", tex)
     judg["med_space"] += k
     return tex
 
 
+def _thin_before_command(tex: str, judg: Counter[str]) -> str:
+    """``c,\\sigma(t)``: a comma glued to a command outside any bracket is a lost ``\\,``;
+    inside ``( )`` or ``[ ]`` it separates arguments and stays."""
+    out: list[str] = []
+    pos = 0
+    for m in _THIN_BEFORE_CMD.finditer(tex):
+        if m.group(1) in _NOT_PRODUCT or _bracket_depth(tex, m.start()) > 0:
+            continue
+        out.append(tex[pos : m.start()])
+        out.append("\\,")
+        pos = m.end()
+        judg["thin_space"] += 1
+    out.append(tex[pos:])
+    return "".join(out)
+
+
+def _bracket_depth(tex: str, pos: int) -> int:
+    depth = 0
+    i = 0
+    while i < pos:
+        c = tex[i]
+        if c == "\\":
+            m = _COMMAND.match(tex, i)
+            i += len(m.group(0)) if m else 1
+            continue
+        if c in "([":
+            depth += 1
+        elif c in ")]" and depth > 0:
+            depth -= 1
+        i += 1
+    return depth
+
+
 # set braces ---------------------------------------------------------------------------------
+
+_RELATIONS = frozenset(
+    [
+        "in",
+        "notin",
+        "ni",
+        "subset",
+        "subseteq",
+        "supset",
+        "supseteq",
+        "cup",
+        "cap",
+        "setminus",
+        "times",
+        "to",
+        "gets",
+        "mapsto",
+        "leq",
+        "geq",
+        "le",
+        "ge",
+        "ne",
+        "neq",
+        "approx",
+        "sim",
+        "simeq",
+        "equiv",
+        "coloneqq",
+        "defeq",
+        "triangleq",
+        "mid",
+        "vert",
+        "quad",
+        "qquad",
+        "cdot",
+        "left",
+        "bigl",
+        "Bigl",
+        "biggl",
+        "big",
+        "Big",
+    ]
+)
 
 
 def _fix_set_braces(tex: str, judg: Counter[str]) -> str:
     out: list[str] = []
     i = 0
     n = len(tex)
-    stack: list[tuple[int, bool]] = []  # (index in out of "{", is candidate)
+    stack: list[tuple[int, bool]] = []  # (index in out of "{", could be a set)
     while i < n:
         c = tex[i]
         if c == "\\":
-            m = re.match(r"\\(?:[A-Za-z]+|.)", tex[i:])
+            m = _COMMAND.match(tex, i)
             tok = m.group(0) if m else c
             out.append(tok)
             i += len(tok)
             continue
         if c == "{":
-            prev = _prev_sig(tex, i)
-            cand = prev not in ("_", "^", "}", "{", "") and not _after_command(tex, i)
-            cand = (cand and prev in "=,(∈[ ") or _after_in(tex, i)
-            stack.append((len(out), cand))
+            stack.append((len(out), _set_candidate(tex, i)))
             out.append(c)
             i += 1
             continue
         if c == "}" and stack:
             at, cand = stack.pop()
             inner = "".join(out[at + 1 :])
-            if cand and _is_set_body(inner):
+            rest = tex[i + 1 :].lstrip()
+            whole = at == 0 and not rest and not tex[:i].startswith(" ")
+            if (
+                cand
+                and inner.strip()
+                and (_is_set_body(inner) or rest[:1] in ("_", "^") or (whole and not stack))
+            ):
                 out[at] = "\\{"
                 out.append("\\}")
                 judg["brace_escape"] += 1
@@ -774,27 +929,23 @@ def _fix_set_braces(tex: str, judg: Counter[str]) -> str:
     return "".join(out)
 
 
-def _prev_sig(tex: str, i: int) -> str:
+_COMMAND = re.compile(r"\\(?:[A-Za-z]+|.)", re.S)
+
+
+def _set_candidate(tex: str, i: int) -> bool:
+    """A ``{`` that is not an argument (of a command, ``_``/``^`` or another group)."""
     j = i - 1
     while j >= 0 and tex[j] in " \t\n":
         j -= 1
-    return tex[j] if j >= 0 else ""
-
-
-def _after_command(tex: str, i: int) -> bool:
-    j = i - 1
-    while j >= 0 and tex[j] in " \t":
-        j -= 1
+    if j < 0:
+        return True
     k = j
     while k >= 0 and tex[k].isalpha():
         k -= 1
     if k < j and k >= 0 and tex[k] == "\\":
-        return tex[k + 1 : j + 1] not in ("in", "notin", "subset", "subseteq", "cup", "cap")
-    return False
-
-
-def _after_in(tex: str, i: int) -> bool:
-    return bool(re.search(r"\\(?:in|notin|subset|subseteq|cup|cap|setminus)\s*$", tex[:i]))
+        return tex[k + 1 : j + 1] in _RELATIONS
+    prev = tex[j]
+    return prev not in "_^{}" and not prev.isalnum() and prev not in "]"
 
 
 def _is_set_body(inner: str) -> bool:
