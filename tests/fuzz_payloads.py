@@ -14,6 +14,7 @@ import copy
 import json
 import math
 import random
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,32 @@ LONG_STRING = "a" * 100_000
 UNKNOWN_FIELD = "zz_unknown_field"
 
 _DROP = object()
+
+EXTREMES = frozenset({"1e308", "-1e308", "1e-308", "int 10**30", "int -(2**63)"})
+SHAPES = frozenset(
+    {
+        "dropped",
+        "empty list",
+        "nested deeper",
+        "truncated by one",
+        "extended by one",
+        "first element only",
+        "null appended",
+        "ragged (row shorter)",
+        "ragged (row longer)",
+        "reversed",
+        "second element = first",
+        "empty object",
+        "empty string",
+        "first line dropped",
+        "only the first line",
+        "last line repeated",
+        "lines reversed",
+        "a line cut short",
+        "extra column",
+        "cut in half",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +63,23 @@ class Mutation:
 
     def label(self) -> str:
         return f"{dotted(self.path)} <- {' + '.join(self.kinds)}"
+
+    @property
+    def shape(self) -> tuple[str, str]:
+        """The field (list indices as ``*``) and the kind: mutations of the same shape at
+        other indices of a list test the same thing."""
+        field = ".".join("*" if isinstance(p, int) else str(p) for p in self.path)
+        return field, " + ".join(self.kinds)
+
+    @property
+    def priority(self) -> int:
+        """0: extreme numbers (also inside strings), 1: shape changes, 2: the rest."""
+        if len(self.kinds) > 1:
+            return 2
+        kind = self.kinds[0]
+        if kind in EXTREMES or kind.startswith("first number"):
+            return 0
+        return 1 if kind in SHAPES or kind.startswith(("key ", "date ")) else 2
 
 
 def dotted(path: Path) -> str:
@@ -66,8 +110,12 @@ def _number_variants(value: float, element: bool) -> list[tuple[str, Any]]:
     return out
 
 
+NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def _string_variants(value: str) -> list[tuple[str, Any]]:
-    return [
+    out: list[tuple[str, Any]] = [
         ("empty string", ""),
         ("long string", LONG_STRING),
         ("blank string", "   "),
@@ -76,6 +124,26 @@ def _string_variants(value: str) -> list[tuple[str, Any]]:
         ("string 'inf'", "inf"),
         ("doubled string", value + value),
     ]
+    # Strings that tools parse themselves (CSV, dates): NaN and friends inside them.
+    if NUMBER.search(value):
+        for token in ("NaN", "inf", "-inf", "1e999", "1e308", "-1", "0", "x", ""):
+            out.append((f"first number -> {token!r}", NUMBER.sub(token, value, count=1)))
+        out.append(("every number -> '0'", NUMBER.sub("0", value)))
+    if DATE.match(value):
+        out += [(f"date {d}", d) for d in ("2025-02-30", "0001-01-01", "9999-12-31")]
+    lines = value.splitlines(keepends=True)
+    if len(lines) > 1:
+        out += [
+            ("first line dropped", "".join(lines[1:])),
+            ("only the first line", lines[0]),
+            ("last line repeated", "".join([*lines, lines[-1]])),
+            ("lines reversed", "".join(reversed(lines))),
+            ("a line cut short", "".join([*lines[:-1], lines[-1][: len(lines[-1]) // 2]])),
+            ("extra column", "".join(line.rstrip("\n") + ",1\n" for line in lines[1:2])),
+        ]
+    elif len(value) > 1:
+        out.append(("cut in half", value[: len(value) // 2]))
+    return out
 
 
 def _list_variants(value: list[Any]) -> list[tuple[str, Any]]:
@@ -86,6 +154,11 @@ def _list_variants(value: list[Any]) -> list[tuple[str, Any]]:
             ("extended by one", [*value, copy.deepcopy(value[-1])]),
             ("first element only", value[:1]),
             ("null appended", [*value, None]),
+        ]
+    if len(value) > 1:
+        out += [
+            ("reversed", value[::-1]),
+            ("second element = first", [value[0], *value[:1], *value[2:]]),
         ]
     rows = [i for i, v in enumerate(value) if isinstance(v, list) and v]
     if rows:
@@ -127,6 +200,10 @@ def variants(value: Any, element: bool = False) -> list[tuple[str, Any]]:
         out += _list_variants(value)
     elif isinstance(value, Mapping):
         out += [("empty object", {}), ("unknown field", {**value, UNKNOWN_FIELD: 1})]
+        if value:
+            first = next(iter(value))
+            renamed = {"x" if k == first else k: v for k, v in value.items()}
+            out.append((f"key {first!r} renamed 'x'", renamed))
     return out
 
 

@@ -15,11 +15,13 @@ Anything else (ValueError, IndexError, numpy errors, a pydantic ValidationError 
 RuntimeWarning, a call running past ``CALL_TIMEOUT_S``) is collected and reported per distinct
 crash site; a RuntimeWarning's entry also says what the call does with warnings ignored (what a
 server would answer). Store-backed tools (``tools.bandit``) run against temporary SQLite
-stores, set up as the docs examples are; a tool that writes gets a fresh one per payload.
+stores, set up as the docs examples are, and replaced after every write; a rejected call must
+leave the store as it was.
 
 The computation runs once per distinct validated input (the tools are deterministic); heavy
-tools compute every field-level mutation and a seeded sample of ``MAX_HEAVY_ELEMENT_RUNS``
-list-element ones (the rest are still validated), which keeps this file well under a minute.
+tools compute one input per mutation shape (the same change at another index of a list tests
+the same thing), extreme numbers first, at most ``MAX_HEAVY_RUNS`` (the rest are still
+validated), which keeps this file well under a minute.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import json
 import math
 import random
 import signal
+import sqlite3
 import time
 import traceback
 import warnings
@@ -48,7 +51,7 @@ from tools.registry import ToolSpec, all_tools
 SPECS = all_tools()
 CASES = [(name, i) for name, spec in SPECS.items() for i in range(len(spec.examples))]
 CALL_TIMEOUT_S = 20.0
-MAX_HEAVY_ELEMENT_RUNS = 16
+MAX_HEAVY_RUNS = 48
 T = TypeVar("T")
 MAX_MESSAGE_CHARS = 1000
 
@@ -170,8 +173,9 @@ def check_output(spec: ToolSpec, mutation: Mutation, out: Any, findings: Finding
 
 class Store:
     """A temporary SQLite bandit store, set up by running the examples of the same module's
-    tools registered before ``spec`` (as the docs do); replaced before every call of a tool
-    that writes, so each payload meets the same state."""
+    tools registered before ``spec`` (as the docs do). ``ready()`` replaces it after a call
+    that wrote; ``snapshot()`` is its rows (the schema may be created lazily), to check that
+    rejected calls write nothing."""
 
     def __init__(self, spec: ToolSpec, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
@@ -184,15 +188,28 @@ class Store:
                 self.setup += [(other, dict(e.input)) for e in other.examples]
         self.count = 0
         self.dirty = True
+        self.initial = ""
+
+    @property
+    def path(self) -> Path:
+        return self.tmp_path / f"{self.count}.sqlite"
 
     def ready(self) -> None:
         if not self.dirty:
             return
         self.count += 1
-        bandit.set_default_store(bandit.SQLiteBanditStore(self.tmp_path / f"{self.count}.db"))
+        bandit.set_default_store(bandit.SQLiteBanditStore(self.path))
         for other, payload in self.setup:
             other.run(payload)
         self.dirty = False
+        self.initial = self.snapshot()
+
+    def snapshot(self) -> str:
+        con = sqlite3.connect(self.path)
+        try:
+            return "\n".join(line for line in con.iterdump() if line.startswith("INSERT"))
+        finally:
+            con.close()
 
 
 def uses_store(spec: ToolSpec) -> bool:
@@ -205,10 +222,6 @@ def store_reset() -> Iterator[None]:
     bandit.set_default_store(None)
 
 
-def is_element(mutation: Mutation) -> bool:
-    return any(isinstance(part, int) for part in mutation.path)
-
-
 @pytest.mark.parametrize(("name", "index"), CASES, ids=[f"{n}-{i}" for n, i in CASES])
 def test_no_bad_input_crashes(name: str, index: int, tmp_path: Path, store_reset: None) -> None:
     spec = SPECS[name]
@@ -219,28 +232,32 @@ def test_no_bad_input_crashes(name: str, index: int, tmp_path: Path, store_reset
     findings = Findings()
 
     if uses_store(spec):
-        # Every payload runs against a store in its example's starting state.
+        # Every payload meets the store in its example's starting state; a rejected call
+        # must leave it exactly as it was (nothing half-written).
         store = Store(spec, tmp_path)
         store.ready()
         out = guarded(findings, Mutation((), ("example",), example), spec.run)
         assert out is not None, findings.report()
-        store.dirty = not spec.read_only
+        store.dirty = True
         for mutation in cases:
             store.ready()
             out = guarded(findings, mutation, spec.run)
             if out is not None:
                 check_output(spec, mutation, out, findings)
-            store.dirty = not spec.read_only
-        assert store.count == (len(cases) + 1 if not spec.read_only else 1)
+                store.dirty = not spec.read_only
+            elif store.snapshot() != store.initial:
+                findings.add("store changed by a rejected call", mutation, str(store.path))
+                store.dirty = True
+        assert store.count > 1, "no payload was accepted: the store was never replaced"
         assert not findings.groups, f"{name} example {index}:\n{findings.report()}"
         return
 
     # Validation first (cheap); the computation then runs once per distinct validated input
-    # (the tools are deterministic): for heavy tools on every field-level mutation and on a
-    # seeded sample of MAX_HEAVY_ELEMENT_RUNS list-element ones, for the others on all.
+    # (the tools are deterministic). Heavy tools compute one mutation per shape (field with
+    # list indices as *, kind; seeded choice of index), extreme numbers first, then shape
+    # changes, then the rest, up to MAX_HEAVY_RUNS.
     seen = {spec.parse(example).model_dump_json()}
-    fields: list[Mutation] = []
-    elements: list[Mutation] = []
+    accepted: list[Mutation] = []
     for mutation in cases:
         parsed = guarded(findings, mutation, spec.parse)
         if parsed is None:
@@ -248,17 +265,21 @@ def test_no_bad_input_crashes(name: str, index: int, tmp_path: Path, store_reset
         key = parsed.model_dump_json()
         if key not in seen:
             seen.add(key)
-            (elements if is_element(mutation) else fields).append(mutation)
-    if spec.heavy and len(elements) > MAX_HEAVY_ELEMENT_RUNS:
-        elements = random.Random(seed).sample(elements, MAX_HEAVY_ELEMENT_RUNS)
+            accepted.append(mutation)
+    if spec.heavy:
+        random.Random(seed).shuffle(accepted)
+        shapes: dict[tuple[str, str], Mutation] = {}
+        for mutation in accepted:
+            shapes.setdefault(mutation.shape, mutation)
+        accepted = sorted(shapes.values(), key=lambda m: m.priority)[:MAX_HEAVY_RUNS]
     start = time.perf_counter()
-    for mutation in fields + elements:
+    for mutation in accepted:
         out = guarded(findings, mutation, spec.run)
         if out is not None:
             check_output(spec, mutation, out, findings)
     elapsed = time.perf_counter() - start
     assert not findings.groups, (
-        f"{name} example {index}: {len(cases)} payloads, {len(fields) + len(elements)} "
+        f"{name} example {index}: {len(cases)} payloads, {len(accepted)} "
         f"computed in {elapsed:.1f} s; bad outcomes:\n{findings.report()}"
     )
 
