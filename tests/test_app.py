@@ -179,12 +179,14 @@ def test_etag_and_304_on_every_content_route(client: TestClient, kb: KnowledgeBa
 
 
 def test_gzip(client: TestClient) -> None:
-    resp = client.get("/llms-full.txt", headers={"Accept-Encoding": "gzip"})
-    assert resp.headers["content-encoding"] == "gzip"
-    # httpx decodes; the raw size on the wire is smaller than the text
-    raw = client.get("/llms-full.txt", headers={"Accept-Encoding": "identity"})
-    assert "content-encoding" not in raw.headers
-    assert gzip.decompress(gzip.compress(raw.content)) == resp.content
+    plain = client.get("/llms-full.txt", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    with client.stream("GET", "/llms-full.txt", headers={"Accept-Encoding": "gzip"}) as resp:
+        assert resp.headers["content-encoding"] == "gzip"
+        assert resp.headers["link"] == LINK
+        raw = b"".join(resp.iter_raw())
+    assert gzip.decompress(raw) == plain.content
+    assert len(raw) < len(plain.content) / 2
 
 
 def test_index_lists_posts_and_tools(client: TestClient, kb: KnowledgeBase) -> None:
