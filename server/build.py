@@ -177,14 +177,22 @@ _INLINE_MATH = re.compile(r"(?<!\\)\$([^$\n]+?)(?<!\\)\$")
 _DISPLAY_MATH = re.compile(r"\$\$.*?\$\$", re.DOTALL)
 
 
-def _plain_inline(children: Sequence[Any]) -> str:
+def _plain_inline(children: Sequence[Any]) -> tuple[str, bool]:
+    """Text of an inline token's children, and whether any of it is outside a link."""
     out: list[str] = []
+    depth = 0
+    loose = False
     for tok in children:
-        if tok.type in ("softbreak", "hardbreak"):
+        if tok.type == "link_open":
+            depth += 1
+        elif tok.type == "link_close":
+            depth -= 1
+        elif tok.type in ("softbreak", "hardbreak"):
             out.append(" ")
         elif tok.type in ("text", "code_inline"):
             out.append(tok.content)
-    return "".join(out)
+            loose = loose or (depth == 0 and bool(tok.content.strip(" ,.;:，。；：、")))
+    return "".join(out), loose
 
 
 def _strip_math(text: str) -> str:
@@ -200,18 +208,30 @@ def _strip_math(text: str) -> str:
 
 
 def summarize(markdown: str) -> str:
-    """One line for the front matter and llms.txt: the first sentence(s) of the first real
-    paragraph (not a heading, table or code), without Markdown or long formulas, ≤ 200 chars."""
+    """One line for the front matter and llms.txt: the first sentence(s) of the first prose
+    paragraph (not a heading, table, code, list item, or a paragraph that is only a link),
+    without Markdown; a paragraph without formulas is preferred. At most 200 characters."""
     from markdown_it import MarkdownIt
 
     tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
+    fallback = ""
+    lists = 0
     for prev, tok in itertools.pairwise(tokens):
+        if tok.type in ("bullet_list_open", "ordered_list_open"):
+            lists += 1
+        elif tok.type in ("bullet_list_close", "ordered_list_close"):
+            lists -= 1
         if tok.type != "inline" or prev.type != "paragraph_open":
             continue
-        text = _strip_math(_plain_inline(tok.children or []))
-        if len(text) >= 8:
+        raw, loose = _plain_inline(tok.children or [])
+        if not loose:
+            continue
+        text = _strip_math(raw)
+        if "$" not in raw and len(text) >= 20 and not lists:
             return one_line(text)
-    return ""
+        if not fallback and len(text) >= 8:
+            fallback = one_line(text)
+    return fallback
 
 
 def _escape_title(title: str) -> str:

@@ -113,7 +113,14 @@ def test_jekyll_rss_feed(shared_data: Path) -> None:
         ("hugo_rss.xml", "rss20", 2, "Least squares, gently", "en-us", "\\("),
         ("jekyll_atom.xml", "atom10", 2, "Bayes’ rule", "en", 'type="math/tex"'),
         ("hexo_atom.xml", "atom10", 1, "注意力机制", None, "application/x-tex"),
-        ("wordpress_rss.xml", "rss20", 2, "Kelly sizing – a worked example", "en-GB", "mjx-"),
+        (
+            "wordpress_rss.xml",
+            "rss20",
+            2,
+            "Kelly sizing – a worked example",
+            "en-GB",
+            "MathJax_Preview",
+        ),
         ("ghost_rss.xml", "rss20", 1, "The Kalman filter in one page", None, "\\["),
     ],
 )
