@@ -249,6 +249,7 @@ _MD_RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], .
     (re.compile(r"(\*\*|__|~~)"), ""),
     (re.compile(r"(?<![\w\\])[*_](?=\S)|(?<=\S)(?<!\\)[*_](?!\w)"), ""),
     (re.compile(r"`+"), ""),
+    (re.compile(r"\\\n"), " "),
     (re.compile(r"\\([_*#\[\]|<>`])"), r"\1"),
     (re.compile(r"^[ \t]*\|.*$", re.M), lambda m: m.group().replace("|", " ")),
 )

@@ -203,9 +203,9 @@ def test_stop_word_only_query_still_searches() -> None:
 def test_strip_markdown() -> None:
     md = (
         "## Head\n\n> quote **bold** and [link](http://x.y/z) ![img](a.png)\n\n"
-        "- item `code`\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```py\nx = 1\n```\n<b>t</b>"
+        "- item `code`\\\nnext\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```py\nx = 1\n```\n<b>t</b>"
     )
-    assert strip_markdown(md) == "Head quote bold and link img item code a b 1 2 x = 1 t"
+    assert strip_markdown(md) == "Head quote bold and link img item code next a b 1 2 x = 1 t"
 
 
 def test_strip_markdown_keeps_math_verbatim() -> None:
