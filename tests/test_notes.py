@@ -180,3 +180,15 @@ def test_search_index_is_built_once(kb: KnowledgeBase) -> None:
     assert kb.search_index is kb.search_index
     posts, chunks, terms = kb.search_index.size
     assert posts == len(kb.posts) and chunks >= posts and terms > 1000
+
+
+def test_section_anchors_are_the_html_views_heading_ids(kb: KnowledgeBase) -> None:
+    # Search hits and get_note name sections by anchor; the HTML page must carry the same ids.
+    from server.html import render_markdown
+
+    for post in kb.posts:
+        html, headings = render_markdown(post.body)
+        anchors = [s.anchor for s in kb.sections(post)]
+        assert [h.anchor for h in headings] == anchors, post.path
+        for anchor in anchors:
+            assert f'id="{anchor}"' in html
