@@ -208,6 +208,7 @@ def _glossary() -> list[tuple[list[tuple[str, ...]], list[str]]]:
 
 
 _GLOSSARY = _glossary()
+_GLOSSARY_MAX_WORDS = max(len(p) for phrases, _ in _GLOSSARY for p in phrases)
 
 
 def _cjk_expansion(term: str) -> list[str]:
@@ -223,10 +224,15 @@ def weighted_query_terms(query: str) -> dict[str, float]:
     it add the English phrases' words."""
     terms = {t: 1.0 for t in query_terms(query)}
     words = tokenize(query)
+    grams = {
+        tuple(words[i : i + n])
+        for n in range(1, _GLOSSARY_MAX_WORDS + 1)
+        for i in range(len(words))
+    }
     norm = unicodedata.normalize("NFKC", query).lower()
     extra: list[str] = []
     for phrases, chinese in _GLOSSARY:
-        if any(words[i : i + len(p)] == list(p) for p in phrases for i in range(len(words))):
+        if any(p in grams for p in phrases):
             extra.extend(t for c in chinese for t in _cjk_expansion(c))
         if any(c in norm for c in chinese):
             extra.extend(t for p in phrases for t in p)
