@@ -226,6 +226,7 @@ def _note_line(spec: ToolSpec, note_titles: Mapping[str, str]) -> str:
         return "From: every note (reads and searches the knowledge base).\n"
     section = spec.note.split("/", 1)[0]
     title = note_titles.get(spec.note, spec.note)
+    title = title.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
     return (
         f"From the note: [{title}](/posts/{spec.note}) ({section_title(section)}; Markdown: "
         f"[/posts/{spec.note}.md](/posts/{spec.note}.md)).\n"
