@@ -199,7 +199,7 @@ def _split_oversized(block: str, budget: int) -> list[str]:
     pieces: list[str] = []
     for line in block.splitlines(keepends=True):
         while estimate_tokens(line) > budget:
-            # One token is at most one character, so ``budget`` characters always fit.
+            # A character is at most one estimated token, so ``budget`` characters always fit.
             pieces.append(line[:budget])
             line = line[budget:]
         pieces.append(line)
@@ -262,17 +262,22 @@ def _find_post(kb: KnowledgeBase, section: str, slug: str) -> Post:
     post = kb.get(section, slug)
     if post is not None:
         return post
-    known = ", ".join(f"{p.section}/{p.slug}" for p in kb.posts)
+    nearest = ", ".join(
+        f"notes://posts/{p.section}/{p.slug}" for p in kb.nearest(f"{section}/{slug}")
+    )
     raise ResourceNotFoundError(
-        f"notes://posts/{section}/{slug}: no such note; expected one of: {known}"
+        f"notes://posts/{section}/{slug}: no such note (nearest: {nearest}; "
+        "list_notes or resources/list shows them all)"
     )
 
 
 def _parse_page(uri: str, page: str) -> int:
     from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
-    if not page.isdecimal() or int(page) < 1:
-        raise ResourceNotFoundError(f"{uri}: page: expected an integer >= 1, got {page!r}")
+    if not (page.isascii() and page.isdecimal() and len(page) <= 6) or int(page) < 1:
+        raise ResourceNotFoundError(
+            f"{uri}: page: expected an integer from 1 to 999999, got {page[:20]!r}"
+        )
     return int(page)
 
 

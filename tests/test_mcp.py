@@ -295,6 +295,12 @@ async def test_resources_list_and_read(
             await client.read_resource("notes://posts/ai/no_such_note")
         with pytest.raises(MCPError) as traversal:
             await client.read_resource("notes://posts/..%2F..%2F/etc%2Fpasswd")
+        with pytest.raises(MCPError) as bad_page:
+            await client.read_resource(f"notes://posts/{post.section}/{post.slug}?page=x")
+        with pytest.raises(MCPError) as huge_page:
+            await client.read_resource(
+                f"notes://posts/{post.section}/{post.slug}?page={'9' * 5000}"
+            )
     assert set(resources) == {LLMS_TXT_URI} | {
         f"notes://posts/{p.section}/{p.slug}" for p in kb.posts
     }
@@ -314,6 +320,10 @@ async def test_resources_list_and_read(
     assert {f"/tools/{name}.md" for name in toolset.specs} <= urls
     assert missing.value.error.code == -32602
     assert "no such note" in missing.value.error.message
+    assert "nearest: notes://posts/" in missing.value.error.message
+    for error in (bad_page, huge_page):
+        assert error.value.error.code == -32602
+        assert "page: expected an integer from 1 to 999999" in error.value.error.message
     assert traversal.value.error.code == -32602
 
 
