@@ -137,6 +137,8 @@ class Protected:
     """The HTML with every math segment replaced by ``<nk-math data-i="k"></nk-math>``."""
     formulas: list[Formula] = field(default_factory=list)
     em_pairs_repaired: int = 0
+    em_pairs_spanning: int = 0
+    """Of which an ``<em>`` in one formula closed by an ``</em>`` in another."""
     judgement_calls: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
 
@@ -491,6 +493,8 @@ def protect_math(src: str) -> Protected:
             if c is not None:
                 literal[c] = ch
             result.em_pairs_repaired += 1
+            if c is not None and seg_of(run.offset[o]) != seg_of(run.offset[c]):
+                result.em_pairs_spanning += 1
         # pieces of each segment
         seg_base = len(layouts)
         pieces: list[list[str]] = [[] for _ in segs]
@@ -790,7 +794,7 @@ _NOT_PRODUCT = frozenset(
     ]
 )
 _NEG_SPACE = re.compile(
-    r"(?<![\\0-9)!])!(?=\\(?:bigl|bigr|Bigl|Bigr|left|big|Big|mathrm|operatorname|frac)\b)"
+    r"(?<=\})!(?=\\(?:bigl|bigr|Bigl|Bigr|left|big|Big|mathrm|operatorname|frac)\b)"
 )
 _MED_SPACE = re.compile(r"(?<=[A-Za-z0-9)}])(?<!\\);(?=[A-Za-z\\])")
 
