@@ -77,7 +77,7 @@ class Mutation:
         if len(self.kinds) > 1:
             return 2
         kind = self.kinds[0]
-        if kind in EXTREMES or kind.startswith("first number"):
+        if kind in EXTREMES or kind.startswith(("first number", "last number")):
             return 0
         return 1 if kind in SHAPES or kind.startswith(("key ", "date ")) else 2
 
@@ -114,6 +114,10 @@ NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def _splice(value: str, match: re.Match[str], token: str) -> str:
+    return value[: match.start()] + token + value[match.end() :]
+
+
 def _string_variants(value: str) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = [
         ("empty string", ""),
@@ -125,9 +129,14 @@ def _string_variants(value: str) -> list[tuple[str, Any]]:
         ("doubled string", value + value),
     ]
     # Strings that tools parse themselves (CSV, dates): NaN and friends inside them.
-    if NUMBER.search(value):
-        for token in ("NaN", "inf", "-inf", "1e999", "1e308", "-1", "0", "x", ""):
-            out.append((f"first number -> {token!r}", NUMBER.sub(token, value, count=1)))
+    numbers = list(NUMBER.finditer(value))
+    if numbers:
+        first, last = numbers[0], numbers[-1]
+        for token in ("NaN", "inf", "1e999", "x", ""):
+            out.append((f"first number -> {token!r}", _splice(value, first, token)))
+        if last.start() != first.start():
+            for token in ("NaN", "inf", "-inf", "1e999", "1e308", "-1", "0", "x", ""):
+                out.append((f"last number -> {token!r}", _splice(value, last, token)))
         out.append(("every number -> '0'", NUMBER.sub("0", value)))
     if DATE.match(value):
         out += [(f"date {d}", d) for d in ("2025-02-30", "0001-01-01", "9999-12-31")]

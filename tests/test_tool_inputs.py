@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import signal
 import sqlite3
 import time
@@ -51,9 +52,10 @@ from tools.registry import ToolSpec, all_tools
 SPECS = all_tools()
 CASES = [(name, i) for name, spec in SPECS.items() for i in range(len(spec.examples))]
 CALL_TIMEOUT_S = 20.0
-MAX_HEAVY_RUNS = 48
+MAX_HEAVY_RUNS = 40
 T = TypeVar("T")
 MAX_MESSAGE_CHARS = 1000
+DOTTED = re.compile(r"^[^.\[\]]+(\.[^.\[\]]+)*$")  # "a.0.b", never "a[0].b"
 
 
 class CallTimeout(Exception):
@@ -109,10 +111,14 @@ class Findings:
         return "\n".join(lines)
 
 
-def guarded(findings: Findings, mutation: Mutation, call: Callable[[Any], T]) -> T | None:
+def guarded(
+    findings: Findings, mutation: Mutation, call: Callable[[Any], T], names: frozenset[str]
+) -> T | None:
     """``call(mutation.payload)`` under a wall-clock alarm with warnings as errors. A
-    ``ToolInputError`` is checked (field named, "expected … got …", short message); any other
-    exception is a finding. Returns ``None`` unless the call returned."""
+    ``ToolInputError`` is checked (``field`` a dotted path, as ``tools.errors`` documents,
+    starting at one of the input's ``names``, a key of the payload or ``(body)``; "expected …
+    got …"; a short message); any other exception is a finding. Returns ``None`` unless the
+    call returned."""
     old = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, CALL_TIMEOUT_S)
     try:
@@ -121,12 +127,17 @@ def guarded(findings: Findings, mutation: Mutation, call: Callable[[Any], T]) ->
             return call(mutation.payload)
     except ToolInputError as err:
         message = str(err)
-        if not (isinstance(err.field, str) and err.field.strip()):
-            findings.add("ToolInputError without a field", mutation, message[:200])
-        elif "expected" not in message or "got" not in message:
-            findings.add("ToolInputError message lacks 'expected'/'got'", mutation, message[:200])
-        elif len(message) > MAX_MESSAGE_CHARS:
-            findings.add(f"error message over {MAX_MESSAGE_CHARS} chars", mutation, message[:120])
+        field = err.field if isinstance(err.field, str) else ""
+        problems = {
+            "ToolInputError without a field": not field.strip(),
+            "field not a dotted path like 'a.0.b' (tools/errors.py)": not DOTTED.match(field),
+            "field names no input field": field.split(".")[0].split("[")[0]
+            not in {*names, *_keys(mutation.payload), "(body)"},
+            "message lacks 'expected'/'got'": "expected" not in message or "got" not in message,
+            f"error message over {MAX_MESSAGE_CHARS} chars": len(message) > MAX_MESSAGE_CHARS,
+        }
+        for problem in (p for p, bad in problems.items() if bad):
+            findings.add(problem, mutation, message[:200])
     except Exception as exc:  # every other exception type is the finding
         key = f"{type(exc).__module__}.{type(exc).__name__} at {crash_site(exc)}"
         detail = str(exc).replace("\n", " ")[:160]
@@ -137,6 +148,15 @@ def guarded(findings: Findings, mutation: Mutation, call: Callable[[Any], T]) ->
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
     return None
+
+
+def _keys(payload: Any) -> list[str]:
+    return list(payload) if isinstance(payload, dict) else []
+
+
+def input_names(spec: ToolSpec) -> frozenset[str]:
+    """The input's top-level field names as the caller spells them."""
+    return frozenset(f.alias or k for k, f in spec.input_model.model_fields.items())
 
 
 def unwarned(call: Callable[[Any], Any], mutation: Mutation) -> str:
@@ -230,18 +250,19 @@ def test_no_bad_input_crashes(name: str, index: int, tmp_path: Path, store_reset
     cases = mutations(example, seed=seed)
     assert len(cases) > 10, "too few mutations: the generator reached too little"
     findings = Findings()
+    names = input_names(spec)
 
     if uses_store(spec):
         # Every payload meets the store in its example's starting state; a rejected call
         # must leave it exactly as it was (nothing half-written).
         store = Store(spec, tmp_path)
         store.ready()
-        out = guarded(findings, Mutation((), ("example",), example), spec.run)
+        out = guarded(findings, Mutation((), ("example",), example), spec.run, names)
         assert out is not None, findings.report()
         store.dirty = True
         for mutation in cases:
             store.ready()
-            out = guarded(findings, mutation, spec.run)
+            out = guarded(findings, mutation, spec.run, names)
             if out is not None:
                 check_output(spec, mutation, out, findings)
                 store.dirty = not spec.read_only
@@ -259,7 +280,7 @@ def test_no_bad_input_crashes(name: str, index: int, tmp_path: Path, store_reset
     seen = {spec.parse(example).model_dump_json()}
     accepted: list[Mutation] = []
     for mutation in cases:
-        parsed = guarded(findings, mutation, spec.parse)
+        parsed = guarded(findings, mutation, spec.parse, names)
         if parsed is None:
             continue
         key = parsed.model_dump_json()
@@ -274,7 +295,7 @@ def test_no_bad_input_crashes(name: str, index: int, tmp_path: Path, store_reset
         accepted = sorted(shapes.values(), key=lambda m: m.priority)[:MAX_HEAVY_RUNS]
     start = time.perf_counter()
     for mutation in accepted:
-        out = guarded(findings, mutation, spec.run)
+        out = guarded(findings, mutation, spec.run, names)
         if out is not None:
             check_output(spec, mutation, out, findings)
     elapsed = time.perf_counter() - start
