@@ -49,7 +49,9 @@ FRONT_MATTER_KEYS = (
     "tokens",
 )
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+_CJK = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]"
+)
 
 
 def estimate_tokens(text: str) -> int:
@@ -116,10 +118,27 @@ def parse_post(text: str) -> Post:
     if not isinstance(meta, dict):
         raise ValueError("post front matter is not a mapping")
     body = text[end + 5 :].lstrip("\n")
-    fields = {k: meta.get(k) for k in FRONT_MATTER_KEYS if k not in ("chars", "tokens")}
-    for key in ("title", "link", "guid", "section", "slug", "summary"):
-        fields[key] = str(fields[key] or "")
-    return Post(body=body, **fields)
+
+    def text_of(key: str) -> str:
+        return str(meta.get(key) or "")
+
+    def optional(key: str) -> str | None:
+        value = meta.get(key)
+        return None if value is None else str(value)
+
+    return Post(
+        title=text_of("title"),
+        link=text_of("link"),
+        guid=text_of("guid"),
+        section=text_of("section"),
+        slug=text_of("slug"),
+        published=optional("published"),
+        updated=optional("updated"),
+        author=optional("author"),
+        language=optional("language"),
+        summary=text_of("summary"),
+        body=body,
+    )
 
 
 def iter_post_files(posts_dir: Path) -> Iterator[Path]:

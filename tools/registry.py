@@ -109,6 +109,9 @@ def input_error(exc: ValidationError, payload: Any = None) -> ToolInputError:
     if err["type"] == "too_long":
         size = len(got) if hasattr(got, "__len__") else "?"
         return ToolLimitError(loc, expected, f"{size} items")
+    if err["type"] == "string_too_long":
+        limit = err.get("ctx", {}).get("max_length", "?")
+        return ToolLimitError(loc, f"at most {limit} characters", f"{len(got)} characters")
     return ToolInputError(loc, expected, describe(got))
 
 
