@@ -51,10 +51,10 @@ from tools.registry import ToolSpec, all_tools
 
 SPECS = all_tools()
 CASES = [(name, i) for name, spec in SPECS.items() for i in range(len(spec.examples))]
-CALL_TIMEOUT_S = 20.0
-MAX_HEAVY_RUNS = 40
+CALL_TIMEOUT_S = 20.0  # a call running longer is a finding (and is interrupted)
+MAX_HEAVY_RUNS = 40  # distinct accepted inputs computed per example of a heavy tool
+MAX_MESSAGE_CHARS = 1000  # an error message must not echo a huge input back
 T = TypeVar("T")
-MAX_MESSAGE_CHARS = 1000
 DOTTED = re.compile(r"^[^.\[\]]+(\.[^.\[\]]+)*$")  # "a.0.b", never "a[0].b"
 
 
@@ -176,15 +176,16 @@ def unwarned(call: Callable[[Any], Any], mutation: Mutation) -> str:
 
 
 def check_output(spec: ToolSpec, mutation: Mutation, out: Any, findings: Findings) -> None:
-    """Strict JSON, no NaN/inf anywhere, and valid against ``spec.output_model``."""
+    """No NaN/inf anywhere, strict JSON, and valid against ``spec.output_model``."""
+    where = non_finite(out)
+    if where:
+        findings.add("NaN/inf in output", mutation, f"at {where}")
+        return
     try:
         text = json.dumps(out, allow_nan=False)
     except (TypeError, ValueError) as exc:
         findings.add("output not strict JSON", mutation, str(exc)[:160])
         return
-    where = non_finite(out)
-    if where:
-        findings.add("NaN/inf in output", mutation, where)
     try:
         spec.output_model.model_validate_json(text)
     except Exception as exc:
