@@ -12,7 +12,7 @@ import httpx
 import pytest
 from servers import Server, running_server
 
-HEAVY = {"probs": [0.2, 0.5, 0.8], "steps": 100_000, "n_runs": 50, "seed": 1}
+HEAVY = {"probs": [0.2, 0.5, 0.8], "steps": 60_000, "n_runs": 50, "seed": 1}
 
 
 @pytest.fixture(scope="module")
