@@ -577,6 +577,13 @@ async def read_json_body(request: Request, limits_max: int, max_depth: int) -> A
     return data
 
 
+async def tool_endpoint(request: Request) -> Response:
+    """``POST``: call the tool; ``GET``: its catalogue record."""
+    if request.method == "POST":
+        return await call_tool(request)
+    return await api_tool(request)
+
+
 async def call_tool(request: Request) -> Response:
     service = _service(request)
     spec = service.tool(request.path_params["name"])
@@ -636,7 +643,8 @@ async def openapi(request: Request) -> Response:
     def make() -> tuple[str, str]:
         from server.openapi import openapi_document
 
-        doc = openapi_document(service.toolset, service.settings, request_base_url(request))
+        # no "servers": paths resolve against wherever the document was fetched from
+        doc = openapi_document(service.toolset, service.settings)
         return _dumps(doc), "application/json"
 
     return content_response(request, service.static("openapi", make))
@@ -725,7 +733,7 @@ async def on_error(request: Request, exc: Exception) -> Response:
 def routes() -> list[BaseRoute]:
     """The routes, hot ones first (Starlette tries them in order)."""
     return [
-        Route("/api/tools/{name}", call_tool, methods=["POST"]),
+        Route("/api/tools/{name}", tool_endpoint, methods=["GET", "HEAD", "POST"]),
         Route("/posts/{section}/{slug}", post, methods=["GET", "HEAD"]),
         Route("/llms.txt", llms_txt, methods=["GET", "HEAD"]),
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
@@ -733,7 +741,6 @@ def routes() -> list[BaseRoute]:
         Route("/", index, methods=["GET", "HEAD"]),
         Route("/tools/{name}", tool_doc, methods=["GET", "HEAD"]),
         Route("/api/tools", api_tools, methods=["GET", "HEAD"]),
-        Route("/api/tools/{name}", api_tool, methods=["GET", "HEAD"]),
         Route("/api/search", search, methods=["GET", "HEAD"]),
         Route("/openapi.json", openapi, methods=["GET", "HEAD"]),
     ]

@@ -353,7 +353,9 @@ def test_wrong_method_is_405(client: TestClient) -> None:
     resp = client.post("/llms.txt", content=b"")
     error = assert_error(resp, 405, "method_not_allowed", "method")
     assert "GET" in resp.headers["allow"] and "POST" in error["message"]
-    assert_error(client.delete("/api/tools/ucb_step"), 405, "method_not_allowed", "method")
+    resp = client.delete("/api/tools/ucb_step")
+    assert_error(resp, 405, "method_not_allowed", "method")
+    assert set(resp.headers["allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "POST"}
     assert_error(client.put("/api/tools"), 405, "method_not_allowed", "method")
 
 
