@@ -11,9 +11,10 @@ For each feed it times, per item:
 - peer: ``markdownify.markdownify`` on the same HTML (no math repair, no feed, no files).
 
 It prints the ratios ours/peer and how the per-item cost grows from the small synthetic feed to
-the large one (1.0 = linear). ``--quick`` uses 100 and 500 items instead of 1,000 and 5,000.
+the large one (1.0 = linear). ``--quick`` uses 100 and 500 items instead of 1,000 and 5,000
+and times each feed once; ``--sizes SMALL LARGE`` picks other sizes.
 
-    python bench/ingest.py [--quick]
+    python bench/ingest.py [--quick] [--sizes SMALL LARGE]
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# The repository instead of bench/ on the path: bench/http.py would shadow the stdlib's http.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
 from server.build import build  # noqa: E402
 from server.config import Limits, settings_for  # noqa: E402
@@ -68,6 +70,7 @@ def _best(fn: object, repeat: int) -> float:
 def measure(feed_path: Path, repeat: int) -> dict[str, float]:
     """Seconds per item for ours (build, convert only) and markdownify."""
     from markdownify import markdownify
+
     from server.markdown import html_to_markdown
 
     feed = parse_feed(feed_path.read_bytes())
@@ -97,14 +100,17 @@ def measure(feed_path: Path, repeat: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="100 and 500 items (smoke run)")
+    parser.add_argument("--quick", action="store_true", help="100 and 500 items, no repeats")
+    parser.add_argument(
+        "--sizes", nargs=2, type=int, metavar=("SMALL", "LARGE"), help="synthetic feed sizes"
+    )
     args = parser.parse_args(argv)
-    small, large = (100, 500) if args.quick else (1000, 5000)
+    small, large = args.sizes or ((100, 500) if args.quick else (1000, 5000))
     seed = ROOT / "content" / "feed.xml"
     seed_xml = seed.read_text(encoding="utf-8")
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-feeds-") as tmp:
-        feeds = [("seed", seed, 3)]
+        feeds = [("seed", seed, 1 if args.quick else 3)]
         for n in (small, large):
             path = Path(tmp) / f"feed-{n}.xml"
             path.write_text(synthetic_feed(seed_xml, n), encoding="utf-8")

@@ -211,6 +211,20 @@ def summarize(markdown: str) -> str:
     """One line for the front matter and llms.txt: the first sentence(s) of the first prose
     paragraph (not a heading, table, code, list item, or a paragraph that is only a link),
     without Markdown; a paragraph without formulas is preferred. At most 200 characters."""
+    # Most notes have their answer in the first blocks: parse a prefix cut at a blank line
+    # (paragraphs in it are whole), and the whole note only when the prefix has no prose.
+    for size in (1500, 6000):
+        cut = markdown.find("\n\n", size)
+        if not 0 < cut < len(markdown) - 2:
+            break
+        found, text = _summarize(markdown[:cut])
+        if found:
+            return text
+    return _summarize(markdown)[1]
+
+
+def _summarize(markdown: str) -> tuple[bool, str]:
+    """(whether a preferred paragraph was found, the summary or the fallback)."""
     from markdown_it import MarkdownIt
 
     tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
@@ -228,10 +242,10 @@ def summarize(markdown: str) -> str:
             continue
         text = _strip_math(raw)
         if "$" not in raw and len(text) >= 20 and not lists:
-            return one_line(text)
+            return True, one_line(text)
         if not fallback and len(text) >= 8:
             fallback = one_line(text)
-    return fallback
+    return False, fallback
 
 
 def _escape_title(title: str) -> str:

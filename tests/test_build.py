@@ -20,6 +20,7 @@ from markdown_it import MarkdownIt
 
 from server.build import (
     BuildError,
+    _summarize,
     _terminal_progress,
     build,
     built_files,
@@ -337,6 +338,17 @@ def test_summary_skips_headings_and_strips_markup() -> None:
     )
     assert summarize(skipped + prose + "\n") == prose
     assert summarize(skipped) == "a list item that is long enough ↓ (step)"
+
+
+def test_summary_of_a_prefix_equals_the_summary_of_the_whole_note(repo: Path) -> None:
+    posts = [parse_post(p.read_text(encoding="utf-8")) for p in repo.glob("content/posts/*/*.md")]
+    assert len(posts) == 10
+    long = "\n\n".join(["Short.", "$x_1$ and more text here."] * 400)
+    for body in [p.body for p in posts] + [long + "\n\nThe real prose paragraph is here."]:
+        assert summarize(body) == _summarize(body)[1]
+    assert summarize(long + "\n\nThe real prose paragraph is here.") == (
+        "The real prose paragraph is here."
+    )
 
 
 def test_terminal_progress_only_on_a_tty() -> None:
