@@ -237,18 +237,31 @@ def read_source(
 # parsing
 
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
-_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
-_ROOT_START = re.compile(rb"<[A-Za-z_]")
+_ROOT_OR_COMMENT = re.compile(rb"<!--|<[A-Za-z_]")
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _ITEM_START = re.compile(rb"<(?:item|entry)[\s>/]")
 
 
 def _check_prolog(text: bytes) -> None:
-    """Refuse entity declarations before the root element (billion laughs, external entities)."""
-    head = _COMMENT.sub(b"", text[: 1 << 20])
-    root = _ROOT_START.search(head)
-    prolog = head[: root.start()] if root else head
-    if _ENTITY_DECL.search(prolog):
+    """Refuse entity declarations before the root element (billion laughs, external entities).
+
+    The prolog is everything before the first start tag outside comments; comments in it are
+    skipped, so a comment mentioning ``<tags>`` neither ends it early nor trips the check."""
+    pos = 0
+    parts: list[bytes] = []
+    while True:
+        match = _ROOT_OR_COMMENT.search(text, pos)
+        if match is None:
+            parts.append(text[pos:])
+            break
+        parts.append(text[pos : match.start()])
+        if match.group() != b"<!--":
+            break
+        end = text.find(b"-->", match.end())
+        if end < 0:
+            break
+        pos = end + 3
+    if any(_ENTITY_DECL.search(part) for part in parts):
         raise FeedError(
             "feed: expected an RSS or Atom document, got a DOCTYPE declaring entities "
             "(refused: possible XML bomb)"

@@ -214,6 +214,13 @@ def test_entity_declarations_are_refused_fast(name: str) -> None:
     assert time.perf_counter() - start < 1.0
 
 
+def test_a_doctype_behind_a_long_comment_is_still_refused() -> None:
+    bomb = (FIXTURES / "bomb.xml").read_bytes()
+    hidden = b'<?xml version="1.0"?>\n<!-- <rss> ' + b"x" * (2 << 20) + b" -->\n"
+    with pytest.raises(FeedError, match="DOCTYPE declaring entities"):
+        parse_feed(hidden + bomb[bomb.index(b"<!DOCTYPE") :])
+
+
 @pytest.mark.parametrize("name", ["garbage.bin", "html_page.html"])
 def test_non_feeds_are_errors(name: str) -> None:
     with pytest.raises(FeedError, match="expected an RSS or Atom document"):
