@@ -342,7 +342,8 @@ def _plan(
     progress: Progress | None,
 ) -> list[_Planned]:
     """Convert every item in memory; assign paths (manifest first, then collision suffixes)."""
-    taken = {e.path: guid for guid, e in entries.items()}
+    # keyed in lower case: on case-insensitive file systems "discreteVAE" and "discretevae" clash
+    taken = {e.path.lower(): guid for guid, e in entries.items()}
     seen: dict[str, int] = {}
     planned: list[_Planned] = []
     total = len(feed.items)
@@ -384,14 +385,14 @@ def _plan(
         else:
             section, slug = section_and_slug(item, ident)
             path = f"content/posts/{section}/{slug}.md"
-            if taken.get(path, ident) != ident:
-                other = taken[path]
+            if taken.get(path.lower(), ident) != ident:
+                other = taken[path.lower()]
                 slug = f"{slug}-{_short_hash(ident)}"
                 report.warnings.append(
                     f"{label}: slug collision with {other!r} at {path}; using {slug!r}"
                 )
         title = title or slug
-        taken[f"content/posts/{section}/{slug}.md"] = ident
+        taken[f"content/posts/{section}/{slug}.md".lower()] = ident
         post = Post(
             title=title,
             link=item.link,

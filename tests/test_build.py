@@ -255,6 +255,17 @@ def test_a_new_item_never_takes_a_path_already_in_the_manifest(
     assert report.kept == ["content/posts/posts/power-iteration.md"]
 
 
+def test_slugs_differing_only_in_case_collide(kb: Settings, tmp_path: Path) -> None:
+    xml = (FIXTURES / "edge_items.xml").read_text(encoding="utf-8")
+    xml = xml.replace("/posts/ai/same-slug/</link>", "/posts/ai/Same-Slug</link>")
+    path = tmp_path / "case.xml"
+    path.write_text(xml, encoding="utf-8")
+    build(kb, path, tools=TOOLS)
+    suffix = hashlib.sha1(b"item-b").hexdigest()[:6]
+    second = parse_post((kb.posts_dir / f"ai/Same-Slug-{suffix}.md").read_text(encoding="utf-8"))
+    assert second.guid == "item-b"
+
+
 @pytest.mark.parametrize(
     ("name", "paths", "formulas"),
     [
