@@ -495,6 +495,19 @@ def test_cli_build_and_check(
     assert _tree(out) == before
 
 
+def test_cli_base_url(tmp_path: Path, seed_feed: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "site"
+    args = ["build", "--feed", str(seed_feed), "--out", str(out)]
+    assert main([*args, "--base-url", "https://kb.example.com/"]) == 0
+    parsed = parse_llms_file((out / "llms.txt").read_text(encoding="utf-8"))
+    urls = [link["url"] for link in parsed.sections["AI"]]
+    assert urls and all(u.startswith("https://kb.example.com/posts/ai/") for u in urls)
+    assert "Markdown: [https://kb.example.com/posts/ai/bandit.md]" in (
+        out / "content" / "llms-full.txt"
+    ).read_text(encoding="utf-8")
+    capsys.readouterr()
+
+
 def test_committed_content_is_current(repo: Path) -> None:
     """CI fails when llms.txt or content/ is stale against content/feed.xml."""
     problems = check(settings_for(repo, base_url=""))
