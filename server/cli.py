@@ -14,7 +14,10 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("server.build", "build posts, llms.txt and llms-full.txt from an RSS/Atom feed"),
     "check": ("server.build", "check that the built content is current and well formed"),
-    "serve": ("server.commands", "run the HTTP service (JSON API, Markdown, llms.txt, MCP at /mcp)"),
+    "serve": (
+        "server.commands",
+        "run the HTTP service (JSON API, Markdown, llms.txt, MCP at /mcp)",
+    ),
     "mcp": ("server.commands", "run the MCP server over stdio"),
     "call": ("server.commands", "run one tool in-process and print its JSON result"),
     "export": ("server.commands", "write a static copy for any file host or CDN"),
