@@ -486,6 +486,7 @@ TOOLS = (
                     "n_patterns": 20,
                     "form": "exact",
                     "tol": 1e-6,
+                    "max_iter": 30000,
                     "X_test": [[-0.75], [1.25]],
                 },
             ),

@@ -1,0 +1,262 @@
+"""Benchmark: group_lasso_solve and convex_relu_fit vs cvxpy + Clarabel, the ``group-lasso``
+package and skglm, side by side in one run.
+
+For each size (n, d, P) = (50, 5, 50), (500, 20, 200), (2000, 50, 300):
+
+- group LASSO: A is n × 10d in groups of 5, λ = 0.1·λ_max; ours (FISTA and ADMM, relative
+  duality gap 1e-6) vs Clarabel (default accuracy), ``group_lasso.GroupLasso`` and
+  ``skglm.GroupLasso`` (both minimise ½·MSE + α Σ‖w_g‖, so α = λ/n; tight tolerances).
+- convex ReLU: P sign patterns of the data with a bias column, λ = 0.05·λ_max; ours gated
+  and exact (tol 1e-6) vs the same convex programs in cvxpy + Clarabel when the dense
+  operator has at most ``--cvxpy-budget`` nonzeros (Clarabel needs the n × P·d matrix).
+
+Every solver's objective is printed with its excess over the best one found, so that a ratio
+is only read where the objectives agree. Times are the best of ``--repeat`` wall-clock runs,
+with BLAS on one thread for every solver (set before numpy loads; on a busy machine threaded
+OpenBLAS on these small products is slower by orders of magnitude). Then growth: our gated
+fit's time as n doubles and as P doubles, with the fitted exponent.
+Run: ``python bench/convex.py [--quick] [--repeat R] [--cvxpy-budget N]``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+# run as a script, this folder comes first on sys.path, where a sibling bench/http.py would
+# shadow the standard library's http (which skglm needs): put the repository there instead
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import math  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from tools.convex_relu import (  # noqa: E402
+    ConvexReluInput,
+    GatedOperator,
+    convex_relu_fit,
+    sign_patterns,
+    with_bias,
+)
+from tools.group_lasso import GroupLassoInput, group_lasso_solve  # noqa: E402
+from tools.prox import equal_groups  # noqa: E402
+
+SIZES = [(50, 5, 50), (500, 20, 200), (2000, 50, 300)]
+QUICK_SIZES = [(50, 5, 50)]
+
+
+def timed(fn: Callable[[], float], repeat: int) -> tuple[float, float]:
+    """Best wall time of ``repeat`` runs after one untimed warm-up (imports, numba JIT), and
+    the objective of the last."""
+    best, value = math.inf, fn()
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        value = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, value
+
+
+def report(title: str, results: dict[str, tuple[float, float] | str]) -> None:
+    done = {k: v for k, v in results.items() if not isinstance(v, str)}
+    best = min(v[1] for v in done.values())
+    print(f"\n{title}")
+    for name, res in results.items():
+        if isinstance(res, str):
+            print(f"  {name:<22} {res}")
+            continue
+        t, obj = res
+        excess = (obj - best) / best
+        print(f"  {name:<22} {t * 1e3:10.1f} ms   objective {obj:.10g}   excess {excess:.1e}")
+    ours = [k for k in done if k.startswith("ours")]
+    for peer in (k for k in done if not k.startswith("ours")):
+        for mine in ours:
+            print(f"  ratio ours/{peer} ({mine}): {done[mine][0] / done[peer][0]:.3g}")
+
+
+def group_lasso_case(n: int, d: int, repeat: int, peers: bool) -> None:
+    rng = np.random.default_rng(n)
+    p, size = 10 * d, 5
+    a = rng.standard_normal((n, p))
+    truth = np.zeros(p)
+    truth[: 2 * size] = rng.standard_normal(2 * size)
+    y = a @ truth + 0.5 * rng.standard_normal(n)
+    groups = equal_groups(p // size, size)
+    lam = 0.1 * float(np.max(groups.norms(a.T @ y)))
+    base = {"A": a.tolist(), "y": y.tolist(), "groups": [size] * (p // size), "lam": lam}
+    results: dict[str, tuple[float, float] | str] = {}
+    for method in ("fista", "admm"):
+        inp = GroupLassoInput.model_validate({**base, "method": method, "max_iter": 100_000})
+        results[f"ours {method}"] = timed(lambda inp=inp: group_lasso_solve(inp).objective, repeat)
+
+    def objective(w: np.ndarray) -> float:
+        return 0.5 * float(np.sum((a @ w - y) ** 2)) + lam * float(np.sum(groups.norms(w)))
+
+    results["cvxpy+clarabel"] = timed(lambda: objective(cvxpy_group_lasso(a, y, size, lam)), repeat)
+    if not peers:
+        results["group-lasso, skglm"] = "skipped in --quick (skglm's numba JIT alone takes ~15 s)"
+        report(f"group_lasso_solve  n={n} p={p} groups of {size}  lam=0.1·lam_max", results)
+        return
+    try:
+        from group_lasso import GroupLasso as GL
+
+        def run_gl() -> float:
+            model = GL(
+                groups=np.repeat(np.arange(p // size), size),
+                group_reg=lam / n,
+                l1_reg=0.0,
+                scale_reg="none",
+                fit_intercept=False,
+                n_iter=20_000,
+                tol=1e-10,
+                supress_warning=True,
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(a, y)
+            return objective(np.asarray(model.coef_).ravel())
+
+        results["group-lasso"] = timed(run_gl, repeat)
+    except ImportError as exc:
+        results["group-lasso"] = f"not installed ({exc}); pip install group-lasso"
+    try:
+        from skglm import GroupLasso as SK
+
+        def run_sk() -> float:
+            model = SK(groups=size, alpha=lam / n, tol=1e-10, fit_intercept=False, max_iter=200)
+            model.fit(a, y)
+            return objective(np.asarray(model.coef_).ravel())
+
+        results["skglm"] = timed(run_sk, repeat)
+    except ImportError as exc:
+        results["skglm"] = f"not installed ({exc}); pip install skglm"
+    report(f"group_lasso_solve  n={n} p={p} groups of {size}  lam=0.1·lam_max", results)
+
+
+def cvxpy_group_lasso(a: np.ndarray, y: np.ndarray, size: int, lam: float) -> np.ndarray:
+    import cvxpy as cp
+
+    w = cp.Variable(a.shape[1])
+    blocks = cp.reshape(w, (a.shape[1] // size, size), order="C")
+    obj = 0.5 * cp.sum_squares(a @ w - y) + lam * cp.sum(cp.norm(blocks, 2, axis=1))
+    cp.Problem(cp.Minimize(obj)).solve(solver="CLARABEL")
+    return np.asarray(w.value)
+
+
+def cvxpy_relu(x: np.ndarray, y: np.ndarray, lam: float, mask: np.ndarray, form: str) -> float:
+    import cvxpy as cp
+
+    d, p = x.shape[1], mask.shape[1]
+    if form == "gated":
+        z = cp.Variable((d, p))
+        pred = cp.sum(cp.multiply(mask, x @ z), axis=1)
+        obj = 0.5 * cp.sum_squares(pred - y) + lam * cp.sum(cp.norm(z, 2, axis=0))
+        cons: list[Any] = []
+    else:
+        v, w = cp.Variable((d, p)), cp.Variable((d, p))
+        pred = cp.sum(cp.multiply(mask, x @ (v - w)), axis=1)
+        norms = cp.sum(cp.norm(v, 2, axis=0)) + cp.sum(cp.norm(w, 2, axis=0))
+        obj = 0.5 * cp.sum_squares(pred - y) + lam * norms
+        sign = 2 * mask - 1
+        cons = [cp.multiply(sign, x @ v) >= 0, cp.multiply(sign, x @ w) >= 0]
+    prob = cp.Problem(cp.Minimize(obj), cons)
+    prob.solve(solver="CLARABEL")
+    return float(prob.value)
+
+
+def relu_data(n: int, d: int, n_patterns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    rng = np.random.default_rng(d)
+    x = rng.standard_normal((n, d))
+    y = np.maximum(x @ rng.standard_normal(d), 0) - 0.5 * np.maximum(x @ rng.standard_normal(d), 0)
+    y += 0.1 * rng.standard_normal(n)
+    xa = with_bias(x, True)
+    mask, _ = sign_patterns(xa, np.random.default_rng(0).standard_normal((d + 1, n_patterns)))
+    lam_max = float(
+        np.max(equal_groups(mask.shape[1], d + 1).norms(GatedOperator(xa, mask).rmatvec(y)))
+    )
+    return x, y, mask, 0.05 * lam_max
+
+
+def relu_case(n: int, d: int, n_patterns: int, repeat: int, budget: int) -> None:
+    x, y, mask, lam = relu_data(n, d, n_patterns)
+    xa = with_bias(x, True)
+    for form in ("gated", "exact"):
+        inp = ConvexReluInput(
+            X=x.tolist(),
+            y=y.tolist(),
+            lam=lam,
+            n_patterns=n_patterns,
+            form=form,
+            max_iter=100_000,
+            time_limit_s=60,
+        )
+        out = convex_relu_fit(inp)
+        results: dict[str, tuple[float, float] | str] = {
+            f"ours {form}": timed(lambda inp=inp: convex_relu_fit(inp).objective, repeat)
+        }
+        status = "converged" if out.converged else f"NOT converged ({out.message[:60]}…)"
+        nnz = n * mask.shape[1] * (d + 1) * (2 if form == "exact" else 1)
+        if nnz <= budget:
+            results["cvxpy+clarabel"] = timed(
+                lambda f=form: cvxpy_relu(xa, y, lam, mask, f), repeat
+            )
+        else:
+            results["cvxpy+clarabel"] = (
+                f"skipped: dense operator {nnz:,} > --cvxpy-budget {budget:,}"
+            )
+        report(
+            f"convex_relu_fit {form}  n={n} d={d} P={mask.shape[1]} (of {n_patterns})  "
+            f"lam=0.05·lam_max  ours {status}, gap {out.duality_gap.relative:.1e}",
+            results,
+        )
+
+
+def growth(quick: bool) -> None:
+    print("\ngrowth of our gated fit (tol 1e-6): time and fitted exponent t ∝ size^k")
+    ns = [100, 200, 400] if quick else [500, 1000, 2000, 4000]
+    ps = [10, 20, 40] if quick else [100, 200, 400, 800]
+    dd, pp, n_fixed = (5, 20, 100) if quick else (20, 100, 1000)
+    for label, cases in (
+        ("n (d=20, P=100)" if not quick else "n (d=5, P=20)", [(n, dd, pp) for n in ns]),
+        (f"P (n={n_fixed}, d={dd})", [(n_fixed, dd, p) for p in ps]),
+    ):
+        times = []
+        for n, d, p in cases:
+            x, y, _, lam = relu_data(n, d, p)
+            inp = ConvexReluInput(
+                X=x.tolist(), y=y.tolist(), lam=lam, n_patterns=p, max_iter=100_000, time_limit_s=60
+            )
+            t, _ = timed(lambda inp=inp: convex_relu_fit(inp).objective, 1)
+            times.append(t)
+        sizes = [c[0] if label.startswith("n") else c[2] for c in cases]
+        k = np.polyfit(np.log(sizes), np.log(times), 1)[0]
+        cells = "  ".join(f"{s}: {t * 1e3:.0f} ms" for s, t in zip(sizes, times, strict=True))
+        print(f"  vs {label}: {cells}   exponent {k:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes only (smoke run)")
+    parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument("--cvxpy-budget", type=int, default=5_000_000)
+    args = parser.parse_args()
+    sizes = QUICK_SIZES if args.quick else SIZES
+    repeat = args.repeat or (1 if args.quick else 3)
+    for n, d, p in sizes:
+        group_lasso_case(n, d, repeat, peers=not args.quick)
+        relu_case(n, d, p, repeat, args.cvxpy_budget)
+    growth(args.quick)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,283 @@
+"""convex_relu_fit against cvxpy + Clarabel on the same sign patterns (given as
+pattern_vectors), the recovered network, determinism, the memory rule, and its errors.
+
+Tolerances: our solves run at tol = 1e-8 (gated) or 1e-7 (exact; the constraint violation
+is held to the same bound); Clarabel at 1e-9. Objectives must agree to 1e-6 relative.
+"""
+
+from __future__ import annotations
+
+import csv
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import cvxpy as cp
+import numpy as np
+import pytest
+
+from tools.convex_relu import TOOLS, ConvexReluInput, GatedOperator, convex_relu_fit
+from tools.errors import ToolInputError, ToolLimitError
+
+SPEC = TOOLS[0]
+REL = 1e-6
+CLARABEL_TOL = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9}
+
+
+def data(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A target made by a two-neuron ReLU network plus noise."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d))
+    y = np.maximum(x @ rng.standard_normal(d), 0) - 0.5 * np.maximum(x @ rng.standard_normal(d), 0)
+    return x, y + 0.1 * rng.standard_normal(n)
+
+
+def augmented(x: np.ndarray, bias: bool) -> np.ndarray:
+    return np.hstack((x, np.ones((len(x), 1)))) if bias else x
+
+
+def reference(x: np.ndarray, y: np.ndarray, lam: float, u: np.ndarray, form: str) -> float:
+    """The convex program written out in cvxpy (no de-duplication: duplicates do not change
+    the optimum)."""
+    mask = (x @ u >= 0).astype(float)
+    d, p = u.shape
+    if form == "gated":
+        z = cp.Variable((d, p))
+        pred = cp.sum(cp.multiply(mask, x @ z), axis=1)
+        obj = 0.5 * cp.sum_squares(pred - y) + lam * cp.sum(cp.norm(z, 2, axis=0))
+        cons = []
+    else:
+        v, w = cp.Variable((d, p)), cp.Variable((d, p))
+        pred = cp.sum(cp.multiply(mask, x @ (v - w)), axis=1)
+        norms = cp.sum(cp.norm(v, 2, axis=0)) + cp.sum(cp.norm(w, 2, axis=0))
+        obj = 0.5 * cp.sum_squares(pred - y) + lam * norms
+        sign = 2 * mask - 1
+        cons = [cp.multiply(sign, x @ v) >= 0, cp.multiply(sign, x @ w) >= 0]
+    prob = cp.Problem(cp.Minimize(obj), cons)
+    prob.solve(solver="CLARABEL", **CLARABEL_TOL)
+    return float(prob.value)
+
+
+def fit(x: np.ndarray, y: np.ndarray, **kw: Any) -> dict[str, Any]:
+    return SPEC.run({"X": x.tolist(), "y": y.tolist(), **kw})
+
+
+def relu_net(x: np.ndarray, out: dict[str, Any]) -> np.ndarray:
+    w1 = np.asarray(out["network"]["W1"]).reshape(x.shape[1], -1)
+    return np.maximum(x @ w1, 0) @ np.asarray(out["network"]["w2"])
+
+
+@pytest.mark.parametrize(
+    ("n", "d", "p", "bias"), [(30, 3, 20, True), (100, 5, 50, False), (300, 10, 100, True)]
+)
+def test_gated_matches_clarabel(n: int, d: int, p: int, bias: bool) -> None:
+    x, y = data(n, d, seed=n)
+    u = np.random.default_rng(1).standard_normal((d + bias, p))
+    out = fit(
+        x,
+        y,
+        lam=0.1,
+        bias=bias,
+        pattern_vectors=u.tolist(),
+        tol=1e-8,
+        max_iter=100_000,
+        time_limit_s=30,
+    )
+    ref = reference(augmented(x, bias), y, 0.1, u, "gated")
+    assert out["converged"] and out["duality_gap"]["relative"] <= 1e-8
+    assert abs(out["objective"] - ref) <= REL * ref
+    assert out["duality_gap"]["dual_objective"] <= ref * (1 + 1e-8) <= out["objective"] * (1 + 2e-8)
+    assert out["constraint_violation"] is None
+
+
+@pytest.mark.parametrize(("n", "d", "p", "lam"), [(20, 2, 10, 0.05), (40, 3, 16, 0.1)])
+def test_exact_matches_clarabel_and_the_network(n: int, d: int, p: int, lam: float) -> None:
+    x, y = data(n, d, seed=d)
+    u = np.random.default_rng(2).standard_normal((d + 1, p))
+    x_test = np.random.default_rng(3).standard_normal((7, d))
+    out = fit(
+        x,
+        y,
+        lam=lam,
+        form="exact",
+        pattern_vectors=u.tolist(),
+        tol=1e-7,
+        max_iter=100_000,
+        time_limit_s=30,
+        X_test=x_test.tolist(),
+    )
+    ref = reference(augmented(x, True), y, lam, u, "exact")
+    assert out["converged"]
+    assert out["duality_gap"]["relative"] <= 1e-7 and out["constraint_violation"] <= 1e-7
+    assert abs(out["objective"] - ref) <= REL * ref
+    # the recovered network's weight-decay objective is the convex optimum (exact form)
+    xa = augmented(x, True)
+    fitted = relu_net(xa, out)
+    w1, w2 = np.asarray(out["network"]["W1"]), np.asarray(out["network"]["w2"])
+    nonconvex = 0.5 * np.sum((fitted - y) ** 2) + 0.5 * lam * (np.sum(w1**2) + w2 @ w2)
+    assert out["nonconvex_objective"] == pytest.approx(nonconvex, rel=1e-12)
+    assert abs(nonconvex - ref) <= REL * ref
+    assert out["train_mse"] == pytest.approx(np.mean((fitted - y) ** 2), rel=1e-12)
+    assert out["train_mse"] == pytest.approx(out["convex_model_train_mse"], rel=1e-5)
+    np.testing.assert_allclose(
+        out["predictions"], relu_net(augmented(x_test, True), out), rtol=1e-12, atol=1e-12
+    )
+    # neurons come in pairs (u, α) with ‖u‖² = α² (balanced weight decay)
+    np.testing.assert_allclose(np.sum(w1**2, axis=0), w2**2, rtol=1e-10)
+    assert len(w2) >= len(out["active_patterns"])
+
+
+def test_gated_network_is_the_relu_of_the_gated_weights() -> None:
+    x, y = data(60, 3, seed=4)
+    x_test = np.random.default_rng(5).standard_normal((9, 3))
+    out = fit(x, y, lam=0.1, n_patterns=30, X_test=x_test.tolist(), tol=1e-8)
+    assert out["converged"]
+    np.testing.assert_allclose(
+        out["predictions"], relu_net(augmented(x_test, True), out), rtol=1e-12, atol=1e-12
+    )
+    w1, w2 = np.asarray(out["network"]["W1"]), np.asarray(out["network"]["w2"])
+    assert np.all(w2 > 0) and len(w2) == len(out["active_patterns"])
+    # λ Σ‖z_k‖ = (λ/2)(‖W1‖² + ‖w2‖²), so the convex objective's penalty is visible in both
+    penalty = 0.5 * 0.1 * (np.sum(w1**2) + w2 @ w2)
+    assert out["objective"] - 0.5 * 60 * out["convex_model_train_mse"] == pytest.approx(
+        penalty, rel=1e-9
+    )
+    assert any("differ" in w for w in out["warnings"])
+
+
+def test_operator_matches_the_dense_matrix() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((25, 4))
+    mask = (x @ rng.standard_normal((4, 6)) >= 0).astype(float)
+    dense = np.hstack([mask[:, [k]] * x for k in range(6)])  # [D_1 X … D_P X]
+    op = GatedOperator(x, mask)
+    w, r = rng.standard_normal(24), rng.standard_normal(25)
+    assert op.shape == dense.shape
+    np.testing.assert_allclose(op.matvec(w), dense @ w, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(op.rmatvec(r), dense.T @ r, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("form", ["gated", "exact"])
+def test_memory_stays_below_the_dense_operator(form: str) -> None:
+    """n = 2000, d = 50 (+ bias), P = 400: the dense [D_1X … D_PX] would take 2000·400·51·8 B
+    ≈ 326 MB (twice that for the exact form's [D_kX, −D_kX]); the fit must stay below a
+    quarter of it."""
+    x, y = data(2000, 50, seed=6)
+    inp = ConvexReluInput(
+        X=x.tolist(), y=y.tolist(), lam=1.0, n_patterns=400, form=form, max_iter=3
+    )
+    tracemalloc.start()
+    try:
+        out = convex_relu_fit(inp)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    dense_bytes = 2000 * out.n_patterns_used * 51 * 8 * (2 if form == "exact" else 1)
+    assert out.n_patterns_used > 300
+    assert peak < dense_bytes / 4
+
+
+def test_determinism_and_seed() -> None:
+    x, y = data(50, 3, seed=7)
+    a = fit(x, y, lam=0.1, n_patterns=25, seed=3)
+    assert a == fit(x, y, lam=0.1, n_patterns=25, seed=3)
+    b = fit(x, y, lam=0.1, n_patterns=25, seed=4)
+    assert a["network"] != b["network"]
+
+
+def test_duplicate_patterns_are_dropped() -> None:
+    x, y = data(30, 2, seed=8)
+    u = np.random.default_rng(9).standard_normal((3, 5))
+    doubled = np.hstack((u, 2.0 * u))  # same signs, same patterns
+    one = fit(x, y, lam=0.1, pattern_vectors=u.tolist(), tol=1e-9)
+    two = fit(x, y, lam=0.1, pattern_vectors=doubled.tolist(), tol=1e-9)
+    assert two["n_patterns_used"] == one["n_patterns_used"] <= 5
+    assert two["objective"] == pytest.approx(one["objective"], rel=1e-8)
+
+
+@pytest.mark.parametrize("form", ["gated", "exact"])
+def test_large_lambda_gives_the_empty_network(form: str) -> None:
+    x, y = data(30, 2, seed=10)
+    out = fit(x, y, lam=1e4, n_patterns=10, form=form, X_test=[[0.0, 1.0]])
+    assert out["converged"] and out["active_patterns"] == [] and out["network"]["w2"] == []
+    assert out["objective"] == pytest.approx(0.5 * float(y @ y), rel=1e-12)
+    assert out["predictions"] == [0.0]
+
+
+def test_real_returns_gated_and_exact(shared_data: Path) -> None:
+    """Next-day NVDA log return (%) from its last two returns, 60 days of 2003."""
+    path = next((shared_data / "ohlcv").glob("backtrader_nvda-*.csv"))
+    with path.open() as fh:
+        closes = [float(r["Adj Close"]) for r in csv.DictReader(fh) if r["Date"].startswith("2003")]
+    ret = np.diff(np.log(closes))[:63] * 100.0
+    x = np.column_stack((ret[1:-1], ret[:-2]))
+    y = ret[2:]
+    u = np.random.default_rng(11).standard_normal((3, 12))
+    for form, tol in (("gated", 1e-8), ("exact", 1e-7)):
+        out = fit(
+            x,
+            y,
+            lam=2.0,
+            form=form,
+            pattern_vectors=u.tolist(),
+            tol=tol,
+            max_iter=100_000,
+            time_limit_s=30,
+        )
+        ref = reference(augmented(x, True), y, 2.0, u, form)
+        assert out["converged"], form
+        assert abs(out["objective"] - ref) <= REL * ref, form
+
+
+def test_not_converged_is_reported() -> None:
+    x, y = data(100, 4, seed=12)
+    out = fit(x, y, lam=0.01, n_patterns=40, form="exact", max_iter=10, tol=1e-9)
+    assert out["converged"] is False and out["stop_reason"] == "max_iter"
+    assert out["warnings"] and "max_iter" in out["message"]
+
+
+def test_examples_run() -> None:
+    for example in SPEC.examples:
+        out = SPEC.run(example.input)
+        assert out["converged"], example.title
+
+
+BASE: dict[str, Any] = {"X": [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], "y": [1.0, 2.0, 3.0], "lam": 0.1}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"X": [[0.0, 1.0], [1.0], [1.0, 1.0]]}, "X.1"),
+        ({"X": [[0.0, float("nan")], [1.0, 0.0], [1.0, 1.0]]}, "X.0.1"),
+        ({"y": [1.0, 2.0]}, "y"),
+        ({"lam": 0.0}, "lam"),
+        ({"lam": -0.5}, "lam"),
+        ({"X_test": [[1.0, 2.0, 3.0]]}, "X_test"),
+        ({"pattern_vectors": [[1.0], [1.0]]}, "pattern_vectors"),
+        ({"pattern_vectors": [[1.0, 2.0], [1.0]]}, "pattern_vectors.1"),
+        ({"form": "relaxed"}, "form"),
+        ({"n_patterns": 0}, "n_patterns"),
+        ({"tol": 1.0}, "tol"),
+    ],
+)
+def test_bad_inputs_name_the_field(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(ToolInputError) as err:
+        SPEC.run({**BASE, **change})
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"n_patterns": 2001}, "n_patterns"),
+        ({"X": [[0.0]] * 2001, "y": [0.0] * 2001, "n_patterns": 2000}, "n_patterns"),
+        ({"X": [[0.0] * 1001], "y": [0.0]}, "X"),
+    ],
+)
+def test_sizes_beyond_the_bounds(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(ToolInputError) as err:
+        SPEC.run({**BASE, **change})
+    assert err.value.field == field
+    if field != "n_patterns" or "X" in change:
+        assert isinstance(err.value, ToolLimitError)
