@@ -12,6 +12,7 @@ written atomically, so a feed that cannot be read leaves ``content/`` exactly as
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import itertools
 import json
@@ -41,6 +42,8 @@ from server.llms_txt import (
 from server.posts import Post, parse_post
 
 if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
     from server.markdown import MathReport
 
 MANIFEST_VERSION = 1
@@ -213,7 +216,7 @@ def summarize(markdown: str) -> str:
     without Markdown; a paragraph without formulas is preferred. At most 200 characters."""
     # Most notes have their answer in the first blocks: parse a prefix cut at a blank line
     # (paragraphs in it are whole), and the whole note only when the prefix has no prose.
-    for size in (1500, 6000):
+    for size in (600, 3000):
         cut = markdown.find("\n\n", size)
         if not 0 < cut < len(markdown) - 2:
             break
@@ -223,11 +226,25 @@ def summarize(markdown: str) -> str:
     return _summarize(markdown)[1]
 
 
-def _summarize(markdown: str) -> tuple[bool, str]:
-    """(whether a preferred paragraph was found, the summary or the fallback)."""
+@functools.cache
+def _markdown_parser() -> MarkdownIt:
     from markdown_it import MarkdownIt
 
-    tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
+    return MarkdownIt("commonmark").enable("table")
+
+
+@functools.cache
+def _block_parser() -> MarkdownIt:
+    """Block structure only: inline content is parsed for the candidate paragraphs alone."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table").disable("inline")
+
+
+def _summarize(markdown: str) -> tuple[bool, str]:
+    """(whether a preferred paragraph was found, the summary or the fallback)."""
+    env: dict[str, Any] = {}
+    tokens = _block_parser().parse(markdown, env)
     fallback = ""
     lists = 0
     for prev, tok in itertools.pairwise(tokens):
@@ -237,7 +254,10 @@ def _summarize(markdown: str) -> tuple[bool, str]:
             lists -= 1
         if tok.type != "inline" or prev.type != "paragraph_open":
             continue
-        raw, loose = _plain_inline(tok.children or [])
+        if lists and fallback:
+            continue
+        inline = _markdown_parser().parseInline(tok.content, env)
+        raw, loose = _plain_inline(inline[0].children or [])
         if not loose:
             continue
         text = _strip_math(raw)
@@ -535,11 +555,8 @@ def build(
 
 
 def _raw_html_problems(name: str, text: str) -> list[str]:
-    from markdown_it import MarkdownIt
-
     problems = []
-    md = MarkdownIt("commonmark").enable("table")
-    for tok in md.parse(text):
+    for tok in _markdown_parser().parse(text):
         if tok.type == "html_block":
             problems.append(f"{name}: raw HTML block at body line {(tok.map or [0])[0] + 1}")
         for child in tok.children or []:
