@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import calendar
 import codecs
+import contextlib
 import hashlib
 import html
 import json
@@ -289,8 +290,18 @@ def _repair_utf8(data: bytes) -> tuple[bytes, list[int]]:
     return text.encode("utf-8"), bad
 
 
-def _normalise_bytes(data: bytes) -> tuple[bytes, dict[int, int], list[str]]:
-    """Bytes ready for feedparser; per item index the count of repaired bytes; feed warnings."""
+def _http_charset(content_type: str | None) -> str | None:
+    match = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", content_type or "")
+    return match.group(1).lower() if match else None
+
+
+def _normalise_bytes(
+    data: bytes, http_charset: str | None = None
+) -> tuple[bytes, dict[int, int], list[str]]:
+    """Bytes ready for feedparser; per item index the count of repaired bytes; feed warnings.
+
+    The document's own BOM or XML declaration wins over the HTTP charset (servers often get
+    it wrong); the HTTP charset decodes a document that declares nothing and is not UTF-8."""
     warnings: list[str] = []
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
@@ -307,6 +318,9 @@ def _normalise_bytes(data: bytes) -> tuple[bytes, dict[int, int], list[str]]:
     _check_prolog(data)
     per_item: dict[int, int] = {}
     declared = _declared_encoding(data)
+    if declared is None and http_charset not in (None, "utf-8", "utf8"):
+        with contextlib.suppress(LookupError, UnicodeDecodeError):
+            data = data.decode(str(http_charset)).encode("utf-8")
     if declared in (None, "utf-8", "utf8"):
         try:
             data.decode("utf-8")
@@ -386,13 +400,10 @@ def parse_feed(data: bytes, *, content_type: str | None = None) -> Feed:
     entities; item-level problems become warnings on the item."""
     import feedparser
 
-    data, repaired, feed_warnings = _normalise_bytes(data)
-    headers = {"content-type": content_type} if content_type else None
+    data, repaired, feed_warnings = _normalise_bytes(data, _http_charset(content_type))
     # Neither sanitised (drops iframes) nor URI-resolved (re-serialises the HTML and mangles
     # text such as "<https://...>"): the converter gets the HTML as published plus ``base``.
-    parsed = feedparser.parse(
-        data, sanitize_html=False, resolve_relative_uris=False, response_headers=headers
-    )
+    parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
     channel = parsed.get("feed") or {}
     entries = parsed.get("entries") or []
     if not parsed.get("version") or (not entries and not channel.get("title")):
