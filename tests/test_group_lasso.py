@@ -237,5 +237,7 @@ def test_bad_inputs_name_the_field(change: dict[str, Any], field: str) -> None:
 
 def test_size_bound_is_a_limit_error() -> None:
     with pytest.raises(ToolLimitError) as err:
-        SPEC.run({"A": [[0.0] * 4_000_001], "y": [0.0], "groups": [4_000_001], "lam": 1.0})
+        SPEC.run(
+            {"A": [[0.0] * 4_000_001], "y": [0.0], "groups": [2_000_000, 2_000_001], "lam": 1.0}
+        )
     assert err.value.field == "A" and "4,000,000" in err.value.expected

@@ -41,7 +41,7 @@ import numpy as np
 from pydantic import Field
 
 from tools.errors import ToolInputError, ToolLimitError
-from tools.group_lasso import DualityGap, TraceEntry, matrix, not_converged_message, vector
+from tools.group_lasso import DualityGap, TraceEntry, Value, matrix, not_converged_message, vector
 from tools.prox import (
     TINY,
     Array,
@@ -74,11 +74,13 @@ CHECK_EVERY = 5
 
 
 class ConvexReluInput(ToolInput):
-    X: list[list[float]] = Field(
+    X: list[list[Value]] = Field(
         max_length=MAX_ROWS, description="training inputs, n rows of d numbers (n ≤ 20,000)"
     )
-    y: list[float] = Field(max_length=MAX_ROWS, description="training targets, n numbers")
-    lam: float = Field(gt=0, description="λ > 0, the weight decay of the equivalent network")
+    y: list[Value] = Field(max_length=MAX_ROWS, description="training targets, n numbers")
+    lam: float = Field(
+        ge=1e-12, le=1e12, description="λ > 0 (1e-12 … 1e12), the equivalent network's weight decay"
+    )
     n_patterns: int = Field(
         100, ge=1, le=MAX_PATTERNS, description="sign patterns to sample (before de-duplication)"
     )
@@ -88,10 +90,10 @@ class ConvexReluInput(ToolInput):
     tol: float = Field(1e-6, ge=1e-12, le=0.1, description="target relative duality gap")
     max_iter: int = Field(10_000, ge=1, le=MAX_ITER)
     time_limit_s: float = Field(10.0, gt=0, le=MAX_TIME_S, description="wall-clock budget, s")
-    X_test: list[list[float]] | None = Field(
+    X_test: list[list[Value]] | None = Field(
         None, max_length=MAX_ROWS, description="inputs to predict, rows of d numbers"
     )
-    pattern_vectors: list[list[float]] | None = Field(
+    pattern_vectors: list[list[Value]] | None = Field(
         None,
         max_length=MAX_FEATURES + 1,
         description=(

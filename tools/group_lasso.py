@@ -17,7 +17,7 @@ into the dual feasible set gives a dual value, and ``converged`` means the relat
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field
@@ -49,24 +49,30 @@ MAX_ITER = 100_000
 MAX_TIME_S = 60.0
 MAX_TRACE = 10_000
 """At most this many trace points (taken every ⌈max_iter / 10,000⌉ iterations)."""
+MAX_ABS = 1e9
+"""Bound on |entries| of the data (rescale larger data): keeps every product finite."""
+
+Value = Annotated[float, Field(ge=-MAX_ABS, le=MAX_ABS)]
+GroupSize = Annotated[int, Field(ge=1, le=MAX_ENTRIES)]
+ColumnIndex = Annotated[int, Field(ge=0, le=MAX_ENTRIES)]
 
 
 class GroupLassoInput(ToolInput):
-    A: list[list[float]] = Field(
+    A: list[list[Value]] = Field(
         max_length=MAX_ENTRIES,
-        description="design matrix, n rows of p numbers; n·p ≤ 4,000,000",
+        description="design matrix, n rows of p numbers (|a| ≤ 1e9); n·p ≤ 4,000,000",
     )
-    y: list[float] = Field(max_length=MAX_ENTRIES, description="response, n numbers")
-    groups: list[int] | list[list[int]] = Field(
+    y: list[Value] = Field(max_length=MAX_ENTRIES, description="response, n numbers")
+    groups: list[GroupSize] | list[list[ColumnIndex]] = Field(
         max_length=MAX_ENTRIES,
         description=(
             "group sizes in column order (summing to p), or lists of 0-based column indices "
             "that partition the columns"
         ),
     )
-    lam: float = Field(gt=0, description="λ > 0, the penalty weight")
-    weights: list[float] | None = Field(
-        None, max_length=MAX_ENTRIES, description="ω_g > 0 per group (default 1)"
+    lam: float = Field(ge=1e-12, le=1e12, description="λ > 0 (1e-12 … 1e12), the penalty weight")
+    weights: list[Annotated[float, Field(ge=1e-6, le=1e6)]] | None = Field(
+        None, max_length=MAX_ENTRIES, description="ω_g > 0 (1e-6 … 1e6) per group (default 1)"
     )
     tol: float = Field(1e-6, ge=1e-12, le=0.1, description="target relative duality gap")
     max_iter: int = Field(10_000, ge=1, le=MAX_ITER)
@@ -74,7 +80,7 @@ class GroupLassoInput(ToolInput):
     method: Literal["fista", "admm"] = "fista"
     rho: float | None = Field(
         None,
-        gt=0,
+        ge=1e-9,
         le=1e12,
         description="ADMM penalty ρ (default ‖A‖_F² / p, the mean eigenvalue of AᵀA)",
     )
@@ -208,7 +214,12 @@ def admm(
     small = min(n, p)
     gram = a.T @ a if p <= n else a @ a.T
     gram[np.diag_indices(small)] += rho
-    l_inv = np.linalg.inv(np.linalg.cholesky(gram))
+    try:
+        l_inv = np.linalg.inv(np.linalg.cholesky(gram))
+    except np.linalg.LinAlgError:
+        raise ToolInputError(
+            "rho", "a larger rho (AᵀA + ρI is numerically singular)", rho
+        ) from None
 
     def solve(b: Array) -> Array:
         if p <= n:
