@@ -42,9 +42,7 @@ from tools.registry import Example, ToolSpec
 from tools.schema import ToolInput, ToolOutput
 
 MAX_ENTRIES = 4_000_000
-"""Bound on n·p, the entries of ``A``."""
-MAX_FACTOR_DIM = 2_000
-"""ADMM factorises a min(n, p)-square matrix; n·p ≤ 4,000,000 keeps min(n, p) ≤ 2,000."""
+"""Bound on n·p, the entries of ``A`` (so ADMM's factor is at most 2,000 × 2,000)."""
 MAX_ITER = 100_000
 MAX_TIME_S = 60.0
 MAX_TRACE = 10_000
