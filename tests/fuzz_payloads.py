@@ -26,6 +26,7 @@ UNKNOWN_FIELD = "zz_unknown_field"
 
 _DROP = object()
 
+BOUNDARY = ("first number", "last number", "at m", "next to", "every entry")
 EXTREMES = frozenset({"1e308", "-1e308", "1e-308", "int 10**30", "int -(2**63)"})
 SHAPES = frozenset(
     {
@@ -77,7 +78,7 @@ class Mutation:
         if len(self.kinds) > 1:
             return 2
         kind = self.kinds[0]
-        if kind in EXTREMES or kind.startswith(("first number", "last number")):
+        if kind in EXTREMES or kind.startswith(BOUNDARY):
             return 0
         return 1 if kind in SHAPES or kind.startswith(("key ", "date ")) else 2
 
@@ -251,8 +252,119 @@ def _key(payload: Any) -> str:
     return json.dumps(payload, sort_keys=True, default=repr)
 
 
-def mutations(example: Mapping[str, Any], seed: int, n_pairs: int = 20) -> list[Mutation]:
-    """Bad (or odd) payloads derived from ``example``, deduplicated, in a fixed order."""
+# --- documented bounds, from the input's JSON schema -----------------------------------------
+
+Schema = dict[str, Any]
+
+
+def _branches(schema: Schema, node: Schema) -> list[Schema]:
+    """``node`` with ``$ref`` resolved and ``anyOf``/``oneOf``/``allOf`` flattened."""
+    while "$ref" in node:
+        node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    subs = node.get("anyOf") or node.get("oneOf") or node.get("allOf")
+    if subs:
+        return [b for sub in subs for b in _branches(schema, sub)]
+    return [node]
+
+
+def _fits(node: Schema, value: Any) -> bool:
+    kind = node.get("type")
+    checks = {
+        "number": is_number(value),
+        "integer": isinstance(value, int) and not isinstance(value, bool),
+        "array": isinstance(value, list),
+        "object": isinstance(value, Mapping),
+        "string": isinstance(value, str),
+        "boolean": isinstance(value, bool),
+        "null": value is None,
+    }
+    return checks.get(kind, True) if isinstance(kind, str) else True
+
+
+def schema_nodes(schema: Schema, path: Path, example: Any) -> list[Schema]:
+    """The schema nodes (branches that fit the example's value) describing ``path``."""
+    nodes = [schema]
+    value = example
+    for part in path:
+        found: list[Schema] = []
+        for node in nodes:
+            for branch in _branches(schema, node):
+                if not _fits(branch, value):
+                    continue
+                if isinstance(part, int) and isinstance(branch.get("items"), dict):
+                    found.append(branch["items"])
+                elif isinstance(part, str) and part in branch.get("properties", {}):
+                    found.append(branch["properties"][part])
+                elif isinstance(part, str) and isinstance(branch.get("additionalProperties"), dict):
+                    found.append(branch["additionalProperties"])
+        nodes = found
+        value = value[part]
+    return [b for n in nodes for b in _branches(schema, n) if _fits(b, value)]
+
+
+def _bound_values(node: Schema, integers: bool) -> list[tuple[str, float]]:
+    """The documented extremes of a number: at an inclusive bound, next to an exclusive one."""
+    out: list[tuple[str, float]] = []
+    integer = node.get("type") == "integer"
+    if integer and not integers:
+        return out
+    for key in ("minimum", "maximum"):
+        if key in node:
+            out.append((f"at {key} {node[key]}", node[key]))
+    for key, step in (("exclusiveMinimum", 1), ("exclusiveMaximum", -1)):
+        if key in node:
+            bound = node[key]
+            near = bound + step if integer else math.nextafter(bound, step * math.inf)
+            out.append((f"next to {key} {bound}", near))
+    return out
+
+
+def _fill(value: Any, x: float) -> Any:
+    if isinstance(value, list):
+        return [_fill(v, x) for v in value]
+    return x if is_number(value) else value
+
+
+def bound_variants(
+    schema: Schema, path: Path, example: Any, integers: bool = True
+) -> list[tuple[str, Any]]:
+    """A number at each documented bound; a numeric list with every entry at one. Integers
+    (often sizes and iteration counts) only with ``integers``."""
+    value = example
+    for part in path:
+        value = value[part]
+    nodes = schema_nodes(schema, path, example)
+    out: list[tuple[str, Any]] = []
+    if is_number(value):
+        for node in nodes:
+            out += _bound_values(node, integers)
+    elif isinstance(value, list) and value:
+        items: list[Schema] = []
+        for node in nodes:
+            item = node.get("items")
+            while isinstance(item, dict):
+                leaves = [b for b in _branches(schema, item) if b.get("type") != "null"]
+                numeric = [b for b in leaves if b.get("type") in ("number", "integer")]
+                if numeric:
+                    items += numeric
+                    break
+                item = next((b.get("items") for b in leaves if "items" in b), None)
+        for item in items:
+            bounds = _bound_values(item, integers)
+            out += [(f"every entry {k}", _fill(value, x)) for k, x in bounds]
+    return out
+
+
+def mutations(
+    example: Mapping[str, Any],
+    seed: int,
+    schema: Schema | None = None,
+    integer_bounds: bool = True,
+    n_pairs: int = 20,
+) -> list[Mutation]:
+    """Bad (or odd) payloads derived from ``example``, deduplicated, in a fixed order; with the
+    input's JSON ``schema``, also every number (integers: with ``integer_bounds``) at its
+    documented bounds."""
     rng = random.Random(seed)
     base = json.loads(json.dumps(dict(example)))
     singles: list[Mutation] = [
@@ -267,6 +379,9 @@ def mutations(example: Mapping[str, Any], seed: int, n_pairs: int = 20) -> list[
             singles.append(Mutation(path, ("dropped",), replaced(base, path, _DROP)))
         for kind, new in variants(value, element=isinstance(path[-1], int)):
             singles.append(Mutation(path, (kind,), replaced(base, path, new)))
+        if schema is not None and not isinstance(path[-1], int):
+            for kind, new in bound_variants(schema, path, base, integer_bounds):
+                singles.append(Mutation(path, (kind,), replaced(base, path, new)))
 
     pairs: list[Mutation] = []
     leaves = [m for m in singles if m.path and m.kinds != ("dropped",)]
