@@ -84,15 +84,21 @@ def site_from_manifest(manifest_path: Path) -> Site:
 
 
 def _link_title(text: str) -> str:
-    return " ".join(text.replace("[", "［").replace("]", "］").split()) or "(untitled)"
+    text = _no_html(text.replace("[", "［").replace("]", "］"))
+    return " ".join(text.split()) or "(untitled)"
 
 
 def _url(url: str) -> str:
     return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
 
 
+def _no_html(text: str) -> str:
+    """``<`` escaped, so that text such as ``<key>`` is not read as an HTML tag."""
+    return text.replace("<", "\\<")
+
+
 def _line(title: str, url: str, description: str) -> str:
-    desc = one_line(description)
+    desc = _no_html(one_line(description))
     tail = f": {desc}" if desc else ""
     return f"- [{_link_title(title)}]({_url(url)}){tail}"
 

@@ -103,6 +103,7 @@ def test_base_url_prefixes_every_internal_link() -> None:
 def test_shape_rules_the_parser_needs() -> None:
     odd = [
         _post("ai", "x(1)", "A [bracketed] title\nwith newline", "2025-01-01T00:00:00Z", "s  "),
+        _post("tech", "key", "The <key> tag", "2025-01-01T00:00:00Z", "Write <key>x</key>."),
     ]
     for text in (render_llms_txt(odd, [], "", site=Site()), render_llms_txt([], [], "")):
         assert "\r" not in text
@@ -117,8 +118,12 @@ def test_shape_rules_the_parser_needs() -> None:
             for link in links:
                 assert link is not None
         assert list(parsed.sections)[-1] == "Optional"
+        tokens = MarkdownIt("commonmark").parse(text)
+        assert not [c for t in tokens for c in t.children or [] if c.type == "html_inline"]
     parsed = parse_llms_file(render_llms_txt(odd, [], "", site=Site()))
     assert "Tools" not in parsed.sections
+    key = parsed.sections["Tech"][0]
+    assert (key["title"], key["desc"]) == ("The \\<key> tag", "Write \\<key>x\\</key>.")
     link = parsed.sections["AI"][0]
     assert link["url"] == "/posts/ai/x%281%29.md"
     assert link["title"] == "A ［bracketed］ title with newline"
