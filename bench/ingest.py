@@ -27,13 +27,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# The repository instead of bench/ on the path: bench/http.py would shadow the stdlib's http.
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+from server.build import build
+from server.config import Limits, settings_for
+from server.feed import parse_feed
 
-from server.build import build  # noqa: E402
-from server.config import Limits, settings_for  # noqa: E402
-from server.feed import parse_feed  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 ITEM = re.compile(r"<item>.*?</item>", re.DOTALL)
 

@@ -29,6 +29,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ class Post:
     def chars(self) -> int:
         return len(self.body)
 
-    @property
+    @cached_property
     def tokens(self) -> int:
         return estimate_tokens(self.body)
 

@@ -1,4 +1,4 @@
-"""bench/http.py --quick runs end to end and prints its ratios (a smoke test, not a timing)."""
+"""bench/serving.py --quick runs end to end and prints its ratios (a smoke test, not a timing)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_http_bench_quick() -> None:
     run = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "http.py"), "--quick", "--seconds", "0.1"],
+        [sys.executable, str(REPO / "bench" / "serving.py"), "--quick", "--seconds", "0.1"],
         capture_output=True,
         text=True,
         timeout=120,

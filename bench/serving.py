@@ -7,8 +7,8 @@ servers. For each case it prints requests per second and p50/p99 latency for bot
 the ratio ours / bare (aims: static content >= 80%, a JSON tool call >= 50%, an MCP tool call
 >= 25%), and for two sizes of each case how the cost grows.
 
-    python bench/http.py            # 3 s per measurement
-    python bench/http.py --quick    # a smoke run (0.3 s per measurement)
+    python bench/serving.py            # 3 s per measurement
+    python bench/serving.py --quick    # a smoke run (0.3 s per measurement)
 """
 
 from __future__ import annotations
