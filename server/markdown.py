@@ -207,6 +207,8 @@ _KNOWN_INLINE = frozenset(
 )
 _KNOWN = _BLOCK | _DROP | _MEDIA | _KNOWN_INLINE | {"body", "html"}
 _HEADINGS = {f"h{i}": i for i in range(1, 7)}
+MAX_DEPTH = 100
+"""Elements nested deeper than this are flattened to their text (bounds the recursion)."""
 _SAFE_SCHEMES = frozenset({"http", "https", "mailto", "ftp", "ftps", "tel", "xmpp", "irc", ""})
 
 _WS = re.compile(r"[ \t\n\r\f\v]+")
@@ -284,6 +286,10 @@ def _is_punct(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "PS"
 
 
+def _space_or_punct(ch: str) -> bool:
+    return ch.isspace() or _is_punct(ch)
+
+
 # ---------------------------------------------------------------------------------------------
 # Writer
 # ---------------------------------------------------------------------------------------------
@@ -306,11 +312,21 @@ class _Writer:
         self.warnings: list[str] = []
         self.extra_judgements: Counter[str] = Counter()
         self.extra_rows = 0
+        self.depth = 0
 
     # ---- blocks ------------------------------------------------------------------------------
 
     def blocks(self, el: Tag) -> list[str]:
         """Render the children of a block container as Markdown blocks."""
+        if self.depth >= MAX_DEPTH:
+            return self.paragraphs(self._flat_text(el, _State()))
+        self.depth += 1
+        try:
+            return self._blocks(el)
+        finally:
+            self.depth -= 1
+
+    def _blocks(self, el: Tag) -> list[str]:
         out: list[str] = []
         buf: list[str] = []
         prev_list: tuple[str, bool, int] | None = None  # kind, alternate markers, where
@@ -435,35 +451,25 @@ class _Writer:
             text = re.sub(f"{o}(\\s+)", r"\1" + o, text)
             text = re.sub(f"(\\s+){c}", c + r"\1", text)
         out: list[str] = []
-        n = len(text)
-        for i, ch in enumerate(text):
+        pos = 0
+        for m in _SENTINEL.finditer(text):
+            i = m.start()
+            ch = m.group(0)
+            out.append(text[pos:i])
+            pos = i + 1
+            before = _visible_before(text, i)
+            after = _visible_after(text, i + 1)
             if ch in (_EM_OPEN, _STRONG_OPEN):
-                mark = "*" if ch == _EM_OPEN else "**"
-                before = _visible_before(text, i)
-                after = _visible_after(text, i + 1)
-                if (
-                    after
-                    and _is_punct(after)
-                    and before
-                    and not (before.isspace() or _is_punct(before))
-                ):
+                # an opener followed by punctuation must follow a space or punctuation
+                if after and _is_punct(after) and before and not _space_or_punct(before):
                     out.append(" ")
-                out.append(mark)
-            elif ch in (_EM_CLOSE, _STRONG_CLOSE):
-                mark = "*" if ch == _EM_CLOSE else "**"
-                before = _visible_before(text, i)
-                after = _visible_after(text, i + 1)
-                out.append(mark)
-                if (
-                    before
-                    and _is_punct(before)
-                    and after
-                    and not (after.isspace() or _is_punct(after))
-                ):
-                    out.append(" ")
+                out.append("*" if ch == _EM_OPEN else "**")
             else:
-                out.append(ch)
-        del n
+                out.append("*" if ch == _EM_CLOSE else "**")
+                # a closer after punctuation must precede a space or punctuation
+                if before and _is_punct(before) and after and not _space_or_punct(after):
+                    out.append(" ")
+        out.append(text[pos:])
         return "".join(out)
 
     # ---- inline ------------------------------------------------------------------------------
@@ -472,6 +478,23 @@ class _Writer:
         return "".join(self.inline(c, st) for c in el.children)
 
     def inline(self, node: PageElement, st: _State) -> str:
+        if not isinstance(node, Tag):
+            return self._inline_node(node, st)
+        if self.depth >= MAX_DEPTH:
+            return self._flat_text(node, st)
+        self.depth += 1
+        try:
+            return self._inline_node(node, st)
+        finally:
+            self.depth -= 1
+
+    def _flat_text(self, node: Tag, st: _State) -> str:
+        """Below :data:`MAX_DEPTH` nested elements only the words are kept."""
+        self.warnings.append(f"elements nested deeper than {MAX_DEPTH} kept as plain text")
+        text = _escape_text(node.get_text(" "))
+        return text.replace("|", "\\|") if st.in_table else text
+
+    def _inline_node(self, node: PageElement, st: _State) -> str:
         if isinstance(node, Comment):
             return ""
         if isinstance(node, NavigableString):
@@ -681,7 +704,7 @@ class _Writer:
             return self.blocks(el)
         # stray content directly in the list: before the first item it is a paragraph of its
         # own, after an item it joins that item
-        lead = BeautifulSoup("", "html.parser").new_tag("div")
+        lead = Tag(name="div")
         current: Tag | None = None
         for child in list(el.children):
             if isinstance(child, Tag) and child.name == "li":

@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import html as _html
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -278,18 +279,24 @@ class _Run:
     toks: list[int]  # token indexes, in order
     text: str
     offset: dict[int, int]  # token index -> text offset where it starts
-    code: list[bool]  # per char: inside <code>
+    code: bytearray  # per char: 1 inside <code>
 
+
+MAX_INLINE_CHARS = 4000
+"""An inline ``$…$`` formula closes within this many characters (bounds the scan)."""
+MAX_REPAIR_CHARS = 20_000
+"""Judgement repairs (norms, spacing, braces) run on formulas up to this size only."""
 
 _DELIM = re.compile(r"\\*(\$\$|\$|\\\(|\\\[)")
 
 
-def _closing_dollar(text: str, start: int, code: list[bool]) -> int:
-    """Index of the closing ``$`` of an inline formula whose content starts at ``start``."""
+def _closing_dollar(text: str, start: int) -> int:
+    """Index of the closing ``$`` of an inline formula whose content starts at ``start``: the
+    first unescaped single ``$``, if it passes the rules (else there is no formula here)."""
     i = start
-    n = len(text)
+    n = min(len(text), start + MAX_INLINE_CHARS + 1)
     while True:
-        j = text.find("$", i)
+        j = text.find("$", i, n)
         if j < 0:
             return -1
         bs = 0
@@ -297,32 +304,34 @@ def _closing_dollar(text: str, start: int, code: list[bool]) -> int:
         while k >= start and text[k] == "\\":
             bs += 1
             k -= 1
-        if bs % 2 == 1 or (j + 1 < n and text[j + 1] == "$"):
-            # escaped, or a $$ (an inline formula does not close on a display delimiter)
-            i = j + (2 if j + 1 < n and text[j + 1] == "$" and bs % 2 == 0 else 1)
-            continue
-        if j + 1 < n and text[j + 1].isdigit():
+        nxt = text[j + 1 : j + 2]
+        if bs % 2 == 1:  # \$ inside the formula
             i = j + 1
             continue
+        if nxt == "$":  # a display delimiter never closes an inline formula
+            return -1
+        if nxt.isdigit():
+            return -1
         if (text[start].isspace() or text[j - 1].isspace()) and not _looks_like_tex(text[start:j]):
-            i = j + 1
-            continue
+            return -1
         return j
 
 
+_TEX_MARK = re.compile(r"[\\^_{}=]")
 _CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 
 
 def _looks_like_tex(body: str) -> bool:
     """Spaces inside ``$ … $`` are allowed when the content is unmistakably TeX."""
-    return bool(re.search(r"[\\^_{}=]", body)) and not _CJK.search(body)
+    return bool(_TEX_MARK.search(body)) and not _CJK.search(body)
 
 
-def _segments(text: str, code: list[bool]) -> list[tuple[int, int, bool]]:
+def _segments(text: str, code: bytearray) -> list[tuple[int, int, bool]]:
     """Math segments ``(start, end, display)`` of one run: ``text[start:end]`` with delimiters."""
     segs: list[tuple[int, int, bool]] = []
     pos = 0
     n = len(text)
+    closed: set[str] = set()  # closing delimiters known to be absent from here on
     while pos < n:
         m = _DELIM.search(text, pos)
         if m is None:
@@ -341,8 +350,13 @@ def _segments(text: str, code: list[bool]) -> list[tuple[int, int, bool]]:
             pos = m.end()
             continue
         body = s + len(d)
+        if d in closed:
+            pos = m.end()
+            continue
         if d == "$$":
             e = text.find("$$", body)
+            if e < 0:
+                closed.add(d)
             if e < 0 or not text[body:e].strip():
                 pos = m.end()
                 continue
@@ -351,7 +365,7 @@ def _segments(text: str, code: list[bool]) -> list[tuple[int, int, bool]]:
         elif d == "$":
             if body >= n:
                 break
-            e = _closing_dollar(text, body, code)
+            e = _closing_dollar(text, body)
             if e < 0:
                 pos = body
                 continue
@@ -360,6 +374,8 @@ def _segments(text: str, code: list[bool]) -> list[tuple[int, int, bool]]:
         else:
             close = "\\)" if d == "\\(" else "\\]"
             e = text.find(close, body)
+            if e < 0:
+                closed.add(d)
             if e < 0 or not text[body:e].strip():
                 pos = m.end()
                 continue
@@ -372,7 +388,7 @@ def _runs(toks: list[_Tok]) -> list[_Run]:
     runs: list[_Run] = []
     cur_toks: list[int] = []
     cur_text: list[str] = []
-    cur_code: list[bool] = []
+    cur_code = bytearray()
     offset: dict[int, int] = {}
     length = 0
     code_depth = 0
@@ -382,7 +398,7 @@ def _runs(toks: list[_Tok]) -> list[_Run]:
         nonlocal cur_toks, cur_text, cur_code, offset, length
         if cur_toks:
             runs.append(_Run(cur_toks, "".join(cur_text), offset, cur_code))
-        cur_toks, cur_text, cur_code, offset, length = [], [], [], {}, 0
+        cur_toks, cur_text, cur_code, offset, length = [], [], bytearray(), {}, 0
 
     for idx, tok in enumerate(toks):
         if skip:
@@ -425,7 +441,7 @@ def _runs(toks: list[_Tok]) -> list[_Run]:
         offset[idx] = length
         if tok.kind == "text":
             cur_text.append(tok.text)
-            cur_code.extend([code_depth > 0] * len(tok.text))
+            cur_code.extend((b"\x01" if code_depth else b"\x00") * len(tok.text))
             length += len(tok.text)
     flush()
     return runs
@@ -475,11 +491,13 @@ def protect_math(src: str) -> Protected:
         if not segs:
             continue
 
-        def seg_of(p: int, _segs: list[tuple[int, int, bool]] = segs) -> int:
-            for k, (a, b, _) in enumerate(_segs):
-                if a < p < b:
-                    return k
-            return -1
+        starts = [a for a, _, _ in segs]
+
+        def seg_of(
+            p: int, _segs: list[tuple[int, int, bool]] = segs, _starts: list[int] = starts
+        ) -> int:
+            k = bisect_left(_starts, p) - 1  # the last segment starting before p
+            return k if k >= 0 and p < _segs[k][1] else -1
 
         # emphasis pairs touching math become characters again
         for o, c in _emphasis_pairs(run, toks):
@@ -507,7 +525,11 @@ def protect_math(src: str) -> Protected:
             p = run.offset[idx]
             if tok.kind == "text":
                 end = p + len(tok.text)
-                for k, (a, b, _) in enumerate(segs):
+                first = max(0, bisect_right(starts, p) - 1)
+                for k in range(first, len(segs)):
+                    a, b, _ = segs[k]
+                    if a >= end:
+                        break
                     lo, hi = max(a, p), min(b, end)
                     if lo < hi:
                         pieces[k].append(tok.text[lo - p : hi - p])
@@ -596,6 +618,98 @@ def _emphasis_char(text: str, open_at: int, close_at: int | None) -> str:
     return "_"
 
 
+_VOID = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+        "keygen",
+    ]
+)
+_CLOSES_P = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "center",
+        "details",
+        "dialog",
+        "dir",
+        "div",
+        "dl",
+        "dd",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hgroup",
+        "hr",
+        "li",
+        "main",
+        "menu",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "ul",
+    ]
+)
+_P_SCOPE = frozenset(
+    ["table", "td", "th", "caption", "button", "object", "template", "marquee", "applet"]
+)
+# start tag -> (elements it closes, elements that stop the search)
+_IMPLIED = {
+    "li": (frozenset({"li"}), frozenset({"ul", "ol", "menu", "table"})),
+    "dt": (frozenset({"dt", "dd"}), frozenset({"dl", "table"})),
+    "dd": (frozenset({"dt", "dd"}), frozenset({"dl", "table"})),
+    "td": (frozenset({"td", "th"}), frozenset({"tr", "table"})),
+    "th": (frozenset({"td", "th"}), frozenset({"tr", "table"})),
+    "tr": (frozenset({"tr"}), frozenset({"table", "thead", "tbody", "tfoot"})),
+    "thead": (frozenset({"thead", "tbody", "tfoot"}), frozenset({"table"})),
+    "tbody": (frozenset({"thead", "tbody", "tfoot"}), frozenset({"table"})),
+    "tfoot": (frozenset({"thead", "tbody", "tfoot"}), frozenset({"table"})),
+}
+_SCAN = 64  # how deep the implied-end search looks into the stack of open elements
+
+
+def _close_implied(
+    stack: list[str], out: list[str], close: frozenset[str], stop: frozenset[str]
+) -> None:
+    """Close the nearest open element in ``close`` unless one in ``stop`` comes first."""
+    for depth in range(len(stack) - 1, max(-1, len(stack) - 1 - _SCAN), -1):
+        name = stack[depth]
+        if name in stop:
+            return
+        if name in close:
+            while len(stack) > depth:
+                out.append(f"</{stack.pop()}>")
+            return
+
+
 def _emit(
     toks: list[_Tok],
     literal: dict[int, str],
@@ -603,7 +717,11 @@ def _emit(
     dropped: set[int],
     layouts: list[str],
 ) -> str:
+    """Write the HTML back with the math cut out, and with the end tags HTML lets authors omit
+    (``<li>a<li>b``, ``<p>a<div>``) made explicit, as a browser would, so that html.parser's
+    tree nests like the page a reader sees."""
     out: list[str] = []
+    stack: list[str] = []
     for idx, tok in enumerate(toks):
         if tok.kind == "text":
             cut = cuts.get(idx)
@@ -621,6 +739,26 @@ def _emit(
             continue
         elif idx in literal:
             out.append(literal[idx])
+        elif tok.kind == "open":
+            name = tok.name
+            if name in _IMPLIED:
+                _close_implied(stack, out, *_IMPLIED[name])
+            if name in _CLOSES_P:
+                _close_implied(stack, out, frozenset({"p"}), _P_SCOPE)
+            out.append(tok.raw)
+            if name not in _VOID and not tok.raw.endswith("/>"):
+                stack.append(name)
+        elif tok.kind == "close":
+            name = tok.name
+            for depth in range(len(stack) - 1, max(-1, len(stack) - 1 - _SCAN), -1):
+                if stack[depth] == name:
+                    del stack[depth:]
+                    out.append(tok.raw)
+                    break
+            else:
+                if name in ("p", "br"):
+                    # a stray </p> is an empty paragraph to a browser, </br> a line break
+                    out.append("<br>" if name == "br" else "")
         else:
             out.append(tok.raw)
     return "".join(out)
@@ -660,6 +798,8 @@ def repair_tex(tex: str, display: bool) -> tuple[str, int, Counter[str]]:
     """
     judg: Counter[str] = Counter()
     tex, rows = _fix_rows(tex)
+    if len(tex) > MAX_REPAIR_CHARS:
+        return tex, rows, judg
     tex = _fix_norms(tex, judg)
     tex = _fix_spacing(tex, judg)
     tex = _fix_set_braces(tex, judg)

@@ -544,3 +544,35 @@ def test_other_real_feeds(shared_data: Path, name: str) -> None:
         conv = convert(html, base=entry.link)
         assert_text_survives(html, conv.markdown)
         assert "mathjaxscript_pelican" not in conv.markdown
+
+
+def test_omitted_end_tags_close_as_in_a_browser() -> None:
+    html = (
+        "<ul><li>a<li>b<ul><li>c<li>d</ul><li>e</ul><p>x<p>y<div>z</div></p>"
+        "<table><tr><td>1<td>2<tr><td>3<td>4</table><dl><dt>term<dd>meaning</dl>"
+    )
+    conv = convert(html)
+    toks = tokens(conv.markdown)
+    levels = [(t.level, t.type) for t in toks if t.type.endswith("list_open")]
+    assert levels == [(0, "bullet_list_open"), (2, "bullet_list_open")]
+    inline = [t.content for t in toks if t.type == "inline"]
+    assert inline[:8] == ["a", "b", "c", "d", "e", "x", "y", "z"]
+    assert [t.content for t in toks if t.type == "inline"][8:12] == ["1", "2", "3", "4"]
+    assert "**term**" in conv.markdown and "meaning" in conv.markdown
+
+
+def test_deep_nesting_is_bounded_and_keeps_the_words() -> None:
+    for html in ("<div>" * 5000 + "深 word" + "</div>" * 5000, "<span>" * 5000 + "deep"):
+        conv = convert(html)
+        assert "deep" in conv.markdown or "深 word" in conv.markdown
+    conv = convert("<ol>" * 3000 + "<li>x")
+    assert "x" in conv.markdown
+
+
+def test_unclosed_delimiters_cost_linear_work() -> None:
+    # each opener looks at one candidate closer only: many stray "$" stay text, quickly
+    html = "<p>" + "$a $b " * 20000 + "</p><p>" + "$$a " * 5001 + "</p>"
+    conv = convert(html)
+    assert conv.math.formulas == 2500
+    # 40000 dollars of the first paragraph, and the unmatched last "$$"
+    assert conv.markdown.count("\\$") == 40000 + 2
