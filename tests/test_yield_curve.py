@@ -354,17 +354,19 @@ def test_paging_walks_every_row(treasury_csv: str) -> None:
 @pytest.mark.parametrize(
     ("data", "field", "fragment"),
     [
-        ("Date,1 Mo\n2024-01-02,abc\n", "data.line[2].1 Mo", "a number"),
-        ("Date,13 Mo\n2024-01-02,4.0\n", "data.header[1]", "tenor column"),
+        ("Date,1 Mo\n2024-01-02,abc\n", "data", "a number in data row 1, column '1 Mo'"),
+        ("Date,13 Mo\n2024-01-02,4.0\n", "data", "tenor column such as '1 Mo'"),
         ("Day,1 Mo\n", "data", "first column is 'Date'"),
         ("Date,1 Mo\n2024-01-02,4.0\n2024-01-02,4.1\n", "data", "each date at most once"),
-        ("Date,1 Mo\n2024-13-02,4.0\n", "data.line[2].Date", "YYYY-MM-DD"),
+        ("Date,1 Mo\n2024-01-02,4.0\n2024-13-02,4.0\n", "data", "MM/DD/YYYY (data row 2)"),
+        ("Date,1 Mo\n2024-01-02,4.0,5.0\n", "data", "2 fields in data row 1"),
+        ("Date,1 Mo\n2024-01-02,99\n", "data", "(data row 1, column '1 Mo')"),
         ("Date,1 Mo\n", "data", "at least one"),
         ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>', "data", "without a DOCTYPE"),
         ("<feed><entry>", "data", "well-formed XML"),
     ],
 )
-def test_bad_data_names_the_line(data: str, field: str, fragment: str) -> None:
+def test_bad_data_says_where(data: str, field: str, fragment: str) -> None:
     with pytest.raises(ToolInputError) as info:
         yield_curve_history(YieldCurveHistoryInput(data=data))
     assert info.value.field == field

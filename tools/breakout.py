@@ -1,6 +1,6 @@
 """The resistance-and-box note: is a close above resistance a real breakout or a false one?
 
-Bars are daily (or any fixed period) OHLCV, oldest first. Prices must be > 0, volumes ≥ 0.
+Bars are daily (or any fixed period) OHLCV, oldest first. Prices must be ≥ 1e-6, volumes ≥ 0.
 
 **Resistance.** Given (``resistance``), or found for the candidate bar ``i`` from the swing highs
 (a high above the ``swing_width`` bars before and not below the ``swing_width`` after) confirmed
@@ -74,7 +74,7 @@ Verdict = Literal["confirmed", "false_breakout", "pending", "weak", "none"]
 Source = Literal["given", "box_top", "swing_high", "none"]
 VERDICTS: tuple[Verdict, ...] = ("none", "false_breakout", "weak", "pending", "confirmed")
 
-Price = Annotated[float, Field(gt=0, le=1e12)]
+Price = Annotated[float, Field(ge=1e-6, le=1e12)]
 Volume = Annotated[float, Field(ge=0, le=1e16)]
 DateText = Annotated[str, Field(max_length=40)]
 
@@ -122,7 +122,7 @@ class Bars(ToolInput):
 
 class BreakoutParams(ToolInput):
     resistance: float | None = Field(
-        None, gt=0, le=1e12, description="Resistance price; found from the bars when absent."
+        None, ge=1e-6, le=1e12, description="Resistance price; found from the bars when absent."
     )
     lookback: int = Field(60, ge=5, le=1000, description="Bars before the candidate searched.")
     swing_width: int = Field(2, ge=1, le=20, description="Bars each side of a swing high/low.")
@@ -920,7 +920,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="breakout_validate",
         title="Is a break above resistance real or false?",
         description=(
-            "Applies the resistance-and-box note to daily OHLCV bars (oldest first; prices > 0 "
+            "Applies the resistance-and-box note to daily OHLCV bars (oldest first; prices ≥ 1e-6 "
             "in any currency, volume in shares; columns open/high/low/close/volume/date or a "
             "list of row objects; up to 2,000,000 bars, at least 34 with the default "
             "indicators). Finds the resistance (given, else the highest swing high tested at "

@@ -47,6 +47,8 @@ MAX_ENUMERATION = 1 << 20
 MAX_WORK = 50_000_000
 """Bound on the latent-times-pixel work of one call (B·K^D·P exact, B·S·P Monte Carlo)."""
 MAX_SAMPLES = 10_000
+MAX_ABS = 1e6
+"""Bound on the magnitude of every number (logits, weights, means, data)."""
 LOG_CLAMP = -100.0
 SUM_TOL = 1e-6
 
@@ -77,7 +79,7 @@ class ElboInput(ToolInput):
     mu: list[float] | list[list[float]] | None = Field(None, description="gaussian: J or B×J")
     log_var: list[float] | list[list[float]] | None = Field(None, description="gaussian: J/B×J")
     decoder_mean: Nested | None = Field(None, description="gaussian likelihood means S×P/B×S×P")
-    decoder_log_var: Nested | float | None = Field(
+    decoder_log_var: Nested | Annotated[float, Field(ge=-50, le=50)] | None = Field(
         None, description="gaussian likelihood log-variances, same shape as decoder_mean, or one"
     )
 
@@ -128,6 +130,8 @@ def _array(value: object, field: str, ndims: tuple[int, ...]) -> Array:
         raise ToolInputError(field, "a non-empty array", f"shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ToolInputError(field, "finite numbers", "NaN or infinity")
+    if np.any(np.abs(arr) > MAX_ABS):
+        raise ToolInputError(field, f"numbers of magnitude at most {MAX_ABS:g}", "a larger one")
     return arr
 
 

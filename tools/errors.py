@@ -17,8 +17,13 @@ def describe(value: Any, limit: int = 80) -> str:
     return text
 
 
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class ToolInputError(ValueError):
-    """Bad input: ``field`` (dotted path, e.g. ``"update.arm"``), ``expected`` and ``got``."""
+    """Bad input: ``field`` (a dotted path into the JSON input, e.g. ``"update.arm"`` or
+    ``"history.0.date"``), ``expected`` and ``got`` (shortened to 80 characters)."""
 
     status = 422
     type = "invalid_input"
@@ -26,7 +31,7 @@ class ToolInputError(ValueError):
     def __init__(self, field: str, expected: str, got: Any) -> None:
         self.field = field
         self.expected = expected
-        self.got = got if isinstance(got, str) else describe(got)
+        self.got = _shorten(got) if isinstance(got, str) else describe(got)
         super().__init__(f"{field}: expected {expected}, got {self.got}")
 
 

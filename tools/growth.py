@@ -40,11 +40,16 @@ class RealGrowthInput(ToolInput):
     stall_below: float = Field(1.0, ge=-10, le=20, description="real growth (%) below = stall")
 
 
+class Interval(ToolOutput):
+    low: float
+    high: float
+
+
 class RealGrowthOutput(ToolOutput):
-    real_growth: Range
-    real_growth_exact: Range
+    real_growth: Interval
+    real_growth_exact: Interval
     scenario: Literal["healthy growth", "stall", "contraction"]
-    breakeven_inflation: Range = Field(description="inflation at which real growth is zero")
+    breakeven_inflation: Interval = Field(description="inflation at which real growth is zero")
     summary: str
 
 
@@ -52,7 +57,7 @@ def _as_range(value: float | Range) -> Range:
     return value if isinstance(value, Range) else Range(low=value, high=value)
 
 
-def _fmt(r: Range) -> str:
+def _fmt(r: Range | Interval) -> str:
     return f"{r.low:g}%" if r.low == r.high else f"{r.low:g}% ~ {r.high:g}%"
 
 
@@ -65,10 +70,10 @@ def _fisher(nominal: float, inflation: float, field: str) -> float:
 def real_growth_estimate(inp: RealGrowthInput) -> RealGrowthOutput:
     """Real growth range and scenario from nominal consumption growth and inflation."""
     nominal, inflation = _as_range(inp.nominal_growth), _as_range(inp.inflation)
-    real = Range(
+    real = Interval(
         low=round(nominal.low - inflation.high, 10), high=round(nominal.high - inflation.low, 10)
     )
-    exact = Range(
+    exact = Interval(
         low=_fisher(nominal.low, inflation.high, "inflation"),
         high=_fisher(nominal.high, inflation.low, "inflation"),
     )
@@ -93,7 +98,7 @@ def real_growth_estimate(inp: RealGrowthInput) -> RealGrowthOutput:
         real_growth=real,
         real_growth_exact=exact,
         scenario=scenario,
-        breakeven_inflation=nominal,
+        breakeven_inflation=Interval(low=nominal.low, high=nominal.high),
         summary=summary,
     )
 

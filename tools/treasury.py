@@ -54,7 +54,7 @@ _DATE_RES = (
 )
 
 
-def parse_date(text: str, field: str) -> np.datetime64:
+def parse_date(text: str, field: str, where: str = "") -> np.datetime64:
     """ISO ``YYYY-MM-DD`` (optionally with a time) or the Treasury's ``MM/DD/YYYY``."""
     value = text.strip()
     for pattern, (y, m, d) in _DATE_RES:
@@ -65,7 +65,7 @@ def parse_date(text: str, field: str) -> np.datetime64:
                 return np.datetime64(day, "D")
             except ValueError:
                 break
-    raise ToolInputError(field, "a date as YYYY-MM-DD or MM/DD/YYYY", text)
+    raise ToolInputError(field, f"a date as YYYY-MM-DD or MM/DD/YYYY{where}", text)
 
 
 def iso(day: np.datetime64) -> str:
@@ -82,11 +82,10 @@ class YieldTable:
         return int(self.dates.shape[0])
 
 
-def check_yield(value: float, field: str) -> float:
+def check_yield(value: float, field: str, where: str = "") -> float:
     if not MIN_YIELD <= value <= MAX_YIELD:
-        raise ToolInputError(
-            field, f"a yield in percent between {MIN_YIELD} and {MAX_YIELD}", value
-        )
+        expected = f"a yield in percent between {MIN_YIELD} and {MAX_YIELD}{where}"
+        raise ToolInputError(field, expected, value)
     return value
 
 
@@ -108,13 +107,13 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _parse_dates(texts: list[str], field: str) -> list[np.datetime64]:
-    """Dates of CSV lines 2, 3, …; ISO dates in bulk, anything else one by one."""
+    """Dates of the CSV's data rows; ISO dates in bulk, anything else one by one."""
     if all(_ISO_DATE.fullmatch(t) for t in texts):
         try:
             return list(np.array(texts, dtype="datetime64[D]"))
         except ValueError:
             pass
-    return [parse_date(t, f"{field}.line[{k + 2}].Date") for k, t in enumerate(texts)]
+    return [parse_date(t, field, f" (data row {k + 1})") for k, t in enumerate(texts)]
 
 
 def _parse_csv(text: str, field: str) -> YieldTable:
@@ -129,13 +128,16 @@ def _parse_csv(text: str, field: str) -> YieldTable:
         tenor = canonical_tenor(name)
         if tenor is None:
             raise ToolInputError(
-                f"{field}.header[{j}]", "a Treasury tenor column such as '1 Mo' or '10 Yr'", name
+                field,
+                f"a Treasury tenor column such as '1 Mo' or '10 Yr' (header column {j})",
+                name,
             )
         columns.append(TENOR_INDEX[tenor])
     for k, record in enumerate(body):
         if len(record) != len(header):
-            where = f"{field}.line[{k + 2}]"
-            raise ToolInputError(where, f"{len(header)} fields", f"{len(record)} fields")
+            raise ToolInputError(
+                field, f"{len(header)} fields in data row {k + 1}", f"{len(record)} fields"
+            )
     if len(body) > MAX_DATES:
         raise ToolLimitError(field, f"at most {MAX_DATES} dates", f"{len(body)} dates")
     if not body:
@@ -150,7 +152,7 @@ def _parse_csv(text: str, field: str) -> YieldTable:
     bad = np.flatnonzero(given & ((values < MIN_YIELD) | (values > MAX_YIELD) | np.isinf(values)))
     if bad.size:
         i, j = np.unravel_index(bad[0], values.shape)
-        check_yield(float(values[i, j]), f"{field}.line[{i + 2}].{header[j + 1]}")
+        check_yield(float(values[i, j]), field, f" (data row {i + 1}, column {header[j + 1]!r})")
     yields = np.full((len(body), len(TENORS)), np.nan)
     yields[:, columns] = values
     return _table(_parse_dates([r[0].strip() for r in body], field), yields, field)
@@ -164,9 +166,8 @@ def _locate_bad_cell(
         try:
             float(cell)
         except ValueError:
-            raise ToolInputError(
-                f"{field}.line[{i + 2}].{header[j + 1]}", "a number", cell
-            ) from None
+            where = f"data row {i + 1}, column {header[j + 1]!r}"
+            raise ToolInputError(field, f"a number in {where}", str(cell)) from None
     raise AssertionError("unreachable: astype failed but every cell parses")
 
 
@@ -191,7 +192,7 @@ def _parse_xml(text: str, field: str) -> YieldTable:
             name = _local(child.tag)
             value = (child.text or "").strip()
             if name == "NEW_DATE":
-                date = parse_date(value, f"{field}.entry[{k}].NEW_DATE")
+                date = parse_date(value, field, f" (entry {k}, NEW_DATE)")
             elif name.startswith("BC_") and not name.endswith("DISPLAY") and value:
                 tenor = canonical_tenor(name)
                 if tenor is None:
@@ -199,10 +200,11 @@ def _parse_xml(text: str, field: str) -> YieldTable:
                 try:
                     number = float(value)
                 except ValueError:
-                    raise ToolInputError(f"{field}.entry[{k}].{name}", "a number", value) from None
-                curve[TENOR_INDEX[tenor]] = check_yield(number, f"{field}.entry[{k}].{name}")
+                    where = f"entry {k}, {name}"
+                    raise ToolInputError(field, f"a number in {where}", value) from None
+                curve[TENOR_INDEX[tenor]] = check_yield(number, field, f" (entry {k}, {name})")
         if date is None:
-            raise ToolInputError(f"{field}.entry[{k}]", "a d:NEW_DATE element", "none")
+            raise ToolInputError(field, f"a d:NEW_DATE element in entry {k}", "none")
         dates.append(date)
         rows.append(curve)
     return _table(dates, np.array(rows).reshape(-1, len(TENORS)), field)

@@ -406,11 +406,11 @@ def _spreads(yields: Array, ffr: Array) -> dict[str, Array]:
 
 def yield_spread_check(inp: YieldSpreadCheckInput) -> YieldSpreadCheckOutput:
     """Run the note's seven checks on ``curve`` (with ``history`` for checks 4 and 6)."""
-    rows = [_curve_row(h.curve, f"history[{i}].curve") for i, h in enumerate(inp.history)]
+    rows = [_curve_row(h.curve, f"history.{i}.curve") for i, h in enumerate(inp.history)]
     rows.append(_curve_row(inp.curve, "curve"))
     dates = [h.date for h in inp.history] + [inp.date]
     parsed = [
-        parse_date(d, f"history[{i}].date" if i < len(inp.history) else "date")
+        parse_date(d, f"history.{i}.date" if i < len(inp.history) else "date")
         for i, d in enumerate(dates)
         if d is not None
     ]
@@ -512,7 +512,7 @@ def _fed_funds_series(points: list[DatedValue], dates: npt.NDArray[np.datetime64
     if not points:
         return np.full(dates.shape[0], np.nan)
     when = np.array(
-        [parse_date(p.date, f"fed_funds_lower[{i}].date") for i, p in enumerate(points)],
+        [parse_date(p.date, f"fed_funds_lower.{i}.date") for i, p in enumerate(points)],
         dtype="datetime64[D]",
     )
     if np.any(np.diff(when).astype(int) <= 0):
