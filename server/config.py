@@ -21,7 +21,8 @@ class Limits:
 
     max_body_bytes: int = 1 << 20
     max_json_depth: int = 32
-    tool_timeout_s: float = 30.0
+    tool_timeout_s: float = 75.0
+    """A backstop above the solvers' own ``time_limit_s`` bound (60 s) plus their set-up."""
     max_concurrent_heavy: int = 2
     max_response_tokens: int = 25_000
     feed_timeout_s: float = 30.0

@@ -314,16 +314,14 @@ def generate(toolset: Toolset, settings: Settings, posts: Sequence[Any] = ()) ->
     from tools import bandit
 
     titles = note_titles_of(posts)
-    previous = bandit._default_db
-    with tempfile.TemporaryDirectory(prefix="notes-kb-docs-") as tmp:
-        bandit.set_default_db(Path(tmp) / "docs.sqlite")
-        try:
-            return {
-                f"{spec.name}.md": render_tool_doc(toolset, spec, settings, titles)
-                for spec in toolset.specs.values()
-            }
-        finally:
-            bandit.set_default_db(previous)
+    with (
+        tempfile.TemporaryDirectory(prefix="notes-kb-docs-") as tmp,
+        bandit.using_db(Path(tmp) / "docs.sqlite"),
+    ):
+        return {
+            f"{spec.name}.md": render_tool_doc(toolset, spec, settings, titles)
+            for spec in toolset.specs.values()
+        }
 
 
 def tool_doc_text(

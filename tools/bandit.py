@@ -412,6 +412,18 @@ def set_default_db(path: str | Path | None) -> None:
     _default_db = None if path is None else Path(path)
 
 
+@contextmanager
+def using_db(path: str | Path) -> Iterator[None]:
+    """Use the SQLite file ``path`` inside the block, then go back to the previous choice."""
+    global _default_db
+    previous = _default_db
+    set_default_db(path)
+    try:
+        yield
+    finally:
+        _default_db = previous
+
+
 def set_default_store(store: BanditStore | None) -> None:
     """Use another ``BanditStore`` (e.g. a server database); ``None``: back to SQLite."""
     global _default_store
