@@ -13,6 +13,13 @@ module is also the sanitiser: no HTML survives as HTML in the Markdown.
 - Links and images keep their targets (relative ones resolved against ``base_url``); ``javascript:``
   and other active schemes are dropped (the text stays).
 - Text is escaped where Markdown would read it as syntax; math and code are emitted verbatim.
+  Display math is a ``$$`` block of its own, except in a table cell, heading or link text, where
+  it is set inline (and counted as inline); bars in a cell's math become ``\\vert``/``\\Vert``
+  so that GFM cannot split the cell on them.
+- Two lists in a row get different markers (``-``/``*``, ``.``/``)``) so they stay two lists; an
+  ordered list that does not start at 1 is set off by a blank line (it cannot interrupt a
+  paragraph).
+- Elements nested deeper than :data:`MAX_DEPTH` keep only their words (bounded recursion).
 """
 
 from __future__ import annotations

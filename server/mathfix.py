@@ -1,59 +1,73 @@
-"""Find the math of an HTML body in its text stream and repair what a Markdown renderer broke.
+r"""Find the math of an HTML body in its text stream and repair what a Markdown renderer broke.
 
 The blog writes LaTeX as ``$…$`` / ``$$…$$`` in Markdown, and its renderer (markdown-it without a
 math plugin) treated the TeX as Markdown before the HTML reached the feed. :func:`protect_math`
 runs on the raw HTML *before* it is parsed into a tree, because the damage crosses elements (an
 ``<em>`` opened in one formula closes in the next). It tokenises the HTML, joins the text of each
-block (paragraph, list item, cell…) into one stream, finds the math segments in that stream, and
-replaces each by a placeholder element ``<nk-math data-i="k"></nk-math>`` whose repaired TeX is
-``Protected.formulas[k]``. The Markdown writer emits that TeX verbatim.
+block (paragraph, list item, cell…) into one stream, finds the math segments in that stream,
+repairs them, and replaces each by ``<nk-math data-i="k"></nk-math>`` whose TeX is
+``Protected.formulas[k]``. The Markdown writer emits that TeX verbatim (never escaped). On the way
+out the HTML gets the end tags that HTML lets authors omit (``<li>a<li>b``, ``<p>a<div>``), so the
+tree nests as a browser shows it.
 
 Delimiters
-    ``$$…$$`` (display), ``$…$`` (inline: no space after the opening ``$``, none before the
-    closing one, no digit right after it, never ``\\$``), ``\\[…\\]`` (display) and ``\\(…\\)``
-    (inline). A segment never crosses a block element, never opens inside ``<code>``/``<pre>``,
-    ``<script>``, ``<style>`` or rendered math (KaTeX/MathJax HTML, MathML); other engines' math
-    (``<script type="math/tex">``, KaTeX annotations) is read by the Markdown writer.
+    ``$$…$$`` and ``\[…\]`` (display); ``$…$`` and ``\(…\)`` (inline). A ``$`` opens inline
+    math unless escaped (``\$``); its closer is the first unescaped single ``$`` after it, which
+    must not be followed by a digit (``$5 and $10`` is prose) and must come within
+    :data:`MAX_INLINE_CHARS`; spaces just inside the dollars (``$ \mathcal{D} $``) are accepted
+    only when the content is unmistakably TeX (``\ ^ _ { } =``, no CJK). A segment never crosses
+    a block element, never opens inside ``<code>``/``<pre>``, ``<script>``, ``<style>`` or
+    rendered math (KaTeX/MathJax HTML, MathML); other engines' markup (``<script
+    type="math/tex">``, KaTeX/MathML annotations) is read by the Markdown writer and goes through
+    :func:`repair_tex` too.
 
-Repairs, in order (deterministic ones first; each is counted for the build report)
-    1. **Emphasis pairs** (deterministic). Markdown turned ``_…_`` (and ``*…*``) inside TeX into
-       ``<em>…</em>`` (``__``/``**`` into ``<strong>``). Emphasis tags of a block are paired; a
-       pair with at least one tag inside a math segment is turned back into its characters, also
-       the partner tag when it lies in the prose between two formulas. The character is ``*`` when
-       the tag follows ``^`` (``W_1^*``), else ``_``. Counted in ``em_pairs_repaired``.
-    2. **Code spans** inside a formula give their text back (the tags go).
-    3. **Split display** (judgement call ``split_display``). A display formula whose
-       continuation line began with ``+`` became a bullet list: ``<p>$$ … </p><ul><li> … $$</li>
-       </ul>``. When the paragraph has an unclosed ``$$`` and the single item of the list that
-       follows closes it, the two are joined with a line ``+ `` (the ``-``/``*`` markers cannot be
-       told apart from ``+`` after rendering; ``+`` is the seed's case).
-    4. **Row breaks** (deterministic). ``\\\\`` became ``\\`` at row ends inside ``cases``,
-       ``aligned``, ``align``, ``gathered``, ``split``, ``array`` and the matrix environments: a
-       single backslash that ends a line (before the newline) becomes ``\\\\``; a row end that
-       lost its backslashes altogether (a line ending in ``&`` content followed by another row) is
-       not guessed. Counted in ``row_breaks_repaired``.
-    5. **Norm bars** (judgement ``norm_bars``). ``\\|`` became ``|``. A ``|…|`` pair (or
-       ``\\left| … \\right|``) immediately followed by a subscript (``_2``, ``_F``, ``_{…}``) is
-       a norm and becomes ``\\|…\\|``; so is a ``|`` between two ``;`` thin-space repairs
-       (``q;|;p`` → ``q\\;\\|\\;p``, the KL divergence bar). Other bars stay absolute values.
-    6. **Spacing** (judgement ``thin_space``, ``neg_space``, ``med_space``). ``\\,`` ``\\!`` and
-       ``\\;`` lost their backslash. A ``,`` is ``\\,`` when it sits right after a subscripted or
-       argument-less operator (``\\nabla_\\phi ,``), before a differential (``, dx``) or after a
-       ``\\quad``-like space; a ``!`` is ``\\!`` when it is followed by a delimiter command
-       (``!\\bigl(``) or a letter command and not preceded by an operand that a factorial
-       follows (a digit or ``)`` followed by space/end); a ``;`` is ``\\;`` when it is surrounded
-       by no spaces inside an expression (``x;|;p``). Commas between arguments stay commas.
-    8. **Lost subscripts** (judgement ``lost_subscript``). A single letter or a big operator
-       (``\\mathbb{E}``, ``\\sum``, ``\\min``…) glued to a group, ``\\mathbb{E}{p{\\psi}}``, lost
-       its ``_`` without a trace (the seed has one such formula next to its intact twin); TeX
-       would print the group as a factor, so ``_`` is put back: ``\\mathbb{E}_{p_{\\psi}}``.
-    7. **Set braces** (judgement ``brace_escape``). ``\\{ \\}`` became ``{ }``, which TeX reads
-       as grouping and renders without braces. A group that is not the argument of a command,
-       a sub/superscript or another group, and that contains a comma, ``\\mid`` or ``:`` at its
-       own level (``\\in {0, 1}``), was a set and gets ``\\{ \\}``.
+Repairs, in order; deterministic ones first, the others are judgement calls counted by kind
+    1. **Emphasis pairs** (deterministic, ``em_pairs_repaired``). ``_…_`` (or ``*…*``) inside TeX
+       became ``<em>…</em>`` (``__``/``**``: ``<strong>``). The emphasis tags of a block are
+       paired; a pair with at least one tag inside a formula is turned back into its characters,
+       the partner too when it lies in the prose between two formulas (``$W<em>1$ 是…（$w</em>
+       {1j}$`` → ``$W_1$ 是…（$w_{1j}$``; ``em_pairs_spanning`` counts those). The character is
+       ``*`` when a tag of the pair follows ``^`` (``$W_1^<em>$ 和 $W_2^</em>$`` → ``W_1^*``,
+       ``W_2^*``), else ``_``.
+    2. **Code spans** inside a formula give their text back; text with spaces or CJK goes into
+       ``\text{…}`` (``$Loss = <code>BCE 重建损失</code> …$`` → ``Loss = \text{BCE 重建损失} …``).
+    3. **Split display** (``split_display``). A display formula whose continuation line began
+       with ``+`` became a list: ``<p>$$ … </p><ul><li> … $$</li></ul>``. When a paragraph holds
+       an odd number of ``$$`` and the single item of the list right after it closes the formula,
+       the two are joined with a line ``+ …`` (the ``-``/``*`` markers cannot be told apart from
+       ``+`` after rendering; ``+`` is the seed's case, the KL term of the discrete-VAE ELBO).
+    4. **Stray dollars** (``stray_dollar``). Pelican's import of WordPress ``$latex …$`` left
+       ``\( z$. At height $ z + dz\)``: a segment holding ``$`` is split into math, prose, math…;
+       a leading or trailing stray ``$`` goes; an even number of parts is ambiguous and the
+       segment stays text (with a warning).
+    5. **Row breaks** (deterministic, ``row_breaks_repaired``). ``\\`` became ``\`` at row ends
+       inside ``cases``, ``aligned``, ``align``, ``gathered``, ``split``, ``array``, the matrix
+       environments…: a single backslash that ends a line becomes ``\\``.
+    6. **Norm bars** (``norm_bars``). ``\|`` became ``|``. A ``|…|`` pair (or ``\left| …
+       \right|``) directly followed by a subscript (``_2``, ``_F``, ``_\infty``, ``_{…}``) is a
+       norm: ``\|w_{1j}\|_2``, ``\left\| … \right\|_2``; so is a residual ``|… - y|``; and a
+       ``|`` between two lost ``\;`` (``q;|;p`` → ``q\;\|\;p``, the KL divergence). Other bars
+       (``|w_{2j}|^2``, ``p(x|z)``) stay.
+    7. **Spacing** (``thin_space``, ``neg_space``, ``med_space``). ``\,`` ``\!`` ``\;`` lost their
+       backslash. A comma is ``\,`` after a subscripted operator (``\nabla_\phi ,``, ``\arg\max_
+       {\psi} ,``), with spaces on both sides (``\|W\|_2 , |W|``), before a differential
+       (``f(x) , dx``), or glued to a command outside any bracket (``c,\sigma(t)``); commas
+       between arguments (``\sigma(c,t)``, ``(\mu_i,\sigma_i)``) and before ``\quad``/``\dots``
+       stay. A ``!`` after a group and before a delimiter command (``D_{\mathrm{KL}}!\bigl(``) is
+       ``\!``; a factorial (``r!\left(``) stays. A ``;`` glued between operands is ``\;``.
+    8. **Set braces** (``brace_escape``). ``\{ \}`` became ``{ }``, which TeX reads as a group and
+       prints without braces. A group that is not an argument (of a command, ``_``/``^`` or
+       another group) and holds a top-level ``,``, ``:`` or ``\mid``, or carries a sub- or
+       superscript (``{\mathbf{x}_i}_{i=1}^n``), or is the whole formula (``${\alpha_j}$``), was a
+       set: ``\{…\}``.
+    9. **Lost subscripts** (``lost_subscript``). A single letter or a big operator
+       (``\mathbb{E}``, ``\sum``, ``\min``…) glued to a group (``\mathbb{E}{p{\psi}(x)}``) lost
+       its ``_`` without leaving a tag (the seed has one, next to its intact twin); TeX would
+       print the group as a factor, so the ``_`` is put back.
 
-Every repair only *adds* backslashes or turns tags back into the characters they replaced, so
-every symbol of the damaged formula survives (tests check the multiset of alphanumerics).
+Every repair only adds characters (backslashes, ``_``, ``*``, ``\text``) or turns tags back into
+the characters they replaced, so every symbol of the damaged formula survives; no ``\_`` or ``\*``
+is ever added. Judgement repairs run on formulas up to :data:`MAX_REPAIR_CHARS` characters.
 """
 
 from __future__ import annotations
@@ -942,8 +956,7 @@ _MED_SPACE = re.compile(r"(?<=[A-Za-z0-9)}])(?<!\\);(?=[A-Za-z\\])")
 def _fix_spacing(tex: str, judg: Counter[str]) -> str:
     tex, k = _THIN_AFTER_OP.subn(lambda m: m.group(1) + " \\,", tex)
     judg["thin_space"] += k
-    tex, k = _THIN_SPACED.subn(r" \\, ", tex)
-    judg["thin_space"] += k
+    tex = _sub_outside_brackets(_THIN_SPACED, " \\, ", tex, judg)
     tex, k = _THIN_BEFORE_D.subn(r" \\, ", tex)
     judg["thin_space"] += k
     tex = _thin_before_command(tex, judg)
@@ -952,6 +965,21 @@ def _fix_spacing(tex: str, judg: Counter[str]) -> str:
     tex, k = _MED_SPACE.subn(r"\\;", tex)
     judg["med_space"] += k
     return tex
+
+
+def _sub_outside_brackets(pattern: re.Pattern[str], repl: str, tex: str, judg: Counter[str]) -> str:
+    """Replace ``pattern`` by ``repl`` (a lost ``\\,``) where no ``(``/``[`` is open."""
+    out: list[str] = []
+    pos = 0
+    for m in pattern.finditer(tex):
+        if _bracket_depth(tex, m.start()) > 0:
+            continue
+        out.append(tex[pos : m.start()])
+        out.append(repl)
+        pos = m.end()
+        judg["thin_space"] += 1
+    out.append(tex[pos:])
+    return "".join(out)
 
 
 def _thin_before_command(tex: str, judg: Counter[str]) -> str:

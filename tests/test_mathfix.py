@@ -204,6 +204,7 @@ def test_judgement_calls(damaged: str, repaired: str, kind: str) -> None:
         "f: \\{0, 1\\}^K \\to \\mathbb{R}",
         "\\frac{a}{b} + \\sqrt{x}",
         "e^{x_{i}} \\text{ and } \\mathrm{d}x",
+        "g(a , b) + \\frac{n!}{r!\\left(n-r\\right)!}",
     ],
 )
 def test_intact_tex_is_left_alone(tex: str) -> None:
