@@ -389,6 +389,8 @@ class _Writer:
         if name in _HEADINGS:
             body = self.inline_children(el, _State(in_heading=True))
             body = self.finish_inline(body, single_line=True)
+            # a trailing " #…" would be read as the closing sequence and dropped
+            body = re.sub(r"(^|\s)(#+)$", r"\1\\\2", body)
             return [f"{'#' * _HEADINGS[name]} {body}"] if body else []
         if name == "hr":
             return ["---"]

@@ -130,14 +130,17 @@ def _squash(tex: str) -> str:
 
 def test_headings_keep_levels_and_text() -> None:
     html = (
-        "<h1>一</h1><h2>Two <em>x</em></h2><h3 id='a'>3. 三</h3><h6>six</h6><p># not a heading</p>"
+        "<h1>一</h1><h2>Two <em>x</em></h2><h3 id='a'>3. 三</h3><h6>six</h6>"
+        "<p># not a heading</p><h2>Issue #</h2><h3>C#</h3>"
     )
     toks = tokens(convert(html).markdown)
     levels = [int(t.tag[1]) for t in toks if t.type == "heading_open"]
-    assert levels == [1, 2, 3, 6]
+    assert levels == [1, 2, 3, 6, 2, 3]
     inline = [t.content for t in toks if t.type == "inline"]
     assert inline[:4] == ["一", "Two *x*", "3. 三", "six"]
     assert inline[4] == "\\# not a heading"
+    text = [t.content for t in toks if t.type == "text"]
+    assert text[-2:] == ["Issue #", "C#"]
 
 
 def test_nested_lists_keep_start_numbers() -> None:
