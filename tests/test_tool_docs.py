@@ -16,7 +16,9 @@ from server.tool_docs import (
     drift,
     generate,
     main,
+    readme_with_index,
     round_floats,
+    tools_index,
     type_text,
 )
 from tools.registry import all_tools
@@ -35,6 +37,17 @@ def test_docs_are_current(repo: Path, generated: dict[str, str]) -> None:
     """Fails when the registry changed and ``python -m server.tool_docs`` was not run."""
     stale = drift(repo / "docs" / "tools", generated)
     assert stale == [], f"regenerate with: python -m server.tool_docs ({stale})"
+
+
+def test_readme_tool_index_is_current(repo: Path) -> None:
+    settings = settings_for()
+    kb = KnowledgeBase.load(settings)
+    toolset = Toolset.for_kb(kb, settings)
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    index = tools_index(toolset, kb.posts)
+    assert readme_with_index(readme, index) == readme, "regenerate: python -m server.tool_docs"
+    for name in toolset.specs:
+        assert f"[`{name}`](docs/tools/{name}.md)" in index
 
 
 def test_every_tool_has_a_complete_page(generated: dict[str, str]) -> None:
