@@ -753,6 +753,8 @@ def _emit(
             continue
         elif idx in literal:
             out.append(literal[idx])
+        elif tok.name == PLACEHOLDER_TAG:
+            out.append(_html.escape(tok.raw, quote=False))  # our marker, spoofed: show it as text
         elif tok.kind == "open":
             name = tok.name
             if name in _IMPLIED:

@@ -6,6 +6,7 @@ check is on what a Markdown reader sees, not on our own strings.
 
 from __future__ import annotations
 
+import random
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -198,7 +199,7 @@ def test_gfm_table_with_alignment_pipes_and_math() -> None:
     code = [t.content for t in toks if t.type == "code_inline"]
     assert code == ["x|y"]
     # bars inside math in a cell are written as \Vert / \vert so GFM cannot split on them
-    assert conv.formulas == (("\\Vert x\\Vert _2 + \\vert y\\vert ", False),)
+    assert conv.formulas == (("\\Vert x\\Vert _2 + \\vert y\\vert", False),)
 
 
 @pytest.mark.parametrize(
@@ -418,7 +419,9 @@ def test_seed_formulas_one_by_one(seed_items: list[Item]) -> None:
     for item in seed_items:
         protected = protect_math(item.html)
         # every formula found is emitted, in order, and a Markdown reader finds it as math
-        assert [(f.tex, f.display) for f in protected.formulas] == list(item.conv.formulas)
+        assert [(_squash(f.tex), f.display) for f in protected.formulas] == [
+            (_squash(t), d) for t, d in item.conv.formulas
+        ]
         assert [d for _, d in md_math(item.conv.markdown)] == [d for _, d in item.conv.formulas]
         for f in protected.formulas:
             where = f"{item.link}: {f.tex[:80]!r}"
@@ -579,3 +582,37 @@ def test_unclosed_delimiters_cost_linear_work() -> None:
     assert conv.math.formulas == 2500
     # 40000 dollars of the first paragraph, and the unmatched last "$$"
     assert conv.markdown.count("\\$") == 40000 + 2
+
+
+FUZZ_TAGS = [
+    "p", "div", "em", "strong", "code", "pre", "ul", "ol", "li", "table", "tr", "td", "th",
+    'a href="x"', 'img src="y" alt="z"', "br", "blockquote", "h2", "span", "key", "script",
+    "style", 'iframe src="https://www.youtube.com/embed/abc"', "math", "dl", "dt", "dd", "hr",
+    'nk-math data-i="0"', 'td colspan="99999"', 'ol start="-5"', 'ol start="99999999999"',
+    'span class="katex"', 'script type="math/tex"', 'annotation encoding="application/x-tex"',
+]  # fmt: skip
+FUZZ_TEXT = [
+    "a", "$", "$$", "x_1", "\\(", "\\)", "\\[", "\\]", "*", "_", "#", "1.", "-", "|", "`",
+    "<", ">", "&amp;", "&lt;key&gt;", "中文", "\\", "\n", "  ", "{", "}", "^", "!", "[", "]",
+    "+ ", "    ", "~", "=",
+]  # fmt: skip
+
+
+def test_tag_soup_never_crashes_nor_leaks_html() -> None:
+    rng = random.Random(7)
+    for _ in range(400):
+        parts = []
+        for _ in range(rng.randint(1, 30)):
+            r = rng.random()
+            if r < 0.3:
+                parts.append(f"<{rng.choice(FUZZ_TAGS)}>")
+            elif r < 0.45:
+                parts.append(f"</{rng.choice(FUZZ_TAGS).split()[0]}>")
+            else:
+                parts.append(rng.choice(FUZZ_TEXT))
+        html = "".join(parts)
+        conv = html_to_markdown(html, base_url="https://b/x/")
+        assert_no_raw_html(conv.markdown)
+        assert conv.math.formulas == len(conv.formulas)
+        for tex, _ in conv.formulas:
+            assert not re.search(r"(?<!\\)(\\\\)*\$", tex), html
