@@ -28,7 +28,7 @@ import re
 import textwrap
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from bs4 import BeautifulSoup
@@ -310,6 +310,8 @@ class _State:
     in_table: bool = False
     in_heading: bool = False
     in_link: bool = False
+    in_em: bool = False
+    in_strong: bool = False
 
 
 class _Writer:
@@ -544,10 +546,14 @@ class _Writer:
         if name == "img":
             return self._image(node, st)
         if name in ("em", "i", "cite", "dfn", "var"):
-            inner = self.inline_children(node, st)
+            if st.in_em:  # <em> inside <em> is still italic, not bold
+                return self.inline_children(node, st)
+            inner = self.inline_children(node, replace(st, in_em=True))
             return f"{_EM_OPEN}{inner}{_EM_CLOSE}" if inner.strip() else inner
         if name in ("strong", "b"):
-            inner = self.inline_children(node, st)
+            if st.in_strong:
+                return self.inline_children(node, st)
+            inner = self.inline_children(node, replace(st, in_strong=True))
             return f"{_STRONG_OPEN}{inner}{_STRONG_CLOSE}" if inner.strip() else inner
         if name in ("del", "s", "strike"):
             inner = self.inline_children(node, st)
@@ -656,7 +662,7 @@ class _Writer:
 
     def _link(self, node: Tag, st: _State) -> str:
         href = self._url(_attr(node, "href"))
-        inner = self.inline_children(node, _State(st.in_table, st.in_heading, True)).strip()
+        inner = self.inline_children(node, replace(st, in_link=True)).strip()
         if not href:
             return inner
         if not inner:

@@ -277,6 +277,15 @@ def test_text_that_looks_like_markdown_is_escaped() -> None:
     assert "snake_case" in conv.markdown  # no needless escape inside a word
 
 
+def test_nested_emphasis_of_one_kind_stays_that_kind() -> None:
+    html = "<p><em>a <i>b</i> c</em> <b><strong>d</strong></b> <strong><em>e</em></strong></p>"
+    toks = tokens(convert(html).markdown)
+    types = [t.type for t in toks]
+    assert types.count("em_open") == 2 and types.count("strong_open") == 2
+    text = "".join(t.content for t in toks if t.type == "text")
+    assert text == "a b c d e"
+
+
 def test_emphasis_next_to_cjk_punctuation_still_parses() -> None:
     html = "<p>通过<strong>API以按量付费（按token计费)</strong>的方式，<em>（注）</em>后</p>"
     toks = tokens(convert(html).markdown)
