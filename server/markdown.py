@@ -717,6 +717,8 @@ class _Writer:
     def code_block(self, pre: Tag) -> str:
         code = pre.find("code")
         lang = _language(pre) or (_language(code) if isinstance(code, Tag) else "")
+        for br in pre.find_all("br"):
+            br.replace_with("\n")
         text = pre.get_text()
         if text.endswith("\n"):
             text = text[:-1]

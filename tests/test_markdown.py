@@ -226,6 +226,11 @@ def test_code_blocks_keep_language_and_text(attrs: str, lang: str) -> None:
     assert fences[0].content == body + "\n"
 
 
+def test_line_breaks_inside_pre_are_lines() -> None:
+    toks = tokens(convert("<pre><code>a = 1<br>b = 2<br/>\nc</code></pre>").markdown)
+    assert [t.content for t in toks if t.type == "fence"] == ["a = 1\nb = 2\n\nc\n"]
+
+
 def test_inline_code_links_images_emphasis_breaks_rules() -> None:
     html = (
         "<p>Use <code>a`b</code> and <code>`</code>, see <a href='/posts/ai/bandit' title='T'>"
