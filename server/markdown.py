@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from bs4 import BeautifulSoup
 from bs4.element import Comment, NavigableString, PageElement, Tag
 
-from server.mathfix import PLACEHOLDER_TAG, Formula, protect_math, repair_tex
+from server.mathfix import PLACEHOLDER_TAG, Formula, protect_math
 
 __all__ = ["Conversion", "MathReport", "html_to_markdown"]
 
@@ -323,7 +323,6 @@ class _Writer:
         self.emitted_rows = 0
         self.placed = 0  # protected formulas met in the tree
         self.warnings: list[str] = []
-        self.extra_judgements: Counter[str] = Counter()
         self.depth = 0
 
     # ---- blocks ------------------------------------------------------------------------------
@@ -600,13 +599,12 @@ class _Writer:
         return f"{_MATH_OPEN}{idx}{_MATH_CLOSE}"
 
     def _other_math(self, tex: str, display: bool, st: _State) -> str:
-        """Math from another engine's markup: repaired like the text's, then emitted."""
+        """Math from another engine's markup (``<script type="math/tex">``, a KaTeX or MathML
+        annotation): exact TeX that no Markdown renderer touched, so it is taken verbatim."""
         tex = tex.strip()
         if not tex:
             return ""
-        fixed, rows, judg = repair_tex(tex, display)
-        self.extra_judgements.update(judg)
-        return self._emit_math(fixed, display, st, rows)
+        return self._emit_math(tex, display, st)
 
     def _katex(self, node: Tag, st: _State, *, display: bool) -> str:
         ann = node.find("annotation", attrs={"encoding": "application/x-tex"})
@@ -856,7 +854,6 @@ class _Writer:
 
     def report(self, em_pairs: int, judgements: Counter[str]) -> MathReport:
         calls = Counter(judgements)
-        calls.update(self.extra_judgements)
         return MathReport(
             formulas=len(self.emitted),
             display=sum(1 for _, d in self.emitted if d),

@@ -18,8 +18,8 @@ Delimiters
     only when the content is unmistakably TeX (``\ ^ _ { } =``, no CJK). A segment never crosses
     a block element, never opens inside ``<code>``/``<pre>``, ``<script>``, ``<style>`` or
     rendered math (KaTeX/MathJax HTML, MathML); other engines' markup (``<script
-    type="math/tex">``, KaTeX/MathML annotations) is read by the Markdown writer and goes through
-    :func:`repair_tex` too.
+    type="math/tex">``, KaTeX/MathML annotations) is exact TeX that no Markdown renderer touched:
+    the Markdown writer takes it verbatim.
 
 Repairs, in order; deterministic ones first, the others are judgement calls counted by kind
     1. **Emphasis pairs** (deterministic, ``em_pairs_repaired``). ``_…_`` (or ``*…*``) inside TeX
@@ -51,19 +51,21 @@ Repairs, in order; deterministic ones first, the others are judgement calls coun
     7. **Spacing** (``thin_space``, ``neg_space``, ``med_space``). ``\,`` ``\!`` ``\;`` lost their
        backslash. A comma is ``\,`` after a subscripted operator (``\nabla_\phi ,``, ``\arg\max_
        {\psi} ,``), with spaces on both sides (``\|W\|_2 , |W|``), before a differential
-       (``f(x) , dx``), or glued to a command outside any bracket (``c,\sigma(t)``); commas
-       between arguments (``\sigma(c,t)``, ``(\mu_i,\sigma_i)``) and before ``\quad``/``\dots``
+       (``f(x) , dx``), or between an operand and a command that takes an argument, outside any
+       bracket (``c,\sigma(t)``, ``\big),\frac{…}``); commas between arguments
+       (``\sigma(c,t)``, ``(\mu_i,\sigma_i)``, ``p(x , y)``) and before ``\quad``/``\dots``
        stay. A ``!`` after a group and before a delimiter command (``D_{\mathrm{KL}}!\bigl(``) is
-       ``\!``; a factorial (``r!\left(``) stays. A ``;`` glued between operands is ``\;``.
+       ``\!``; a factorial (``r!\left(``) stays. ``;`` is only restored around a norm bar
+       (above): ``p(x;\theta)`` is common notation.
     8. **Set braces** (``brace_escape``). ``\{ \}`` became ``{ }``, which TeX reads as a group and
        prints without braces. A group that is not an argument (of a command, ``_``/``^`` or
        another group) and holds a top-level ``,``, ``:`` or ``\mid``, or carries a sub- or
        superscript (``{\mathbf{x}_i}_{i=1}^n``), or is the whole formula (``${\alpha_j}$``), was a
        set: ``\{…\}``.
-    9. **Lost subscripts** (``lost_subscript``). A single letter or a big operator
-       (``\mathbb{E}``, ``\sum``, ``\min``…) glued to a group (``\mathbb{E}{p{\psi}(x)}``) lost
-       its ``_`` without leaving a tag (the seed has one, next to its intact twin); TeX would
-       print the group as a factor, so the ``_`` is put back.
+    9. **Lost subscripts** (``lost_subscript``). A lone letter or ``\mathbb{E}`` glued to a
+       non-empty group (``\mathbb{E}{p{\psi}(x)}``) lost its ``_`` without leaving a tag (the
+       seed has one, next to its intact twin); TeX would print the group as a factor, so the
+       ``_`` is put back. (``\sum{a_i}`` is valid TeX and stays.)
 
 Every repair only adds characters (backslashes, ``_``, ``*``, ``\text``) or turns tags back into
 the characters they replaced, so every symbol of the damaged formula survives; no ``\_`` or ``\*``
@@ -824,10 +826,8 @@ def repair_tex(tex: str, display: bool) -> tuple[str, int, Counter[str]]:
     return tex, rows, judg
 
 
-# a big operator or a lone letter glued to a group: its "_" was lost without a trace
-_LOST_SUBSCRIPT = re.compile(
-    r"((?<![\\A-Za-z])[A-Za-z]|\\(?:mathbb\{E\}|sum|prod|min|max|sup|inf|lim|argmin|argmax))\{"
-)
+# a lone letter or \mathbb{E} glued to a non-empty group: its "_" was lost without a trace
+_LOST_SUBSCRIPT = re.compile(r"((?<![\\A-Za-z])[A-Za-z]|\\mathbb\{E\})\{(?=[^}])")
 
 
 # norms --------------------------------------------------------------------------------------
@@ -931,7 +931,9 @@ _THIN_AFTER_OP = re.compile(
 )
 _THIN_SPACED = re.compile(r"(?<=\S)(?<!\\) , (?=\S)")
 _THIN_BEFORE_D = re.compile(r"(?<=[)}\]A-Za-z0-9])(?<!\\)\s?,\s?(?=(?:\\mathrm\{d\}|d)[A-Za-z]\b)")
-_THIN_BEFORE_CMD = re.compile(r"(?<=[A-Za-z0-9)}\]])(?<!\\),(?=\\([A-Za-z]+))")
+# "c,\sigma(t)": an operand (a lone letter or digit, or a closing bracket) glued by a comma to a
+# command that takes an argument
+_THIN_BEFORE_CMD = re.compile(r"((?<![\\A-Za-z])[A-Za-z0-9]|[)}\]]),(?=\\([A-Za-z]+)\s*[({])")
 _NOT_PRODUCT = frozenset(
     [
         "quad",
@@ -952,20 +954,16 @@ _NOT_PRODUCT = frozenset(
 _NEG_SPACE = re.compile(
     r"(?<=\})!(?=\\(?:bigl|bigr|Bigl|Bigr|left|big|Big|mathrm|operatorname|frac)\b)"
 )
-_MED_SPACE = re.compile(r"(?<=[A-Za-z0-9)}])(?<!\\);(?=[A-Za-z\\])")
 
 
 def _fix_spacing(tex: str, judg: Counter[str]) -> str:
     tex, k = _THIN_AFTER_OP.subn(lambda m: m.group(1) + " \\,", tex)
     judg["thin_space"] += k
     tex = _sub_outside_brackets(_THIN_SPACED, " \\, ", tex, judg)
-    tex, k = _THIN_BEFORE_D.subn(r" \\, ", tex)
-    judg["thin_space"] += k
+    tex = _sub_outside_brackets(_THIN_BEFORE_D, " \\, ", tex, judg)
     tex = _thin_before_command(tex, judg)
     tex, k = _NEG_SPACE.subn(r"\\!", tex)
     judg["neg_space"] += k
-    tex, k = _MED_SPACE.subn(r"\\;", tex)
-    judg["med_space"] += k
     return tex
 
 
@@ -990,10 +988,10 @@ def _thin_before_command(tex: str, judg: Counter[str]) -> str:
     out: list[str] = []
     pos = 0
     for m in _THIN_BEFORE_CMD.finditer(tex):
-        if m.group(1) in _NOT_PRODUCT or _bracket_depth(tex, m.start()) > 0:
+        if m.group(2) in _NOT_PRODUCT or _bracket_depth(tex, m.start()) > 0:
             continue
         out.append(tex[pos : m.start()])
-        out.append("\\,")
+        out.append(m.group(1) + "\\,")
         pos = m.end()
         judg["thin_space"] += 1
     out.append(tex[pos:])

@@ -392,6 +392,18 @@ def test_other_engines_math(name: str) -> None:
     assert "MathJax" not in md and "katex" not in md and "α" not in md
 
 
+def test_other_engines_tex_is_taken_verbatim() -> None:
+    # exact TeX from a script or an annotation never went through Markdown: no "repair"
+    html = (
+        '<p><script type="math/tex">|x|_2 + c,\\sigma(t) + {a, b}</script> and '
+        '<span class="katex"><annotation encoding="application/x-tex">p(x;\\theta)</annotation>'
+        "</span></p>"
+    )
+    conv = convert(html)
+    assert conv.formulas == (("|x|_2 + c,\\sigma(t) + {a, b}", False), ("p(x;\\theta)", False))
+    assert conv.math.judgement_calls == {}
+
+
 def test_math_report_merges() -> None:
     a = MathReport(2, 1, 3, 1, {"norm_bars": 2})
     b = MathReport(1, 0, 0, 2, {"norm_bars": 1, "thin_space": 4})

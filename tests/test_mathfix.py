@@ -205,6 +205,8 @@ def test_judgement_calls(damaged: str, repaired: str, kind: str) -> None:
         "\\frac{a}{b} + \\sqrt{x}",
         "e^{x_{i}} \\text{ and } \\mathrm{d}x",
         "g(a , b) + \\frac{n!}{r!\\left(n-r\\right)!}",
+        "p(x;\\theta) = \\sum{a_i} + {}^{14}C",
+        "\\alpha,\\beta \\in \\mathbb{R}, \\quad f(x,\\sigma(y))",
     ],
 )
 def test_intact_tex_is_left_alone(tex: str) -> None:
