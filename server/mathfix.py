@@ -988,7 +988,7 @@ def _thin_before_command(tex: str, judg: Counter[str]) -> str:
     out: list[str] = []
     pos = 0
     for m in _THIN_BEFORE_CMD.finditer(tex):
-        if m.group(2) in _NOT_PRODUCT or _bracket_depth(tex, m.start()) > 0:
+        if m.group(2) in _NOT_PRODUCT or _bracket_depth(tex, m.end(1)) > 0:
             continue
         out.append(tex[pos : m.start()])
         out.append(m.group(1) + "\\,")

@@ -173,6 +173,11 @@ def test_norm_bars(damaged: str, repaired: str) -> None:
             "thin_space",
         ),
         ("2\\|W_{1j}\\|_2 , |W_{2j}|", "2\\|W_{1j}\\|_2 \\, |W_{2j}|", "thin_space"),
+        (
+            "\\sigma\\big(X u\\big),\\frac{c_j}{2}",
+            "\\sigma\\big(X u\\big)\\,\\frac{c_j}{2}",
+            "thin_space",
+        ),
         ("D_{\\mathrm{KL}}!\\bigl(q", "D_{\\mathrm{KL}}\\!\\bigl(q", "neg_space"),
         (
             "\\Phi = {\\sigma(Xu) \\mid \\|u\\|_2=1}",
