@@ -54,7 +54,7 @@ from tools.registry import ToolSpec, all_tools
 SPECS = all_tools()
 CASES = [(name, i) for name, spec in SPECS.items() for i in range(len(spec.examples))]
 CALL_TIMEOUT_S = 20.0  # a call running longer is a finding (and is interrupted)
-MAX_SOLVER_RUNS = 40  # accepted inputs computed per example of an iterative solver
+MAX_SOLVER_RUNS = 24  # accepted inputs computed per example of an iterative solver
 MAX_MESSAGE_CHARS = 1000  # an error message must not echo a huge input back
 T = TypeVar("T")
 DOTTED = re.compile(r"^[^.\[\]]+(\.[^.\[\]]+)*$")  # "a.0.b", never "a[0].b"
