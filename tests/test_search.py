@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 import random
-import subprocess
-import sys
 import unicodedata
 from collections import Counter
 from pathlib import Path
@@ -370,20 +368,3 @@ def test_bad_limit(kb: KnowledgeBase, limit: int) -> None:
     with pytest.raises(ToolInputError) as err:
         kb.search_index.search("UCB", limit=limit)
     assert err.value.field == "limit"
-
-
-# --------------------------------------------------------------------------------------------
-# Benchmark smoke test
-
-
-def test_bench_quick_prints_a_ratio(repo: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, str(repo / "bench" / "search.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=repo,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "ratio" in proc.stdout

@@ -1,0 +1,75 @@
+"""Every benchmark still runs (quick mode) and prints its ratios. Nothing here is timed."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def run_bench(script: str, *args: str, timeout: float = 300) -> str:
+    """Run ``bench/<script>`` with ``--quick`` and ``args``; its stdout (fails on non-zero exit)."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / script), "--quick", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_breakout() -> None:
+    out = run_bench("breakout.py")
+    for what in ("RSI(14) vs TA-Lib", "MACD(12,26,9) vs TA-Lib", "scan core vs TA-Lib RSI+MACD"):
+        lines = [line for line in out.splitlines() if what in line]
+        ratios = [line for line in lines if re.search(r"\s\d+\.\d+x", line)]
+        assert len(ratios) == 3, out  # one per size
+    assert "log-log slope" in out
+
+
+def test_elbo() -> None:
+    out = run_bench("elbo.py")
+    assert re.search(r"ratio ours/torch \d+\.\d\d", out), out
+    assert "growth B=" in out
+
+
+def test_ingest() -> None:
+    out = run_bench("ingest.py", "--sizes", "20", "60")
+    assert re.search(r"ratio ours/markdownify per item \(60 items\): build \d+\.\d\dx", out)
+    assert re.search(r"growth 20->60 items, per-item cost: ours \d+\.\d\dx", out)
+
+
+def test_search() -> None:
+    assert "ratio" in run_bench("search.py", timeout=60)
+
+
+def test_serving() -> None:
+    out = run_bench("serving.py", "--seconds", "0.1", timeout=120)
+    for kind in ("static", "json", "mcp"):
+        match = re.search(rf"^ratio {kind}: (\d+\.\d+) \(aim >= 0\.\d+", out, re.M)
+        assert match, out
+        assert float(match.group(1)) > 0
+    assert "errors:" not in out
+
+
+def test_ucb() -> None:
+    out = run_bench("ucb.py", timeout=120)
+    step_lines = [line for line in out.splitlines() if line.strip().startswith("K=")]
+    sim_lines = [line for line in out.splitlines() if line.strip().startswith("T=")]
+    assert len(step_lines) == 2 and len(sim_lines) == 2, out
+    for line in step_lines + sim_lines:
+        assert re.search(r"python loop .* ratio \d+\.\d+x", line), line
+        if "mabwiser is not installed" not in out:
+            assert re.search(r"mabwiser .* ratio \d+\.\d+x", line), line
+    assert "log-log slope" in out
+
+
+def test_yield_curve() -> None:
+    out = run_bench("yield_curve.py")
+    assert re.search(r"ratio ours/plain-Python: \d+\.\d{3}", out), out
+    assert "growth 1/4" in out
