@@ -17,13 +17,9 @@ import argparse
 import math
 import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from timing import best_of
 
 from tools import indicators as ind
 from tools.breakout import (
@@ -41,15 +37,6 @@ try:
     import talib
 except ImportError:  # pragma: no cover - TA-Lib is a test dependency
     talib = None
-
-
-def best(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def random_walk(n: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -90,7 +77,7 @@ def run_size(n: int, repeat: int, rows: dict[str, list[float]]) -> None:
         ),
     }
     for what, (ours_fn, peer_fn) in pairs.items():
-        ours, peer = best(ours_fn, repeat), best(peer_fn, repeat)
+        ours, peer = best_of(ours_fn, repeat), best_of(peer_fn, repeat)
         rows.setdefault(what, []).append(ours)
         print(f"{n:>10,} {what:<34} {ours:>9.4f} {peer:>9.4f} {ours / peer:>7.2f}x")
 
@@ -101,8 +88,8 @@ def run_size(n: int, repeat: int, rows: dict[str, list[float]]) -> None:
         idx, level = _events(pr)
         return int(_evaluate(pr, idx, level).verdict.shape[0])
 
-    ours = best(core, repeat)
-    floor = best(lambda: (talib.RSI(close, 14), talib.MACD(close)), repeat)
+    ours = best_of(core, repeat)
+    floor = best_of(lambda: (talib.RSI(close, 14), talib.MACD(close)), repeat)
     rows.setdefault("scan core", []).append(ours)
     print(
         f"{n:>10,} {'scan core vs TA-Lib RSI+MACD':<34} {ours:>9.4f} {floor:>9.4f} "

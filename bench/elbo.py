@@ -11,21 +11,11 @@ Run: ``python bench/elbo.py [--quick]``.
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 
 import numpy as np
+from timing import best_of
 
 from tools.elbo import discrete_terms
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def run(n_batch: int, n_latent: int, n_cat: int, n_pixels: int, repeat: int) -> tuple[float, float]:

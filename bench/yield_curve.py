@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from timing import best_of
 
 from tools.yield_curve import Thresholds, YieldCurveHistoryInput, yield_curve_history
 
@@ -58,15 +58,6 @@ def plain_python(text: str, th: Thresholds) -> dict[str, int]:
         if m3 is not None and y10 is not None and (m3 - y10) * 100 > th.inversion_3m_10y_bp:
             counts["i3m10"] += 1
     return counts
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:
