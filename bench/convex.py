@@ -15,20 +15,14 @@ is only read where the objectives agree. Times are the best of ``--repeat`` wall
 with BLAS on one thread for every solver (set before numpy loads; on a busy machine threaded
 OpenBLAS on these small products is slower by orders of magnitude). Then growth: our gated
 fit's time as n doubles and as P doubles, with the fitted exponent.
+The exact form runs on a working set of patterns from the gated solution (see
+``tools.convex_relu``); its ratio against Clarabel's exact program is printed like the gated one.
 Run: ``python bench/convex.py [--quick] [--repeat R] [--cvxpy-budget N]``.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
-
-# run as a script, this folder comes first on sys.path, where a sibling bench/http.py would
-# shadow the standard library's http (which skglm needs): put the repository there instead
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")

@@ -17,4 +17,5 @@ def test_bench_runs_and_prints_a_ratio(repo: Path) -> None:
     )
     assert "ratio ours/cvxpy+clarabel (ours fista)" in done.stdout
     assert "ratio ours/cvxpy+clarabel (ours gated)" in done.stdout
+    assert "ratio ours/cvxpy+clarabel (ours exact)" in done.stdout
     assert "exponent" in done.stdout

@@ -281,3 +281,16 @@ def test_sizes_beyond_the_bounds(change: dict[str, Any], field: str) -> None:
     assert err.value.field == field
     if field != "n_patterns" or "X" in change:
         assert isinstance(err.value, ToolLimitError)
+
+
+def test_exact_medium_converges_within_the_default_time_limit() -> None:
+    """n = 100, d = 4 (+ bias), 40 patterns at tol 1e-6: certified within the default
+    time_limit_s (10 s), and the objective agrees with Clarabel's."""
+    x, y = data(100, 4, seed=21)
+    u = np.random.default_rng(22).standard_normal((5, 40))
+    out = fit(x, y, lam=1.0, form="exact", pattern_vectors=u.tolist(), max_iter=100_000)
+    assert out["converged"], out["message"]
+    assert out["duality_gap"]["relative"] <= 1e-6 and out["constraint_violation"] <= 1e-6
+    ref = reference(augmented(x, True), y, 1.0, u, "exact")
+    assert abs(out["objective"] - ref) <= 2e-6 * ref
+    assert abs(out["nonconvex_objective"] - ref) <= 2e-6 * ref

@@ -8,13 +8,21 @@ the optimum). ``X`` here is the data with a constant column appended when ``bias
 
 - ``"gated"``: ``min ½‖Σ_k D_k X z_k − y‖² + λ Σ_k ‖z_k‖₂``, solved by ``tools.prox.fista``.
 - ``"exact"``: ``min ½‖Σ_k D_k X (v_k − w_k) − y‖² + λ Σ_k (‖v_k‖₂ + ‖w_k‖₂)`` subject to
-  ``(2D_k − I) X v_k ≥ 0`` and ``(2D_k − I) X w_k ≥ 0``, solved by an augmented Lagrangian:
-  multipliers ``M ≥ 0`` (``n×2P``), inner FISTA on
-  ``½‖A x − y‖² + (1/2δ)‖(M − δ C x)₊‖² + λ Σ‖x_g‖`` until its gradient mapping is below
-  ``eta`` (which then shrinks fivefold), then ``M ← (M − δ C x)₊``, and ``δ`` raised fivefold
-  when the violation did not fall by 4×. It is much slower than the gated form: thousands of
-  inner iterations for tol 1e-7 on a few hundred points, and at n = 500, P = 200 it does not
-  reach 1e-6 within 60 s (``converged`` is then false, with the gap and violation reached).
+  ``(2D_k − I) X v_k ≥ 0`` and ``(2D_k − I) X w_k ≥ 0``. Solved on a working set of patterns
+  (Mishkin, Sahiner & Pilanci 2022 style): the gated solution (to relative gap 1e-4) gives the
+  first working set and the starting blocks (each on the side whose cone it violates less);
+  an augmented Lagrangian (multipliers ``M ≥ 0``, inner FISTA with backtracking and gradient
+  restart on ``½‖A x − y‖² + (1/2δ)‖(M − δ C x)₊‖² + λ Σ‖x_g‖``, multipliers moved when the
+  gradient mapping is below ``eta``, ``δ`` doubled when the violation did not fall by 4×)
+  solves the working-set problem to relative gap 1e-3, then ten times tighter per round
+  down to ``tol``; after each round every pattern outside the set is certified by a batched
+  projected-gradient estimate of ``min_{μ≥0} ‖±A_kᵀ r + Xᵀ S_k μ‖`` and the violators join the
+  set. When no pattern violates, a Newton polish on the support (tight rows as equalities,
+  an active-set loop over them) is tried and kept only if its full certificate passes; it
+  finishes small problems (n ≲ 100) at ~1e-15, and does not yet identify the support at
+  n = 500. Measured (one BLAS thread, shared machine): n=50/d=5/P=50 ~0.1–0.2 s (was 254 ms,
+  Clarabel 92 ms); n=100/d=4/P=40 ~2.5 s; at n = 500, P = 200 it still does not reach 1e-6
+  within 60 s (``converged`` is then false, with the gap and violation reached).
 
 The operator ``[D_1 X … D_P X]`` is never formed: ``A z = Σ_k mask_k ∘ (X z_k)`` is
 ``((X Zᵀ) ∘ mask)·1`` and ``Aᵀ r = (Xᵀ (mask ∘ r))ᵀ``, so memory is O(n·P + n·d + P·d).
@@ -37,10 +45,11 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import Field
 
 from tools.errors import ToolInputError, ToolLimitError
@@ -50,6 +59,8 @@ from tools.prox import (
     Array,
     Certificate,
     DenseOperator,
+    Groups,
+    IntArray,
     Stop,
     TracePoint,
     certificate,
@@ -74,6 +85,22 @@ MAX_TIME_S = 60.0
 MAX_TRACE = 10_000
 CHECK_EVERY = 5
 """The exact form's certificate is evaluated every this many inner iterations."""
+GATED_TOL = 1e-4
+"""The exact form starts from the gated solution to this relative gap (or ``tol`` if looser)."""
+CONE_ITERS = 50
+"""Iterations of the batched projection that certifies the patterns outside the working set."""
+MIN_ADD = 10
+"""At least this many violating patterns join the working set at once."""
+MAX_POLISH = 1_500
+"""Largest reduced dimension the Newton polish takes (its Gram matrix is K×K)."""
+POLISH_ROUNDS = 8
+"""Active-set rounds of the polish (tight rows added where violated, released where μ < 0)."""
+POLISH_STEPS = 50
+TIGHT = 1e-3
+"""A row is tight for a block when its multiplier is positive and x_i·v ≤ TIGHT·‖x_i‖‖v‖."""
+WS_TOL = 1e-3
+"""The working set grows while the problem on it is solved to this level, then the level falls
+tenfold per round down to ``tol``."""
 
 
 class ConvexReluInput(ToolInput):
@@ -186,6 +213,412 @@ class ExactResult:
     n_iter: int
     stop: Stop
     trace: list[TracePoint]
+    working_set: int = 0
+    """Patterns in the final working set."""
+
+
+@dataclass
+class _Budget:
+    """Iterations left, the deadline and the trace shared by the phases of the exact solve."""
+
+    max_iter: int
+    deadline: float
+    trace_every: int
+    used: int = 0
+    trace: list[TracePoint] = field(default_factory=list)
+
+    def record(self, cert: Certificate) -> None:
+        if self.trace_every and (
+            not self.trace or self.used - self.trace[-1].iteration >= self.trace_every
+        ):
+            self.trace.append(TracePoint(self.used, cert.primal, cert.relative_gap))
+
+    def stop(self) -> Stop | None:
+        if self.used >= self.max_iter:
+            return "max_iter"
+        if time.perf_counter() > self.deadline:
+            return "time_limit"
+        return None
+
+
+@dataclass
+class _WorkingSet:
+    """The augmented Lagrangian's state on the patterns ``idx`` (``(m,)``): blocks ``xv``
+    (``(2m, d)``, the ``v_k`` then the ``w_k``), multipliers ``mult`` (``(n, 2m)``, ≥ 0) and
+    the penalty ``delta``."""
+
+    idx: IntArray
+    xv: Array
+    mult: Array
+    delta: float
+    eta: float
+    q: Array | None = None
+
+    def extend(self, new: IntArray) -> None:
+        m, d = self.idx.size, self.xv.shape[1]
+        k, n = new.size, self.mult.shape[0]
+        self.idx = np.concatenate((self.idx, new))
+        zx, zm = np.zeros((k, d)), np.zeros((n, k))
+        self.xv = np.vstack((self.xv[:m], zx, self.xv[m:], zx))
+        self.mult = np.hstack((self.mult[:, :m], zm, self.mult[:, m:], zm))
+
+
+def _al_solve(
+    x: Array,
+    mask: Array,
+    y: Array,
+    lam: float,
+    ws: _WorkingSet,
+    *,
+    l_x: float,
+    y_norm: float,
+    tol: float,
+    budget: _Budget,
+) -> tuple[Certificate, float, Array, Stop]:
+    """Augmented Lagrangian on the working set until its certificate (relative gap and
+    violation ≤ ``tol``) holds or the budget ends.
+
+    Inner solver: FISTA with backtracking and gradient restart on
+    ``f(x) = ½‖A x − y‖² + (1/2δ)‖(M − δ C x)₊‖²`` plus the group penalty; ``C x`` and ``A x``
+    are linear, so the extrapolated point's products are combinations of the iterates' and each
+    iteration costs one ``X·`` and one ``Xᵀ·`` product of width ``2m``. When the gradient
+    mapping falls below ``eta`` the multipliers move to ``(M − δ C x)₊``, ``eta`` shrinks
+    fivefold and ``δ`` grows fivefold unless the violation fell by 4×.
+
+    Returns the working-set certificate, the violation, the gradient's group norms
+    (``(2m,)``) with the multiplier estimate as ``μ``, and ``"converged"`` or the budget's stop.
+    """
+    d = x.shape[1]
+    m = ws.idx.size
+    sub = mask[:, ws.idx]
+    sign2 = np.tile(2.0 * sub - 1.0, 2)
+    groups = equal_groups(2 * m, d)
+    lam_w = np.full(2 * m, lam)
+    l_cap = (2.0 * m + ws.delta) * l_x  # ‖[A, −A]‖² ≤ 2 Σ_k ‖D_k X‖² ≤ 2m‖X‖²
+    mult, delta = ws.mult, ws.delta
+
+    def parts(xz: Array) -> tuple[Array, Array, Array, float]:
+        r = y - np.einsum("ij,ij->i", xz[:, :m] - xz[:, m:], sub)
+        cx = xz * sign2
+        q = np.maximum(mult - delta * cx, 0.0)
+        return r, cx, q, 0.5 * float(r @ r) + (0.5 / delta) * float(np.sum(q * q))
+
+    def gradient(r: Array, q: Array) -> Array:
+        mr = sub * r[:, None]
+        out: Array = -(x.T @ (np.hstack((mr, -mr)) + sign2 * q)).T
+        return out
+
+    def check(r: Array, cx: Array, q: Array, xv: Array) -> tuple[Certificate, float, Array]:
+        norms = groups.norms(gradient(r, q).ravel())
+        cert = certificate(r, y, norms, lam * float(np.sum(groups.norms(xv.ravel()))), lam_w)
+        return cert, float(np.linalg.norm(np.minimum(cx, 0.0))) / y_norm, norms
+
+    xv = ws.xv
+    xz = x @ xv.T
+    r, cx, q, _ = parts(xz)
+    prev, prev_z = xv, xz
+    t = 1.0
+    step_l = min(max(2.0 * l_x, ws.delta * l_x), l_cap)
+    last_violation = math.inf
+    since_check = CHECK_EVERY
+    stop: Stop | None = None
+    while True:
+        if since_check >= CHECK_EVERY:
+            since_check = 0
+            cert, violation, norms = check(r, cx, q, xv)
+            budget.record(cert)
+            if cert.relative_gap <= tol and violation <= tol:
+                stop = "converged"
+                break
+        stop = budget.stop()
+        if stop is not None:
+            cert, violation, norms = check(r, cx, q, xv)
+            break
+        budget.used += 1
+        since_check += 1
+        t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+        beta = (t - 1.0) / t_next
+        z = xv + beta * (xv - prev)
+        zz = xz + beta * (xz - prev_z)
+        rz, _, qz, fz = parts(zz)
+        gz = gradient(rz, qz)
+        step_l = 0.8 * step_l
+        while True:
+            new = group_soft_threshold((z - gz / step_l).ravel(), groups, lam_w / step_l).reshape(
+                2 * m, d
+            )
+            new_z = x @ new.T
+            rn, cxn, qn, fn = parts(new_z)
+            dz = new - z
+            sq = float(np.sum(dz * dz))
+            bound = fz + float(np.sum(gz * dz)) + 0.5 * step_l * sq
+            if step_l >= l_cap or fn <= bound + 1e-15 * abs(fz):
+                break
+            step_l = min(2.0 * step_l, l_cap)
+        if float(np.sum((z - new) * (new - xv))) > 0.0:
+            t_next = 1.0  # gradient restart
+        prev, prev_z = xv, xz
+        xv, xz, t = new, new_z, t_next
+        r, cx, q = rn, cxn, qn
+        if step_l * math.sqrt(sq) <= ws.eta * math.sqrt(2 * m):
+            # the subproblem is solved to eta: certify, then move the multipliers
+            cert, violation, norms = check(r, cx, q, xv)
+            budget.record(cert)
+            if cert.relative_gap <= tol and violation <= tol:
+                stop = "converged"
+                break
+            mult = q
+            if violation > 0.25 * last_violation:
+                delta *= 2.0
+                l_cap = (2.0 * m + delta) * l_x
+            last_violation = violation
+            ws.eta = max(0.2 * ws.eta, 1e-3 * tol * lam)
+            r, cx, q, _ = parts(xz)
+            prev, prev_z, t = xv, xz, 1.0
+            since_check = 0
+    ws.xv, ws.mult, ws.delta, ws.q = xv, mult, delta, q
+    # the multiplier estimate that certified: q at xv under the current (mult, delta)
+    return cert, violation, norms, stop
+
+
+def _cone_dual_norms(x: Array, h: Array, signs: Array, lam: float, iters: int) -> Array:
+    """``min_{μ ≥ 0} ‖h_j + Xᵀ(s_j ∘ μ_j)‖₂`` for each column ``j``, approximately.
+
+    ``h``: ``(d, K)``, ``signs``: ``(n, K)`` (±1). Projected FISTA on the batch for at most
+    ``iters`` iterations, stopping a column once its norm is ``≤ λ``; returns the norms reached
+    (``(K,)``), each an upper bound of the minimum, so a certificate built on them stays valid.
+    """
+    norms: Array = np.linalg.norm(h, axis=0)
+    todo = np.flatnonzero(norms > lam)
+    if todo.size == 0 or iters == 0:
+        return norms
+    step = 1.0 / max(spectral_norm_sq(DenseOperator(x)), TINY)
+    hh, ss = h[:, todo], signs[:, todo]
+    mu = np.zeros((x.shape[0], todo.size))
+    prev = mu
+    t = 1.0
+    for it in range(iters):
+        t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+        z = mu + ((t - 1.0) / t_next) * (mu - prev)
+        res = hh + x.T @ (ss * z)
+        prev, mu, t = mu, np.maximum(z - step * ss * (x @ res), 0.0), t_next
+        if it % 10 == 9 or it == iters - 1:
+            now = np.linalg.norm(hh + x.T @ (ss * mu), axis=0)
+            norms[todo] = np.minimum(norms[todo], now)
+            keep = now > lam
+            if not keep.any():
+                break
+            todo, hh, ss, mu, prev = (
+                todo[keep],
+                hh[:, keep],
+                ss[:, keep],
+                mu[:, keep],
+                prev[:, keep],
+            )
+    return norms
+
+
+class _Collapse(Exception):
+    """Blocks that Newton drove to zero: they leave the support."""
+
+    def __init__(self, blocks: IntArray) -> None:
+        super().__init__()
+        self.blocks = blocks
+
+
+def _polish(
+    x: Array, sub: Array, y: Array, lam: float, xv: Array, q: Array, y_norm: float
+) -> tuple[Array, Array, float] | None:
+    """``_polish_once`` from the rows with ``q > 0``, then again with the rows it violated
+    added to the tight sets, a few times."""
+    cx = (x @ xv.T) * np.tile(2.0 * sub - 1.0, 2)
+    scale = np.linalg.norm(x, axis=1)[:, None] * np.linalg.norm(xv, axis=1)[None, :]
+    ratio = np.where(q > 0.0, cx / np.maximum(scale, TINY), np.inf)
+    tight = ratio <= TIGHT
+    # at most d − 1 rows per block (more leave no nonzero direction): the smallest ratios
+    order = np.argsort(ratio, axis=0)
+    limit = np.zeros_like(tight)
+    np.put_along_axis(limit, order[: max(x.shape[1] - 1, 0)], True, axis=0)
+    tight &= limit
+    best: tuple[Array, Array, float] | None = None
+    best_score = math.inf
+    xv = xv.copy()
+    for _ in range(POLISH_ROUNDS):
+        try:
+            trial = _polish_once(x, sub, y, lam, xv, tight, y_norm)
+        except _Collapse as gone:
+            xv[gone.blocks] = 0.0
+            continue
+        if trial is None:
+            return best
+        new, norms, violation, release = trial
+        score = max(violation, float(np.max(norms, initial=0.0)) / lam - 1.0)
+        if best is None or score < best_score:
+            best, best_score = (new, norms, violation), score
+        cx = (x @ new.T) * np.tile(2.0 * sub - 1.0, 2)
+        size_new = np.linalg.norm(x, axis=1)[:, None] * np.linalg.norm(new, axis=1)[None, :]
+        bad = (cx < -TIGHT * size_new) & ~tight
+        if not np.any(bad) and not np.any(release):
+            break
+        tight = (tight | bad) & ~release
+    return best
+
+
+def _polish_once(
+    x: Array,
+    sub: Array,
+    y: Array,
+    lam: float,
+    xv: Array,
+    tight_rows: npt.NDArray[np.bool_],
+    y_norm: float,
+) -> tuple[Array, Array, float, npt.NDArray[np.bool_]] | None:
+    """Newton polish of the working-set problem on the support the augmented Lagrangian found.
+
+    ``sub``: the working set's masks ``(n, m)``; ``xv``: ``(2m, d)``; ``q``: the multiplier
+    estimate ``(n, 2m)``. Nonzero blocks keep their tight rows (``q > 0``) as equalities
+    ``C_T x_g = 0``: writing ``x_g = N_g ξ_g`` with ``N_g`` an orthonormal basis of that
+    null space leaves the smooth problem ``½‖Σ_g A_g N_g ξ_g − y‖² + λ Σ_g ‖ξ_g‖₂``, solved by
+    damped Newton on its ``K×K`` Gram matrix (accumulated over row chunks, so memory is
+    ``O(K² + n·m)``, never ``n×K``). The multipliers of the tight rows then come from the
+    stationarity condition by least squares. Returns the polished blocks, each block's dual
+    norm ``‖A_gᵀ r + C_gᵀ μ_g‖`` (``(2m,)``; zero blocks by the batched cone projection) and the
+    constraint violation, or ``None`` when the support is unsuitable (too large, or a block
+    collapses).
+    """
+    n, d = x.shape
+    m = sub.shape[1]
+    signs = np.tile(2.0 * sub - 1.0, 2)
+    out_sign = np.repeat([1.0, -1.0], m)
+    sizes = np.linalg.norm(xv, axis=1)
+    support = np.flatnonzero(sizes > 1e-9 * max(float(sizes.max(initial=0.0)), TINY))
+    bases: list[Array] = []
+    kept: list[int] = []
+    for j in support.tolist():
+        tight = np.flatnonzero(tight_rows[:, j])
+        if tight.size:
+            rows = signs[tight, j][:, None] * x[tight]
+            _, s, vt = np.linalg.svd(rows, full_matrices=True)
+            rank = int(np.sum(s > 1e-9 * max(float(s[0]), TINY)))
+            basis = vt[rank:].T
+        else:
+            basis = np.eye(d)
+        if basis.shape[1]:
+            bases.append(basis)
+            kept.append(int(j))
+    k_dims = np.array([b.shape[1] for b in bases], dtype=np.int64)
+    k = int(k_dims.sum())
+    if k == 0 or k > MAX_POLISH:
+        return None
+    basis_all = np.hstack(bases)  # (d, K)
+    owner = np.repeat(np.arange(len(kept)), k_dims)
+    col_pattern = np.asarray(kept, dtype=np.int64)[owner] % m
+    col_sign = out_sign[np.asarray(kept, dtype=np.int64)][owner]
+    gram = np.zeros((k, k))
+    rhs = np.zeros(k)
+    chunk = max(1, min(n, (4 * n * max(m, d)) // max(k, 1)))
+    for start in range(0, n, chunk):
+        rows = slice(start, start + chunk)
+        mc = (x[rows] @ basis_all) * (sub[rows][:, col_pattern] * col_sign)
+        gram += mc.T @ mc
+        rhs += mc.T @ y[rows]
+    starts = np.concatenate(([0], np.cumsum(k_dims)[:-1]))
+    groups = Groups(k_dims, np.ones(len(kept)))
+    xi = np.concatenate([bases[i].T @ xv[j] for i, j in enumerate(kept)])
+    yy = float(y @ y)
+
+    def objective(v: Array) -> float:
+        return (
+            0.5 * float(v @ gram @ v)
+            - float(rhs @ v)
+            + 0.5 * yy
+            + lam * float(np.sum(groups.norms(v)))
+        )
+
+    first = groups.norms(xi)
+    if np.any(first <= 0.0):
+        return None
+    value = objective(xi)
+    ridge = 1e-14 * max(float(np.trace(gram)), TINY)
+    for _ in range(POLISH_STEPS):
+        nrm = groups.norms(xi)
+        unit = xi / groups.expand(nrm)
+        grad = gram @ xi - rhs + lam * unit
+        hess = gram + ridge * np.eye(k)
+        for i, (s0, kd) in enumerate(zip(starts, k_dims, strict=True)):
+            blk = slice(int(s0), int(s0 + kd))
+            u = unit[blk]
+            hess[blk, blk] += (lam / nrm[i]) * (np.eye(int(kd)) - np.outer(u, u))
+        try:
+            step = -np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            return None
+        t = 1.0
+        while True:
+            cand = xi + t * step
+            if np.all(groups.norms(cand) > 0.0):
+                cand_value = objective(cand)
+                if cand_value <= value + 1e-4 * t * float(grad @ step):
+                    break
+            t *= 0.5
+            if t < 1e-10:
+                break
+        if t < 1e-10:
+            break
+        xi, value = cand, cand_value
+        shrunk = groups.norms(xi) < 1e-6 * first
+        if np.any(shrunk):
+            raise _Collapse(np.asarray(kept, dtype=np.int64)[shrunk])
+        if -float(grad @ step) <= 1e-30 + 1e-24 * abs(value):
+            break
+    new = np.zeros_like(xv)
+    for i, j in enumerate(kept):
+        new[j] = bases[i] @ xi[int(starts[i]) : int(starts[i] + k_dims[i])]
+    xz = x @ new.T
+    r = y - np.einsum("ij,ij->i", xz[:, :m] - xz[:, m:], sub)
+    cx = xz * signs
+    violation = float(np.linalg.norm(np.minimum(cx, 0.0))) / y_norm
+    mr = x.T @ (sub * r[:, None])  # (d, m): A_kᵀ r
+    ar = np.hstack((mr, -mr))  # (d, 2m): the v and w blocks' A_gᵀ r
+    norms = np.empty(2 * m)
+    nonzero = np.zeros(2 * m, dtype=bool)
+    release = np.zeros((n, 2 * m), dtype=bool)
+    for j in kept:
+        nonzero[j] = True
+        tight = np.flatnonzero(tight_rows[:, j])
+        unit_j = new[j] / max(float(np.linalg.norm(new[j])), TINY)
+        target = lam * unit_j - ar[:, j]  # = C_Tᵀ μ_T at a stationary point
+        if tight.size:
+            ct = (signs[tight, j][:, None] * x[tight]).T  # (d, t)
+            mu = np.linalg.lstsq(ct, target, rcond=None)[0]
+            release[tight[mu < 0.0], j] = True
+            mu = np.maximum(mu, 0.0)
+            norms[j] = float(np.linalg.norm(ar[:, j] + ct @ mu))
+        else:
+            norms[j] = float(np.linalg.norm(ar[:, j]))
+    zero = np.flatnonzero(~nonzero)
+    norms[zero] = _cone_dual_norms(x, ar[:, zero], signs[:, zero], lam, CONE_ITERS)
+    return new, norms, violation, release
+
+
+def _full_certificate(
+    x: Array, mask: Array, y: Array, lam: float, ws: _WorkingSet, norms_w: Array
+) -> tuple[Certificate, Array, IntArray]:
+    """The certificate on every pattern. Outside the working set the blocks are zero and the
+    dual needs some ``μ ≥ 0`` with ``‖±A_kᵀ r + Xᵀ S_k μ‖ ≤ λ`` (the batched cone projection);
+    inside, ``norms_w`` (``(2m,)``) come from the solver. Returns the certificate, the outside
+    patterns' norms (``(2·|outside|,)``: the v sides then the w sides) and the outside patterns.
+    """
+    m = ws.idx.size
+    xz = x @ ws.xv.T
+    r = y - np.einsum("ij,ij->i", xz[:, :m] - xz[:, m:], mask[:, ws.idx])
+    outside = np.setdiff1d(np.arange(mask.shape[1]), ws.idx)
+    g = x.T @ (mask[:, outside] * r[:, None])
+    so = 2.0 * mask[:, outside] - 1.0
+    norms_out = _cone_dual_norms(x, np.hstack((g, -g)), np.hstack((so, so)), lam, CONE_ITERS)
+    norms = np.concatenate((norms_w, norms_out))
+    penalty = lam * float(np.sum(np.linalg.norm(ws.xv, axis=1)))
+    return certificate(r, y, norms, penalty, np.full(norms.size, lam)), norms_out, outside
 
 
 def solve_exact(
@@ -199,98 +632,89 @@ def solve_exact(
     deadline: float,
     trace_every: int = 0,
 ) -> ExactResult:
-    """Augmented Lagrangian for the exact (cone-constrained) form.
+    """The exact (cone-constrained) form on a working set of patterns.
 
-    ``x``: ``(n, d)``, ``mask``: ``(n, P)``; the variable ``xv`` is ``(2P, d)``: the ``v_k``
-    then the ``w_k``. ``max_iter`` counts inner FISTA iterations over all outer rounds.
+    ``x``: ``(n, d)``, ``mask``: ``(n, P)``; the returned ``xv`` is ``(2P, d)``: the ``v_k``
+    then the ``w_k``. ``max_iter`` counts the gated warm start's and the inner iterations.
     """
     n, d = x.shape
     p = mask.shape[1]
-    sign2 = np.tile(2.0 * mask - 1.0, 2)
-    groups = equal_groups(2 * p, d)
-    lam_w = np.full(2 * p, lam)
+    budget = _Budget(max_iter, deadline, trace_every)
     y_norm = max(float(np.linalg.norm(y)), TINY)
-    l_data = 2.0 * spectral_norm_sq(GatedOperator(x, mask))
     l_x = max(spectral_norm_sq(DenseOperator(x)), TINY)
-    delta = max(l_data, TINY) / l_x
-    multipliers = np.zeros((n, 2 * p))
-
-    def evaluate(xv: Array) -> tuple[Array, Array, Array, Array]:
-        """Residual ``(n,)``, ``C x`` ``(n, 2P)``, multiplier estimate ``(n, 2P)`` and the
-        gradient ``(2P, d)`` of the smooth part of the augmented Lagrangian."""
-        xz = x @ xv.T
-        r = y - np.einsum("ij,ij->i", xz[:, :p] - xz[:, p:], mask)
-        cx = xz * sign2
-        q = np.maximum(multipliers - delta * cx, 0.0)
-        mr = mask * r[:, None]
-        grad = -(x.T @ (np.hstack((mr, -mr)) + sign2 * q)).T
-        return r, cx, q, grad
-
-    def check(xv: Array) -> tuple[Certificate, float, Array]:
-        r, cx, q, grad = evaluate(xv)
-        flat = xv.ravel()
-        cert = certificate(
-            r, y, groups.norms(grad.ravel()), lam * float(np.sum(groups.norms(flat))), lam_w
-        )
-        violation = float(np.linalg.norm(np.minimum(cx, 0.0))) / y_norm
-        return cert, violation, q
-
-    xv = np.zeros((2 * p, d))
-    prev = xv
-    t = 1.0
-    lipschitz = l_data + delta * l_x
-    eta = 0.1 * lam
-    last_violation = math.inf
-    trace: list[TracePoint] = []
-    it = 0
-    since_check = CHECK_EVERY
-    stop: Stop = "max_iter"
+    sign = 2.0 * mask - 1.0
+    op = GatedOperator(x, mask)
+    l_gated = spectral_norm_sq(op)
+    gated = fista(
+        op,
+        y,
+        equal_groups(p, d),
+        lam,
+        lipschitz=l_gated,
+        w0=np.zeros(p * d),
+        tol=max(tol, GATED_TOL),
+        max_iter=max_iter,
+        deadline=deadline,
+    )
+    budget.used += gated.n_iter
+    z = gated.w.reshape(p, d)
+    idx = np.flatnonzero(np.linalg.norm(z, axis=1) > 0)
+    # each gated block goes to the side (v: +, w: −) whose cone it violates less
+    s = sign[:, idx] * (x @ z[idx].T)
+    positive = np.sum(np.maximum(s, 0.0), axis=0) >= np.sum(np.maximum(-s, 0.0), axis=0)
+    xv0 = np.zeros((2 * idx.size, d))
+    xv0[: idx.size][positive] = z[idx][positive]
+    xv0[idx.size :][~positive] = -z[idx][~positive]
+    ws = _WorkingSet(idx, xv0, np.zeros((n, 2 * idx.size)), 20.0 * l_gated / l_x, 0.1 * lam)
+    level = max(tol, WS_TOL)
+    polished = False
     while True:
-        if since_check >= CHECK_EVERY:
-            since_check = 0
-            cert, violation, q = check(xv)
-            if trace_every and (not trace or it - trace[-1].iteration >= trace_every):
-                trace.append(TracePoint(it, cert.primal, cert.relative_gap))
-            if cert.relative_gap <= tol and violation <= tol:
-                stop = "converged"
-                break
-        if it >= max_iter:
+        m = ws.idx.size
+        if m:
+            _, violation, norms_w, stop = _al_solve(
+                x, mask, y, lam, ws, l_x=l_x, y_norm=y_norm, tol=level, budget=budget
+            )
+        else:
+            violation, norms_w, stop = 0.0, np.zeros(0), "converged"
+        cert, norms_out, outside = _full_certificate(x, mask, y, lam, ws, norms_w)
+        budget.record(cert)
+        if cert.relative_gap <= tol and violation <= tol:
+            stop = "converged"
             break
-        if time.perf_counter() > deadline:
-            stop = "time_limit"
+        if stop != "converged":
             break
-        it += 1
-        since_check += 1
-        t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
-        z = xv + ((t - 1.0) / t_next) * (xv - prev)
-        grad = evaluate(z)[3]
-        new = group_soft_threshold(
-            (z - grad / lipschitz).ravel(), groups, lam_w / lipschitz
-        ).reshape(2 * p, d)
-        step = float(np.linalg.norm(new - z)) * lipschitz
-        if float(np.sum((z - new) * (new - xv))) > 0.0:
-            t_next = 1.0
-        prev, xv, t = xv, new, t_next
-        if step <= eta * math.sqrt(2 * p):
-            # the inner problem is solved to eta: certify, then update multipliers and penalty
-            cert, violation, q = check(xv)
-            if cert.relative_gap <= tol and violation <= tol:
-                stop = "converged"
-                break
-            multipliers = q
-            if violation > 0.25 * last_violation:
-                delta *= 5.0
-                lipschitz = l_data + delta * l_x
-            last_violation = violation
-            eta = max(0.2 * eta, 1e-3 * tol * lam)
-            prev, t = xv, 1.0
-            since_check = CHECK_EVERY
-    if stop != "converged":
-        cert, violation, _ = check(xv)
+        over = np.maximum(norms_out[: outside.size], norms_out[outside.size :])
+        order = np.argsort(-over)
+        add = outside[order[over[order] > lam]][: max(MIN_ADD, m)]
+        if add.size == 0:
+            if not polished and m and ws.q is not None:
+                polished = True
+                trial = _polish(x, mask[:, ws.idx], y, lam, ws.xv, ws.q, y_norm)
+                if trial is not None:
+                    saved = ws.xv
+                    ws.xv = trial[0]
+                    cert_p, _, _ = _full_certificate(x, mask, y, lam, ws, trial[1])
+                    if cert_p.relative_gap <= tol and trial[2] <= tol:
+                        cert, violation, stop = cert_p, trial[2], "converged"
+                        budget.record(cert)
+                        break
+                    ws.xv = saved
+            if level > tol:
+                level = max(tol, 0.1 * level)
+                polished = False
+                continue
+            stop = budget.stop() or "max_iter"  # unreachable: no violators means gap ≤ tol
+            break
+        polished = False
+        ws.extend(add)
+    xv = np.zeros((2 * p, d))
+    m = ws.idx.size
+    xv[ws.idx] = ws.xv[:m]
+    xv[p + ws.idx] = ws.xv[m:]
     converged = stop == "converged"
-    if trace_every and trace and trace[-1].iteration != it:
-        trace.append(TracePoint(it, cert.primal, cert.relative_gap))
-    return ExactResult(xv, cert, violation, converged, it, stop, trace)
+    if budget.trace_every and budget.trace and budget.trace[-1].iteration != budget.used:
+        budget.trace.append(TracePoint(budget.used, cert.primal, cert.relative_gap))
+    return ExactResult(xv, cert, violation, converged, budget.used, stop, budget.trace, m)
 
 
 def with_bias(x: Array, bias: bool) -> Array:
@@ -468,8 +892,8 @@ TOOLS = (
             "D_k = diag(1[X u_k ≥ 0]) from n_patterns Gaussian u_k (seed) or given "
             "pattern_vectors, then form 'gated' (a group LASSO over the patterns) or 'exact' "
             "(with the cone constraints that make the convex optimum the network's, solved by "
-            "an augmented Lagrangian; much slower, best for a few hundred points or a looser "
-            "tol). Both stop on a duality-gap certificate (exact: and a "
+            "an augmented Lagrangian on a working set of patterns; much slower, best for about a "
+            "hundred points or a looser tol). Both stop on a duality-gap certificate (exact: and a "
             "constraint-violation bound); converged is true only when relative gap ≤ tol. "
             "Returns the objective, the gap, the recovered network {W1, w2} (with bias, W1's "
             "last row is the bias), its training MSE and weight-decay objective "
