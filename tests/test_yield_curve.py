@@ -362,6 +362,7 @@ def test_paging_walks_every_row(treasury_csv: str) -> None:
         ("Date,1 Mo\n2024-01-02,4.0,5.0\n", "data", "2 fields in data row 1"),
         ("Date,1 Mo\n2024-01-02,99\n", "data", "(data row 1, column '1 Mo')"),
         ("Date,1 Mo\n", "data", "at least one"),
+        ("Date,1 Mo\n2024-01-02,NaN\n", "data", "a number or an empty cell in data row 1"),
         ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>', "data", "without a DOCTYPE"),
         ("<feed><entry>", "data", "well-formed XML"),
     ],

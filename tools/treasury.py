@@ -143,6 +143,11 @@ def _parse_csv(text: str, field: str) -> YieldTable:
     if not body:
         return _table([], np.empty((0, len(TENORS))), field)
     cells = np.char.strip(np.array([r[1:] for r in body], dtype=str))
+    literal_nan = np.flatnonzero(np.char.find(np.char.lower(cells), "nan") >= 0)
+    if literal_nan.size:
+        i, j = np.unravel_index(literal_nan[0], cells.shape)
+        where = f"data row {i + 1}, column {header[j + 1]!r}"
+        raise ToolInputError(field, f"a number or an empty cell in {where}", str(cells[i, j]))
     cells = np.where(np.isin(cells, ["", ".", "N/A"]), "nan", cells)
     try:
         values = cells.astype(np.float64)
