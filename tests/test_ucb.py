@@ -26,13 +26,13 @@ def brute_force_step(
         total = means[arm] * counts[arm] + reward  # mean from the sum, not incrementally
         counts[arm] += 1
         means[arm] = total / counts[arm]
-    for a, n in enumerate(counts):
-        if n == 0:
-            return a, [None] * len(counts), counts, means
     big_n = sum(counts)
     scores: list[float | None] = [
-        m + c * math.sqrt(math.log(big_n) / n) for m, n in zip(means, counts, strict=True)
+        m + c * math.sqrt(math.log(big_n) / n) if n else None
+        for m, n in zip(means, counts, strict=True)
     ]
+    if None in scores:  # an untried arm goes first, lowest index first
+        return scores.index(None), scores, counts, means
     best = max(s for s in scores if s is not None)
     return scores.index(best), scores, counts, means
 
@@ -67,7 +67,7 @@ def test_step_matches_brute_force(seed: int) -> None:
 def test_untried_arm_is_chosen_first_lowest_index_first() -> None:
     out = step({"counts": [3, 0, 5, 0], "means": [0.1, 99.0, 0.2, 7.0], "c": 0})
     assert (out["arm"], out["reason"]) == (1, "untried arm")
-    assert out["scores"] == [None] * 4
+    assert out["scores"] == [0.1, None, 0.2, None]  # c = 0: tried arms score their means
     assert out["tied_arms"] == [1, 3]
     assert out["means"] == [0.1, 0.0, 0.2, 0.0]  # an untried arm's mean is ignored
     # Recording arm 1 leaves arm 3 as the only untried arm, even against a huge mean.

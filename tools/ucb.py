@@ -145,14 +145,19 @@ def choose_arm(
     -------
     arm : int
     scores : (K,) float64
-        NaN for untried arms (there are no scores then if any arm is untried).
+        NaN for untried arms (an untried arm is chosen whatever the others score).
     reason : str
     tied : (M,) int64
         The arms that shared the winning score (or the untried arms).
     """
     if not counts.all():
         untried = np.flatnonzero(counts == 0)
-        return int(untried[0]), np.full(counts.shape, np.nan), "untried arm", untried
+        scores = np.full(counts.shape, np.nan)
+        tried = counts > 0
+        if tried.any():
+            ln_n = math.log(int(counts.sum()))
+            scores[tried] = ucb_scores(counts[tried], means[tried], c, ln_n)
+        return int(untried[0]), scores, "untried arm", untried
     scores = ucb_scores(counts, means, c, math.log(int(counts.sum())))
     arm = int(scores.argmax())
     tied = np.flatnonzero(scores == scores[arm])
