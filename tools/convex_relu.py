@@ -49,7 +49,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 from pydantic import Field
 
 from tools.errors import ToolInputError, ToolLimitError
@@ -253,6 +252,10 @@ class _WorkingSet:
     delta: float
     eta: float
     q: Array | None = None
+    primal: Array | None = None
+    """The blocks certified last (the iterate, or its projection onto the cones)."""
+    r_dual: Array | None = None
+    """The residual of the dual point certified last."""
 
     def extend(self, new: IntArray) -> None:
         m, d = self.idx.size, self.xv.shape[1]
@@ -316,6 +319,7 @@ def _al_solve(
     xv = ws.xv
     xz = x @ xv.T
     r, cx, q, _ = parts(xz)
+    ws.primal, ws.r_dual = xv, r
     prev, prev_z = xv, xz
     t = 1.0
     step_l = min(max(2.0 * l_x, ws.delta * l_x), l_cap)
@@ -327,12 +331,14 @@ def _al_solve(
             since_check = 0
             cert, violation, norms = check(r, cx, q, xv)
             budget.record(cert)
+            ws.primal, ws.r_dual = xv, r
             if cert.relative_gap <= tol and violation <= tol:
                 stop = "converged"
                 break
         stop = budget.stop()
         if stop is not None:
             cert, violation, norms = check(r, cx, q, xv)
+            ws.primal, ws.r_dual = xv, r
             break
         budget.used += 1
         since_check += 1
@@ -364,6 +370,7 @@ def _al_solve(
             # the subproblem is solved to eta: certify, then move the multipliers
             cert, violation, norms = check(r, cx, q, xv)
             budget.record(cert)
+            ws.primal, ws.r_dual = xv, r
             if cert.relative_gap <= tol and violation <= tol:
                 stop = "converged"
                 break
@@ -381,20 +388,32 @@ def _al_solve(
     return cert, violation, norms, stop
 
 
-def _cone_dual_norms(x: Array, h: Array, signs: Array, lam: float, iters: int) -> Array:
+def _cone_dual_norms(
+    x: Array,
+    h: Array,
+    signs: Array,
+    lam: float,
+    iters: int,
+    *,
+    l_x: float,
+    mu0: Array | None = None,
+) -> Array:
     """``min_{μ ≥ 0} ‖h_j + Xᵀ(s_j ∘ μ_j)‖₂`` for each column ``j``, approximately.
 
     ``h``: ``(d, K)``, ``signs``: ``(n, K)`` (±1). Projected FISTA on the batch for at most
     ``iters`` iterations, stopping a column once its norm is ``≤ λ``; returns the norms reached
     (``(K,)``), each an upper bound of the minimum, so a certificate built on them stays valid.
+    ``l_x`` is ``‖X‖₂²`` (the step is its inverse); ``mu0`` (``(n, K)``, ≥ 0) a starting point.
     """
     norms: Array = np.linalg.norm(h, axis=0)
+    if mu0 is not None:
+        norms = np.minimum(norms, np.linalg.norm(h + x.T @ (signs * mu0), axis=0))
     todo = np.flatnonzero(norms > lam)
     if todo.size == 0 or iters == 0:
         return norms
-    step = 1.0 / max(spectral_norm_sq(DenseOperator(x)), TINY)
+    step = 1.0 / max(l_x, TINY)
     hh, ss = h[:, todo], signs[:, todo]
-    mu = np.zeros((x.shape[0], todo.size))
+    mu = np.zeros((x.shape[0], todo.size)) if mu0 is None else mu0[:, todo].copy()
     prev = mu
     t = 1.0
     for it in range(iters):
@@ -418,191 +437,223 @@ def _cone_dual_norms(x: Array, h: Array, signs: Array, lam: float, iters: int) -
     return norms
 
 
-class _Collapse(Exception):
-    """Blocks that Newton drove to zero: they leave the support."""
-
-    def __init__(self, blocks: IntArray) -> None:
-        super().__init__()
-        self.blocks = blocks
+def _null_basis(rows: Array, d: int) -> Array:
+    """Orthonormal basis (``(d, d − rank)``) of ``{v : rows v = 0}`` for ``rows`` ``(t, d)``."""
+    if rows.shape[0] == 0:
+        return np.eye(d)
+    _, s, vt = np.linalg.svd(rows, full_matrices=True)
+    rank = int(np.sum(s > 1e-10 * max(float(s[0]), TINY)))
+    out: Array = vt[rank:].T
+    return out
 
 
 def _polish(
-    x: Array, sub: Array, y: Array, lam: float, xv: Array, q: Array, y_norm: float
+    x: Array, sub: Array, y: Array, lam: float, xv: Array, q: Array, y_norm: float, l_x: float
 ) -> tuple[Array, Array, float] | None:
-    """``_polish_once`` from the rows with ``q > 0``, then again with the rows it violated
-    added to the tight sets, a few times."""
-    cx = (x @ xv.T) * np.tile(2.0 * sub - 1.0, 2)
-    scale = np.linalg.norm(x, axis=1)[:, None] * np.linalg.norm(xv, axis=1)[None, :]
-    ratio = np.where(q > 0.0, cx / np.maximum(scale, TINY), np.inf)
-    tight = ratio <= TIGHT
-    # at most d − 1 rows per block (more leave no nonzero direction): the smallest ratios
-    order = np.argsort(ratio, axis=0)
-    limit = np.zeros_like(tight)
-    np.put_along_axis(limit, order[: max(x.shape[1] - 1, 0)], True, axis=0)
-    tight &= limit
-    best: tuple[Array, Array, float] | None = None
-    best_score = math.inf
-    xv = xv.copy()
-    for _ in range(POLISH_ROUNDS):
-        try:
-            trial = _polish_once(x, sub, y, lam, xv, tight, y_norm)
-        except _Collapse as gone:
-            xv[gone.blocks] = 0.0
-            continue
-        if trial is None:
-            return best
-        new, norms, violation, release = trial
-        score = max(violation, float(np.max(norms, initial=0.0)) / lam - 1.0)
-        if best is None or score < best_score:
-            best, best_score = (new, norms, violation), score
-        cx = (x @ new.T) * np.tile(2.0 * sub - 1.0, 2)
-        size_new = np.linalg.norm(x, axis=1)[:, None] * np.linalg.norm(new, axis=1)[None, :]
-        bad = (cx < -TIGHT * size_new) & ~tight
-        if not np.any(bad) and not np.any(release):
-            break
-        tight = (tight | bad) & ~release
-    return best
-
-
-def _polish_once(
-    x: Array,
-    sub: Array,
-    y: Array,
-    lam: float,
-    xv: Array,
-    tight_rows: npt.NDArray[np.bool_],
-    y_norm: float,
-) -> tuple[Array, Array, float, npt.NDArray[np.bool_]] | None:
-    """Newton polish of the working-set problem on the support the augmented Lagrangian found.
+    """Newton polish of the working-set problem on the support the augmented Lagrangian found:
+    a primal active-set method on the cone rows.
 
     ``sub``: the working set's masks ``(n, m)``; ``xv``: ``(2m, d)``; ``q``: the multiplier
-    estimate ``(n, 2m)``. Nonzero blocks keep their tight rows (``q > 0``) as equalities
-    ``C_T x_g = 0``: writing ``x_g = N_g ξ_g`` with ``N_g`` an orthonormal basis of that
-    null space leaves the smooth problem ``½‖Σ_g A_g N_g ξ_g − y‖² + λ Σ_g ‖ξ_g‖₂``, solved by
-    damped Newton on its ``K×K`` Gram matrix (accumulated over row chunks, so memory is
-    ``O(K² + n·m)``, never ``n×K``). The multipliers of the tight rows then come from the
-    stationarity condition by least squares. Returns the polished blocks, each block's dual
-    norm ``‖A_gᵀ r + C_gᵀ μ_g‖`` (``(2m,)``; zero blocks by the batched cone projection) and the
-    constraint violation, or ``None`` when the support is unsuitable (too large, or a block
-    collapses).
+    estimate ``(n, 2m)``. Each nonzero block keeps its tight rows ``T_g`` (positive multiplier,
+    ``x_i·x_g ≤ TIGHT·‖x_i‖‖x_g‖``) as equalities: with ``x_g = N_g ξ_g`` (``N_g`` an orthonormal
+    basis of the null space of ``C_{T_g}``) the problem is
+    ``½‖Σ_g A_g N_g ξ_g − y‖² + λ Σ_g ‖ξ_g‖₂``, smooth near the iterate, and damped Newton on its
+    ``K×K`` Gram matrix (accumulated over row chunks: memory ``O(K² + n·m)``, never ``n×K``)
+    moves ``ξ`` with a ratio test that stops at the first other row to reach its boundary;
+    that row joins ``T_g`` and the Gram is rebuilt. Blocks that Newton shrinks to zero leave
+    the support; rows whose least-squares multiplier comes out negative leave ``T_g``.
+    Returns the polished blocks, each block's dual norm ``‖A_gᵀ r + C_gᵀ μ_g‖`` (``(2m,)``; zero
+    blocks by the batched cone projection from ``q``) and the constraint violation, or
+    ``None`` when the support is unsuitable (too large, or empty).
     """
     n, d = x.shape
     m = sub.shape[1]
     signs = np.tile(2.0 * sub - 1.0, 2)
     out_sign = np.repeat([1.0, -1.0], m)
-    sizes = np.linalg.norm(xv, axis=1)
-    support = np.flatnonzero(sizes > 1e-9 * max(float(sizes.max(initial=0.0)), TINY))
-    bases: list[Array] = []
-    kept: list[int] = []
-    for j in support.tolist():
-        tight = np.flatnonzero(tight_rows[:, j])
-        if tight.size:
-            rows = signs[tight, j][:, None] * x[tight]
-            _, s, vt = np.linalg.svd(rows, full_matrices=True)
-            rank = int(np.sum(s > 1e-9 * max(float(s[0]), TINY)))
-            basis = vt[rank:].T
-        else:
-            basis = np.eye(d)
-        if basis.shape[1]:
-            bases.append(basis)
-            kept.append(int(j))
-    k_dims = np.array([b.shape[1] for b in bases], dtype=np.int64)
-    k = int(k_dims.sum())
-    if k == 0 or k > MAX_POLISH:
-        return None
-    basis_all = np.hstack(bases)  # (d, K)
-    owner = np.repeat(np.arange(len(kept)), k_dims)
-    col_pattern = np.asarray(kept, dtype=np.int64)[owner] % m
-    col_sign = out_sign[np.asarray(kept, dtype=np.int64)][owner]
-    gram = np.zeros((k, k))
-    rhs = np.zeros(k)
-    chunk = max(1, min(n, (4 * n * max(m, d)) // max(k, 1)))
-    for start in range(0, n, chunk):
-        rows = slice(start, start + chunk)
-        mc = (x[rows] @ basis_all) * (sub[rows][:, col_pattern] * col_sign)
-        gram += mc.T @ mc
-        rhs += mc.T @ y[rows]
-    starts = np.concatenate(([0], np.cumsum(k_dims)[:-1]))
-    groups = Groups(k_dims, np.ones(len(kept)))
-    xi = np.concatenate([bases[i].T @ xv[j] for i, j in enumerate(kept)])
+    row_norm = np.linalg.norm(x, axis=1)
+    xv = xv.copy()
+    size = np.linalg.norm(xv, axis=1)
+    xv[size <= 1e-9 * max(float(size.max(initial=0.0)), TINY)] = 0.0
+    cx = (x @ xv.T) * signs
+    ratio = np.where(q > 0.0, cx / np.maximum(row_norm[:, None] * size[None, :], TINY), np.inf)
+    tight = ratio <= TIGHT
+    order = np.argsort(ratio, axis=0)
+    limit = np.zeros_like(tight)
+    np.put_along_axis(limit, order[: max(d - 1, 0)], True, axis=0)
+    tight &= limit
     yy = float(y @ y)
-
-    def objective(v: Array) -> float:
-        return (
-            0.5 * float(v @ gram @ v)
-            - float(rhs @ v)
-            + 0.5 * yy
-            + lam * float(np.sum(groups.norms(v)))
-        )
-
-    first = groups.norms(xi)
-    if np.any(first <= 0.0):
-        return None
-    value = objective(xi)
-    ridge = 1e-14 * max(float(np.trace(gram)), TINY)
-    for _ in range(POLISH_STEPS):
-        nrm = groups.norms(xi)
-        unit = xi / groups.expand(nrm)
-        grad = gram @ xi - rhs + lam * unit
-        hess = gram + ridge * np.eye(k)
-        for i, (s0, kd) in enumerate(zip(starts, k_dims, strict=True)):
-            blk = slice(int(s0), int(s0 + kd))
-            u = unit[blk]
-            hess[blk, blk] += (lam / nrm[i]) * (np.eye(int(kd)) - np.outer(u, u))
-        try:
-            step = -np.linalg.solve(hess, grad)
-        except np.linalg.LinAlgError:
+    steps_left = POLISH_STEPS
+    for _ in range(POLISH_ROUNDS):
+        kept: list[int] = []
+        bases: list[Array] = []
+        for j in np.flatnonzero(np.linalg.norm(xv, axis=1) > 0.0).tolist():
+            rows = np.flatnonzero(tight[:, j])
+            basis = _null_basis(signs[rows, j][:, None] * x[rows], d)
+            if basis.shape[1] == 0:
+                xv[j] = 0.0
+                continue
+            xv[j] = basis @ (basis.T @ xv[j])
+            kept.append(j)
+            bases.append(basis)
+        if not kept:
             return None
-        t = 1.0
-        while True:
-            cand = xi + t * step
-            if np.all(groups.norms(cand) > 0.0):
-                cand_value = objective(cand)
-                if cand_value <= value + 1e-4 * t * float(grad @ step):
-                    break
-            t *= 0.5
-            if t < 1e-10:
+        k_dims = np.array([b.shape[1] for b in bases], dtype=np.int64)
+        k = int(k_dims.sum())
+        if k > MAX_POLISH:
+            return None
+        kept_arr = np.asarray(kept, dtype=np.int64)
+        # rows outside T that the projection pushed across the boundary become tight
+        cx_k = (x @ xv[kept_arr].T) * signs[:, kept_arr]
+        scale = row_norm[:, None] * np.linalg.norm(xv[kept_arr], axis=1)[None, :]
+        crossed = (cx_k < -1e-12 * scale) & ~tight[:, kept_arr]
+        if np.any(crossed):
+            tight[:, kept_arr] |= crossed
+            continue
+        basis_all = np.hstack(bases)  # (d, K)
+        owner = np.repeat(np.arange(len(kept)), k_dims)
+        col_pattern = kept_arr[owner] % m
+        col_sign = out_sign[kept_arr][owner]
+        gram = np.zeros((k, k))
+        rhs = np.zeros(k)
+        chunk = max(1, min(n, (4 * n * max(m, d)) // k))
+        for start in range(0, n, chunk):
+            rows_c = slice(start, start + chunk)
+            mc = (x[rows_c] @ basis_all) * (sub[rows_c][:, col_pattern] * col_sign)
+            gram += mc.T @ mc
+            rhs += mc.T @ y[rows_c]
+        starts = np.concatenate(([0], np.cumsum(k_dims)[:-1]))
+        groups = Groups(k_dims, np.ones(len(kept)))
+        xi = np.concatenate([bases[i].T @ xv[j] for i, j in enumerate(kept)])
+        first = groups.norms(xi)
+        free = ~tight[:, kept_arr]  # rows the ratio test watches
+
+        def objective(
+            v: Array, gram: Array = gram, rhs: Array = rhs, groups: Groups = groups
+        ) -> float:
+            quad = 0.5 * float(v @ gram @ v) - float(rhs @ v) + 0.5 * yy
+            return quad + lam * float(np.sum(groups.norms(v)))
+
+        value = objective(xi)
+        base_ridge = max(float(np.trace(gram)) / k, TINY)
+        ridge = 1e-6 * base_ridge
+        blocked = collapsed = False
+        done = False
+        while steps_left > 0:
+            steps_left -= 1
+            nrm = groups.norms(xi)
+            unit = xi / groups.expand(nrm)
+            grad = gram @ xi - rhs + lam * unit
+            hess = gram + ridge * np.eye(k)
+            for i in range(len(kept)):
+                blk = slice(int(starts[i]), int(starts[i] + k_dims[i]))
+                hess[blk, blk] += (lam / nrm[i]) * (
+                    np.eye(int(k_dims[i])) - np.outer(unit[blk], unit[blk])
+                )
+            try:
+                step = -np.linalg.solve(hess, grad)
+            except np.linalg.LinAlgError:
+                return None
+            decrement = -float(grad @ step)
+            if decrement <= 1e-15 * max(value, TINY):
+                done = True
                 break
-        if t < 1e-10:
-            break
-        xi, value = cand, cand_value
-        shrunk = groups.norms(xi) < 1e-6 * first
-        if np.any(shrunk):
-            raise _Collapse(np.asarray(kept, dtype=np.int64)[shrunk])
-        if -float(grad @ step) <= 1e-30 + 1e-24 * abs(value):
-            break
-    new = np.zeros_like(xv)
-    for i, j in enumerate(kept):
-        new[j] = bases[i] @ xi[int(starts[i]) : int(starts[i] + k_dims[i])]
-    xz = x @ new.T
-    r = y - np.einsum("ij,ij->i", xz[:, :m] - xz[:, m:], sub)
-    cx = xz * signs
-    violation = float(np.linalg.norm(np.minimum(cx, 0.0))) / y_norm
-    mr = x.T @ (sub * r[:, None])  # (d, m): A_kᵀ r
-    ar = np.hstack((mr, -mr))  # (d, 2m): the v and w blocks' A_gᵀ r
-    norms = np.empty(2 * m)
-    nonzero = np.zeros(2 * m, dtype=bool)
-    release = np.zeros((n, 2 * m), dtype=bool)
-    for j in kept:
-        nonzero[j] = True
-        tight = np.flatnonzero(tight_rows[:, j])
-        unit_j = new[j] / max(float(np.linalg.norm(new[j])), TINY)
-        target = lam * unit_j - ar[:, j]  # = C_Tᵀ μ_T at a stationary point
-        if tight.size:
-            ct = (signs[tight, j][:, None] * x[tight]).T  # (d, t)
-            mu = np.linalg.lstsq(ct, target, rcond=None)[0]
-            release[tight[mu < 0.0], j] = True
-            mu = np.maximum(mu, 0.0)
-            norms[j] = float(np.linalg.norm(ar[:, j] + ct @ mu))
-        else:
-            norms[j] = float(np.linalg.norm(ar[:, j]))
-    zero = np.flatnonzero(~nonzero)
-    norms[zero] = _cone_dual_norms(x, ar[:, zero], signs[:, zero], lam, CONE_ITERS)
-    return new, norms, violation, release
+            dx = np.zeros((len(kept), d))
+            for i in range(len(kept)):
+                dx[i] = bases[i] @ step[int(starts[i]) : int(starts[i] + k_dims[i])]
+            cur = np.zeros((len(kept), d))
+            for i in range(len(kept)):
+                cur[i] = bases[i] @ xi[int(starts[i]) : int(starts[i] + k_dims[i])]
+            c0 = (x @ cur.T) * signs[:, kept_arr]
+            dc = (x @ dx.T) * signs[:, kept_arr]
+            towards = free & (dc < 0.0)
+            t_max = 1.0
+            hit: tuple[int, int] | None = None
+            if np.any(towards):
+                ratios = np.where(
+                    towards, np.maximum(c0, 0.0) / np.where(towards, -dc, 1.0), np.inf
+                )
+                flat = int(np.argmin(ratios))
+                best = float(ratios.flat[flat])
+                stuck = ratios <= 1e-12
+                if np.any(stuck):  # rows already on the boundary that the step would cross
+                    rr, cc = np.nonzero(stuck)
+                    tight[rr, kept_arr[cc]] = True
+                    blocked = True
+                    break
+                if best < 1.0:
+                    t_max = best
+                    hit = (flat // len(kept), flat % len(kept))
+            t = t_max
+            cand = xi + t * step
+            cand_value = objective(cand)
+            while cand_value > value - 1e-4 * t * decrement and t > 1e-12:
+                t *= 0.5
+                cand = xi + t * step
+                cand_value = objective(cand)
+                hit = None
+            if t <= 1e-12:
+                if ridge < base_ridge:
+                    ridge *= 100.0
+                    continue
+                done = True
+                break
+            if t < 1e-3 and hit is None:
+                ridge = min(ridge * 10.0, base_ridge)
+            elif t == 1.0:
+                ridge = max(ridge * 0.1, 1e-13 * base_ridge)
+            xi, value = cand, cand_value
+            shrunk = groups.norms(xi) < 1e-8 * first
+            if np.any(shrunk):
+                for i in np.flatnonzero(shrunk).tolist():
+                    xi[int(starts[i]) : int(starts[i] + k_dims[i])] = 0.0
+                collapsed = True
+                break
+            if hit is not None:
+                tight[hit[0], kept[hit[1]]] = True
+                blocked = True
+                break
+        for i, j in enumerate(kept):
+            xv[j] = bases[i] @ xi[int(starts[i]) : int(starts[i] + k_dims[i])]
+        if blocked or collapsed:
+            continue
+        # multipliers of the tight rows from stationarity, by least squares
+        xz = x @ xv.T
+        r = y - np.einsum("ij,ij->i", xz[:, :m] - xz[:, m:], sub)
+        violation = float(np.linalg.norm(np.minimum(xz * signs, 0.0))) / y_norm
+        mr = x.T @ (sub * r[:, None])  # (d, m): A_kᵀ r
+        ar = np.hstack((mr, -mr))  # (d, 2m)
+        norms = np.empty(2 * m)
+        nonzero = np.zeros(2 * m, dtype=bool)
+        released = False
+        for j in kept:
+            nonzero[j] = True
+            rows = np.flatnonzero(tight[:, j])
+            target = lam * xv[j] / max(float(np.linalg.norm(xv[j])), TINY) - ar[:, j]
+            if rows.size:
+                ct = (signs[rows, j][:, None] * x[rows]).T  # (d, t)
+                mu = np.linalg.lstsq(ct, target, rcond=None)[0]
+                negative = mu < -1e-10 * lam
+                if np.any(negative):
+                    tight[rows[negative], j] = False
+                    released = True
+                mu = np.maximum(mu, 0.0)
+                norms[j] = float(np.linalg.norm(ar[:, j] + ct @ mu))
+            else:
+                norms[j] = float(np.linalg.norm(ar[:, j]))
+        zero = np.flatnonzero(~nonzero)
+        norms[zero] = _cone_dual_norms(
+            x, ar[:, zero], signs[:, zero], lam, CONE_ITERS, l_x=l_x, mu0=q[:, zero]
+        )
+        if released and (violation > 0.0 or float(np.max(norms)) > lam):
+            if done and float(np.max(norms[nonzero])) <= lam * (1.0 + 1e-9):
+                return xv, norms, violation
+            continue
+        return xv, norms, violation
+    return None
 
 
 def _full_certificate(
-    x: Array, mask: Array, y: Array, lam: float, ws: _WorkingSet, norms_w: Array
+    x: Array, mask: Array, y: Array, lam: float, ws: _WorkingSet, norms_w: Array, l_x: float
 ) -> tuple[Certificate, Array, IntArray]:
     """The certificate on every pattern. Outside the working set the blocks are zero and the
     dual needs some ``μ ≥ 0`` with ``‖±A_kᵀ r + Xᵀ S_k μ‖ ≤ λ`` (the batched cone projection);
@@ -610,15 +661,25 @@ def _full_certificate(
     patterns' norms (``(2·|outside|,)``: the v sides then the w sides) and the outside patterns.
     """
     m = ws.idx.size
-    xz = x @ ws.xv.T
-    r = y - np.einsum("ij,ij->i", xz[:, :m] - xz[:, m:], mask[:, ws.idx])
+    sub = mask[:, ws.idx]
+    primal_xv = ws.xv if ws.primal is None else ws.primal
+    xz = x @ primal_xv.T
+    r_primal = y - np.einsum("ij,ij->i", xz[:, :m] - xz[:, m:], sub)
+    r = r_primal if ws.r_dual is None else ws.r_dual
     outside = np.setdiff1d(np.arange(mask.shape[1]), ws.idx)
     g = x.T @ (mask[:, outside] * r[:, None])
     so = 2.0 * mask[:, outside] - 1.0
-    norms_out = _cone_dual_norms(x, np.hstack((g, -g)), np.hstack((so, so)), lam, CONE_ITERS)
+    norms_out = _cone_dual_norms(
+        x, np.hstack((g, -g)), np.hstack((so, so)), lam, CONE_ITERS, l_x=l_x
+    )
     norms = np.concatenate((norms_w, norms_out))
-    penalty = lam * float(np.sum(np.linalg.norm(ws.xv, axis=1)))
-    return certificate(r, y, norms, penalty, np.full(norms.size, lam)), norms_out, outside
+    worst = float(np.max(norms)) / lam if norms.size else 0.0
+    alpha = min(1.0, 1.0 / worst) if worst > 0.0 else 1.0
+    primal = 0.5 * float(r_primal @ r_primal) + lam * float(
+        np.sum(np.linalg.norm(primal_xv, axis=1))
+    )
+    dual = alpha * float(r @ y) - 0.5 * alpha * alpha * float(r @ r)
+    return Certificate(primal, dual, alpha), norms_out, outside
 
 
 def solve_exact(
@@ -676,7 +737,8 @@ def solve_exact(
             )
         else:
             violation, norms_w, stop = 0.0, np.zeros(0), "converged"
-        cert, norms_out, outside = _full_certificate(x, mask, y, lam, ws, norms_w)
+            ws.primal, ws.r_dual = ws.xv, None
+        cert, norms_out, outside = _full_certificate(x, mask, y, lam, ws, norms_w, l_x)
         budget.record(cert)
         if cert.relative_gap <= tol and violation <= tol:
             stop = "converged"
@@ -689,16 +751,16 @@ def solve_exact(
         if add.size == 0:
             if not polished and m and ws.q is not None:
                 polished = True
-                trial = _polish(x, mask[:, ws.idx], y, lam, ws.xv, ws.q, y_norm)
+                trial = _polish(x, mask[:, ws.idx], y, lam, ws.xv, ws.q, y_norm, l_x)
                 if trial is not None:
-                    saved = ws.xv
-                    ws.xv = trial[0]
-                    cert_p, _, _ = _full_certificate(x, mask, y, lam, ws, trial[1])
+                    saved = ws.primal, ws.r_dual
+                    ws.primal, ws.r_dual = trial[0], None
+                    cert_p, _, _ = _full_certificate(x, mask, y, lam, ws, trial[1], l_x)
                     if cert_p.relative_gap <= tol and trial[2] <= tol:
                         cert, violation, stop = cert_p, trial[2], "converged"
                         budget.record(cert)
                         break
-                    ws.xv = saved
+                    ws.primal, ws.r_dual = saved
             if level > tol:
                 level = max(tol, 0.1 * level)
                 polished = False
@@ -709,8 +771,9 @@ def solve_exact(
         ws.extend(add)
     xv = np.zeros((2 * p, d))
     m = ws.idx.size
-    xv[ws.idx] = ws.xv[:m]
-    xv[p + ws.idx] = ws.xv[m:]
+    blocks = ws.xv if ws.primal is None else ws.primal
+    xv[ws.idx] = blocks[:m]
+    xv[p + ws.idx] = blocks[m:]
     converged = stop == "converged"
     if budget.trace_every and budget.trace and budget.trace[-1].iteration != budget.used:
         budget.trace.append(TracePoint(budget.used, cert.primal, cert.relative_gap))
