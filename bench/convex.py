@@ -202,9 +202,13 @@ def relu_case(n: int, d: int, n_patterns: int, repeat: int, budget: int) -> None
             max_iter=100_000,
             time_limit_s=60,
         )
+        t0 = time.perf_counter()
         out = convex_relu_fit(inp)
+        first = time.perf_counter() - t0
         results: dict[str, tuple[float, float] | str] = {
-            f"ours {form}": timed(lambda inp=inp: convex_relu_fit(inp).objective, repeat)
+            f"ours {form}": (first, out.objective)
+            if first > 2.0  # a slow run is its own measurement (as in timed)
+            else timed(lambda inp=inp: convex_relu_fit(inp).objective, repeat)
         }
         status = "converged" if out.converged else f"NOT converged ({out.message[:60]}…)"
         nnz = n * mask.shape[1] * (d + 1) * (2 if form == "exact" else 1)
@@ -218,7 +222,13 @@ def relu_case(n: int, d: int, n_patterns: int, repeat: int, budget: int) -> None
             )
         report(
             f"convex_relu_fit {form}  n={n} d={d} P={mask.shape[1]} (of {n_patterns})  "
-            f"lam=0.05·lam_max  ours {status}, gap {out.duality_gap.relative:.1e}",
+            f"lam=0.05·lam_max  ours {status}, gap {out.duality_gap.relative:.1e}"
+            + (
+                f", violation {out.constraint_violation:.1e} (an infeasible point's gap and "
+                "objective can undercut the optimum)"
+                if out.constraint_violation is not None
+                else ""
+            ),
             results,
         )
 
