@@ -32,6 +32,13 @@ def test_breakout() -> None:
     assert "log-log slope" in out
 
 
+def test_convex() -> None:
+    out = run_bench("convex.py")
+    for ours in ("fista", "gated", "exact"):
+        assert f"ratio ours/cvxpy+clarabel (ours {ours})" in out, out
+    assert "exponent" in out
+
+
 def test_elbo() -> None:
     out = run_bench("elbo.py")
     assert re.search(r"ratio ours/torch \d+\.\d\d", out), out
