@@ -241,7 +241,8 @@ color:#1b1b1b}
 nav{font-size:.9rem;margin-bottom:1.5rem}nav a{margin-right:1rem}
 pre{overflow-x:auto;background:#f5f5f5;padding:.75rem}code{font-size:.9em}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem}
-math[display=block]{margin:1rem 0;overflow-x:auto;overflow-y:hidden;padding:.2rem 0}img{max-width:100%}
+math[display=block]{margin:1rem 0;overflow-x:auto;overflow-y:hidden;padding:.2rem 0}
+img{max-width:100%}
 .meta{color:#666;font-size:.9rem}
 """
 
