@@ -2,7 +2,8 @@
 
 A :class:`Toolset` is the registry's tools plus the note tools of one knowledge base. Calls are
 validated first (``ToolInputError`` / ``ToolLimitError`` name the field), then run off the event
-loop: ordinary tools on anyio's worker threads, heavy tools on a pool of
+loop: ordinary tools on anyio's worker threads (``inline`` tools, about a millisecond at worst
+and without I/O, on the loop itself), heavy tools on a pool of
 ``Limits.max_concurrent_heavy`` threads under a wall-clock limit of ``Limits.tool_timeout_s``.
 
 A thread cannot be killed: when a heavy call times out, the caller gets a ``ToolTimeoutError``
@@ -134,6 +135,8 @@ class Toolset:
             A heavy tool that did not finish within ``Limits.tool_timeout_s``.
         """
         spec, args = self.parse(name, payload)
+        if spec.inline:
+            return self._execute(spec, args)
         work = partial(self._execute, spec, args)
         if not spec.heavy:
             return await anyio.to_thread.run_sync(work)

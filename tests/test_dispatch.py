@@ -172,3 +172,46 @@ def test_duplicate_names_are_refused() -> None:
     gauge = Gauge()
     with pytest.raises(RuntimeError, match="twice"):
         Toolset([sleep_spec("nap", gauge, False), sleep_spec("nap", gauge, True)])
+
+
+class ThreadOut(ToolOutput):
+    thread: int
+
+
+def thread_spec(name: str, *, heavy: bool = False, inline: bool = False) -> ToolSpec:
+    return ToolSpec(
+        name=name,
+        title="where",
+        description="Says which thread ran it.",
+        input_model=SleepIn,
+        output_model=ThreadOut,
+        func=lambda _inp: ThreadOut(thread=threading.get_ident()),
+        note=None,
+        examples=(Example("here", {}),),
+        heavy=heavy,
+        inline=inline,
+    )
+
+
+def test_inline_tools_run_on_the_event_loop_and_others_off_it() -> None:
+    toolset = Toolset(
+        [thread_spec("inline", inline=True), thread_spec("light"), thread_spec("heavy", heavy=True)]
+    )
+
+    async def main() -> dict[str, bool]:
+        loop_thread = threading.get_ident()
+        return {
+            name: (await toolset.call(name, {}))["thread"] == loop_thread
+            for name in ("inline", "light", "heavy")
+        }
+
+    assert anyio.run(main) == {"inline": True, "light": False, "heavy": False}
+    toolset.close()
+
+
+def test_inline_tools_are_cheap_pure_tools() -> None:
+    """Only bounded, I/O-free tools may skip the thread hop (the registry's contract)."""
+    for spec in all_tools().values():
+        if spec.inline:
+            assert not spec.heavy, spec.name
+            assert spec.read_only and "stateful" not in spec.tags, spec.name

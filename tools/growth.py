@@ -130,6 +130,7 @@ TOOLS = (
                 {"nominal_growth": {"low": 4.5, "high": 5.0}, "inflation": 5.5},
             ),
         ),
+        inline=True,
         tags=("macro",),
     ),
 )

@@ -41,7 +41,9 @@ class ToolSpec:
     """A tool: ``func`` takes a validated ``input_model`` and returns an ``output_model``.
 
     ``note`` is ``"<section>/<slug>"`` of the note that explains it. ``heavy`` tools run on
-    the server's bounded worker pool under a wall-clock limit.
+    the server's bounded worker pool under a wall-clock limit; ``inline`` tools, whose bounded
+    worst case costs about a millisecond (no I/O), run on the event loop without a thread hop;
+    the rest run on ordinary worker threads.
     """
 
     name: str
@@ -55,6 +57,7 @@ class ToolSpec:
     read_only: bool = True
     idempotent: bool = True
     heavy: bool = False
+    inline: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
 
     def parse(self, payload: Any) -> BaseModel:

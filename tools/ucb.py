@@ -421,6 +421,7 @@ TOOLS = (
                 {"counts": [5, 5], "means": [0.5, 0.5], "tie_break": "random", "seed": 7},
             ),
         ),
+        inline=True,
         tags=("bandit", "reinforcement-learning"),
     ),
     ToolSpec(
