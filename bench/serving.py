@@ -13,30 +13,23 @@ the ratio ours / bare (aims: static content >= 80%, a JSON tool call >= 50%, an 
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-
-# Run as a script, bench/ is first on sys.path and this file would shadow the standard
-# library's ``http`` package (which urllib and uvicorn import): take bench/ off the path.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-import urllib.request  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "tests"))  # tests/servers.py starts the real uvicorn
 
 AIMS = {"static": 0.80, "json": 0.50, "mcp": 0.25}
 
