@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.config import Settings, settings_for
 from server.feed import Feed, FeedError, FeedItem, is_url, load_feed
-from server.files import write_atomic
+from server.files import AtomicBatch
 from server.llms_txt import (
     Site,
     ToolLink,
@@ -476,78 +476,82 @@ def build(
     planned = _plan(parsed, entries, report, progress)
     tool_list = list(tools) if tools is not None else default_tools(settings)
 
-    root = settings.root
-    in_feed: dict[str, Post] = {}
-    for plan in planned:
-        entry = entries.get(plan.ident)
-        rel = f"content/posts/{plan.post.path}"
-        older = (
-            entry is not None
-            and parsed.date is not None
-            and entry.last_seen is not None
-            and parsed.date < entry.last_seen
-            and (root / rel).is_file()
-        )
-        if older:
-            assert entry is not None
-            report.warnings.append(
-                f"{rel}: this feed ({parsed.date}) is older than the one it was last built "
-                f"from ({entry.last_seen}); kept the newer post"
+    # Every file of the build is written at once at the end, or none is (one disk flush).
+    with AtomicBatch() as batch:
+        root = settings.root
+        in_feed: dict[str, Post] = {}
+        for plan in planned:
+            entry = entries.get(plan.ident)
+            rel = f"content/posts/{plan.post.path}"
+            older = (
+                entry is not None
+                and parsed.date is not None
+                and entry.last_seen is not None
+                and parsed.date < entry.last_seen
+                and (root / rel).is_file()
             )
-            report.unchanged.append(rel)
-            in_feed[plan.ident] = parse_post((root / rel).read_text(encoding="utf-8"))
+            if older:
+                assert entry is not None
+                report.warnings.append(
+                    f"{rel}: this feed ({parsed.date}) is older than the one it was last built "
+                    f"from ({entry.last_seen}); kept the newer post"
+                )
+                report.unchanged.append(rel)
+                in_feed[plan.ident] = parse_post((root / rel).read_text(encoding="utf-8"))
+                entries[plan.ident] = ManifestEntry(
+                    entry.path,
+                    entry.sha256,
+                    _earliest(entry.first_seen, parsed.date),
+                    entry.last_seen,
+                    entry.title,
+                    entry.link,
+                )
+                continue
+            changed = batch.stage(root / rel, plan.text)
+            (report.written if changed else report.unchanged).append(rel)
+            in_feed[plan.ident] = plan.post
             entries[plan.ident] = ManifestEntry(
-                entry.path,
-                entry.sha256,
-                _earliest(entry.first_seen, parsed.date),
-                entry.last_seen,
-                entry.title,
-                entry.link,
+                path=rel,
+                sha256=hashlib.sha256(plan.text.encode("utf-8")).hexdigest(),
+                first_seen=_earliest(entry.first_seen if entry else None, parsed.date),
+                last_seen=_latest(entry.last_seen if entry else None, parsed.date),
+                title=plan.post.title,
+                link=plan.post.link,
             )
-            continue
-        changed = write_atomic(root / rel, plan.text)
-        (report.written if changed else report.unchanged).append(rel)
-        in_feed[plan.ident] = plan.post
-        entries[plan.ident] = ManifestEntry(
-            path=rel,
-            sha256=hashlib.sha256(plan.text.encode("utf-8")).hexdigest(),
-            first_seen=_earliest(entry.first_seen if entry else None, parsed.date),
-            last_seen=_latest(entry.last_seen if entry else None, parsed.date),
-            title=plan.post.title,
-            link=plan.post.link,
+
+        posts = list(in_feed.values())
+        for ident in sorted(set(entries) - set(in_feed)):
+            entry = entries[ident]
+            try:
+                posts.append(parse_post((root / entry.path).read_text(encoding="utf-8")))
+            except (OSError, ValueError) as exc:
+                report.warnings.append(
+                    f"{entry.path}: kept post cannot be read ({exc}); not listed"
+                )
+                continue
+            report.kept.append(entry.path)
+        known = {e.path for e in entries.values()}
+        for orphan in sorted(settings.posts_dir.glob("*/*.md")):
+            rel = orphan.relative_to(root).as_posix()
+            if rel not in known:
+                report.warnings.append(f"{rel}: not in the manifest (not listed in llms.txt)")
+
+        record = _feed_record(parsed, source, old_feed)
+        site = Site(
+            title=record["title"] or "notes-kb",
+            description=record["description"],
+            link=record["link"],
+            feed_url=record["feed_url"],
         )
-
-    posts = list(in_feed.values())
-    for ident in sorted(set(entries) - set(in_feed)):
-        entry = entries[ident]
-        try:
-            posts.append(parse_post((root / entry.path).read_text(encoding="utf-8")))
-        except (OSError, ValueError) as exc:
-            report.warnings.append(f"{entry.path}: kept post cannot be read ({exc}); not listed")
-            continue
-        report.kept.append(entry.path)
-    known = {e.path for e in entries.values()}
-    for orphan in sorted(settings.posts_dir.glob("*/*.md")):
-        rel = orphan.relative_to(root).as_posix()
-        if rel not in known:
-            report.warnings.append(f"{rel}: not in the manifest (not listed in llms.txt)")
-
-    record = _feed_record(parsed, source, old_feed)
-    site = Site(
-        title=record["title"] or "notes-kb",
-        description=record["description"],
-        link=record["link"],
-        feed_url=record["feed_url"],
-    )
-    outputs = [
-        (settings.llms_full_path, render_llms_full(posts, base, site=site)),
-        (settings.llms_txt_path, render_llms_txt(posts, tool_list, base, site=site)),
-        (settings.manifest_path, render_manifest(record, entries)),
-    ]
-    for path, text in outputs:
-        if write_atomic(path, text):
-            report.files_written.append(path.relative_to(root).as_posix())
-    return report
+        outputs = [
+            (settings.llms_full_path, render_llms_full(posts, base, site=site)),
+            (settings.llms_txt_path, render_llms_txt(posts, tool_list, base, site=site)),
+            (settings.manifest_path, render_manifest(record, entries)),
+        ]
+        for path, text in outputs:
+            if batch.stage(path, text):
+                report.files_written.append(path.relative_to(root).as_posix())
+        return report
 
 
 # ---------------------------------------------------------------------------------------------
