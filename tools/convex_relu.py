@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import Field
 
 from tools.errors import ToolInputError, ToolLimitError
@@ -81,6 +82,8 @@ from tools.prox import (
 )
 from tools.registry import Example, ToolSpec
 from tools.schema import ToolInput, ToolOutput
+
+BoolArray = npt.NDArray[np.bool_]
 
 MAX_ROWS = 20_000
 MAX_FEATURES = 1_000
@@ -105,6 +108,14 @@ MAX_POLISH = 1_500
 POLISH_ROUNDS = 8
 """Active-set rounds of the polish (tight rows added where violated, released where μ < 0)."""
 POLISH_STEPS = 50
+POLISH_ROUNDS_MAX = 80
+POLISH_STEPS_MAX = 500
+"""The rounds and Newton steps the solver gives the polish (``POLISH_*`` are the defaults)."""
+ACTIVATE = 6
+"""Group active-set rounds after a polish that does not certify: zero blocks with dual norm
+above λ enter, and the polish is repeated from its own active rows."""
+ACTIVATE_ITERS = 300
+"""Iterations of the cone projection that gives an entering block its direction."""
 TIGHT = 1e-3
 """A row is tight for a block when its multiplier is positive and x_i·v ≤ TIGHT·‖x_i‖‖v‖."""
 WS_TOL = 1e-3
@@ -458,8 +469,20 @@ def _null_basis(rows: Array, d: int) -> Array:
 
 
 def _polish(
-    x: Array, sub: Array, y: Array, lam: float, xv: Array, q: Array, y_norm: float, l_x: float
-) -> tuple[Array, Array, float] | None:
+    x: Array,
+    sub: Array,
+    y: Array,
+    lam: float,
+    xv: Array,
+    q: Array,
+    y_norm: float,
+    l_x: float,
+    *,
+    tight0: BoolArray | None = None,
+    rounds: int = POLISH_ROUNDS,
+    steps: int = POLISH_STEPS,
+    deadline: float = math.inf,
+) -> tuple[Array, Array, float, BoolArray] | None:
     """Newton polish of the working-set problem on the support the augmented Lagrangian found:
     a primal active-set method on the cone rows.
 
@@ -472,9 +495,12 @@ def _polish(
     moves ``ξ`` with a ratio test that stops at the first other row to reach its boundary;
     that row joins ``T_g`` and the Gram is rebuilt. Blocks that Newton shrinks to zero leave
     the support; rows whose least-squares multiplier comes out negative leave ``T_g``.
+    ``tight0`` (``(n, 2m)``, bool), when given, is the starting ``T`` instead of that rule;
+    ``rounds`` and ``steps`` bound the active-set rounds and the Newton steps, ``deadline``
+    (``time.perf_counter()``) the wall time (``None`` when it passes).
     Returns the polished blocks, each block's dual norm ``‖A_gᵀ r + C_gᵀ μ_g‖`` (``(2m,)``; zero
-    blocks by the batched cone projection from ``q``) and the constraint violation, or
-    ``None`` when the support is unsuitable (too large, or empty).
+    blocks by the batched cone projection from ``q``), the constraint violation and the final
+    ``T`` (``(n, 2m)``), or ``None`` when the support is unsuitable (too large, or empty).
     """
     n, d = x.shape
     m = sub.shape[1]
@@ -486,14 +512,19 @@ def _polish(
     xv[size <= 1e-9 * max(float(size.max(initial=0.0)), TINY)] = 0.0
     cx = (x @ xv.T) * signs
     ratio = np.where(q > 0.0, cx / np.maximum(row_norm[:, None] * size[None, :], TINY), np.inf)
-    tight = ratio <= TIGHT
-    order = np.argsort(ratio, axis=0)
-    limit = np.zeros_like(tight)
-    np.put_along_axis(limit, order[: max(d - 1, 0)], True, axis=0)
-    tight &= limit
+    if tight0 is None:
+        tight = ratio <= TIGHT
+        order = np.argsort(ratio, axis=0)
+        limit = np.zeros_like(tight)
+        np.put_along_axis(limit, order[: max(d - 1, 0)], True, axis=0)
+        tight &= limit
+    else:
+        tight = tight0.copy()
     yy = float(y @ y)
-    steps_left = POLISH_STEPS
-    for _ in range(POLISH_ROUNDS):
+    steps_left = steps
+    for _ in range(rounds):
+        if time.perf_counter() > deadline:
+            return None
         kept: list[int] = []
         bases: list[Array] = []
         for j in np.flatnonzero(np.linalg.norm(xv, axis=1) > 0.0).tolist():
@@ -656,10 +687,65 @@ def _polish(
         )
         if released and (violation > 0.0 or float(np.max(norms)) > lam):
             if done and float(np.max(norms[nonzero])) <= lam * (1.0 + 1e-9):
-                return xv, norms, violation
+                return xv, norms, violation, tight
             continue
-        return xv, norms, violation
+        return xv, norms, violation, tight
     return None
+
+
+def _activate(
+    x: Array,
+    sub: Array,
+    y: Array,
+    lam: float,
+    xv: Array,
+    norms: Array,
+    tight: BoolArray,
+    l_x: float,
+) -> int:
+    """Group step of the polish's active set: zero blocks whose dual norm exceeds ``λ`` enter.
+
+    ``xv`` (``(2m, d)``) and ``tight`` (``(n, 2m)``) are updated in place. For a zero block with
+    ``h = ±A_gᵀ r`` the batched projection gives ``p = h + C_gᵀ μ``, the projection of ``h`` on
+    the block's cone, an ascent direction; the block starts at ``t·p/‖p‖`` with the exact line
+    minimiser ``t = (‖p‖ − λ)/‖A_g p/‖p‖‖²`` and no tight rows: the polish's projection and
+    ratio test then make the rows it reaches tight. Returns how many blocks entered.
+    """
+    n = x.shape[0]
+    m = sub.shape[1]
+    signs = np.tile(2.0 * sub - 1.0, 2)
+    zero = np.flatnonzero((np.linalg.norm(xv, axis=1) == 0.0) & (norms > lam * (1.0 + 1e-9)))
+    if zero.size == 0:
+        return 0
+    xz = x @ xv.T
+    r = y - np.einsum("ij,ij->i", xz[:, :m] - xz[:, m:], sub)
+    mr = x.T @ (sub * r[:, None])
+    h = np.hstack((mr, -mr))[:, zero]
+    ss = signs[:, zero]
+    step = 1.0 / max(l_x, TINY)
+    mu = np.zeros((n, zero.size))
+    prev = mu
+    t = 1.0
+    for _ in range(ACTIVATE_ITERS):
+        t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+        z = mu + ((t - 1.0) / t_next) * (mu - prev)
+        res = h + x.T @ (ss * z)
+        prev, mu, t = mu, np.maximum(z - step * ss * (x @ res), 0.0), t_next
+    proj = h + x.T @ (ss * mu)  # (d, K)
+    size = np.linalg.norm(proj, axis=0)
+    entered = 0
+    for c, j in enumerate(zero.tolist()):
+        if size[c] <= lam:
+            continue
+        u = proj[:, c] / size[c]
+        au = sub[:, j % m] * (x @ u)
+        curv = float(au @ au)
+        if curv <= TINY:
+            continue
+        xv[j] = ((size[c] - lam) / curv) * u
+        tight[:, j] = False
+        entered += 1
+    return entered
 
 
 def _full_certificate(
@@ -761,16 +847,54 @@ def solve_exact(
         if add.size == 0:
             if not polished and m and ws.q is not None:
                 polished = True
-                trial = _polish(x, mask[:, ws.idx], y, lam, ws.xv, ws.q, y_norm, l_x)
-                if trial is not None:
-                    saved = ws.primal, ws.r_dual
+                trial = _polish(
+                    x,
+                    mask[:, ws.idx],
+                    y,
+                    lam,
+                    ws.xv,
+                    ws.q,
+                    y_norm,
+                    l_x,
+                    rounds=POLISH_ROUNDS_MAX,
+                    steps=POLISH_STEPS_MAX,
+                    deadline=deadline,
+                )
+                saved = ws.primal, ws.r_dual
+                certified = False
+                for attempt in range(ACTIVATE + 1):
+                    if trial is None or time.perf_counter() > deadline:
+                        break
                     ws.primal, ws.r_dual = trial[0], None
                     cert_p, _, _ = _full_certificate(x, mask, y, lam, ws, trial[1], l_x)
                     if cert_p.relative_gap <= tol and trial[2] <= tol:
                         cert, violation, stop = cert_p, trial[2], "converged"
                         budget.record(cert)
+                        certified = True
                         break
-                    ws.primal, ws.r_dual = saved
+                    if attempt == ACTIVATE:
+                        break
+                    xv_a, tight_a = trial[0].copy(), trial[3].copy()
+                    sub = mask[:, ws.idx]
+                    if not _activate(x, sub, y, lam, xv_a, trial[1], tight_a, l_x):
+                        break
+                    trial = _polish(
+                        x,
+                        sub,
+                        y,
+                        lam,
+                        xv_a,
+                        ws.q,
+                        y_norm,
+                        l_x,
+                        tight0=tight_a,
+                        rounds=POLISH_ROUNDS_MAX,
+                        steps=POLISH_STEPS_MAX,
+                        deadline=deadline,
+                    )
+                if certified:
+                    break
+                ws.primal, ws.r_dual = saved
             if level > tol:
                 level = max(tol, 0.1 * level)
                 polished = False
