@@ -108,10 +108,10 @@ MAX_POLISH = 1_500
 POLISH_ROUNDS = 8
 """Active-set rounds of the polish (tight rows added where violated, released where μ < 0)."""
 POLISH_STEPS = 50
-POLISH_ROUNDS_MAX = 80
-POLISH_STEPS_MAX = 500
+POLISH_ROUNDS_MAX = 400
+POLISH_STEPS_MAX = 2_000
 """The rounds and Newton steps the solver gives the polish (``POLISH_*`` are the defaults)."""
-ACTIVATE = 6
+ACTIVATE = 20
 """Group active-set rounds after a polish that does not certify: zero blocks with dual norm
 above λ enter, and the polish is repeated from its own active rows."""
 ACTIVATE_ITERS = 300
@@ -705,11 +705,14 @@ def _activate(
 ) -> int:
     """Group step of the polish's active set: zero blocks whose dual norm exceeds ``λ`` enter.
 
-    ``xv`` (``(2m, d)``) and ``tight`` (``(n, 2m)``) are updated in place. For a zero block with
+    ``xv`` (``(2m, d)``), ``norms`` (``(2m,)``) and ``tight`` (``(n, 2m)``) are updated in
+    place. For a zero block with
     ``h = ±A_gᵀ r`` the batched projection gives ``p = h + C_gᵀ μ``, the projection of ``h`` on
     the block's cone, an ascent direction; the block starts at ``t·p/‖p‖`` with the exact line
     minimiser ``t = (‖p‖ − λ)/‖A_g p/‖p‖‖²`` and no tight rows: the polish's projection and
-    ratio test then make the rows it reaches tight. Returns how many blocks entered.
+    ratio test then make the rows it reaches tight. A block whose ``‖p‖`` is at most ``λ``
+    stays zero, and ``‖p‖`` (a tighter bound than ``norms``: ``μ ≥ 0``) replaces its norm.
+    Returns how many blocks entered.
     """
     n = x.shape[0]
     m = sub.shape[1]
@@ -733,6 +736,7 @@ def _activate(
         prev, mu, t = mu, np.maximum(z - step * ss * (x @ res), 0.0), t_next
     proj = h + x.T @ (ss * mu)  # (d, K)
     size = np.linalg.norm(proj, axis=0)
+    norms[zero] = np.minimum(norms[zero], size)
     entered = 0
     for c, j in enumerate(zero.tolist()):
         if size[c] <= lam:
@@ -874,10 +878,13 @@ def solve_exact(
                         break
                     if attempt == ACTIVATE:
                         break
-                    xv_a, tight_a = trial[0].copy(), trial[3].copy()
+                    xv_a, norms_a, tight_a = trial[0].copy(), trial[1].copy(), trial[3].copy()
                     sub = mask[:, ws.idx]
-                    if not _activate(x, sub, y, lam, xv_a, trial[1], tight_a, l_x):
-                        break
+                    if not _activate(x, sub, y, lam, xv_a, norms_a, tight_a, l_x):
+                        if np.array_equal(norms_a, trial[1]):
+                            break
+                        trial = (trial[0], norms_a, trial[2], trial[3])  # tighter bounds only
+                        continue
                     trial = _polish(
                         x,
                         sub,
