@@ -417,6 +417,18 @@ def _al_solve(
     return cert, violation, norms, stop
 
 
+def _cone_fista_step(
+    x: Array, h: Array, signs: Array, mu: Array, prev: Array, t: float, step: float
+) -> tuple[Array, Array, float]:
+    """One projected FISTA step on ``min_{μ ≥ 0} ½‖h_j + Xᵀ(s_j ∘ μ_j)‖²`` for every column
+    ``j`` at once (``h``: ``(d, K)``, ``signs``, ``mu``, ``prev``: ``(n, K)``); returns the new
+    ``mu``, the old one (the next ``prev``) and the next momentum ``t``."""
+    t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+    z = mu + ((t - 1.0) / t_next) * (mu - prev)
+    res = h + x.T @ (signs * z)
+    return np.maximum(z - step * signs * (x @ res), 0.0), mu, t_next
+
+
 def _cone_dual_norms(
     x: Array,
     h: Array,
@@ -446,10 +458,7 @@ def _cone_dual_norms(
     prev = mu
     t = 1.0
     for it in range(iters):
-        t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
-        z = mu + ((t - 1.0) / t_next) * (mu - prev)
-        res = hh + x.T @ (ss * z)
-        prev, mu, t = mu, np.maximum(z - step * ss * (x @ res), 0.0), t_next
+        mu, prev, t = _cone_fista_step(x, hh, ss, mu, prev, t, step)
         if it % 10 == 9 or it == iters - 1:
             now = np.linalg.norm(hh + x.T @ (ss * mu), axis=0)
             norms[todo] = np.minimum(norms[todo], now)
@@ -738,10 +747,7 @@ def _activate(
     prev = mu
     t = 1.0
     for _ in range(ACTIVATE_ITERS):
-        t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
-        z = mu + ((t - 1.0) / t_next) * (mu - prev)
-        res = h + x.T @ (ss * z)
-        prev, mu, t = mu, np.maximum(z - step * ss * (x @ res), 0.0), t_next
+        mu, prev, t = _cone_fista_step(x, h, ss, mu, prev, t, step)
     proj = h + x.T @ (ss * mu)  # (d, K)
     size = np.linalg.norm(proj, axis=0)
     norms[zero] = np.minimum(norms[zero], size)
