@@ -352,7 +352,7 @@ def test_concurrent_records_from_threads_lose_nothing(db: Path) -> None:
 
 WORKER = """
 import sys
-from tests.test_bandit import _records_for
+from tests.tools.test_bandit import _records_for
 from tools.bandit import TOOLS
 record = {spec.name: spec for spec in TOOLS}["bandit_record"]
 worker, n = int(sys.argv[1]), int(sys.argv[2])
