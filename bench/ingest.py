@@ -7,7 +7,7 @@ For each feed it times, per item:
 
 - ours: the whole build (feed parse, HTML→Markdown with math repair, front matter, manifest,
   llms.txt, llms-full.txt, atomic writes) into a fresh directory;
-- ours, convert only: ``server.markdown.html_to_markdown`` on each item's HTML;
+- ours, convert only: ``server.ingest.markdown.html_to_markdown`` on each item's HTML;
 - peer: ``markdownify.markdownify`` on the same HTML (no math repair, no feed, no files).
 
 It prints the ratios ours/peer and how the per-item cost grows from the small synthetic feed to
@@ -27,9 +27,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from server.build import build
 from server.config import Limits, settings_for
-from server.feed import parse_feed
+from server.ingest.build import build
+from server.ingest.feed import parse_feed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,7 +62,7 @@ def measure(feed_path: Path, repeat: int) -> dict[str, float]:
     falls on both alike; the build is timed as a whole just before."""
     from markdownify import markdownify
 
-    from server.markdown import html_to_markdown
+    from server.ingest.markdown import html_to_markdown
 
     feed = parse_feed(feed_path.read_bytes())
     htmls = [(item.html, item.base) for item in feed.items]

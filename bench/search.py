@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from server.config import settings_for  # noqa: E402
-from server.notes import KnowledgeBase, parse_sections  # noqa: E402
-from server.posts import Post  # noqa: E402
-from server.search import (  # noqa: E402
+from server.ingest.posts import Post  # noqa: E402
+from server.kb.notes import KnowledgeBase, parse_sections  # noqa: E402
+from server.kb.search import (  # noqa: E402
     FIELD_B,
     FIELD_WEIGHTS,
     K1,

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))  # tests/servers.py starts the real uvicorn
+sys.path.insert(0, str(REPO))  # tests/servers.py starts the real uvicorn
 
 AIMS = {"static": 0.80, "json": 0.50, "mcp": 0.25}
 
@@ -200,7 +200,7 @@ def fetch(url: str, case: dict[str, Any]) -> str:
 
 def cases() -> list[dict[str, Any]]:
     from server.config import settings_for
-    from server.notes import KnowledgeBase
+    from server.kb.notes import KnowledgeBase
     from tools.registry import all_tools
 
     kb = KnowledgeBase.load(settings_for())
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = args.seconds or (0.3 if args.quick else 3.0)
     import tempfile
 
-    from servers import running_server
+    from tests.servers import running_server
 
     all_cases = cases()
     with (

@@ -12,8 +12,8 @@ import sys
 from collections.abc import Sequence
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "build": ("server.build", "build posts, llms.txt and llms-full.txt from an RSS/Atom feed"),
-    "check": ("server.build", "check that the built content is current and well formed"),
+    "build": ("server.content", "build posts, llms.txt and llms-full.txt from an RSS/Atom feed"),
+    "check": ("server.content", "check that the built content is current and well formed"),
     "serve": (
         "server.commands",
         "run the HTTP service (JSON API, Markdown, llms.txt, MCP at /mcp)",

@@ -34,11 +34,11 @@ def _ensure_built(settings: Settings) -> bool:
     """Build the content when it is missing; False (after a message) when that fails."""
     if settings.posts_dir.is_dir() and settings.llms_txt_path.is_file():
         return True
-    from server.build import BuildError, build
+    from server.content import BuildError, build_content
 
     print(f"notes-kb: building {settings.root} from {settings.feed_path}", file=sys.stderr)
     try:
-        report = build(settings)
+        report = build_content(settings)
     except BuildError as exc:
         print(f"notes-kb: cannot build the content: {exc}", file=sys.stderr)
         return False
@@ -89,7 +89,7 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     uvicorn.run(
-        "server.app:app_from_env",
+        "server.web.app:app_from_env",
         factory=True,
         host=args.host,
         port=args.port,
@@ -113,7 +113,7 @@ def run_mcp(args: argparse.Namespace) -> int:
     if not _ensure_built(settings):
         return 1
     _export_env(settings)
-    from server.mcp_server import run_stdio
+    from server.mcp.server import run_stdio
 
     run_stdio(settings)
     return 0
@@ -148,7 +148,7 @@ def _read_payload(text: str) -> Any:
 def run_call(args: argparse.Namespace) -> int:
     """Exit 0 with the result on stdout; 1 with ``{"error": …}`` on stderr for a bad input or a
     failed tool; 2 when the input is not JSON or cannot be read."""
-    from server.dispatch import Toolset
+    from server.toolset.dispatch import Toolset
     from tools.errors import ToolInputError
 
     try:
@@ -161,7 +161,7 @@ def run_call(args: argparse.Namespace) -> int:
     _export_env(settings)
     kb = None
     if settings.posts_dir.is_dir():
-        from server.notes import KnowledgeBase
+        from server.kb.notes import KnowledgeBase
 
         kb = KnowledgeBase.load(settings)
     toolset = Toolset.for_kb(kb, settings)
@@ -193,9 +193,9 @@ def run_export(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not _ensure_built(settings):
         return 1
-    from server.dispatch import Toolset
-    from server.export import export
-    from server.notes import KnowledgeBase
+    from server.kb.notes import KnowledgeBase
+    from server.toolset.dispatch import Toolset
+    from server.web.export import export
 
     kb = KnowledgeBase.load(settings)
     report = export(settings, Path(args.out), kb=kb, toolset=Toolset.for_kb(kb, settings))

@@ -10,7 +10,7 @@ Usage::
 The port is a free one found by binding port 0 (uvicorn's ``--fd`` is not used: uvicorn treats
 such a socket as a Unix socket and leaves Nagle's algorithm on, adding 40 ms to every answer);
 if another process takes the port first, the start is retried on a new one.
-The server runs ``server.app:app_from_env`` in factory mode;
+The server runs ``server.web.app:app_from_env`` in factory mode;
 ``root``/``base_url``/``db`` reach it through ``NOTES_KB_*`` variables. It is stopped by its
 process group id (its own pid), never by name.
 """
@@ -104,7 +104,7 @@ def running_server(
             sys.executable,
             "-m",
             "uvicorn",
-            "server.app:app_from_env",
+            "server.web.app:app_from_env",
             "--factory",
             "--host",
             "127.0.0.1",

@@ -1,0 +1,125 @@
+"""``notes-kb build`` and ``notes-kb check``: the ingest room's build, listing the tools that the
+service exposes.
+
+``server.ingest`` never imports the toolset, so the tools that ``llms.txt`` lists are computed
+here, one layer up, and passed in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from server.config import Settings, settings_for
+from server.ingest.build import BuildError, BuildReport, Progress, build, check
+from server.ingest.feed import is_url
+from server.ingest.llms_txt import ToolLink, tool_links
+
+
+def default_tools(settings: Settings) -> list[ToolLink]:
+    """The tools ``llms.txt`` lists: what the server exposes (note tools, then the registry)."""
+    from server.kb.notes import KnowledgeBase
+    from server.toolset.dispatch import Toolset
+
+    return tool_links(Toolset.for_kb(KnowledgeBase(settings, posts=()), settings))
+
+
+def build_content(
+    settings: Settings,
+    feed: str | Path | None = None,
+    base_url: str | None = None,
+    *,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """``server.ingest.build.build`` with the service's tools in ``llms.txt``."""
+    return build(settings, feed, base_url, tools=default_tools(settings), progress=progress)
+
+
+def check_content(settings: Settings, feed: str | Path | None = None) -> list[str]:
+    """``server.ingest.build.check`` with the service's tools in ``llms.txt``."""
+    return check(settings, feed, tools=default_tools(settings))
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+
+
+def configure_build(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--feed",
+        default=None,
+        metavar="PATH_OR_URL",
+        help="RSS 2.0 or Atom feed: a file or an http(s) URL (default: content/feed.xml)",
+    )
+    parser.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="write llms.txt and content/ under DIR (default: the knowledge base root)",
+    )
+    parser.add_argument(
+        "--base-url",
+        default=None,
+        metavar="URL",
+        help="prefix for the links in llms.txt (default: site-relative links)",
+    )
+
+
+def _terminal_progress(stream: Any) -> Progress | None:
+    if not stream.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if done == 1 or done == total or done % 25 == 0:
+            stream.write(f"\rconverting {done}/{total} items")
+            if done == total:
+                stream.write("\n")
+            stream.flush()
+
+    return show
+
+
+def run_build(args: argparse.Namespace) -> int:
+    settings = settings_for(args.out or args.root)
+    if args.feed is None and args.out is not None:
+        feed: str | Path = settings_for(args.root).feed_path
+    else:
+        feed = args.feed if args.feed is not None else settings.feed_path
+    if not is_url(feed):
+        feed = Path(feed).resolve()
+    try:
+        report = build_content(
+            settings, feed, args.base_url, progress=_terminal_progress(sys.stderr)
+        )
+    except BuildError as exc:
+        print(f"notes-kb build: {exc}", file=sys.stderr)
+        print("nothing was written", file=sys.stderr)
+        return 1
+    print(report.format())
+    return 0
+
+
+def configure_check(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--feed",
+        default=None,
+        metavar="PATH_OR_URL",
+        help="the feed the content was built from (default: content/feed.xml)",
+    )
+
+
+def run_check(args: argparse.Namespace) -> int:
+    settings = settings_for(args.root)
+    problems = check_content(settings, args.feed)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"notes-kb check: {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print("notes-kb check: content is current and well formed")
+    return 0
+
+
+__all__ = ["BuildError", "build_content", "check_content", "default_tools"]

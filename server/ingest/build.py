@@ -1,0 +1,633 @@
+"""A feed becomes posts, a manifest and llms.txt (``notes-kb build``; ``check`` compares).
+
+The build is incremental and lossless. ``content/index.json`` (the manifest) maps each post's id
+(its guid, else its link) to its path, the sha256 of its file, and when it was first and last seen
+in a feed, dated by the feed itself (its build date, else its newest item), never by the clock:
+rebuilding an unchanged feed changes no byte. A post that drops out of a newer feed is kept (and
+stays in ``llms.txt``); a changed item is rewritten; an unchanged file is not touched. Everything
+that can fail (fetching, parsing, converting) happens before the first write, and each file is
+written atomically, so a feed that cannot be read leaves ``content/`` exactly as it was.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import itertools
+import json
+import re
+import shutil
+import tempfile
+import unicodedata
+import urllib.parse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from server.config import Settings, settings_for
+from server.files import AtomicBatch
+from server.ingest.feed import Feed, FeedError, FeedItem, is_url, load_feed
+from server.ingest.llms_txt import (
+    Site,
+    ToolLink,
+    one_line,
+    render_llms_full,
+    render_llms_txt,
+    site_from_manifest,
+)
+from server.ingest.posts import Post, parse_post
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
+    from server.ingest.markdown import MathReport
+
+MANIFEST_VERSION = 1
+Progress = Callable[[int, int], None]
+
+
+class BuildError(Exception):
+    """The build cannot run (unreadable feed, corrupt manifest); nothing was written."""
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    path: str
+    """Relative to the root, e.g. ``content/posts/ai/bandit.md``."""
+    sha256: str
+    first_seen: str | None
+    last_seen: str | None
+    title: str
+    link: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+            "title": self.title,
+            "link": self.link,
+        }
+
+
+@dataclass
+class BuildReport:
+    """What a build did. ``written``/``unchanged``/``kept`` hold post paths under the root."""
+
+    source: str
+    not_modified: bool = False
+    feed_date: str | None = None
+    items: int = 0
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    files_written: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    math: MathReport | None = None
+
+    @property
+    def posts(self) -> int:
+        return len(self.written) + len(self.unchanged) + len(self.kept)
+
+    def format(self) -> str:
+        lines = [
+            f"feed: {self.source}"
+            + (" (304 Not Modified: cached copy)" if self.not_modified else ""),
+            f"  dated {self.feed_date or 'unknown'}, {self.items} item(s)",
+            f"posts: {len(self.written)} written, {len(self.unchanged)} unchanged, "
+            f"{len(self.kept)} kept from earlier feeds ({self.posts} in all)",
+        ]
+        shown = self.written[:20]
+        lines += [f"  wrote {p}" for p in shown]
+        if len(self.written) > len(shown):
+            lines.append(f"  ... and {len(self.written) - len(shown)} more")
+        lines += [f"  wrote {p}" for p in self.files_written]
+        if self.math is not None:
+            m = self.math
+            lines.append(
+                f"math: {m.formulas} formulas ({m.display} display), "
+                f"{m.em_pairs_repaired} <em> pairs and {m.row_breaks_repaired} row breaks repaired"
+            )
+            calls = ", ".join(f"{k} {v}" for k, v in sorted(m.judgement_calls.items()))
+            lines.append(f"  judgement calls: {calls or 'none'}")
+        lines.append(f"warnings: {len(self.warnings)}")
+        lines += [f"  {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# identities, paths, summaries
+
+_POSTS_PATH = re.compile(r"^/posts/([^/]+)/([^/]+?)/?$")
+_UNSAFE = re.compile(r"[^\w.-]+")
+
+
+def _clean_segment(text: str, *, lower: bool = False) -> str:
+    """A safe file/URL segment: word characters (any script), ``.``, ``-``; never ``..``."""
+    text = unicodedata.normalize("NFKC", urllib.parse.unquote(text)).strip()
+    if lower:
+        text = text.lower()
+    text = _UNSAFE.sub("-", text).strip(".-")
+    text = re.sub(r"\.{2,}", ".", text)
+    return text[:80].strip(".-")
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:6]
+
+
+def item_id(item: FeedItem) -> str:
+    """The post's identity: guid, else link, else a hash of title and content."""
+    if item.guid:
+        return item.guid
+    if item.link:
+        return item.link
+    digest = hashlib.sha256(f"{item.title}\n{item.html}".encode()).hexdigest()[:16]
+    return f"urn:notes-kb:{digest}"
+
+
+def section_and_slug(item: FeedItem, ident: str) -> tuple[str, str]:
+    """``/posts/<section>/<slug>`` from the link; otherwise the first category (else ``posts``)
+    and the link's last path segment without its extension (else the title)."""
+    path = urllib.parse.urlsplit(item.link).path if item.link else ""
+    match = _POSTS_PATH.match(path)
+    if match:
+        section, slug = _clean_segment(match.group(1)), _clean_segment(match.group(2))
+        if section and slug:
+            return section, slug
+    section = next(
+        (s for s in (_clean_segment(c, lower=True) for c in item.categories) if s), "posts"
+    )
+    segments = [s for s in path.split("/") if s]
+    slug = ""
+    if segments:
+        last = segments[-1]
+        stem, dot, ext = last.rpartition(".")
+        if dot and stem and ext.isalpha() and len(ext) <= 5:
+            last = stem
+        slug = _clean_segment(last)
+    if not slug:
+        slug = _clean_segment(item.title, lower=True)
+    return section, slug or f"post-{_short_hash(ident)}"
+
+
+_INLINE_MATH = re.compile(r"(?<!\\)\$([^$\n]+?)(?<!\\)\$")
+_DISPLAY_MATH = re.compile(r"\$\$.*?\$\$", re.DOTALL)
+
+
+def _plain_inline(children: Sequence[Any]) -> tuple[str, bool]:
+    """Text of an inline token's children, and whether any of it is outside a link."""
+    out: list[str] = []
+    depth = 0
+    loose = False
+    for tok in children:
+        if tok.type == "link_open":
+            depth += 1
+        elif tok.type == "link_close":
+            depth -= 1
+        elif tok.type in ("softbreak", "hardbreak"):
+            out.append(" ")
+        elif tok.type in ("text", "code_inline"):
+            out.append(tok.content)
+            loose = loose or (depth == 0 and bool(tok.content.strip(" ,.;:，。；：、")))
+    return "".join(out), loose
+
+
+def _strip_math(text: str) -> str:
+    text = _DISPLAY_MATH.sub(" ", text)
+
+    def inline(match: re.Match[str]) -> str:
+        tex = match.group(1).strip()
+        return tex if len(tex) <= 12 and not re.search(r"[\\{}^]", tex) else ""
+
+    text = _INLINE_MATH.sub(inline, text)
+    text = re.sub(r"[（(]\s*[)）]", "", text)
+    return " ".join(text.split())
+
+
+def summarize(markdown: str) -> str:
+    """One line for the front matter and llms.txt: the first sentence(s) of the first prose
+    paragraph (not a heading, table, code, list item, or a paragraph that is only a link),
+    without Markdown; a paragraph without formulas is preferred. At most 200 characters."""
+    # Most notes have their answer in the first blocks: parse a prefix cut at a blank line
+    # (paragraphs in it are whole), and the whole note only when the prefix has no prose.
+    for size in (600, 3000):
+        cut = markdown.find("\n\n", size)
+        if not 0 < cut < len(markdown) - 2:
+            break
+        found, text = _summarize(markdown[:cut])
+        if found:
+            return text
+    return _summarize(markdown)[1]
+
+
+@functools.cache
+def _markdown_parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table")
+
+
+@functools.cache
+def _block_parser() -> MarkdownIt:
+    """Block structure only: inline content is parsed for the candidate paragraphs alone."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table").disable("inline")
+
+
+def _summarize(markdown: str) -> tuple[bool, str]:
+    """(whether a preferred paragraph was found, the summary or the fallback)."""
+    env: dict[str, Any] = {}
+    tokens = _block_parser().parse(markdown, env)
+    fallback = ""
+    lists = 0
+    for prev, tok in itertools.pairwise(tokens):
+        if tok.type in ("bullet_list_open", "ordered_list_open"):
+            lists += 1
+        elif tok.type in ("bullet_list_close", "ordered_list_close"):
+            lists -= 1
+        if tok.type != "inline" or prev.type != "paragraph_open":
+            continue
+        if lists and fallback:
+            continue
+        inline = _markdown_parser().parseInline(tok.content, env)
+        raw, loose = _plain_inline(inline[0].children or [])
+        if not loose:
+            continue
+        text = _strip_math(raw)
+        if "$" not in raw and len(text) >= 20 and not lists:
+            return True, one_line(text)
+        if not fallback and len(text) >= 8:
+            fallback = one_line(text)
+    return False, fallback
+
+
+def _escape_title(title: str) -> str:
+    return re.sub(r"([\\`*<])", r"\\\1", title)
+
+
+# ---------------------------------------------------------------------------------------------
+# manifest
+
+
+def load_manifest(path: Path) -> tuple[dict[str, Any], dict[str, ManifestEntry]]:
+    """The manifest's feed record and entries; empty when the file does not exist."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}, {}
+    except OSError as exc:
+        raise BuildError(f"manifest: cannot read {path.name}: {exc}") from None
+    try:
+        data = json.loads(raw)
+        entries = {
+            guid: ManifestEntry(
+                path=str(e["path"]),
+                sha256=str(e["sha256"]),
+                first_seen=e.get("first_seen"),
+                last_seen=e.get("last_seen"),
+                title=str(e.get("title") or ""),
+                link=str(e.get("link") or ""),
+            )
+            for guid, e in data["posts"].items()
+        }
+        feed = dict(data.get("feed") or {})
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise BuildError(
+            f"manifest: expected the JSON written by notes-kb build in {path.name}, got "
+            f"something else ({exc}); fix or remove it"
+        ) from None
+    return feed, entries
+
+
+def render_manifest(feed: dict[str, Any], entries: dict[str, ManifestEntry]) -> str:
+    data = {
+        "version": MANIFEST_VERSION,
+        "feed": feed,
+        "posts": {guid: entries[guid].to_json() for guid in sorted(entries)},
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# build
+
+
+@dataclass(frozen=True)
+class _Planned:
+    ident: str
+    post: Post
+    text: str
+
+
+def _earliest(a: str | None, b: str | None) -> str | None:
+    return min(x for x in (a, b) if x) if (a or b) else None
+
+
+def _latest(a: str | None, b: str | None) -> str | None:
+    return max(x for x in (a, b) if x) if (a or b) else None
+
+
+def _convert(item: FeedItem, base_url: str | None) -> tuple[str, Any, tuple[str, ...]]:
+    from server.ingest.markdown import html_to_markdown
+
+    conversion = html_to_markdown(item.html, base_url=base_url)
+    return conversion.markdown, conversion.math, conversion.warnings
+
+
+def _plan(
+    feed: Feed,
+    entries: dict[str, ManifestEntry],
+    report: BuildReport,
+    progress: Progress | None,
+) -> list[_Planned]:
+    """Convert every item in memory; assign paths (manifest first, then collision suffixes)."""
+    # keyed in lower case: on case-insensitive file systems "discreteVAE" and "discretevae" clash
+    taken = {e.path.lower(): guid for guid, e in entries.items()}
+    seen: dict[str, int] = {}
+    planned: list[_Planned] = []
+    total = len(feed.items)
+    for n, item in enumerate(feed.items, 1):
+        if progress is not None:
+            progress(n, total)
+        ident = item_id(item)
+        label = f"item {item.index + 1} ({item.title or item.link or ident})"
+        report.warnings.extend(f"{label}: {w}" for w in item.warnings)
+        if ident in seen:
+            report.warnings.append(
+                f"{label}: duplicate guid {ident!r} (first seen as item {seen[ident] + 1}); "
+                "kept the first, ignored this one"
+            )
+            continue
+        seen[ident] = item.index
+        if not item.guid:
+            report.warnings.append(f"{label}: no guid; identified by {ident}")
+        if not item.link:
+            report.warnings.append(f"{label}: no link")
+        if not item.published and not item.updated:
+            report.warnings.append(f"{label}: no date (published/updated left empty)")
+        try:
+            markdown, math, conv_warnings = _convert(item, item.base)
+        except Exception as exc:  # one bad item never stops the build
+            report.warnings.append(f"{label}: cannot convert its HTML ({exc!r}); skipped")
+            continue
+        report.warnings.extend(f"{label}: {w}" for w in conv_warnings)
+        report.math = math if report.math is None else report.math.merged(math)
+        summary = summarize(markdown)
+        title = item.title
+        if not title:
+            title = one_line(summary, 80) if summary else ""
+            report.warnings.append(f"{label}: no title; used {title or 'the slug'!r}")
+        entry = entries.get(ident)
+        if entry is not None:
+            rel = entry.path.removeprefix("content/posts/").removesuffix(".md")
+            section, _, slug = rel.partition("/")
+        else:
+            section, slug = section_and_slug(item, ident)
+            path = f"content/posts/{section}/{slug}.md"
+            if taken.get(path.lower(), ident) != ident:
+                other = taken[path.lower()]
+                slug = f"{slug}-{_short_hash(ident)}"
+                report.warnings.append(
+                    f"{label}: slug collision with {other!r} at {path}; using {slug!r}"
+                )
+        title = title or slug
+        taken[f"content/posts/{section}/{slug}.md".lower()] = ident
+        post = Post(
+            title=title,
+            link=item.link,
+            guid=ident,
+            section=section,
+            slug=slug,
+            published=item.published or item.updated,
+            updated=item.updated or item.published,
+            author=item.author,
+            language=item.language,
+            summary=summary,
+            body=f"# {_escape_title(title)}\n\n{markdown}",
+        )
+        planned.append(_Planned(ident, post, post.to_markdown()))
+    return planned
+
+
+def _feed_record(feed: Feed, source: str | Path, old: dict[str, Any]) -> dict[str, Any]:
+    feed_url = feed.self_link or (str(source) if is_url(source) else "") or old.get("feed_url")
+    record = {
+        "title": feed.title or old.get("title") or "",
+        "link": feed.link or old.get("link") or "",
+        "description": feed.description or old.get("description") or "",
+        "language": feed.language or old.get("language"),
+        "feed_url": feed_url or "",
+        "date": _latest(feed.date, old.get("date")),
+    }
+    return record
+
+
+def build(
+    settings: Settings,
+    feed: str | Path | None = None,
+    base_url: str | None = None,
+    *,
+    tools: Sequence[ToolLink] = (),
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Build ``settings.root`` from ``feed`` (a path or an http(s) URL; default
+    ``content/feed.xml``). ``base_url`` prefixes the links of ``llms.txt`` (default:
+    ``settings.base_url``, normally ``""`` for site-relative links); ``tools`` are the tools
+    ``llms.txt`` lists (``server.content`` passes the ones the service exposes). Raises
+    ``BuildError`` (nothing written) when the feed or the manifest cannot be read."""
+    source: str | Path = feed if feed is not None else settings.feed_path
+    base = settings.base_url if base_url is None else base_url
+    report = BuildReport(source=str(source))
+    try:
+        parsed, fetched = load_feed(
+            source,
+            timeout_s=settings.limits.feed_timeout_s,
+            max_bytes=settings.limits.max_feed_bytes,
+            cache_dir=settings.content_dir if is_url(source) else None,
+        )
+    except FeedError as exc:
+        raise BuildError(str(exc)) from None
+    report.not_modified = fetched.not_modified
+    report.feed_date = parsed.date
+    report.items = len(parsed.items)
+    report.warnings.extend(parsed.warnings)
+    old_feed, entries = load_manifest(settings.manifest_path)
+    planned = _plan(parsed, entries, report, progress)
+    tool_list = list(tools)
+
+    # Every file of the build is written at once at the end, or none is (one disk flush).
+    with AtomicBatch() as batch:
+        root = settings.root
+        in_feed: dict[str, Post] = {}
+        for plan in planned:
+            entry = entries.get(plan.ident)
+            rel = f"content/posts/{plan.post.path}"
+            older = (
+                entry is not None
+                and parsed.date is not None
+                and entry.last_seen is not None
+                and parsed.date < entry.last_seen
+                and (root / rel).is_file()
+            )
+            if older:
+                assert entry is not None
+                report.warnings.append(
+                    f"{rel}: this feed ({parsed.date}) is older than the one it was last built "
+                    f"from ({entry.last_seen}); kept the newer post"
+                )
+                report.unchanged.append(rel)
+                in_feed[plan.ident] = parse_post((root / rel).read_text(encoding="utf-8"))
+                entries[plan.ident] = ManifestEntry(
+                    entry.path,
+                    entry.sha256,
+                    _earliest(entry.first_seen, parsed.date),
+                    entry.last_seen,
+                    entry.title,
+                    entry.link,
+                )
+                continue
+            changed = batch.stage(root / rel, plan.text)
+            (report.written if changed else report.unchanged).append(rel)
+            in_feed[plan.ident] = plan.post
+            entries[plan.ident] = ManifestEntry(
+                path=rel,
+                sha256=hashlib.sha256(plan.text.encode("utf-8")).hexdigest(),
+                first_seen=_earliest(entry.first_seen if entry else None, parsed.date),
+                last_seen=_latest(entry.last_seen if entry else None, parsed.date),
+                title=plan.post.title,
+                link=plan.post.link,
+            )
+
+        posts = list(in_feed.values())
+        for ident in sorted(set(entries) - set(in_feed)):
+            entry = entries[ident]
+            try:
+                posts.append(parse_post((root / entry.path).read_text(encoding="utf-8")))
+            except (OSError, ValueError) as exc:
+                report.warnings.append(
+                    f"{entry.path}: kept post cannot be read ({exc}); not listed"
+                )
+                continue
+            report.kept.append(entry.path)
+        known = {e.path for e in entries.values()}
+        for orphan in sorted(settings.posts_dir.glob("*/*.md")):
+            rel = orphan.relative_to(root).as_posix()
+            if rel not in known:
+                report.warnings.append(f"{rel}: not in the manifest (not listed in llms.txt)")
+
+        record = _feed_record(parsed, source, old_feed)
+        site = Site(
+            title=record["title"] or "notes-kb",
+            description=record["description"],
+            link=record["link"],
+            feed_url=record["feed_url"],
+        )
+        outputs = [
+            (settings.llms_full_path, render_llms_full(posts, base, site=site)),
+            (settings.llms_txt_path, render_llms_txt(posts, tool_list, base, site=site)),
+            (settings.manifest_path, render_manifest(record, entries)),
+        ]
+        for path, text in outputs:
+            if batch.stage(path, text):
+                report.files_written.append(path.relative_to(root).as_posix())
+        return report
+
+
+# ---------------------------------------------------------------------------------------------
+# check
+
+
+def _raw_html_problems(name: str, text: str) -> list[str]:
+    problems = []
+    for tok in _markdown_parser().parse(text):
+        if tok.type == "html_block":
+            problems.append(f"{name}: raw HTML block at body line {(tok.map or [0])[0] + 1}")
+        for child in tok.children or []:
+            if child.type == "html_inline":
+                line = (tok.map or [0])[0] + 1
+                problems.append(f"{name}: raw HTML {child.content!r} near body line {line}")
+    return problems
+
+
+def built_files(root: Path, *, manifest_only: bool = False) -> dict[str, bytes]:
+    """The files a build owns under ``root`` by root-relative path: ``llms.txt``,
+    ``content/llms-full.txt``, ``content/index.json`` and the posts (all files under
+    ``content/posts/``, or with ``manifest_only`` just those the manifest lists)."""
+    files: dict[str, bytes] = {}
+    for rel in ("llms.txt", "content/llms-full.txt", "content/index.json"):
+        path = root / rel
+        if path.is_file():
+            files[rel] = path.read_bytes()
+    if manifest_only:
+        try:
+            _, entries = load_manifest(root / "content" / "index.json")
+        except BuildError:
+            entries = {}
+        for entry in entries.values():
+            if (root / entry.path).is_file():
+                files[entry.path] = (root / entry.path).read_bytes()
+        return files
+    for path in sorted((root / "content" / "posts").glob("*/*.md")):
+        files[path.relative_to(root).as_posix()] = path.read_bytes()
+    return files
+
+
+def check(
+    settings: Settings,
+    feed: str | Path | None = None,
+    *,
+    tools: Sequence[ToolLink] = (),
+) -> list[str]:
+    """Problems with the built content under ``settings.root`` (empty when all is well).
+
+    Rebuilds from ``feed`` (default ``content/feed.xml``) in a temporary copy of the manifest
+    and posts (so kept posts count) and compares every built file byte for byte; also parses
+    every post (front matter and Markdown) and refuses raw HTML."""
+    root = settings.root
+    problems: list[str] = []
+    source: str | Path = feed if feed is not None else settings.feed_path
+    with tempfile.TemporaryDirectory(prefix="notes-kb-check-") as tmp:
+        fresh_root = Path(tmp)
+        fresh = settings_for(fresh_root, base_url="", limits=settings.limits)
+        if settings.manifest_path.is_file():
+            fresh.content_dir.mkdir(parents=True)
+            shutil.copy2(settings.manifest_path, fresh.manifest_path)
+        if settings.posts_dir.is_dir():
+            shutil.copytree(settings.posts_dir, fresh.posts_dir)
+        try:
+            build(fresh, source, "", tools=tools)
+        except BuildError as exc:
+            return [f"build failed: {exc}"]
+        expected = built_files(fresh_root, manifest_only=True)
+    actual = built_files(root)
+    for rel in sorted(set(expected) | set(actual)):
+        if rel not in actual:
+            problems.append(f"{rel}: missing (run notes-kb build)")
+        elif rel not in expected:
+            problems.append(f"{rel}: not produced by a build (not in the manifest; remove it)")
+        elif actual[rel] != expected[rel]:
+            problems.append(f"{rel}: stale (a fresh build differs; run notes-kb build)")
+    for rel, raw in actual.items():
+        if not rel.endswith(".md"):
+            continue
+        try:
+            post = parse_post(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            problems.append(f"{rel}: cannot be parsed ({exc})")
+            continue
+        problems.extend(_raw_html_problems(rel, post.body))
+    return problems
+
+
+__all__ = [
+    "BuildError",
+    "BuildReport",
+    "ManifestEntry",
+    "build",
+    "check",
+    "site_from_manifest",
+]

@@ -1,0 +1,163 @@
+"""The knowledge base: the built posts in memory, their heading sections, lookup and search.
+
+Everything that reads notes (HTTP pages, the MCP resources and note tools, ``/api/search``)
+goes through one ``KnowledgeBase``. It is read-only after loading, so one instance can be
+shared by all threads of a worker.
+"""
+
+from __future__ import annotations
+
+import builtins
+import difflib
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+from markdown_it import MarkdownIt
+
+from server.config import Settings
+from server.ingest.posts import Post, load_posts
+from server.kb.anchors import heading_text, unique_anchors
+
+if TYPE_CHECKING:
+    from server.kb.search import SearchIndex
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading and the text it governs, as character offsets into ``post.body``.
+
+    ``start`` is the first character of the heading line; ``end`` is where the next heading of
+    the same or a higher level starts (or the end of the body), so a section includes its
+    subsections. ``heading`` is the heading's plain text (Markdown markup removed).
+    """
+
+    level: int
+    heading: str
+    anchor: str
+    start: int
+    end: int
+
+
+@cache
+def _block_parser() -> MarkdownIt:
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+    return MarkdownIt("commonmark").enable("table").use(dollarmath_plugin)
+
+
+def parse_sections(body: str) -> list[Section]:
+    """The headings of a Markdown document (ATX and setext; not lines inside code fences, HTML
+    blocks or math blocks), in document order, with GitHub-style unique anchors."""
+    tokens = _block_parser().parse(body)
+    found: list[tuple[int, int, str]] = []  # (level, first line, inline markdown)
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open" and tok.map is not None:
+            found.append((int(tok.tag[1:]), tok.map[0], tokens[i + 1].content.strip()))
+    line_starts = [0]
+    for line in body.splitlines(keepends=True):
+        line_starts.append(line_starts[-1] + len(line))
+    anchors = unique_anchors(raw for _, _, raw in found)
+    starts = [line_starts[min(line, len(line_starts) - 1)] for _, line, _ in found]
+    sections: list[Section] = []
+    for k, ((level, _, raw), anchor) in enumerate(zip(found, anchors, strict=True)):
+        end = len(body)
+        for j in range(k + 1, len(found)):
+            if found[j][0] <= level:
+                end = starts[j]
+                break
+        sections.append(Section(level, heading_text(raw), anchor, starts[k], end))
+    return sections
+
+
+def _path_key(path: str) -> str:
+    """``/posts/ai/bandit.md`` or ``ai/bandit`` → ``ai/bandit`` (for fuzzy matching)."""
+    key = path.strip().strip("/").lower()
+    key = key.removeprefix("posts/").removesuffix(".md").removesuffix(".html")
+    return key
+
+
+class KnowledgeBase:
+    """The posts under ``settings.posts_dir`` (or the given ``posts``), newest first.
+
+    Parameters
+    ----------
+    settings
+        Where the posts live and the service's limits; ``Settings()`` when omitted.
+    posts
+        Use these posts instead of reading ``settings.posts_dir`` (tests, in-memory builds).
+    """
+
+    def __init__(self, settings: Settings | None = None, posts: Iterable[Post] | None = None):
+        self.settings = settings if settings is not None else Settings()
+        if posts is None:
+            loaded = load_posts(self.settings.posts_dir) if self.settings.posts_dir.is_dir() else []
+        else:
+            loaded = sorted(posts, key=lambda p: p.path)
+            loaded.sort(key=lambda p: p.published or "", reverse=True)
+        self.posts: tuple[Post, ...] = tuple(loaded)
+        self._by_key = {(p.section, p.slug): p for p in self.posts}
+        self._sections: dict[tuple[str, str], list[Section]] = {}
+        self._lock = threading.Lock()
+        self._index: SearchIndex | None = None
+
+    @classmethod
+    def load(cls, settings: Settings) -> KnowledgeBase:
+        """Read every post under ``settings.posts_dir`` (none when it does not exist yet)."""
+        return cls(settings)
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL (``settings.base_url``, no trailing slash; may be empty)."""
+        return self.settings.base_url.rstrip("/")
+
+    @property
+    def section_names(self) -> list[str]:
+        """The sections that have posts, sorted."""
+        return sorted({p.section for p in self.posts})
+
+    def get(self, section: str, slug: str) -> Post | None:
+        return self._by_key.get((section, slug))
+
+    def list(self, section: str | None = None) -> list[Post]:
+        """Posts newest first, optionally only those of one section."""
+        return [p for p in self.posts if section is None or p.section == section]
+
+    def sections(self, post: Post) -> builtins.list[Section]:
+        """The post's heading sections (cached per post)."""
+        key = (post.section, post.slug)
+        if self._by_key.get(key) is not post:
+            return parse_sections(post.body)
+        cached = self._sections.get(key)
+        if cached is None:
+            cached = self._sections.setdefault(key, parse_sections(post.body))
+        return cached
+
+    def nearest(self, path: str, limit: int = 5) -> builtins.list[Post]:
+        """Posts whose ``section/slug`` is closest to ``path`` (``/posts/ai/bandt.md``,
+        ``ai/bandt``, or a bare slug), best first; for "did you mean" lists on 404s."""
+        key = _path_key(path)
+        tail = key.rsplit("/", 1)[-1]
+
+        def score(post: Post) -> float:
+            whole = difflib.SequenceMatcher(None, key, f"{post.section}/{post.slug}".lower())
+            slug = difflib.SequenceMatcher(None, tail, post.slug.lower())
+            return max(whole.ratio(), slug.ratio())
+
+        ranked = sorted(self.posts, key=score, reverse=True)
+        return ranked[: max(limit, 0)]
+
+    @property
+    def search_index(self) -> SearchIndex:
+        """The BM25F index over every post's sections, built on first use (thread-safe)."""
+        index = self._index
+        if index is None:
+            with self._lock:
+                if self._index is None:
+                    from server.kb.search import SearchIndex
+
+                    self._index = SearchIndex.build(self.posts, self.sections)
+                index = self._index
+        return index

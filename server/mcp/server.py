@@ -1,0 +1,586 @@
+"""The MCP server: every registry tool, the notes as resources, and prompts pairing note and tool.
+
+One ``MCPServer`` serves stdio (``notes-kb mcp``) and streamable HTTP (mounted at ``/mcp`` by the
+Starlette app). Tools are generated from ``Toolset.specs``: each publishes exactly its pydantic
+input model's JSON Schema as ``inputSchema`` and its output model's as ``outputSchema``, and every
+call goes through ``Toolset.call`` so the same validation, concurrency bound and wall-clock limit
+apply as over HTTP. No response exceeds ``Limits.max_response_tokens``: posts read as resources are
+paged (``notes://posts/<section>/<slug>?page=N``) and an over-long tool result becomes an error
+that says how to ask for less.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlsplit
+
+import pydantic_core
+from pydantic import Field
+
+from server.config import Settings
+from server.ingest.posts import Post, estimate_tokens
+from server.toolset.dispatch import Toolset, ToolTimeoutError
+from tools.errors import ToolInputError, ToolLimitError
+from tools.registry import ToolSpec
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.context import Context
+    from mcp.server.transport_security import TransportSecuritySettings
+    from mcp.types import CallToolResult, ToolAnnotations
+    from starlette.types import ASGIApp
+
+    from server.kb.notes import KnowledgeBase
+
+SERVER_NAME = "notes-kb"
+POST_URI = "notes://posts/{section}/{slug}"
+LLMS_TXT_URI = "notes://llms.txt"
+MARKDOWN = "text/markdown"
+
+ENV_ALLOWED_HOSTS = "NOTES_KB_ALLOWED_HOSTS"
+ENV_ALLOWED_ORIGINS = "NOTES_KB_ALLOWED_ORIGINS"
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+# Room left under the token limit for the page footer and the JSON-RPC envelope.
+_PAGE_MARGIN_TOKENS = 200
+
+INSTRUCTIONS = (
+    "notes-kb serves a blog's study notes (Chinese and English: trading, macro, convex "
+    "optimisation, VAEs, bandits, LLM software) and tools that compute what the notes explain. "
+    "Find notes with search_notes or list_notes; read one with get_note (paged) or the resource "
+    "notes://posts/<section>/<slug>; notes://llms.txt indexes everything. Each computing tool's "
+    "description names the note that explains it: read that note to interpret the result. "
+    "Inputs are bounded (see each inputSchema); errors name the field, what was expected and "
+    "what came."
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Tools
+
+
+def tool_description(spec: ToolSpec) -> str:
+    """The registry description, plus where to read the note that explains the tool."""
+    text = spec.description.strip()
+    if spec.note:
+        section, _, slug = spec.note.partition("/")
+        text += (
+            f"\n\nExplained in the note {spec.note}: read it with "
+            f'get_note(section="{section}", slug="{slug}") or the resource notes://posts/{spec.note}.'
+        )
+    return text
+
+
+def tool_annotations(spec: ToolSpec) -> ToolAnnotations:
+    """MCP annotations from the spec (a tool is destructive only when tagged ``destructive``)."""
+    from mcp.types import ToolAnnotations
+
+    return ToolAnnotations(
+        title=spec.title,
+        read_only_hint=spec.read_only,
+        destructive_hint=(not spec.read_only) and "destructive" in spec.tags,
+        idempotent_hint=spec.idempotent,
+        open_world_hint=False,
+    )
+
+
+def tool_error_message(name: str, exc: Exception) -> str | None:
+    """The text a model reads for an error it can act on, or ``None`` for a crash."""
+    if isinstance(exc, ToolLimitError):
+        return (
+            f"{name}: input over a documented bound. {exc}. "
+            "Send less (see the bounds in the tool's inputSchema) and call again."
+        )
+    if isinstance(exc, ToolInputError):
+        return f"{name}: invalid input. {exc}. Fix that field and call again."
+    if isinstance(exc, ToolTimeoutError):
+        return f"{name}: stopped at the wall-clock limit. {exc}."
+    return None
+
+
+def _registry_tool_class() -> type[Any]:
+    """A ``Tool`` subclass whose ``run`` calls ``Toolset.call`` (built lazily: imports mcp)."""
+    from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+    from mcp.server.mcpserver.tools import Tool
+    from mcp.types import CallToolResult, TextContent
+
+    class RegistryTool(Tool):
+        """A registry tool: the SDK's argument model is bypassed, ``fn`` is ``Toolset.call``."""
+
+        max_tokens: int = 25_000
+
+        async def run(
+            self,
+            arguments: dict[str, Any],
+            context: Context[Any, Any],
+            convert_result: bool = False,
+        ) -> CallToolResult:
+            try:
+                data: dict[str, Any] = await self.fn(self.name, arguments)
+            except Exception as exc:
+                message = tool_error_message(self.name, exc)
+                if message is None:
+                    # A crash: the SDK logs the traceback; the client sees only the tool's name.
+                    raise UnexpectedToolError(f"Error executing tool {self.name}") from exc
+                raise ToolError(message) from exc
+            text = pydantic_core.to_json(data).decode()
+            # A character is at most one estimated token: only long texts need counting.
+            tokens = estimate_tokens(text) if len(text) > self.max_tokens else 0
+            if tokens > self.max_tokens:
+                raise ToolError(
+                    f"{self.name}: the result is about {tokens:,} tokens, over the "
+                    f"{self.max_tokens:,}-token limit of one MCP response. Ask for less "
+                    "(a smaller input, or a smaller page through the tool's offset/limit fields "
+                    "where it has them), or fetch it in full over HTTP: "
+                    f"POST /api/tools/{self.name}."
+                )
+            return CallToolResult(
+                content=[TextContent(type="text", text=text)], structured_content=data
+            )
+
+    return RegistryTool
+
+
+def registry_tools(toolset: Toolset, settings: Settings) -> list[Any]:
+    """One SDK ``Tool`` per spec, publishing the spec's input and output JSON Schemas verbatim."""
+    from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+
+    tool_class = _registry_tool_class()
+    tools = []
+    for name, spec in toolset.specs.items():
+        tools.append(
+            tool_class(
+                fn=toolset.call,
+                name=name,
+                title=spec.title,
+                description=tool_description(spec),
+                parameters=spec.input_model.model_json_schema(),
+                fn_metadata=FuncMetadata(
+                    arg_model=ArgModelBase,
+                    output_schema=spec.output_model.model_json_schema(),
+                ),
+                is_async=True,
+                annotations=tool_annotations(spec),
+                max_tokens=settings.limits.max_response_tokens,
+            )
+        )
+    return tools
+
+
+# --------------------------------------------------------------------------------------------
+# Resources
+
+_FENCE = re.compile(r"^(```|~~~)")
+
+
+def _blocks(text: str) -> list[str]:
+    """Split Markdown into blocks at blank lines, keeping fenced code blocks whole."""
+    blocks: list[str] = []
+    current: list[str] = []
+    in_fence = False
+    for line in text.splitlines(keepends=True):
+        if _FENCE.match(line.lstrip()):
+            in_fence = not in_fence
+        current.append(line)
+        if not in_fence and not line.strip():
+            blocks.append("".join(current))
+            current = []
+    if current:
+        blocks.append("".join(current))
+    return blocks
+
+
+def _split_oversized(block: str, budget: int) -> list[str]:
+    """Cut one block that is over budget by lines, and a line that is still over by characters."""
+    pieces: list[str] = []
+    for line in block.splitlines(keepends=True):
+        while estimate_tokens(line) > budget:
+            # A character is at most one estimated token, so ``budget`` characters always fit.
+            pieces.append(line[:budget])
+            line = line[budget:]
+        pieces.append(line)
+    return pieces
+
+
+def paginate(text: str, budget: int) -> list[str]:
+    """Pages of ``text``, each at most ``budget`` estimated tokens, cut at Markdown blocks.
+
+    Pages concatenate back to ``text`` exactly.
+    """
+    if estimate_tokens(text) <= budget:
+        return [text]
+    pages: list[str] = []
+    current: list[str] = []
+    used = 0
+    for block in _blocks(text):
+        cost = estimate_tokens(block)
+        pieces = [block] if cost <= budget else _split_oversized(block, budget)
+        for piece in pieces:
+            piece_cost = cost if len(pieces) == 1 else estimate_tokens(piece)
+            if current and used + piece_cost > budget:
+                pages.append("".join(current))
+                current, used = [], 0
+            current.append(piece)
+            used += piece_cost
+    if current:
+        pages.append("".join(current))
+    return pages
+
+
+def post_uri(post: Post, page: int = 1) -> str:
+    base = f"notes://posts/{post.section}/{post.slug}"
+    return base if page == 1 else f"{base}?page={page}"
+
+
+def read_post_page(post: Post, page: int, budget: int) -> str:
+    """Page ``page`` (1-based) of a post's Markdown, with a footer naming the next page."""
+    from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+
+    pages = paginate(post.to_markdown(), max(budget - _PAGE_MARGIN_TOKENS, 100))
+    if not 1 <= page <= len(pages):
+        raise ResourceNotFoundError(
+            f"{post_uri(post)}: expected page 1 to {len(pages)}, got page {page}"
+        )
+    text = pages[page - 1]
+    if len(pages) > 1:
+        footer = f"\n\n---\n[page {page} of {len(pages)} of {post.section}/{post.slug}"
+        if page < len(pages):
+            footer += f"; read the rest from {post_uri(post, page + 1)}]"
+        else:
+            footer += "; this is the last page]"
+        text = text.rstrip("\n") + footer + "\n"
+    return text
+
+
+def _find_post(kb: KnowledgeBase, section: str, slug: str) -> Post:
+    from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+
+    post = kb.get(section, slug)
+    if post is not None:
+        return post
+    nearest = ", ".join(
+        f"notes://posts/{p.section}/{p.slug}" for p in kb.nearest(f"{section}/{slug}")
+    )
+    raise ResourceNotFoundError(
+        f"notes://posts/{section}/{slug}: no such note (nearest: {nearest}; "
+        "list_notes or resources/list shows them all)"
+    )
+
+
+def _parse_page(uri: str, page: str) -> int:
+    from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+
+    if not (page.isascii() and page.isdecimal() and len(page) <= 6) or int(page) < 1:
+        raise ResourceNotFoundError(
+            f"{uri}: page: expected an integer from 1 to 999999, got {page[:20]!r}"
+        )
+    return int(page)
+
+
+def add_resources(
+    server: MCPServer, kb: KnowledgeBase, toolset: Toolset, settings: Settings
+) -> None:
+    """``notes://llms.txt``, one resource per post, and the template ``...{?page}`` for pages."""
+    from mcp.server.mcpserver.resources import FunctionResource
+
+    from server.ingest.llms_txt import render_llms_txt, site_from_manifest, tool_links
+
+    budget = settings.limits.max_response_tokens
+
+    @server.resource(
+        LLMS_TXT_URI,
+        name="llms.txt",
+        title="Index of every note and tool (llms.txt)",
+        description="The llmstxt.org index: every note by section, then the tools.",
+        mime_type=MARKDOWN,
+    )
+    def llms_txt() -> str:
+        return render_llms_txt(
+            kb.posts,
+            tool_links(toolset.specs.values()),
+            settings.base_url,
+            site=site_from_manifest(settings.manifest_path),
+        )
+
+    for post in kb.posts:
+        server.add_resource(
+            FunctionResource(
+                uri=post_uri(post),
+                name=f"{post.section}/{post.slug}",
+                title=post.title,
+                description=post.summary or None,
+                mime_type=MARKDOWN,
+                fn=_page_reader(kb, post.section, post.slug, 1, budget),
+            )
+        )
+
+    @server.resource(
+        POST_URI + "{?page}",
+        name="note",
+        title="A note as Markdown",
+        description=(
+            "A note (YAML front matter + Markdown) by section and slug, e.g. "
+            "notes://posts/ai/bandit. Long notes are paged: the last line of a page names the "
+            "next one (?page=2, ...)."
+        ),
+        mime_type=MARKDOWN,
+    )
+    def note(section: str, slug: str, page: str = "1") -> str:
+        uri = f"notes://posts/{section}/{slug}"
+        return read_post_page(_find_post(kb, section, slug), _parse_page(uri, page), budget)
+
+
+def _page_reader(
+    kb: KnowledgeBase, section: str, slug: str, page: int, budget: int
+) -> Callable[[], str]:
+    def read() -> str:
+        return read_post_page(_find_post(kb, section, slug), page, budget)
+
+    return read
+
+
+# --------------------------------------------------------------------------------------------
+# Prompts
+
+
+def _tools_of(toolset: Toolset, note: str) -> list[str]:
+    return [name for name, spec in toolset.specs.items() if spec.note == note]
+
+
+def _note_intro(note: str, tools: Sequence[str]) -> str:
+    section, _, slug = note.partition("/")
+    listed = ", ".join(tools)
+    return (
+        f'First read the note with get_note(section="{section}", slug="{slug}") (or the resource '
+        f"notes://posts/{note}); it is the method to follow. Then use the tool(s) {listed}: their "
+        "descriptions give units and bounds, and each input schema lists the fields."
+    )
+
+
+PromptFn = Callable[..., Awaitable[str] | str]
+
+
+def add_prompts(server: MCPServer, toolset: Toolset) -> None:
+    """Prompts that pair a note with its tools; each is registered when its tools are present."""
+    yield_note = "invest/daily_treasury_par_yield_curve_rates"
+    breakout_note = "invest/resistance_level"
+    bandit_note = "ai/bandit"
+    relu_note = "ai/convex_optimization_nn"
+    vae_note = "ai/discreteVAE"
+
+    def check_yield_curve(
+        date: Annotated[str, Field(description="curve date, YYYY-MM-DD (default: latest)")] = "",
+    ) -> str:
+        when = f"the curve of {date}" if date else "the latest par yield curve you can get"
+        return (
+            _note_intro(yield_note, _tools_of(toolset, yield_note))
+            + f"\n\nCheck {when} the way the note does: call yield_spread_check with the par "
+            "yields in percent by tenor (1M ... 30Y), the fed funds target lower bound, and the "
+            "previous day's curve as history. For each of the seven checks, say whether it "
+            "signals, quote the spread in basis points against the note's threshold, and end "
+            "with the tool's hard-landing assessment and the recession probability, "
+            "explaining each in the note's terms."
+        )
+
+    def validate_breakout(
+        symbol: Annotated[str, Field(description="ticker or instrument to examine")] = "",
+    ) -> str:
+        what = f"{symbol}'s" if symbol else "the"
+        return (
+            _note_intro(breakout_note, _tools_of(toolset, breakout_note))
+            + f"\n\nDecide whether {what} latest break above resistance is real or false the way "
+            "the note does: call breakout_validate with the daily OHLCV bars (date, open, high, "
+            "low, close, volume; oldest first) and, if you know it, the resistance level (else the "
+            "tool finds it from swing highs or a box; breakout_scan lists every breakout in a "
+            "series). Report each of the note's checks with its value and threshold (close "
+            "beyond the level, volume against its average, candle body and upper shadow, holding "
+            "above the level, the retest, RSI and MACD), then the verdict and what would "
+            "invalidate it."
+        )
+
+    def run_bandit_experiment(
+        arms: Annotated[str, Field(description="the options to test, comma separated")] = "",
+    ) -> str:
+        what = f"the arms {arms}" if arms else "two or three arms you choose"
+        return (
+            _note_intro(bandit_note, _tools_of(toolset, bandit_note))
+            + f"\n\nRun a multi-armed bandit experiment over {what} with UCB1 (score = mean + "
+            "c·sqrt(ln N / n_a)): create it with bandit_create, then loop: bandit_next gives the "
+            "arm to try, observe a reward (in [0, 1] for c = √2), and record it with "
+            "bandit_record (pass a request_id so a retry is not counted twice); bandit_get shows "
+            "the state. ucb_step does one decision without storing anything, and ucb_simulate "
+            "shows the regret on simulated arms. After each round report the counts, means and "
+            "scores, and explain, as the note does, why UCB explores the arm it picks."
+        )
+
+    def fit_convex_relu(
+        data: Annotated[str, Field(description="the data set or problem to fit")] = "",
+    ) -> str:
+        what = data or "a small 1-D regression problem (about 20 points)"
+        return (
+            _note_intro(relu_note, _tools_of(toolset, relu_note))
+            + f"\n\nFit a two-layer ReLU network to {what} through its convex group-LASSO form, "
+            "as the note derives it: call convex_relu_fit with X (rows are samples), y and the "
+            "regularisation strength lam; report the objective, the duality gap that certifies "
+            "the optimum, the active patterns (neurons), the training error, and the recovered "
+            "network. Explain the hyperplane arrangements (sign patterns) in the note's terms; "
+            "group_lasso_solve solves the underlying group-LASSO problem directly."
+        )
+
+    def evaluate_elbo(
+        model: Annotated[str, Field(description="the latent model to evaluate")] = "",
+    ) -> str:
+        what = model or "a small discrete latent variable model"
+        return (
+            _note_intro(vae_note, _tools_of(toolset, vae_note))
+            + f"\n\nEvaluate the ELBO of {what} as the note derives it: "
+            "ELBO = E_q[log p(x|z)] − KL(q‖p). Call elbo_evaluate (kind 'discrete' for "
+            "categorical latents, 'gaussian' for a Gaussian encoder), then report the "
+            "reconstruction term, the KL term and the bound, and say which term dominates."
+        )
+
+    prompts: tuple[tuple[str, str, str, PromptFn], ...] = (
+        (
+            "check_yield_curve",
+            yield_note,
+            "Check a Treasury yield curve the way the note does",
+            check_yield_curve,
+        ),
+        (
+            "validate_breakout",
+            breakout_note,
+            "Validate a breakout above resistance",
+            validate_breakout,
+        ),
+        (
+            "run_bandit_experiment",
+            bandit_note,
+            "Run a bandit experiment with UCB",
+            run_bandit_experiment,
+        ),
+        ("fit_convex_relu", relu_note, "Fit a convex ReLU network", fit_convex_relu),
+        ("evaluate_elbo", vae_note, "Evaluate a VAE's ELBO", evaluate_elbo),
+    )
+    for name, note, title, fn in prompts:
+        if _tools_of(toolset, note):
+            description = f"{title}: reads the note {note}, then uses its tools."
+            server.prompt(name=name, title=title, description=description)(fn)
+
+
+# --------------------------------------------------------------------------------------------
+# The server and its transports
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("notes-kb")
+    except PackageNotFoundError:
+        return "0.1.0"
+
+
+def create_mcp(toolset: Toolset, kb: KnowledgeBase, settings: Settings) -> MCPServer:
+    """The MCP server: tools from ``toolset.specs``, notes as resources, note+tool prompts."""
+    from mcp.server.mcpserver import MCPServer
+
+    server: MCPServer = MCPServer(
+        SERVER_NAME,
+        title="notes-kb: study notes and their tools",
+        instructions=INSTRUCTIONS,
+        version=_version(),
+        tools=registry_tools(toolset, settings),
+        log_level="WARNING",
+    )
+    add_resources(server, kb, toolset, settings)
+    add_prompts(server, toolset)
+    return server
+
+
+def _env_list(name: str) -> list[str] | None:
+    raw = os.environ.get(name)
+    if raw is None:
+        return None
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def transport_security(settings: Settings) -> TransportSecuritySettings:
+    """Host/Origin checks (DNS-rebinding protection) for ``/mcp``.
+
+    Allowed by default: loopback hosts on any port, plus the host of ``settings.base_url``.
+    ``NOTES_KB_ALLOWED_HOSTS`` / ``NOTES_KB_ALLOWED_ORIGINS`` (comma separated; ``host:*`` and
+    ``scheme://host:*`` match any port) replace the defaults; ``NOTES_KB_ALLOWED_HOSTS=*``
+    turns the checks off (for a proxy that already checks Host).
+    """
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    hosts = _env_list(ENV_ALLOWED_HOSTS)
+    origins = _env_list(ENV_ALLOWED_ORIGINS)
+    if hosts == ["*"]:
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    if hosts is None:
+        hosts = [h for local in LOCAL_HOSTS for h in (local, f"{local}:*")]
+    if origins is None:
+        origins = [f"http://{local}:*" for local in LOCAL_HOSTS]
+        origins += [f"http://{local}" for local in LOCAL_HOSTS]
+    if settings.base_url and (parts := urlsplit(settings.base_url)).netloc:
+        if parts.netloc not in hosts:
+            hosts.append(parts.netloc)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in origins:
+            origins.append(origin)
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    )
+
+
+def mcp_http_app(
+    server: MCPServer,
+    settings: Settings,
+    *,
+    stateless: bool = True,
+    json_response: bool = True,
+) -> tuple[ASGIApp, Callable[[], AbstractAsyncContextManager[None]]]:
+    """The streamable HTTP endpoint as a bare ASGI app, and the lifespan to enter around it.
+
+    Serve it at one path, e.g. ``Route("/mcp", endpoint=app)`` (it answers whatever path it is
+    given), and enter ``async with lifespan():`` in the host app's lifespan. Stateless with JSON
+    responses by default: any worker can answer any request. Both protocol eras are served:
+    2026-07-28 (stateless, per-request version header) and the 2025-11-25 ``initialize``
+    handshake. Request bodies are bounded by ``Limits.max_body_bytes``.
+    """
+    from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+
+    server.streamable_http_app(
+        streamable_http_path="/mcp",
+        stateless_http=stateless,
+        json_response=json_response,
+        transport_security=transport_security(settings),
+        max_request_body_size=settings.limits.max_body_bytes,
+    )
+    manager = server.session_manager
+    return StreamableHTTPASGIApp(manager), manager.run
+
+
+def run_stdio(settings: Settings) -> None:
+    """Serve MCP over stdin/stdout until the client closes it (``notes-kb mcp``)."""
+    server = build_server(settings)
+    server.run("stdio")
+
+
+def build_server(settings: Settings) -> MCPServer:
+    """The server over the knowledge base at ``settings.root`` (posts, tools and note tools)."""
+    from server.kb.notes import KnowledgeBase as NotesKnowledgeBase
+
+    kb = NotesKnowledgeBase.load(settings)
+    return create_mcp(Toolset.for_kb(kb, settings), kb, settings)
+
+
+if __name__ == "__main__":
+    from server.config import settings_for
+
+    run_stdio(settings_for())

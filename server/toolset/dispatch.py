@@ -1,0 +1,162 @@
+"""One dispatch for every adapter: the HTTP API, the MCP server and ``notes-kb call``.
+
+A :class:`Toolset` is the registry's tools plus the note tools of one knowledge base. Calls are
+validated first (``ToolInputError`` / ``ToolLimitError`` name the field), then run off the event
+loop: ordinary tools on anyio's worker threads (``inline`` tools, about a millisecond at worst
+and without I/O, on the loop itself), heavy tools on a pool of
+``Limits.max_concurrent_heavy`` threads under a wall-clock limit of ``Limits.tool_timeout_s``.
+
+A thread cannot be killed: when a heavy call times out, the caller gets a ``ToolTimeoutError``
+at once while the computation finishes in the background, still holding its pool slot, so the
+bound on concurrent heavy work holds. The pure tools bound their own work (sizes, iterations,
+``time_limit_s``) so that such a thread ends soon after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_thread
+from pydantic import BaseModel
+
+from server.config import Limits, Settings
+from tools.errors import ToolInputError
+from tools.registry import ToolSpec, all_tools
+
+if TYPE_CHECKING:
+    from server.kb.notes import KnowledgeBase
+
+
+class UnknownToolError(ToolInputError):
+    """A tool name that is not registered (HTTP 404)."""
+
+    status = 404
+    type = "not_found"
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        super().__init__("tool", f"one of {', '.join(sorted(known))}", repr(name))
+
+
+class ToolTimeoutError(Exception):
+    """A tool call that did not finish within the server's wall-clock limit (HTTP 504)."""
+
+    status = 504
+    type = "timeout"
+
+    def __init__(self, name: str, seconds: float) -> None:
+        self.field = "(tool)"
+        self.name = name
+        self.seconds = seconds
+        super().__init__(
+            f"{name}: expected to finish within {seconds:g} s (the server's wall-clock limit), "
+            "got no result in time; make the input smaller or lower its iteration bounds"
+        )
+
+
+class Toolset:
+    """The tools one server exposes, and the one way to call them.
+
+    Parameters
+    ----------
+    specs
+        The tools, in the order the docs list them. Names must be unique.
+    limits
+        ``max_concurrent_heavy`` and ``tool_timeout_s`` apply to tools marked ``heavy``.
+    """
+
+    def __init__(self, specs: Iterable[ToolSpec], limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self.specs: dict[str, ToolSpec] = {}
+        for spec in specs:
+            if spec.name in self.specs:
+                raise RuntimeError(f"tool {spec.name!r} registered twice")
+            self.specs[spec.name] = spec
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    @classmethod
+    def for_kb(cls, kb: KnowledgeBase | None, settings: Settings | None = None) -> Toolset:
+        """The registry's tools, plus ``search_notes``/``get_note``/``list_notes`` over ``kb``."""
+        specs: list[ToolSpec] = []
+        if kb is not None:
+            from server.toolset.notes_tools import note_tools
+
+            specs.extend(note_tools(kb))
+        specs.extend(all_tools().values())
+        return cls(specs, settings.limits if settings is not None else None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.specs
+
+    def __iter__(self) -> Iterator[ToolSpec]:
+        return iter(self.specs.values())
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    def get(self, name: str) -> ToolSpec:
+        try:
+            return self.specs[name]
+        except KeyError:
+            raise UnknownToolError(name, self.specs) from None
+
+    def parse(self, name: str, payload: Any) -> tuple[ToolSpec, BaseModel]:
+        """The tool and its validated input; raises ``UnknownToolError`` / ``ToolInputError``."""
+        spec = self.get(name)
+        return spec, spec.parse(payload)
+
+    @staticmethod
+    def _execute(spec: ToolSpec, args: BaseModel) -> dict[str, Any]:
+        result: dict[str, Any] = spec.func(args).model_dump(mode="json")
+        return result
+
+    def _heavy_pool(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.limits.max_concurrent_heavy, thread_name_prefix="heavy-tool"
+                )
+            return self._pool
+
+    async def call(self, name: str, payload: Any) -> dict[str, Any]:
+        """Validate and run a tool off the event loop; return its output as JSON-ready data.
+
+        Raises
+        ------
+        UnknownToolError, ToolInputError, ToolLimitError
+            Before anything runs.
+        ToolTimeoutError
+            A heavy tool that did not finish within ``Limits.tool_timeout_s``.
+        """
+        spec, args = self.parse(name, payload)
+        if spec.inline:
+            return self._execute(spec, args)
+        work = partial(self._execute, spec, args)
+        if not spec.heavy:
+            return await anyio.to_thread.run_sync(work)
+        future = asyncio.get_running_loop().run_in_executor(self._heavy_pool(), work)
+        try:
+            with anyio.fail_after(self.limits.tool_timeout_s):
+                # Cancelling the wait drops a call still queued for the pool; a running
+                # thread finishes in the background.
+                return await future
+        except TimeoutError:
+            raise ToolTimeoutError(name, self.limits.tool_timeout_s) from None
+
+    def call_sync(self, name: str, payload: Any) -> dict[str, Any]:
+        """Validate and run a tool in the calling thread (``notes-kb call``)."""
+        spec, args = self.parse(name, payload)
+        return self._execute(spec, args)
+
+    def close(self) -> None:
+        """Stop accepting heavy work; running threads finish on their own."""
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None

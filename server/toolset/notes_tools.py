@@ -1,0 +1,435 @@
+"""The note tools ``search_notes``, ``get_note`` and ``list_notes`` as registry ``ToolSpec``s.
+
+They are built per ``KnowledgeBase`` (``func`` closes over it), so the HTTP API, the MCP
+server and ``notes-kb call`` serve them exactly like the numerical tools. Replies are bounded:
+``get_note`` pages long notes so that no reply exceeds ``Limits.max_response_tokens``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+
+from pydantic import Field, field_validator
+
+from server.ingest.posts import Post, estimate_tokens
+from server.kb.notes import KnowledgeBase, Section
+from server.kb.search import MAX_LIMIT, MAX_QUERY_CHARS
+from tools.errors import ToolInputError
+from tools.registry import Example, ToolSpec
+from tools.schema import ToolInput, ToolOutput
+
+MAX_SECTION_CHARS = 64
+MAX_SLUG_CHARS = 200
+MAX_HEADING_CHARS = 500
+MIN_PAGE_CHARS = 200
+MAX_PAGE_CHARS = 1_000_000
+MAX_OFFSET = 100_000_000
+MAX_LIST = 500
+META_TOKEN_RESERVE = 1_000
+"""Tokens kept free for a ``get_note`` reply's metadata and JSON framing."""
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+
+
+class NoteInfo(ToolOutput):
+    section: str = Field(description="Section of the blog: ai, invest, tech, ...")
+    slug: str = Field(description="The note's slug; (section, slug) identifies a note.")
+    title: str
+    summary: str = Field(description="One-line summary of the note.")
+    published: str | None = Field(description="Publication time, ISO 8601 UTC.")
+    url: str = Field(description="The note's Markdown: <base>/posts/<section>/<slug>.md")
+    tokens: int = Field(description="Estimated LLM tokens of the whole note's Markdown.")
+
+
+class SearchNotesInput(ToolInput):
+    query: str = Field(
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        description="What to look for, in Chinese or English (words, a question, a formula).",
+    )
+    section: str | None = Field(
+        default=None, max_length=MAX_SECTION_CHARS, description="Only notes of this section."
+    )
+    limit: int = Field(default=10, ge=1, le=MAX_LIMIT, description="At most this many hits.")
+
+    @field_validator("query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a query with at least one non-space character")
+        return value
+
+
+class NoteHit(ToolOutput):
+    section: str
+    slug: str
+    title: str
+    heading: str | None = Field(description="Heading of the best-matching section of the note.")
+    anchor: str | None = Field(
+        description="That heading's anchor: pass it as get_note's heading, or append #anchor "
+        "to the note's HTML URL."
+    )
+    url: str = Field(description="The note's Markdown URL.")
+    score: float = Field(description="BM25F relevance; higher is better, comparable per query.")
+    snippet: str = Field(description="About 200 characters of the best section around the match.")
+
+
+class SearchNotesOutput(ToolOutput):
+    query: str
+    section: str | None
+    hits: list[NoteHit] = Field(description="Best first, one per note.")
+
+
+class GetNoteInput(ToolInput):
+    section: str = Field(max_length=MAX_SECTION_CHARS, description="The note's section, e.g. ai.")
+    slug: str = Field(max_length=MAX_SLUG_CHARS, description="The note's slug, e.g. bandit.")
+    heading: str | None = Field(
+        default=None,
+        max_length=MAX_HEADING_CHARS,
+        description="Return only this heading's section (with its subsections): the heading's "
+        "text or its anchor (as in search_notes hits).",
+    )
+    max_chars: int | None = Field(
+        default=None,
+        ge=MIN_PAGE_CHARS,
+        le=MAX_PAGE_CHARS,
+        description="At most this many characters of text per page (default: as many as fit "
+        "in the reply's token budget).",
+    )
+    offset: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_OFFSET,
+        description="Character offset into the (section's) text where this page starts; use "
+        "the previous page's next_offset.",
+    )
+
+
+class GetNoteOutput(NoteInfo):
+    link: str = Field(description="The original blog post.")
+    guid: str
+    updated: str | None
+    author: str | None
+    language: str | None
+    chars: int = Field(description="Characters of the whole note's Markdown.")
+    heading: str | None = Field(description="The heading whose section `text` is, if any.")
+    anchor: str | None
+    total_chars: int = Field(description="Characters of the selected text (note or section).")
+    offset: int = Field(description="Where this page starts in the selected text.")
+    next_offset: int | None = Field(description="Offset of the next page; null on the last page.")
+    text: str = Field(
+        description="Markdown of this page. When more follows, the last line says how to get it."
+    )
+
+
+class ListNotesInput(ToolInput):
+    section: str | None = Field(
+        default=None, max_length=MAX_SECTION_CHARS, description="Only notes of this section."
+    )
+    limit: int = Field(default=100, ge=1, le=MAX_LIST, description="At most this many notes.")
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET, description="Skip this many notes.")
+
+
+class ListNotesOutput(ToolOutput):
+    sections: list[str] = Field(description="Every section that has notes.")
+    total: int = Field(description="Notes matching the filter (before limit/offset).")
+    next_offset: int | None = Field(description="Offset of the next page; null at the end.")
+    notes: list[NoteInfo] = Field(description="Newest first.")
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _url(kb: KnowledgeBase, post: Post) -> str:
+    return f"{kb.base_url}/posts/{post.section}/{post.slug}.md"
+
+
+def _info(kb: KnowledgeBase, post: Post) -> NoteInfo:
+    return NoteInfo(
+        section=post.section,
+        slug=post.slug,
+        title=post.title,
+        summary=post.summary,
+        published=post.published,
+        url=_url(kb, post),
+        tokens=post.tokens,
+    )
+
+
+def _check_section(kb: KnowledgeBase, section: str | None) -> None:
+    if section is not None and section not in kb.section_names:
+        raise ToolInputError("section", f"one of {', '.join(kb.section_names)}", section)
+
+
+def _find(kb: KnowledgeBase, section: str, slug: str) -> Post:
+    _check_section(kb, section)
+    post = kb.get(section, slug)
+    if post is None:
+        near = [p.slug for p in kb.nearest(f"{section}/{slug}", limit=len(kb.posts))]
+        near = [s for s in near if kb.get(section, s) is not None][:5]
+        raise ToolInputError(
+            "slug", f"a note of section {section!r}, nearest: {', '.join(near)}", slug
+        )
+    return post
+
+
+def _find_heading(kb: KnowledgeBase, post: Post, heading: str) -> Section:
+    from server.kb.anchors import heading_anchor, heading_text
+
+    sections = kb.sections(post)
+    wanted = heading.strip().lstrip("#").strip()
+    wanted_text = " ".join(heading_text(wanted).split()).casefold()
+    wanted_anchor = heading_anchor(wanted)
+    for found in (
+        [s for s in sections if s.anchor == wanted],
+        [s for s in sections if " ".join(s.heading.split()).casefold() == wanted_text],
+        [s for s in sections if s.anchor == wanted_anchor],
+    ):
+        if found:
+            return found[0]
+    listed = ", ".join(s.anchor for s in sections[:30]) + (", ..." if len(sections) > 30 else "")
+    raise ToolInputError("heading", f"a heading text or anchor of this note ({listed})", heading)
+
+
+_BLOCK_FENCE = re.compile(r"^[ ]{0,3}(```|~~~|\$\$)", re.M)
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of fenced code blocks and ``$$`` math blocks: a page should not end
+    inside one."""
+    ranges: list[tuple[int, int]] = []
+    open_at: int | None = None
+    opener = ""
+    for m in _BLOCK_FENCE.finditer(text):
+        line_end = text.find("\n", m.start())
+        line_end = len(text) if line_end < 0 else line_end
+        line = text[m.start() : line_end].strip()
+        if open_at is None:
+            if m.group(1) == "$$" and len(line) > 2 and line.endswith("$$"):
+                continue  # $$ ... $$ on one line
+            open_at, opener = m.start(), m.group(1)
+        elif m.group(1) == opener:
+            ranges.append((open_at, line_end))
+            open_at = None
+    if open_at is not None:
+        ranges.append((open_at, len(text)))
+    return ranges
+
+
+def _page_end(
+    text: str,
+    offset: int,
+    max_chars: int | None,
+    budget: int,
+    blocks: Sequence[tuple[int, int]] = (),
+) -> int:
+    """The end of the longest page from ``offset`` with at most ``max_chars`` characters and
+    ``budget`` estimated tokens, moved back to a paragraph break (else a line break) in the
+    page's second half that is not inside one of ``blocks`` (code or math)."""
+    hard = len(text) if max_chars is None else min(len(text), offset + max_chars)
+    if estimate_tokens(text[offset:hard]) <= budget:
+        return hard
+    # Every character costs at most one token, so ``offset + budget`` always fits.
+    lo, hi = min(hard, offset + budget), hard
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if estimate_tokens(text[offset:mid]) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    end = lo
+    floor = offset + (end - offset) // 2
+    for sep in ("\n\n", "\n"):
+        pos = text.rfind(sep, floor, end)
+        for _ in range(1_000):
+            if pos < 0:
+                break
+            cut = pos + len(sep)
+            if not any(start < cut <= stop for start, stop in blocks):
+                return cut
+            pos = text.rfind(sep, floor, pos)
+    return max(end, offset + 1)
+
+
+def _truncation_line(post: Post, heading: str | None, next_offset: int) -> str:
+    where = f'section="{post.section}", slug="{post.slug}"'
+    if heading is not None:
+        where += f", heading={heading!r}"
+    return f"\n\n[truncated: call get_note with offset={next_offset} ({where}) for the next page]\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Tools
+
+
+def note_tools(kb: KnowledgeBase) -> tuple[ToolSpec, ...]:
+    """``search_notes``, ``get_note`` and ``list_notes`` over ``kb``."""
+    limit = kb.settings.limits.max_response_tokens
+    budget = max(limit - META_TOKEN_RESERVE, limit // 2, 1)
+
+    def search_notes(args: SearchNotesInput) -> SearchNotesOutput:
+        _check_section(kb, args.section)
+        hits = kb.search_index.search(args.query, section=args.section, limit=args.limit)
+        return SearchNotesOutput(
+            query=args.query,
+            section=args.section,
+            hits=[
+                NoteHit(
+                    section=h.section,
+                    slug=h.slug,
+                    title=h.title,
+                    heading=h.heading,
+                    anchor=h.anchor,
+                    url=kb.base_url + h.url,
+                    score=h.score,
+                    snippet=h.snippet,
+                )
+                for h in hits
+            ],
+        )
+
+    def get_note(args: GetNoteInput) -> GetNoteOutput:
+        post = _find(kb, args.section, args.slug)
+        heading: str | None = None
+        anchor: str | None = None
+        text = post.body
+        if args.heading is not None:
+            sec = _find_heading(kb, post, args.heading)
+            heading, anchor = sec.heading, sec.anchor
+            text = post.body[sec.start : sec.end].rstrip() + "\n"
+        if args.offset > len(text) or (args.offset == len(text) and text):
+            raise ToolInputError(
+                "offset", f"a character offset below {len(text)} (the text's length)", args.offset
+            )
+
+        def reply(end: int) -> GetNoteOutput:
+            next_offset = end if end < len(text) else None
+            page = text[args.offset : end]
+            if next_offset is not None:
+                page += _truncation_line(post, anchor, next_offset)
+            return GetNoteOutput(
+                **_info(kb, post).model_dump(),
+                link=post.link,
+                guid=post.guid,
+                updated=post.updated,
+                author=post.author,
+                language=post.language,
+                chars=post.chars,
+                heading=heading,
+                anchor=anchor,
+                total_chars=len(text),
+                offset=args.offset,
+                next_offset=next_offset,
+                text=page,
+            )
+
+        # The page's tokens fit the budget; the whole reply as compact JSON (metadata, escaped
+        # newlines and quotes) must fit the response limit too: shrink the page until it does.
+        page_budget = budget
+        blocks = _blocks(text)
+        for _ in range(8):
+            end = _page_end(text, args.offset, args.max_chars, page_budget, blocks) if text else 0
+            out = reply(end)
+            dumped = json.dumps(
+                out.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")
+            )
+            excess = estimate_tokens(dumped) - limit
+            if excess <= 0 or end <= args.offset + 1:
+                break
+            page_budget = max(page_budget - excess - 50, 1)
+        return out
+
+    def list_notes(args: ListNotesInput) -> ListNotesOutput:
+        _check_section(kb, args.section)
+        posts = kb.list(args.section)
+        chosen = posts[args.offset : args.offset + args.limit]
+        after = args.offset + len(chosen)
+        return ListNotesOutput(
+            sections=kb.section_names,
+            total=len(posts),
+            next_offset=after if after < len(posts) else None,
+            notes=[_info(kb, p) for p in chosen],
+        )
+
+    return (
+        ToolSpec(
+            name="search_notes",
+            title="Search the notes",
+            description=(
+                "Full-text search (BM25F over titles, headings and bodies) of the study notes, "
+                "in Chinese or English. Returns up to `limit` notes (default 10, at most "
+                f"{MAX_LIMIT}), best first, one hit per note: section, slug, title, the heading "
+                "and anchor of the best-matching section, the note's Markdown URL, a score and a "
+                "~200-character snippet. Pass a hit's section, slug and anchor to get_note to "
+                f"read that part. The query is 1-{MAX_QUERY_CHARS} characters; `section` "
+                "restricts to one section (see list_notes)."
+            ),
+            input_model=SearchNotesInput,
+            output_model=SearchNotesOutput,
+            func=search_notes,
+            note=None,
+            examples=(
+                Example("Find how to tell a false breakout (Chinese)", {"query": "假突破怎么识别"}),
+                Example(
+                    "English words, top 3 AI notes",
+                    {"query": "hyperplane arrangement", "section": "ai", "limit": 3},
+                ),
+            ),
+            tags=("notes",),
+        ),
+        ToolSpec(
+            name="get_note",
+            title="Read a note",
+            description=(
+                "The Markdown of one note (identified by section and slug, as in list_notes or "
+                "search_notes) with its front matter as fields (title, link, published, "
+                "summary, ...). With `heading` (a heading's text or anchor) only that heading's "
+                "section, subsections included. Long text is paged so that a reply stays under "
+                f"about {kb.settings.limits.max_response_tokens:,} tokens (or `max_chars` "
+                "characters): `next_offset` is null on the last page, otherwise the text ends "
+                "with a line '[truncated: call get_note with offset=N ...]' — call again with "
+                "that offset. An unknown section or slug is an error that lists the nearest notes."
+            ),
+            input_model=GetNoteInput,
+            output_model=GetNoteOutput,
+            func=get_note,
+            note=None,
+            examples=(
+                Example("A whole note", {"section": "ai", "slug": "bandit"}),
+                Example(
+                    "One section of a note, first 600 characters",
+                    {
+                        "section": "ai",
+                        "slug": "convex_optimization_nn",
+                        "heading": "4.2. 超平面排列 (Hyperplane Arrangement)",
+                        "max_chars": 600,
+                    },
+                ),
+            ),
+            tags=("notes",),
+        ),
+        ToolSpec(
+            name="list_notes",
+            title="List the notes",
+            description=(
+                "Every note, newest first (optionally one `section`): section, slug, title, "
+                "one-line summary, publication date, Markdown URL and estimated tokens, plus the "
+                f"list of sections. Paged by `limit` (default 100, at most {MAX_LIST}) and "
+                "`offset`; `next_offset` is null at the end."
+            ),
+            input_model=ListNotesInput,
+            output_model=ListNotesOutput,
+            func=list_notes,
+            note=None,
+            examples=(
+                Example("All notes", {}),
+                Example("Only the investing notes", {"section": "invest"}),
+            ),
+            tags=("notes",),
+        ),
+    )

@@ -1,0 +1,108 @@
+"""``notes-kb export DIR``: a static copy that any file host or CDN can serve to crawlers.
+
+Layout (the same URLs as the live service, so links keep working)::
+
+    DIR/index.html                         posts and tools, for people
+    DIR/llms.txt, DIR/llms-full.txt        links use --base-url (default: site-relative)
+    DIR/posts/<section>/<slug>.md          each post exactly as built
+    DIR/posts/<section>/<slug>/index.html  each post as HTML with MathML (no script)
+    DIR/tools/<name>.md                    each tool's documentation
+    DIR/api/tools.json, DIR/openapi.json   the tool catalogue and the API description
+
+Files are written atomically and only when their bytes change. Nothing else in DIR is touched.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from server.config import Settings
+from server.files import write_atomic
+from server.toolset.dispatch import Toolset
+from server.web import html as html_view
+
+if TYPE_CHECKING:
+    from server.kb.notes import KnowledgeBase
+
+
+@dataclass
+class ExportReport:
+    out: Path
+    written: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    def format(self) -> str:
+        return (
+            f"exported to {self.out}: {len(self.written)} files written, {self.unchanged} unchanged"
+        )
+
+
+def _inside(root: Path, relative: str) -> Path:
+    """``root / relative``, refusing anything that would land outside ``root``."""
+    path = (root / relative).resolve()
+    path.relative_to(root)
+    return path
+
+
+def export(
+    settings: Settings,
+    out: Path,
+    *,
+    kb: KnowledgeBase,
+    toolset: Toolset,
+    base_url: str | None = None,
+) -> ExportReport:
+    """Write the static copy of the knowledge base at ``settings.root`` into ``out``."""
+    from server.ingest.llms_txt import (
+        render_llms_full,
+        render_llms_txt,
+        site_from_manifest,
+        tool_links,
+    )
+    from server.toolset.docs import tool_doc_text
+    from server.toolset.openapi import openapi_document
+
+    root = out.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    report = ExportReport(root)
+    base = settings.base_url if base_url is None else base_url
+    posts = list(kb.posts)
+    specs = list(toolset.specs.values())
+    site = site_from_manifest(settings.manifest_path)
+    posts_dir = settings.posts_dir.resolve()
+
+    def put(relative: str, data: bytes | str) -> None:
+        if write_atomic(_inside(root, relative), data):
+            report.written.append(relative)
+        else:
+            report.unchanged += 1
+
+    put("llms.txt", render_llms_txt(posts, tool_links(specs), base, site=site))
+    put("llms-full.txt", render_llms_full(posts, base, site=site))
+    for post in posts:
+        source = (posts_dir / post.section / f"{post.slug}.md").resolve()
+        source.relative_to(posts_dir)
+        put(f"posts/{post.section}/{post.slug}.md", source.read_bytes())
+        note = f"{post.section}/{post.slug}"
+        tools = [s.name for s in specs if s.note == note]
+        put(f"posts/{post.section}/{post.slug}/index.html", html_view.post_page(post, tools))
+    for spec in specs:
+        text = tool_doc_text(toolset, spec, settings, posts)
+        put(f"tools/{spec.name}.md", text)
+        put(
+            f"tools/{spec.name}/index.html",
+            html_view.markdown_page(spec.title, text, md_href=f"/tools/{spec.name}.md"),
+        )
+    from server.web.app import tool_record
+
+    catalogue = {"tools": [tool_record(s) for s in specs]}
+    put("api/tools.json", json.dumps(catalogue, ensure_ascii=False, indent=1) + "\n")
+    document = openapi_document(toolset, settings, base)
+    put("openapi.json", json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+    title = " ".join(str(site.title).split()) or "notes-kb"
+    listed = [(s.name, s.title) for s in specs]
+    put("index.html", html_view.index_page(title, posts, listed, html_view.INDEX_INTRO))
+    return report

@@ -1,0 +1,340 @@
+"""Server-side HTML for people: posts with MathML math, the index, tool docs. No script, ever.
+
+Markdown is rendered by markdown-it-py with raw HTML off (``html=False``): any tag from the feed
+is shown as text. Links pass markdown-it's ``validateLink`` (no ``javascript:``/``data:`` links).
+``$…$`` and ``$$…$$`` become MathML through latex2mathml; since latex2mathml copies ``\\text{…}``
+verbatim, its output is re-serialised through an allow-list of MathML elements and attributes
+with every text node escaped. Pages carry no ``<script>`` and are served with a
+Content-Security-Policy that forbids scripts anyway.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from server.config import section_title
+from server.ingest.posts import Post
+
+INDEX_INTRO = (
+    "Study notes as Markdown (append .md to any post URL), tools as a JSON API "
+    "(POST /api/tools/NAME) and over MCP (/mcp). Agents: start at /llms.txt."
+)
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+_MATHML_TAGS = frozenset(
+    [
+        "math",
+        "semantics",
+        "annotation",
+        "mrow",
+        "mi",
+        "mn",
+        "mo",
+        "mtext",
+        "ms",
+        "mspace",
+        "mfrac",
+        "msqrt",
+        "mroot",
+        "mstyle",
+        "merror",
+        "mpadded",
+        "mphantom",
+        "menclose",
+        "msub",
+        "msup",
+        "msubsup",
+        "munder",
+        "mover",
+        "munderover",
+        "mmultiscripts",
+        "mprescripts",
+        "none",
+        "mtable",
+        "mtr",
+        "mtd",
+        "mlabeledtr",
+    ]
+)
+_MATHML_ATTRS = frozenset(
+    [
+        "display",
+        "mathvariant",
+        "stretchy",
+        "fence",
+        "separator",
+        "lspace",
+        "rspace",
+        "accent",
+        "accentunder",
+        "columnalign",
+        "rowalign",
+        "columnspacing",
+        "rowspacing",
+        "columnlines",
+        "rowlines",
+        "frame",
+        "linethickness",
+        "width",
+        "height",
+        "depth",
+        "displaystyle",
+        "scriptlevel",
+        "minsize",
+        "maxsize",
+        "movablelimits",
+        "form",
+        "largeop",
+        "symmetric",
+        "notation",
+        "align",
+        "mathsize",
+        "bevelled",
+        "open",
+        "close",
+        "separators",
+        "encoding",
+    ]
+)
+_MATHML_NS = "http://www.w3.org/1998/Math/MathML"
+_DROP_CONTENT = frozenset(("script", "style", "iframe", "object", "embed", "template"))
+_VOID = frozenset(("mspace", "none", "mprescripts"))
+
+
+class _MathSanitizer(HTMLParser):
+    """Re-emit MathML keeping only allow-listed elements/attributes; escape all text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _DROP_CONTENT:
+            self.skip += 1
+            return
+        if self.skip or tag not in _MATHML_TAGS:
+            return
+        parts = [tag]
+        if tag == "math":
+            parts.append(f'xmlns="{_MATHML_NS}"')
+        for key, value in attrs:
+            if key in _MATHML_ATTRS and value is not None:
+                parts.append(f'{key}="{html.escape(value, quote=True)}"')
+        self.out.append(f"<{' '.join(parts)}>")
+        if tag in _VOID:
+            self.out.append(f"</{tag}>")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag in _MATHML_TAGS and tag not in _VOID and not self.skip:
+            self.out.append(f"</{tag}>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _DROP_CONTENT:
+            self.skip = max(0, self.skip - 1)
+            return
+        if not self.skip and tag in _MATHML_TAGS and tag not in _VOID:
+            self.out.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.out.append(html.escape(data, quote=False))
+
+
+def sanitize_mathml(markup: str) -> str:
+    """Keep only allow-listed MathML from ``markup``; text is escaped, anything else dropped."""
+    parser = _MathSanitizer()
+    parser.feed(markup)
+    parser.close()
+    return "".join(parser.out)
+
+
+def latex_to_html(latex: str, display: bool) -> str:
+    """MathML for one formula, or the escaped source in ``<code>`` when it cannot be converted."""
+    from latex2mathml.converter import convert
+
+    try:
+        mathml = convert(latex.strip(), display="block" if display else "inline")
+    except Exception:  # latex2mathml raises many kinds of errors on bad input
+        cls = "math-error math-block" if display else "math-error"
+        return f'<code class="{cls}">{html.escape(latex)}</code>'
+    return sanitize_mathml(mathml)
+
+
+def _render_math(display: bool, wrapper: str) -> Any:
+    def render(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+        inner = latex_to_html(tokens[idx].content, display)
+        if wrapper == "div":
+            return f'<div class="math block">{inner}</div>\n'
+        return f'<span class="math {"display" if display else "inline"}">{inner}</span>'
+
+    return render
+
+
+def _make_md() -> MarkdownIt:
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    dollarmath_plugin(md, allow_space=True, allow_digits=False, double_inline=True)
+    # Own wrappers: display math inside a paragraph stays a <span> (no <div> inside <p>).
+    md.add_render_rule("math_inline", _render_math(False, "span"))
+    md.add_render_rule("math_inline_double", _render_math(True, "span"))
+    md.add_render_rule("math_block", _render_math(True, "div"))
+    md.add_render_rule("math_block_label", _render_math(True, "div"))
+    return md
+
+
+_MD: MarkdownIt | None = None
+
+
+def _md() -> MarkdownIt:
+    global _MD
+    if _MD is None:
+        _MD = _make_md()
+    return _MD
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+    anchor: str
+
+
+def _heading_anchors(texts: Sequence[str]) -> list[str]:
+    from server.kb.anchors import unique_anchors
+
+    return list(unique_anchors(list(texts)))
+
+
+def render_markdown(text: str) -> tuple[str, list[Heading]]:
+    """HTML for a Markdown document, with ``id`` anchors on headings (``server.kb.anchors``)."""
+    md = _md()
+    tokens: list[Token] = md.parse(text)
+    opens = [(i, tok) for i, tok in enumerate(tokens) if tok.type == "heading_open"]
+    texts = [tokens[i + 1].content.strip() for i, _ in opens]
+    anchors = _heading_anchors(texts)
+    headings: list[Heading] = []
+    for (_, tok), heading_text, anchor in zip(opens, texts, anchors, strict=True):
+        tok.attrSet("id", anchor)
+        headings.append(Heading(int(tok.tag[1:]), heading_text, anchor))
+    rendered: str = md.renderer.render(tokens, md.options, {})
+    return rendered, headings
+
+
+_STYLE = """
+body{max-width:46rem;margin:2rem auto;padding:0 1rem;font:16px/1.6 system-ui,sans-serif;
+color:#1b1b1b}
+nav{font-size:.9rem;margin-bottom:1.5rem}nav a{margin-right:1rem}
+pre{overflow-x:auto;background:#f5f5f5;padding:.75rem}code{font-size:.9em}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem}
+math[display=block]{margin:1rem 0;overflow-x:auto;overflow-y:hidden;padding:.2rem 0}
+img{max-width:100%}
+.meta{color:#666;font-size:.9rem}
+"""
+
+
+def page(title: str, body: str, *, lang: str = "en", links: Iterable[tuple[str, str]] = ()) -> str:
+    """A complete HTML document; ``title`` is escaped, ``body`` must already be safe HTML."""
+    nav = " ".join(
+        f'<a href="{html.escape(href)}">{html.escape(label)}</a>'
+        for href, label in (("/", "Index"), ("/llms.txt", "llms.txt"), *links)
+    )
+    return (
+        f'<!doctype html>\n<html lang="{html.escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n"
+        '<link rel="alternate" type="text/plain" href="/llms.txt" title="llms.txt">\n'
+        f"<style>{_STYLE}</style>\n</head>\n<body>\n<nav>{nav}</nav>\n<main>\n{body}</main>\n"
+        "</body>\n</html>\n"
+    )
+
+
+def post_page(post: Post, tools: Sequence[str] = ()) -> str:
+    """The HTML view of a post: its Markdown body, its metadata, links to its tools."""
+    body, _ = render_markdown(post.body)
+    meta = [html.escape(section_title(post.section))]
+    if post.published:
+        meta.append(html.escape(post.published[:10]))
+    if post.link.startswith(("https://", "http://")):
+        meta.append(f'<a href="{html.escape(post.link)}" rel="nofollow">original</a>')
+    footer = ""
+    if tools:
+        items = "".join(
+            f'<li><a href="/tools/{html.escape(name)}">{html.escape(name)}</a></li>'
+            for name in tools
+        )
+        footer = f"<h2>Tools from this note</h2>\n<ul>{items}</ul>\n"
+    md_link = f"/posts/{post.section}/{post.slug}.md"
+    return page(
+        post.title,
+        f'<p class="meta">{" · ".join(meta)}</p>\n{body}{footer}',
+        lang=post.language or "en",
+        links=((md_link, "Markdown"),),
+    )
+
+
+def index_page(
+    title: str, posts: Sequence[Post], tools: Sequence[tuple[str, str]], intro: str = ""
+) -> str:
+    """The home page: posts by section (newest first), then the tools (``(name, title)``)."""
+    sections: dict[str, list[Post]] = {}
+    for post in posts:
+        sections.setdefault(post.section, []).append(post)
+    parts = [f"<h1>{html.escape(title)}</h1>\n"]
+    if intro:
+        parts.append(f"<p>{html.escape(intro)}</p>\n")
+    for section in sorted(sections):
+        parts.append(f"<h2>{html.escape(section_title(section))}</h2>\n<ul>\n")
+        for post in sections[section]:
+            href = f"/posts/{post.section}/{post.slug}"
+            published = post.published or ""
+            date = f' <span class="meta">{html.escape(published[:10])}</span>' if published else ""
+            parts.append(
+                f'<li><a href="{html.escape(href)}">{html.escape(post.title)}</a>{date} '
+                f'(<a href="{html.escape(href)}.md">md</a>)</li>\n'
+            )
+        parts.append("</ul>\n")
+    if tools:
+        parts.append("<h2>Tools</h2>\n<ul>\n")
+        for name, tool_title in tools:
+            parts.append(
+                f'<li><a href="/tools/{html.escape(name)}">{html.escape(name)}</a>: '
+                f"{html.escape(tool_title)}</li>\n"
+            )
+        parts.append("</ul>\n")
+    return page(title, "".join(parts))
+
+
+def markdown_page(title: str, markdown: str, *, md_href: str | None = None) -> str:
+    """Any Markdown document (a tool doc, the API doc) as a page."""
+    body, _ = render_markdown(markdown)
+    links = ((md_href, "Markdown"),) if md_href else ()
+    return page(title, body, links=links)
+
+
+def not_found_page(path: str, nearest: Sequence[tuple[str, str]]) -> str:
+    """A 404 page listing the nearest pages (``(href, title)``)."""
+    items = "".join(
+        f'<li><a href="{html.escape(href)}">{html.escape(label)}</a></li>'
+        for href, label in nearest
+    )
+    near = f"<p>Nearest pages:</p>\n<ul>{items}</ul>\n" if items else ""
+    return page(
+        "Not found",
+        "<h1>Not found</h1>\n"
+        f"<p>Nothing is served at <code>{html.escape(path)}</code>.</p>\n{near}",
+    )

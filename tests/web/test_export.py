@@ -1,0 +1,58 @@
+"""notes-kb export: a static copy with the live service's URLs and bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from server.config import settings_for
+from server.kb.notes import KnowledgeBase
+from server.toolset.dispatch import Toolset
+from server.web.app import create_app
+from server.web.export import export
+
+
+def test_export_matches_the_live_service(tmp_path: Path) -> None:
+    settings = settings_for()
+    kb = KnowledgeBase.load(settings)
+    assert kb.posts
+    toolset = Toolset.for_kb(kb, settings)
+    out = tmp_path / "site"
+    report = export(settings, out, kb=kb, toolset=toolset)
+    assert report.unchanged == 0 and report.written
+    app = create_app(settings, kb=kb, toolset=toolset, mcp=False)
+    # the live service with a site-relative base URL gives the same llms.txt as the export
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        for post in kb.posts:
+            url = f"/posts/{post.section}/{post.slug}.md"
+            assert (out / url.lstrip("/")).read_bytes() == client.get(url).content
+            page = (out / f"posts/{post.section}/{post.slug}/index.html").read_text("utf-8")
+            live = client.get(f"/posts/{post.section}/{post.slug}", headers={"Accept": "text/html"})
+            assert page == live.text
+        for name in toolset.specs:
+            assert (out / f"tools/{name}.md").read_bytes() == client.get(
+                f"/tools/{name}.md"
+            ).content
+        assert (out / "index.html").read_text("utf-8") == client.get("/").text
+    llms = (out / "llms.txt").read_text("utf-8")
+    for post in kb.posts:
+        assert f"](/posts/{post.section}/{post.slug}.md)" in llms
+    assert (out / "llms-full.txt").stat().st_size > sum(len(p.title) for p in kb.posts)
+    assert (out / "openapi.json").is_file() and (out / "api" / "tools.json").is_file()
+
+    # a second export writes nothing (same bytes), and leaves foreign files alone
+    (out / "CNAME").write_text("notes.example.org\n")
+    again = export(settings, out, kb=kb, toolset=toolset)
+    assert again.written == [] and again.unchanged == report.unchanged + len(report.written)
+    assert (out / "CNAME").read_text() == "notes.example.org\n"
+
+
+def test_export_base_url(tmp_path: Path) -> None:
+    settings = settings_for()
+    kb = KnowledgeBase.load(settings)
+    toolset = Toolset.for_kb(kb, settings)
+    export(settings, tmp_path, kb=kb, toolset=toolset, base_url="https://cdn.example.org/kb")
+    llms = (tmp_path / "llms.txt").read_text("utf-8")
+    post = kb.posts[0]
+    assert f"(https://cdn.example.org/kb/posts/{post.section}/{post.slug}.md)" in llms
