@@ -4,9 +4,10 @@ Each page says what the tool does and which note explains it, lists the input an
 with types, bounds and defaults (read from the pydantic JSON schemas), and shows every worked
 example as a runnable ``curl`` command followed by its real output (computed in-process through
 :class:`server.toolset.dispatch.Toolset`, i.e. exactly what the HTTP API returns), plus the
-equivalent MCP
-``tools/call``. ``tests/toolset/test_curl_docs.py`` runs the curl commands against a real server and
-``tests/toolset/test_docs.py`` fails when the files drift from a fresh generation.
+equivalent MCP ``tools/call``. ``tests/toolset/test_curl_docs.py`` runs the curl commands against
+a real server and ``tests/toolset/test_docs.py`` fails when the files drift from a fresh
+generation beyond floating-point noise (:mod:`server.toolset.agreement`); a page that still agrees
+is not rewritten, so regenerating on another machine changes nothing.
 
 Rewrite the files with ``python -m server.toolset.docs`` (``--check`` only reports drift).
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from server.config import REPO_ROOT, Settings, section_title, settings_for
+from server.toolset.agreement import texts_agree
 from server.toolset.dispatch import Toolset
 from tools.registry import Example, ToolSpec
 
@@ -386,7 +388,11 @@ def write_docs(out_dir: Path, docs: Mapping[str, str]) -> list[str]:
     """Write the pages, remove pages of tools that no longer exist; the changed file names."""
     from server.files import write_atomic
 
-    changed = [name for name, text in sorted(docs.items()) if write_atomic(out_dir / name, text)]
+    changed = [
+        name
+        for name, text in sorted(docs.items())
+        if not _agrees(out_dir / name, text) and write_atomic(out_dir / name, text)
+    ]
     for stale in sorted(out_dir.glob("*.md")):
         if stale.name not in docs:
             stale.unlink()
@@ -395,14 +401,19 @@ def write_docs(out_dir: Path, docs: Mapping[str, str]) -> list[str]:
 
 
 def drift(out_dir: Path, docs: Mapping[str, str]) -> list[str]:
-    """File names whose committed text differs from ``docs`` (missing, changed or stale)."""
+    """File names whose committed text disagrees with ``docs`` (missing, changed or stale)."""
     names = sorted(set(docs) | {p.name for p in out_dir.glob("*.md")})
     bad = []
     for name in names:
         path = out_dir / name
-        if name not in docs or not path.is_file() or path.read_text("utf-8") != docs[name]:
+        if name not in docs or not _agrees(path, docs[name]):
             bad.append(name)
     return bad
+
+
+def _agrees(path: Path, text: str) -> bool:
+    """``path`` exists and its text agrees with ``text`` up to floating-point noise."""
+    return path.is_file() and texts_agree(text, path.read_text("utf-8"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

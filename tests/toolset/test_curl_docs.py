@@ -10,18 +10,17 @@ blocks as text. Tool docs run in registry order against a fresh bandit store, as
 from __future__ import annotations
 
 import json
-import math
 import re
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from server.config import settings_for
 from server.kb.notes import KnowledgeBase
+from server.toolset.agreement import texts_agree, values_agree
 from server.toolset.dispatch import Toolset
 from server.toolset.docs import DOC_HOST
 from tests.servers import Server, running_server
@@ -61,26 +60,6 @@ def documented() -> list[tuple[str, str, str, str]]:
 EXAMPLES = documented()
 
 
-def close(actual: Any, expected: Any) -> bool:
-    if isinstance(expected, float) or (isinstance(actual, float) and isinstance(expected, int)):
-        return isinstance(actual, int | float) and math.isclose(
-            actual, expected, rel_tol=1e-9, abs_tol=1e-12
-        )
-    if isinstance(expected, dict):
-        return (
-            isinstance(actual, dict)
-            and list(actual) == list(expected)
-            and all(close(actual[k], expected[k]) for k in expected)
-        )
-    if isinstance(expected, list):
-        return (
-            isinstance(actual, list)
-            and len(actual) == len(expected)
-            and all(close(a, e) for a, e in zip(actual, expected, strict=True))
-        )
-    return type(actual) is type(expected) and actual == expected
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     db = tmp_path_factory.mktemp("curl-docs") / "bandit.sqlite"
@@ -110,6 +89,6 @@ def test_curl_example(server: Server, where: str, command: str, lang: str, expec
     assert run.returncode == 0, f"{where}: {run.stderr}"
     if lang == "json":
         actual = json.loads(run.stdout)
-        assert close(actual, json.loads(expected)), f"{where}:\n{run.stdout}"
+        assert values_agree(actual, json.loads(expected)), f"{where}:\n{run.stdout}"
     else:
-        assert run.stdout.rstrip("\n") == expected.rstrip("\n"), where
+        assert texts_agree(run.stdout.rstrip("\n"), expected.rstrip("\n")), where
