@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -15,18 +16,59 @@ def section_title(section: str) -> str:
     return SECTION_NAMES.get(section, section.replace("-", " ").replace("_", " ").title())
 
 
+def _limit(default: Any, unit: str, doc: str) -> Any:
+    """A documented limit: its default, its unit and what it bounds (the README table's row)."""
+    return field(default=default, metadata={"unit": unit, "doc": doc})
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Bounds that keep one request from taking the server down (documented in the README)."""
+    """Bounds that keep one request from taking the server down.
 
-    max_body_bytes: int = 1 << 20
-    max_json_depth: int = 32
-    tool_timeout_s: float = 75.0
-    """A backstop above the solvers' own ``time_limit_s`` bound (60 s) plus their set-up."""
-    max_concurrent_heavy: int = 2
-    max_response_tokens: int = 25_000
-    feed_timeout_s: float = 30.0
-    max_feed_bytes: int = 50 << 20
+    The single source of every service-level limit: the README's table of limits is generated
+    from these fields (``python -m server.toolset.docs``) and a test fails when a field has no
+    documentation. The bounds of the note tools' inputs are published in their JSON schemas, so
+    those use the defaults (:data:`DEFAULT_LIMITS`); the others can be set per ``Settings``.
+    Each tool's own input bounds (array sizes, ``time_limit_s``) are in its docs page.
+    """
+
+    max_body_bytes: int = _limit(
+        1 << 20,
+        "bytes",
+        "request body of `POST /api/tools/<name>` and `/mcp`; refused (413) before it is read",
+    )
+    max_json_depth: int = _limit(32, "levels", "nesting of a JSON request body (413 beyond)")
+    tool_timeout_s: float = _limit(
+        75.0,
+        "s",
+        "wall clock of one heavy tool call (HTTP 504, MCP error beyond); a backstop above the "
+        "solvers' own `time_limit_s` bound (at most 60 s) plus their set-up",
+    )
+    max_concurrent_heavy: int = _limit(
+        2, "calls", "heavy tool calls computing at once per process (more wait their turn)"
+    )
+    max_response_tokens: int = _limit(
+        25_000, "tokens", "one MCP reply or `get_note` page (longer notes are paged)"
+    )
+    feed_timeout_s: float = _limit(
+        30.0, "s", "fetching a feed URL: the whole exchange, from connecting to the last byte"
+    )
+    max_feed_bytes: int = _limit(50 << 20, "bytes", "a feed document (fetched or read)")
+    max_query_chars: int = _limit(
+        500, "characters", "a search query (`search_notes`, `/api/search`)"
+    )
+    max_search_results: int = _limit(50, "hits", "`limit` of a search")
+    max_list: int = _limit(500, "notes", "`limit` of `list_notes`")
+    max_offset: int = _limit(100_000_000, "", "`offset` of `list_notes` and `get_note`")
+    min_page_chars: int = _limit(200, "characters", "smallest `max_chars` page of `get_note`")
+    max_page_chars: int = _limit(1_000_000, "characters", "largest `max_chars` page of `get_note`")
+    max_section_chars: int = _limit(64, "characters", "a section name in a tool input")
+    max_slug_chars: int = _limit(200, "characters", "a slug in a tool input")
+    max_heading_chars: int = _limit(500, "characters", "a heading anchor in a tool input")
+
+
+DEFAULT_LIMITS = Limits()
+"""The default limits (immutable); schema bounds of the note tools come from here."""
 
 
 @dataclass(frozen=True)
@@ -68,3 +110,14 @@ def settings_for(root: str | Path | None = None, **overrides: object) -> Setting
     if root is not None:
         overrides["root"] = Path(root).resolve()
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def limit_rows(limits: Limits = DEFAULT_LIMITS) -> list[tuple[str, str, str]]:
+    """``(name, value with unit, what it bounds)`` for every limit, in declaration order."""
+    rows = []
+    for f in fields(limits):
+        value = getattr(limits, f.name)
+        shown = f"{value:,}" if isinstance(value, int) else f"{value:g}"
+        unit = f.metadata.get("unit", "")
+        rows.append((f.name, f"{shown} {unit}".strip(), f.metadata.get("doc", "")))
+    return rows

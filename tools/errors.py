@@ -6,6 +6,7 @@ documented bound) to HTTP 413. Both name the field, what was expected and what c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -33,6 +34,18 @@ class ToolInputError(ValueError):
         self.expected = expected
         self.got = _shorten(got) if isinstance(got, str) else describe(got)
         super().__init__(f"{field}: expected {expected}, got {self.got}")
+
+    def renamed(self, names: Mapping[str, str]) -> ToolInputError:
+        """The same error under the caller's name of its field (e.g. a query parameter ``q``
+        for the input field ``query``); ``self`` when the field is not renamed."""
+        head, dot, rest = self.field.partition(".")
+        if head not in names:
+            return self
+        other = type(self).__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other.field = names[head] + dot + rest
+        other.args = (f"{other.field}: expected {self.expected}, got {self.got}",)
+        return other
 
 
 class ToolLimitError(ToolInputError):

@@ -31,14 +31,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from server.config import DEFAULT_LIMITS
 from tools.errors import ToolInputError, ToolLimitError
 
 if TYPE_CHECKING:
     from server.ingest.posts import Post
     from server.kb.notes import Section
 
-MAX_QUERY_CHARS = 500
-MAX_LIMIT = 50
+MAX_QUERY_CHARS = DEFAULT_LIMITS.max_query_chars
+MAX_LIMIT = DEFAULT_LIMITS.max_search_results
 SNIPPET_CHARS = 200
 SNIPPET_SCAN_CHARS = 50_000
 """Only this much of a section is scanned for the snippet's best window."""

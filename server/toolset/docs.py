@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from server.config import REPO_ROOT, Settings, section_title, settings_for
+from server.config import REPO_ROOT, Limits, Settings, limit_rows, section_title, settings_for
 from server.toolset.agreement import texts_agree
 from server.toolset.dispatch import Toolset
 from tools.registry import Example, ToolSpec
@@ -376,12 +376,31 @@ def tools_index(toolset: Toolset, posts: Sequence[Any] = ()) -> str:
     return "\n".join(lines)
 
 
-def readme_with_index(readme: str, index: str) -> str:
-    """``readme`` with the generated tool index in place (added after the start marker)."""
-    start = readme.index(INDEX_START)
-    end = readme.find(INDEX_END, start)
-    end = start + len(INDEX_START) if end < 0 else end + len(INDEX_END)
-    return readme[:start] + index + readme[end:]
+LIMITS_START = "<!-- generated limits: python -m server.toolset.docs -->"
+LIMITS_END = "<!-- end of generated limits -->"
+
+
+def limits_table(limits: Limits) -> str:
+    """The README's table of limits, from :class:`server.config.Limits` (one place for both)."""
+    lines = [LIMITS_START, "| limit | default | what it bounds |", "| --- | --- | --- |"]
+    lines += [f"| `{name}` | {value} | {_cell(doc)} |" for name, value, doc in limit_rows(limits)]
+    lines.append(LIMITS_END)
+    return "\n".join(lines)
+
+
+def _replace_between(text: str, start_marker: str, end_marker: str, block: str) -> str:
+    start = text.index(start_marker)
+    end = text.find(end_marker, start)
+    end = start + len(start_marker) if end < 0 else end + len(end_marker)
+    return text[:start] + block + text[end:]
+
+
+def readme_with_index(readme: str, index: str, limits: str | None = None) -> str:
+    """``readme`` with the generated tool index (and table of limits) in place."""
+    readme = _replace_between(readme, INDEX_START, INDEX_END, index)
+    if limits is not None:
+        readme = _replace_between(readme, LIMITS_START, LIMITS_END, limits)
+    return readme
 
 
 def write_docs(out_dir: Path, docs: Mapping[str, str]) -> list[str]:
@@ -429,7 +448,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     docs = generate(toolset, settings, posts)
     out = Path(args.out)
     readme = README_PATH.read_text(encoding="utf-8")
-    current_readme = readme_with_index(readme, tools_index(toolset, posts))
+    current_readme = readme_with_index(
+        readme, tools_index(toolset, posts), limits_table(settings.limits)
+    )
     if args.check:
         bad = [str(out / name) for name in drift(out, docs)]
         if current_readme != readme:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from pydantic import Field, field_validator
 
+from server.config import DEFAULT_LIMITS
 from server.ingest.posts import Post, estimate_tokens
 from server.kb.notes import KnowledgeBase, Section
 from server.kb.search import MAX_LIMIT, MAX_QUERY_CHARS
@@ -20,13 +21,14 @@ from tools.errors import ToolInputError
 from tools.registry import Example, ToolSpec
 from tools.schema import ToolInput, ToolOutput
 
-MAX_SECTION_CHARS = 64
-MAX_SLUG_CHARS = 200
-MAX_HEADING_CHARS = 500
-MIN_PAGE_CHARS = 200
-MAX_PAGE_CHARS = 1_000_000
-MAX_OFFSET = 100_000_000
-MAX_LIST = 500
+# The note tools' input bounds are published in their schemas: the default limits.
+MAX_SECTION_CHARS = DEFAULT_LIMITS.max_section_chars
+MAX_SLUG_CHARS = DEFAULT_LIMITS.max_slug_chars
+MAX_HEADING_CHARS = DEFAULT_LIMITS.max_heading_chars
+MIN_PAGE_CHARS = DEFAULT_LIMITS.min_page_chars
+MAX_PAGE_CHARS = DEFAULT_LIMITS.max_page_chars
+MAX_OFFSET = DEFAULT_LIMITS.max_offset
+MAX_LIST = DEFAULT_LIMITS.max_list
 META_TOKEN_RESERVE = 1_000
 """Tokens kept free for a ``get_note`` reply's metadata and JSON framing."""
 

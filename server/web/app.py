@@ -57,7 +57,6 @@ NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 MARKDOWN = "text/markdown; charset=utf-8"
 PLAIN = "text/plain; charset=utf-8"
 HTML = "text/html; charset=utf-8"
-SEARCH_LIMIT_MAX = 50
 BASE_URL_CACHE = 16
 
 
@@ -595,47 +594,28 @@ async def call_tool(request: Request) -> Response:
 
 
 async def search(request: Request) -> Response:
+    """``GET /api/search?q=&section=&limit=``: the ``search_notes`` tool, with the query
+    parameters as its input (``q`` is ``query``), so both validate and answer alike."""
     service = _service(request)
     params = request.query_params
-    query = params.get("q", "").strip()
-    if not query:
-        raise ApiError(
-            422, "invalid_input", "q: expected a non-empty search query, got nothing", "q"
-        )
-    if len(query) > 500:
-        raise ApiError(
-            413, "too_large", f"q: expected at most 500 characters, got {len(query)}", "q"
-        )
-    section = params.get("section") or None
-    if section is not None and not NAME.fullmatch(section):
-        raise ApiError(
-            422, "invalid_input", f"section: expected a section name, got {section!r}", "section"
-        )
-    raw_limit = params.get("limit", "10")
+    payload: dict[str, Any] = {}
+    if "q" in params:
+        payload["query"] = params["q"]
+    if params.get("section"):
+        payload["section"] = params["section"]
+    if "limit" in params:
+        raw = params["limit"]
+        payload["limit"] = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else raw
     try:
-        limit = int(raw_limit)
-    except ValueError:
-        limit = -1
-    if not 1 <= limit <= SEARCH_LIMIT_MAX:
-        raise ApiError(
-            422,
-            "invalid_input",
-            f"limit: expected an integer from 1 to {SEARCH_LIMIT_MAX}, got {raw_limit!r}",
-            "limit",
-        )
-    hits = await anyio.to_thread.run_sync(
-        lambda: service.kb.search_index.search(query, section=section, limit=limit)
-    )
-    results = [_hit_record(h) for h in hits]
-    return Response(_dumps({"query": query, "results": results}), media_type="application/json")
+        result = await service.toolset.call("search_notes", payload)
+    except ToolInputError as exc:
+        raise exc.renamed(SEARCH_PARAMS) from None
+    body = {"query": result["query"], "results": result["hits"]}
+    return Response(_dumps(body), media_type="application/json")
 
 
-def _hit_record(hit: Any) -> dict[str, Any]:
-    if hasattr(hit, "model_dump"):
-        data: dict[str, Any] = hit.model_dump(mode="json")
-        return data
-    fields = ("section", "slug", "title", "heading", "anchor", "url", "score", "snippet")
-    return {f: getattr(hit, f, None) for f in fields}
+SEARCH_PARAMS = {"query": "q"}
+"""``search_notes`` input fields under another name in ``/api/search``'s query string."""
 
 
 async def openapi(request: Request) -> Response:

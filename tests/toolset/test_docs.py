@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from server.config import settings_for
+from server.config import Limits, settings_for
 from server.kb.notes import KnowledgeBase
 from server.toolset.dispatch import Toolset
 from server.toolset.docs import (
     bounds_text,
     drift,
     generate,
+    limits_table,
     main,
     readme_with_index,
     round_floats,
@@ -126,3 +128,14 @@ def test_cli_check_reports_drift(tmp_path: Path, repo: Path, generated: dict[str
         "get_note.md",
         "list_notes.md",
     }
+
+
+def test_every_limit_is_documented(repo: Path) -> None:
+    """Each limit says what it bounds, and the README's table shows the code's values."""
+    for f in fields(Limits):
+        assert f.metadata.get("doc"), f"Limits.{f.name} has no documentation"
+        assert "unit" in f.metadata, f"Limits.{f.name} has no unit"
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    assert limits_table(Limits()) in readme, "regenerate with: python -m server.toolset.docs"
+    assert f"| `tool_timeout_s` | {Limits().tool_timeout_s:g} s |" in readme
+    assert "30 s wall-clock" not in readme  # the README once said 30 s where the code said 75 s
