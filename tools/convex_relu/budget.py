@@ -1,0 +1,41 @@
+"""The iterations, deadline and trace shared by the phases of a solve."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from tools.prox import Certificate, Stop, TracePoint
+
+
+@dataclass
+class Budget:
+    """Iterations left (``max_iter``), the deadline (``time.perf_counter()`` scale) and the
+    trace (a point every ``trace_every`` iterations; 0: none) shared by the phases."""
+
+    max_iter: int
+    deadline: float
+    trace_every: int
+    used: int = 0
+    trace: list[TracePoint] = field(default_factory=list)
+
+    def record(self, cert: Certificate) -> None:
+        if self.trace_every and (
+            not self.trace or self.used - self.trace[-1].iteration >= self.trace_every
+        ):
+            self.trace.append(TracePoint(self.used, cert.primal, cert.relative_gap))
+
+    def finish(self, cert: Certificate) -> None:
+        """Close the trace with the final point."""
+        if self.trace_every and self.trace and self.trace[-1].iteration != self.used:
+            self.trace.append(TracePoint(self.used, cert.primal, cert.relative_gap))
+
+    def out_of_time(self) -> bool:
+        return time.perf_counter() > self.deadline
+
+    def stop(self) -> Stop | None:
+        if self.used >= self.max_iter:
+            return "max_iter"
+        if self.out_of_time():
+            return "time_limit"
+        return None

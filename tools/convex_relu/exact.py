@@ -1,0 +1,230 @@
+"""The exact (cone-constrained) form on a working set of patterns.
+
+``min ½‖Σ_k D_k X (v_k − w_k) − y‖² + λ Σ_k (‖v_k‖₂ + ‖w_k‖₂)`` subject to
+``(2D_k − I) X v_k ≥ 0`` and ``(2D_k − I) X w_k ≥ 0`` (Pilanci & Ergen 2020; solved on a working
+set of patterns in the style of Mishkin, Sahiner & Pilanci 2022):
+
+1. the gated solution (to relative gap ``GATED_TOL``) gives the first working set and the
+   starting blocks, each on the side whose cone it violates less;
+2. the augmented Lagrangian (``tools.convex_relu.augmented``) solves the working-set problem to
+   the level ``WS_TOL``, then ten times tighter per round down to ``tol``;
+3. after each round every pattern outside the set is certified by the batched cone projection
+   (``tools.convex_relu.certificate``), and the violators join the set;
+4. when no pattern violates, the Newton polish (``tools.convex_relu.polish``) is tried, with
+   group steps that let zero blocks enter, and kept only if its full certificate passes.
+
+The augmented Lagrangian's point at n ≳ 200 violates many rows slightly and keeps near-zero
+remnants of zero blocks, so the polish's first face loses blocks; the group step brings them
+back. ``converged`` requires the relative gap ``≤ tol`` **and** the constraint violation
+``‖(−C x)₊‖₂ / ‖y‖₂ ≤ tol``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from tools.convex_relu.augmented import WorkingSet, al_solve
+from tools.convex_relu.budget import Budget
+from tools.convex_relu.certificate import full_certificate
+from tools.convex_relu.gated import solve_gated
+from tools.convex_relu.polish import PolishResult, activate, polish
+from tools.prox import (
+    TINY,
+    Array,
+    Certificate,
+    DenseOperator,
+    IntArray,
+    Stop,
+    TracePoint,
+    spectral_norm_sq,
+)
+
+GATED_TOL = 1e-4
+"""The exact form starts from the gated solution to this relative gap (or ``tol`` if looser)."""
+MIN_ADD = 10
+"""At least this many violating patterns join the working set at once."""
+POLISH_ROUNDS_MAX = 400
+POLISH_STEPS_MAX = 2_000
+"""The active-set rounds and Newton steps the solver gives the polish."""
+ACTIVATE = 20
+"""Group active-set rounds after a polish that does not certify: zero blocks with dual norm
+above λ enter, and the polish is repeated from its own active rows."""
+WS_TOL = 1e-3
+"""The working set grows while the problem on it is solved to this level, then the level falls
+tenfold per round down to ``tol``."""
+
+
+@dataclass
+class ExactResult:
+    """``xv``: ``(2P, d)``, the ``v_k`` then the ``w_k``; the certificate, the constraint
+    violation, the iterations and why the solve stopped."""
+
+    xv: Array
+    cert: Certificate
+    violation: float
+    converged: bool
+    n_iter: int
+    stop: Stop
+    trace: list[TracePoint]
+    working_set: int = 0
+    """Patterns in the final working set."""
+
+
+def _gated_start(
+    x: Array, mask: Array, y: Array, lam: float, tol: float, budget: Budget, l_x: float
+) -> WorkingSet:
+    """The first working set: the gated form's nonzero blocks, each on the side (v: +,
+    w: −) whose cone it violates less."""
+    n, d = x.shape
+    p = mask.shape[1]
+    gated, l_gated = solve_gated(
+        x, mask, y, lam, tol=max(tol, GATED_TOL), budget=Budget(budget.max_iter, budget.deadline, 0)
+    )
+    budget.used += gated.n_iter
+    z = gated.w.reshape(p, d)
+    idx = np.flatnonzero(np.linalg.norm(z, axis=1) > 0)
+    s = (2.0 * mask[:, idx] - 1.0) * (x @ z[idx].T)
+    positive = np.sum(np.maximum(s, 0.0), axis=0) >= np.sum(np.maximum(-s, 0.0), axis=0)
+    xv0 = np.zeros((2 * idx.size, d))
+    xv0[: idx.size][positive] = z[idx][positive]
+    xv0[idx.size :][~positive] = -z[idx][~positive]
+    return WorkingSet(idx, xv0, np.zeros((n, 2 * idx.size)), 20.0 * l_gated / l_x, 0.1 * lam)
+
+
+def _polish_and_certify(
+    x: Array,
+    mask: Array,
+    y: Array,
+    lam: float,
+    ws: WorkingSet,
+    *,
+    tol: float,
+    y_norm: float,
+    l_x: float,
+    deadline: float,
+) -> tuple[Certificate, float] | None:
+    """Polish the working set's point, with up to ``ACTIVATE`` group steps, until its full
+    certificate passes. Returns the certificate and the violation (and leaves the polished
+    blocks in ``ws.primal``), or ``None`` (``ws`` unchanged)."""
+    assert ws.q is not None
+    sub = mask[:, ws.idx]
+    q = ws.q
+
+    def run(start: Array, tight0: np.ndarray | None) -> PolishResult | None:
+        return polish(
+            x,
+            sub,
+            y,
+            lam,
+            start,
+            q,
+            y_norm,
+            l_x,
+            tight0=tight0,
+            rounds=POLISH_ROUNDS_MAX,
+            steps=POLISH_STEPS_MAX,
+            deadline=deadline,
+        )
+
+    trial = run(ws.xv, None)
+    for attempt in range(ACTIVATE + 1):
+        if trial is None or time.perf_counter() > deadline:
+            return None
+        cert, _, _ = full_certificate(x, mask, y, lam, ws.idx, trial.xv, None, trial.norms, l_x)
+        if cert.relative_gap <= tol and trial.violation <= tol:
+            ws.primal, ws.r_dual = trial.xv, None
+            return cert, trial.violation
+        if attempt == ACTIVATE:
+            return None
+        entering = trial.copy()
+        if not activate(x, sub, y, lam, entering, l_x):
+            if np.array_equal(entering.norms, trial.norms):
+                return None
+            trial.norms = entering.norms  # tighter bounds only
+            continue
+        trial = run(entering.xv, entering.tight)
+    return None
+
+
+def _violators(norms_out: Array, outside: IntArray, lam: float, at_least: int) -> IntArray:
+    """The outside patterns whose dual norm (either side) exceeds ``λ``, worst first, at most
+    ``at_least`` (or ``MIN_ADD``) of them."""
+    over = np.maximum(norms_out[: outside.size], norms_out[outside.size :])
+    order = np.argsort(-over)
+    out: IntArray = outside[order[over[order] > lam]][: max(MIN_ADD, at_least)]
+    return out
+
+
+def solve_exact(
+    x: Array,
+    mask: Array,
+    y: Array,
+    lam: float,
+    *,
+    tol: float,
+    budget: Budget,
+) -> ExactResult:
+    """The exact form on a working set of patterns, within ``budget`` (whose iterations count
+    the gated warm start's and the inner iterations, and which keeps the trace).
+
+    ``x``: ``(n, d)``, ``mask``: ``(n, P)``; the returned ``xv`` is ``(2P, d)``: the ``v_k``
+    then the ``w_k``.
+    """
+    d = x.shape[1]
+    p = mask.shape[1]
+    deadline = budget.deadline
+    y_norm = max(float(np.linalg.norm(y)), TINY)
+    l_x = max(spectral_norm_sq(DenseOperator(x)), TINY)
+    ws = _gated_start(x, mask, y, lam, tol, budget, l_x)
+    level = max(tol, WS_TOL)
+    polished = False
+    while True:
+        m = ws.idx.size
+        if m:
+            _, violation, norms_w, stop = al_solve(
+                x, mask, y, lam, ws, l_x=l_x, y_norm=y_norm, tol=level, budget=budget
+            )
+        else:
+            violation, norms_w, stop = 0.0, np.zeros(0), "converged"
+            ws.primal, ws.r_dual = ws.xv, None
+        primal = ws.xv if ws.primal is None else ws.primal
+        cert, norms_out, outside = full_certificate(
+            x, mask, y, lam, ws.idx, primal, ws.r_dual, norms_w, l_x
+        )
+        budget.record(cert)
+        if cert.relative_gap <= tol and violation <= tol:
+            stop = "converged"
+            break
+        if stop != "converged":
+            break
+        add = _violators(norms_out, outside, lam, m)
+        if add.size:
+            polished = False
+            ws.extend(add)
+            continue
+        if not polished and m and ws.q is not None:
+            polished = True
+            found = _polish_and_certify(
+                x, mask, y, lam, ws, tol=tol, y_norm=y_norm, l_x=l_x, deadline=deadline
+            )
+            if found is not None:
+                cert, violation = found
+                stop = "converged"
+                budget.record(cert)
+                break
+        if level > tol:
+            level = max(tol, 0.1 * level)
+            polished = False
+            continue
+        stop = budget.stop() or "max_iter"  # unreachable: no violators means gap ≤ tol
+        break
+    xv = np.zeros((2 * p, d))
+    m = ws.idx.size
+    blocks = ws.xv if ws.primal is None else ws.primal
+    xv[ws.idx] = blocks[:m]
+    xv[p + ws.idx] = blocks[m:]
+    budget.finish(cert)
+    return ExactResult(xv, cert, violation, stop == "converged", budget.used, stop, budget.trace, m)

@@ -1,0 +1,428 @@
+"""Newton polish of the exact form's working-set problem: a primal active-set method on the
+cone rows, with a group step that lets zero blocks enter.
+
+Each nonzero block ``x_g`` keeps its tight rows ``T_g`` as equalities: with ``x_g = N_g ξ_g``
+(``N_g`` an orthonormal basis of the null space of ``C_{T_g}``) the problem is
+``½‖Σ_g A_g N_g ξ_g − y‖² + λ Σ_g ‖ξ_g‖₂``, smooth near the iterate, and damped Newton on its
+``K×K`` Gram matrix moves ``ξ`` with a ratio test that stops at the first other row to reach
+its boundary; that row joins ``T_g`` and the face is rebuilt. Blocks that Newton shrinks to zero
+leave the support; rows whose least-squares multiplier comes out negative leave ``T_g``
+(Nocedal & Wright 2006, ch. 16, primal active-set methods).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from tools.convex_relu.certificate import CONE_ITERS, cone_dual_norms, cone_fista_step
+from tools.convex_relu.patterns import BoolArray, cone_signs, paired_residual
+from tools.prox import TINY, Array, Groups, IntArray
+
+MAX_POLISH = 1_500
+"""Largest reduced dimension the Newton polish takes (its Gram matrix is K×K)."""
+POLISH_ROUNDS = 8
+"""Active-set rounds of the polish (tight rows added where violated, released where μ < 0)."""
+POLISH_STEPS = 50
+"""Newton steps of the polish over all its rounds."""
+ACTIVATE_ITERS = 300
+"""Iterations of the cone projection that gives an entering block its direction."""
+TIGHT = 1e-3
+"""A row is tight for a block when its multiplier is positive and x_i·v ≤ TIGHT·‖x_i‖‖v‖."""
+
+Outcome = Literal["done", "blocked", "collapsed", "steps"]
+
+
+@dataclass
+class PolishResult:
+    """A polished point of the working-set problem.
+
+    ``xv``: the blocks (``(2m, d)``); ``norms``: each block's dual norm
+    ``‖A_gᵀ r + C_gᵀ μ_g‖`` (``(2m,)``; zero blocks by the batched cone projection), upper
+    bounds usable in a certificate; ``violation``: ``‖(−C x)₊‖ / ‖y‖``; ``tight``: the final
+    tight rows ``T`` (``(n, 2m)``)."""
+
+    xv: Array
+    norms: Array
+    violation: float
+    tight: BoolArray
+
+    def copy(self) -> PolishResult:
+        return PolishResult(self.xv.copy(), self.norms.copy(), self.violation, self.tight.copy())
+
+
+def null_basis(rows: Array, d: int) -> Array:
+    """Orthonormal basis (``(d, d − rank)``) of ``{v : rows v = 0}`` for ``rows`` ``(t, d)``."""
+    if rows.shape[0] == 0:
+        return np.eye(d)
+    _, s, vt = np.linalg.svd(rows, full_matrices=True)
+    rank = int(np.sum(s > 1e-10 * max(float(s[0]), TINY)))
+    out: Array = vt[rank:].T
+    return out
+
+
+@dataclass
+class _Face:
+    """The reduced problem ``½ ξᵀ G ξ − bᵀ ξ + ½‖y‖² + λ Σ_g ‖ξ_g‖`` on a face: blocks
+    ``kept`` (indices into the ``2m`` blocks) with null-space bases ``bases`` (``(d, k_g)``);
+    ``gram`` (``(K, K)``) and ``rhs`` (``(K,)``) with ``K = Σ k_g``."""
+
+    kept: list[int]
+    bases: list[Array]
+    gram: Array
+    rhs: Array
+    yy: float
+    lam: float
+
+    def __post_init__(self) -> None:
+        self.k_dims = np.array([b.shape[1] for b in self.bases], dtype=np.int64)
+        self.starts = np.concatenate(([0], np.cumsum(self.k_dims)[:-1]))
+        self.groups = Groups(self.k_dims, np.ones(len(self.kept)))
+
+    def span(self, i: int) -> slice:
+        return slice(int(self.starts[i]), int(self.starts[i] + self.k_dims[i]))
+
+    def objective(self, v: Array) -> float:
+        quad = 0.5 * float(v @ self.gram @ v) - float(self.rhs @ v) + 0.5 * self.yy
+        return quad + self.lam * float(np.sum(self.groups.norms(v)))
+
+    def blocks(self, xi: Array) -> Array:
+        """The kept blocks ``N_g ξ_g`` (``(len(kept), d)``)."""
+        out = np.zeros((len(self.kept), self.bases[0].shape[0]))
+        for i in range(len(self.kept)):
+            out[i] = self.bases[i] @ xi[self.span(i)]
+        return out
+
+    def newton_step(self, xi: Array, ridge: float) -> tuple[Array, Array]:
+        """The Newton step (``(K,)``) of the smooth objective at ``xi`` (no zero group) with
+        ``ridge`` added to the Hessian, and the gradient; ``LinAlgError`` when singular."""
+        k = xi.size
+        nrm = self.groups.norms(xi)
+        unit = xi / self.groups.expand(nrm)
+        grad: Array = self.gram @ xi - self.rhs + self.lam * unit
+        hess: Array = self.gram + ridge * np.eye(k)
+        for i in range(len(self.kept)):
+            blk = self.span(i)
+            hess[blk, blk] += (self.lam / nrm[i]) * (
+                np.eye(int(self.k_dims[i])) - np.outer(unit[blk], unit[blk])
+            )
+        step: Array = np.asarray(-np.linalg.solve(hess, grad), dtype=np.float64)
+        return step, grad
+
+
+def _initial_tight(x: Array, signs: Array, xv: Array, q: Array, d: int) -> BoolArray:
+    """Rows with a positive multiplier and ``x_i·v ≤ TIGHT·‖x_i‖‖v‖``, at most ``d − 1`` of
+    the most nearly tight per block (``(n, 2m)``)."""
+    row_norm = np.linalg.norm(x, axis=1)
+    size = np.linalg.norm(xv, axis=1)
+    cx = (x @ xv.T) * signs
+    ratio = np.where(q > 0.0, cx / np.maximum(row_norm[:, None] * size[None, :], TINY), np.inf)
+    tight: BoolArray = ratio <= TIGHT
+    order = np.argsort(ratio, axis=0)
+    limit = np.zeros_like(tight)
+    np.put_along_axis(limit, order[: max(d - 1, 0)], True, axis=0)
+    tight &= limit
+    return tight
+
+
+def _project_on_faces(
+    x: Array, signs: Array, xv: Array, tight: BoolArray
+) -> tuple[list[int], list[Array]]:
+    """Project each nonzero block of ``xv`` (in place) onto the null space of its tight rows;
+    a block whose null space is ``{0}`` becomes zero. Returns the kept blocks and bases."""
+    d = x.shape[1]
+    kept: list[int] = []
+    bases: list[Array] = []
+    for j in np.flatnonzero(np.linalg.norm(xv, axis=1) > 0.0).tolist():
+        rows = np.flatnonzero(tight[:, j])
+        basis = null_basis(signs[rows, j][:, None] * x[rows], d)
+        if basis.shape[1] == 0:
+            xv[j] = 0.0
+            continue
+        xv[j] = basis @ (basis.T @ xv[j])
+        kept.append(j)
+        bases.append(basis)
+    return kept, bases
+
+
+def _mark_crossed(x: Array, signs: Array, xv: Array, tight: BoolArray, kept: IntArray) -> bool:
+    """Rows outside ``T`` that the projection pushed across the boundary become tight;
+    returns whether there were any."""
+    row_norm = np.linalg.norm(x, axis=1)
+    cx_k = (x @ xv[kept].T) * signs[:, kept]
+    scale = row_norm[:, None] * np.linalg.norm(xv[kept], axis=1)[None, :]
+    crossed = (cx_k < -1e-12 * scale) & ~tight[:, kept]
+    if np.any(crossed):
+        tight[:, kept] |= crossed
+        return True
+    return False
+
+
+def _reduced_gram(
+    x: Array, sub: Array, y: Array, bases: list[Array], kept: IntArray
+) -> tuple[Array, Array]:
+    """``G = Mᵀ M`` (``(K, K)``) and ``Mᵀ y`` for ``M = [±D_g X N_g]`` (``(n, K)``),
+    accumulated over row chunks so that memory is ``O(K² + n·m)``, never ``n×K``."""
+    n = x.shape[0]
+    m = sub.shape[1]
+    k_dims = np.array([b.shape[1] for b in bases], dtype=np.int64)
+    k = int(k_dims.sum())
+    basis_all = np.hstack(bases)  # (d, K)
+    owner = np.repeat(np.arange(len(bases)), k_dims)
+    col_pattern = kept[owner] % m
+    col_sign = np.repeat([1.0, -1.0], m)[kept][owner]
+    gram = np.zeros((k, k))
+    rhs = np.zeros(k)
+    chunk = max(1, min(n, (4 * n * max(m, x.shape[1])) // k))
+    for start in range(0, n, chunk):
+        rows_c = slice(start, start + chunk)
+        mc = (x[rows_c] @ basis_all) * (sub[rows_c][:, col_pattern] * col_sign)
+        gram += mc.T @ mc
+        rhs += mc.T @ y[rows_c]
+    return gram, rhs
+
+
+def _ratio_test(c0: Array, dc: Array, free: BoolArray) -> tuple[BoolArray | None, float, int]:
+    """The longest step ``t ≤ 1`` along ``dc`` that keeps the free rows' ``c0 + t·dc ≥ 0``.
+
+    ``c0``, ``dc``, ``free``: ``(n, K)``. Returns ``(stuck, t, hit)``: ``stuck`` the rows
+    already on the boundary that the step would cross (or ``None``), ``t`` the step bound and
+    ``hit`` the flat index of the row that bounds it (−1 when ``t = 1``)."""
+    towards = free & (dc < 0.0)
+    if not np.any(towards):
+        return None, 1.0, -1
+    ratios = np.where(towards, np.maximum(c0, 0.0) / np.where(towards, -dc, 1.0), np.inf)
+    flat = int(np.argmin(ratios))
+    best = float(ratios.flat[flat])
+    stuck = ratios <= 1e-12
+    if np.any(stuck):
+        return stuck, 0.0, -1
+    if best < 1.0:
+        return None, best, flat
+    return None, 1.0, -1
+
+
+def _newton(
+    face: _Face,
+    xi: Array,
+    x: Array,
+    signs_k: Array,
+    free: BoolArray,
+    tight: BoolArray,
+    steps_left: int,
+) -> tuple[Array, Outcome, int] | None:
+    """Damped Newton on the face from ``xi`` with the ratio test on the ``free`` rows.
+
+    ``signs_k`` and ``free`` (``(n, len(kept))``) are the kept blocks' cone signs and the rows
+    the ratio test watches; ``tight`` (``(n, 2m)``) gains the row that blocks a step. Returns
+    the point, why it stopped (``"done"``: no decrease left; ``"blocked"``: a row became
+    tight; ``"collapsed"``: a block shrank to zero; ``"steps"``: out of steps) and the steps
+    left, or ``None`` when the Hessian is singular."""
+    kept_arr = np.asarray(face.kept, dtype=np.int64)
+    first = face.groups.norms(xi)
+    value = face.objective(xi)
+    base_ridge = max(float(np.trace(face.gram)) / xi.size, TINY)
+    ridge = 1e-6 * base_ridge
+    while steps_left > 0:
+        steps_left -= 1
+        try:
+            step, grad = face.newton_step(xi, ridge)
+        except np.linalg.LinAlgError:
+            return None
+        decrement = -float(grad @ step)
+        if decrement <= 1e-15 * max(value, TINY):
+            return xi, "done", steps_left
+        c0 = (x @ face.blocks(xi).T) * signs_k
+        dc = (x @ face.blocks(step).T) * signs_k
+        stuck, t, hit = _ratio_test(c0, dc, free)
+        if stuck is not None:  # rows already on the boundary that the step would cross
+            rr, cc = np.nonzero(stuck)
+            tight[rr, kept_arr[cc]] = True
+            return xi, "blocked", steps_left
+        cand = xi + t * step
+        cand_value = face.objective(cand)
+        while cand_value > value - 1e-4 * t * decrement and t > 1e-12:
+            t *= 0.5
+            cand = xi + t * step
+            cand_value = face.objective(cand)
+            hit = -1
+        if t <= 1e-12:
+            if ridge < base_ridge:
+                ridge *= 100.0
+                continue
+            return xi, "done", steps_left
+        if t < 1e-3 and hit < 0:
+            ridge = min(ridge * 10.0, base_ridge)
+        elif t == 1.0:
+            ridge = max(ridge * 0.1, 1e-13 * base_ridge)
+        xi, value = cand, cand_value
+        shrunk = face.groups.norms(xi) < 1e-8 * first
+        if np.any(shrunk):
+            for i in np.flatnonzero(shrunk).tolist():
+                xi[face.span(i)] = 0.0
+            return xi, "collapsed", steps_left
+        if hit >= 0:
+            tight[hit // len(face.kept), face.kept[hit % len(face.kept)]] = True
+            return xi, "blocked", steps_left
+    return xi, "steps", steps_left
+
+
+def _face_multipliers(
+    x: Array, signs: Array, lam: float, xv: Array, ar: Array, kept: list[int], tight: BoolArray
+) -> tuple[Array, BoolArray, bool]:
+    """Multipliers of the tight rows from stationarity by least squares, clipped at 0.
+
+    ``signs`` (``(n, 2m)``) are the cone signs, ``ar`` (``(d, 2m)``) the blocks' ``±A_kᵀ r``.
+    Returns each kept block's dual norm ``‖A_gᵀ r + C_gᵀ μ_g‖`` in a ``(2m,)`` array (other
+    entries unset), the kept blocks as a ``(2m,)`` mask, and whether rows with negative
+    multipliers were released from ``tight`` (updated in place)."""
+    m2 = ar.shape[1]
+    norms = np.empty(m2)
+    nonzero = np.zeros(m2, dtype=bool)
+    released = False
+    for j in kept:
+        nonzero[j] = True
+        rows = np.flatnonzero(tight[:, j])
+        target = lam * xv[j] / max(float(np.linalg.norm(xv[j])), TINY) - ar[:, j]
+        if rows.size:
+            ct = (signs[rows, j][:, None] * x[rows]).T  # (d, t)
+            mu = np.linalg.lstsq(ct, target, rcond=None)[0]
+            negative = mu < -1e-10 * lam
+            if np.any(negative):
+                tight[rows[negative], j] = False
+                released = True
+            mu = np.maximum(mu, 0.0)
+            norms[j] = float(np.linalg.norm(ar[:, j] + ct @ mu))
+        else:
+            norms[j] = float(np.linalg.norm(ar[:, j]))
+    return norms, nonzero, released
+
+
+def polish(
+    x: Array,
+    sub: Array,
+    y: Array,
+    lam: float,
+    xv: Array,
+    q: Array,
+    y_norm: float,
+    l_x: float,
+    *,
+    tight0: BoolArray | None = None,
+    rounds: int = POLISH_ROUNDS,
+    steps: int = POLISH_STEPS,
+    deadline: float = math.inf,
+) -> PolishResult | None:
+    """Newton polish of the working-set problem from the augmented Lagrangian's point.
+
+    ``x``: ``(n, d)``; ``sub``: the working set's masks ``(n, m)``; ``xv``: ``(2m, d)``;
+    ``q``: the multiplier estimate ``(n, 2m)`` (its positive entries mark candidate tight
+    rows). ``tight0`` (``(n, 2m)``, bool), when given, is the starting ``T`` instead;
+    ``rounds`` and ``steps`` bound the active-set rounds and the Newton steps, ``deadline``
+    (``time.perf_counter()``) the wall time. Returns ``None`` when the support is unsuitable
+    (too large, or empty), the Hessian is singular, or the rounds or the time run out.
+    """
+    d = x.shape[1]
+    signs = cone_signs(sub)
+    xv = xv.copy()
+    size = np.linalg.norm(xv, axis=1)
+    xv[size <= 1e-9 * max(float(size.max(initial=0.0)), TINY)] = 0.0
+    tight = _initial_tight(x, signs, xv, q, d) if tight0 is None else tight0.copy()
+    yy = float(y @ y)
+    steps_left = steps
+    for _ in range(rounds):
+        if time.perf_counter() > deadline:
+            return None
+        kept, bases = _project_on_faces(x, signs, xv, tight)
+        if not kept:
+            return None
+        kept_arr = np.asarray(kept, dtype=np.int64)
+        if sum(b.shape[1] for b in bases) > MAX_POLISH:
+            return None
+        if _mark_crossed(x, signs, xv, tight, kept_arr):
+            continue
+        gram, rhs = _reduced_gram(x, sub, y, bases, kept_arr)
+        face = _Face(kept, bases, gram, rhs, yy, lam)
+        xi = np.concatenate([bases[i].T @ xv[j] for i, j in enumerate(kept)])
+        free = ~tight[:, kept_arr]
+        newton = _newton(face, xi, x, signs[:, kept_arr], free, tight, steps_left)
+        if newton is None:
+            return None
+        xi, outcome, steps_left = newton
+        xv[kept_arr] = face.blocks(xi)
+        if outcome in ("blocked", "collapsed"):
+            continue
+        xz = x @ xv.T
+        r = paired_residual(y, xz, sub)
+        violation = float(np.linalg.norm(np.minimum(xz * signs, 0.0))) / y_norm
+        mr = x.T @ (sub * r[:, None])  # (d, m): A_kᵀ r
+        ar = np.hstack((mr, -mr))
+        norms, nonzero, released = _face_multipliers(x, signs, lam, xv, ar, kept, tight)
+        zero = np.flatnonzero(~nonzero)
+        norms[zero] = cone_dual_norms(
+            x, ar[:, zero], signs[:, zero], lam, CONE_ITERS, l_x=l_x, mu0=q[:, zero]
+        )
+        result = PolishResult(xv, norms, violation, tight)
+        if released and (violation > 0.0 or float(np.max(norms)) > lam):
+            if outcome == "done" and float(np.max(norms[nonzero])) <= lam * (1.0 + 1e-9):
+                return result
+            continue
+        return result
+    return None
+
+
+def activate(
+    x: Array,
+    sub: Array,
+    y: Array,
+    lam: float,
+    point: PolishResult,
+    l_x: float,
+) -> int:
+    """Group step of the polish's active set: zero blocks whose dual norm exceeds ``λ`` enter.
+
+    ``point``'s ``xv``, ``norms`` and ``tight`` are updated in place. For a zero block with
+    ``h = ±A_gᵀ r`` the batched projection gives ``p = h + C_gᵀ μ``, the projection of ``h`` on
+    the block's cone, an ascent direction; the block starts at ``t·p/‖p‖`` with the exact line
+    minimiser ``t = (‖p‖ − λ)/‖A_g p/‖p‖‖²`` and no tight rows: the polish's projection and
+    ratio test then make the rows it reaches tight. A block whose ``‖p‖`` is at most ``λ``
+    stays zero, and ``‖p‖`` (a tighter bound than ``norms``: ``μ ≥ 0``) replaces its norm.
+    Returns how many blocks entered.
+    """
+    xv, norms, tight = point.xv, point.norms, point.tight
+    n = x.shape[0]
+    m = sub.shape[1]
+    signs = cone_signs(sub)
+    zero = np.flatnonzero((np.linalg.norm(xv, axis=1) == 0.0) & (norms > lam * (1.0 + 1e-9)))
+    if zero.size == 0:
+        return 0
+    r = paired_residual(y, x @ xv.T, sub)
+    mr = x.T @ (sub * r[:, None])
+    h = np.hstack((mr, -mr))[:, zero]
+    ss = signs[:, zero]
+    step = 1.0 / max(l_x, TINY)
+    mu = np.zeros((n, zero.size))
+    prev = mu
+    t = 1.0
+    for _ in range(ACTIVATE_ITERS):
+        mu, prev, t = cone_fista_step(x, h, ss, mu, prev, t, step)
+    proj = h + x.T @ (ss * mu)  # (d, K)
+    size = np.linalg.norm(proj, axis=0)
+    norms[zero] = np.minimum(norms[zero], size)
+    entered = 0
+    for c, j in enumerate(zero.tolist()):
+        if size[c] <= lam:
+            continue
+        u = proj[:, c] / size[c]
+        au = sub[:, j % m] * (x @ u)
+        curv = float(au @ au)
+        if curv <= TINY:
+            continue
+        xv[j] = ((size[c] - lam) / curv) * u
+        tight[:, j] = False
+        entered += 1
+    return entered
