@@ -26,6 +26,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -146,66 +147,31 @@ def query_terms(query: str) -> list[str]:
 EXPANSION_WEIGHT = 0.5
 """Weight of a term added by the bilingual glossary, relative to a term of the query itself."""
 
-# English ↔ Chinese terms of the notes' fields (markets, macro, ML), so that a query in one
-# language finds notes written in the other. Each entry: English phrases | Chinese terms.
-_GLOSSARY_TEXT = """
-breakout | 突破
-false breakout, fake breakout | 假突破
-resistance | 阻力
-support level | 支撑
-volume | 成交量
-trading range, box range | 箱体
-moving average | 均线
-divergence | 背离
-fed funds, federal funds | 联邦基金
-yield curve | 收益率曲线
-yield | 收益率
-treasury, treasuries | 国债
-inversion, inverted | 倒挂
-spread | 利差
-recession | 衰退
-rate cut | 降息
-rate hike | 加息
-inflation | 通胀
-consumer spending, consumption, spending | 消费
-bank | 银行
-economy, economic | 经济
-bandit, multi-armed bandit | 赌博机
-exploration | 探索
-exploitation | 利用
-reward | 奖励
-reinforcement learning | 强化学习
-confidence bound | 置信
-convex | 凸
-dual, duality | 对偶
-hyperplane | 超平面
-neural network | 神经网络
-regularization | 正则
-derivation, derive | 推导
-gradient | 梯度
-loss function | 损失函数
-encoder | 编码器
-decoder | 解码器
-latent | 隐变量, 隐空间
-sampling | 采样
-maximum likelihood | 最大似然
-distribution | 分布
-object detection | 目标检测
-bipartite matching | 匹配
-hungarian | 匈牙利
-monitor, display | 显示器
-color, colour | 颜色
-color inversion, inverted colors | 反转
-"""
+
+GlossaryEntry = tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]
 
 
-def _glossary() -> list[tuple[list[tuple[str, ...]], list[str]]]:
+def parse_glossary(text: str) -> tuple[GlossaryEntry, ...]:
+    """Entries of ``glossary.txt``: ``english phrase, ... | 中文, ...`` per line; ``#`` comments.
+
+    Each English phrase becomes its tokens (so it matches the query's words); the Chinese terms
+    stay as written."""
     entries = []
-    for line in _GLOSSARY_TEXT.strip().splitlines():
-        english, chinese = line.split("|")
-        phrases = [tuple(tokenize(p)) for p in english.split(",")]
-        entries.append(([p for p in phrases if p], [c.strip() for c in chinese.split(",")]))
-    return entries
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        english, sep, chinese = line.partition("|")
+        if not sep:
+            raise ValueError(f"glossary line without '|': {raw!r}")
+        phrases = tuple(p for p in (tuple(tokenize(e)) for e in english.split(",")) if p)
+        terms = tuple(c.strip() for c in chinese.split(",") if c.strip())
+        entries.append((phrases, terms))
+    return tuple(entries)
+
+
+def _glossary() -> tuple[GlossaryEntry, ...]:
+    return parse_glossary(resources.files(__package__).joinpath("glossary.txt").read_text("utf-8"))
 
 
 _GLOSSARY = _glossary()

@@ -10,6 +10,7 @@ Content-Security-Policy that forbids scripts anyway.
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -197,14 +198,10 @@ def _make_md() -> MarkdownIt:
     return md
 
 
-_MD: MarkdownIt | None = None
-
-
+@functools.cache
 def _md() -> MarkdownIt:
-    global _MD
-    if _MD is None:
-        _MD = _make_md()
-    return _MD
+    """The one renderer (configured once; rendering keeps no state between calls)."""
+    return _make_md()
 
 
 @dataclass(frozen=True)

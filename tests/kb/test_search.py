@@ -368,3 +368,12 @@ def test_bad_limit(kb: KnowledgeBase, limit: int) -> None:
     with pytest.raises(ToolInputError) as err:
         kb.search_index.search("UCB", limit=limit)
     assert err.value.field == "limit"
+
+
+def test_glossary_file_parses_and_rejects_bad_lines() -> None:
+    from server.kb.search import parse_glossary
+
+    entries = parse_glossary("# comment\nyield curve, curve | 收益率曲线, 曲线  # trailing\n\n")
+    assert entries == (((("yield", "curve"), ("curve",)), ("收益率曲线", "曲线")),)
+    with pytest.raises(ValueError, match="without '\\|'"):
+        parse_glossary("breakout 突破\n")
