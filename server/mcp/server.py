@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pydantic_core
-from pydantic import Field
 
 from server.config import Settings
 from server.ingest.posts import Post, estimate_tokens
@@ -344,134 +343,6 @@ def _page_reader(
 
 
 # --------------------------------------------------------------------------------------------
-# Prompts
-
-
-def _tools_of(toolset: Toolset, note: str) -> list[str]:
-    return [name for name, spec in toolset.specs.items() if spec.note == note]
-
-
-def _note_intro(note: str, tools: Sequence[str]) -> str:
-    section, _, slug = note.partition("/")
-    listed = ", ".join(tools)
-    return (
-        f'First read the note with get_note(section="{section}", slug="{slug}") (or the resource '
-        f"notes://posts/{note}); it is the method to follow. Then use the tool(s) {listed}: their "
-        "descriptions give units and bounds, and each input schema lists the fields."
-    )
-
-
-PromptFn = Callable[..., Awaitable[str] | str]
-
-
-def add_prompts(server: MCPServer, toolset: Toolset) -> None:
-    """Prompts that pair a note with its tools; each is registered when its tools are present."""
-    yield_note = "invest/daily_treasury_par_yield_curve_rates"
-    breakout_note = "invest/resistance_level"
-    bandit_note = "ai/bandit"
-    relu_note = "ai/convex_optimization_nn"
-    vae_note = "ai/discreteVAE"
-
-    def check_yield_curve(
-        date: Annotated[str, Field(description="curve date, YYYY-MM-DD (default: latest)")] = "",
-    ) -> str:
-        when = f"the curve of {date}" if date else "the latest par yield curve you can get"
-        return (
-            _note_intro(yield_note, _tools_of(toolset, yield_note))
-            + f"\n\nCheck {when} the way the note does: call yield_spread_check with the par "
-            "yields in percent by tenor (1M ... 30Y), the fed funds target lower bound, and the "
-            "previous day's curve as history. For each of the seven checks, say whether it "
-            "signals, quote the spread in basis points against the note's threshold, and end "
-            "with the tool's hard-landing assessment and the recession probability, "
-            "explaining each in the note's terms."
-        )
-
-    def validate_breakout(
-        symbol: Annotated[str, Field(description="ticker or instrument to examine")] = "",
-    ) -> str:
-        what = f"{symbol}'s" if symbol else "the"
-        return (
-            _note_intro(breakout_note, _tools_of(toolset, breakout_note))
-            + f"\n\nDecide whether {what} latest break above resistance is real or false the way "
-            "the note does: call breakout_validate with the daily OHLCV bars (date, open, high, "
-            "low, close, volume; oldest first) and, if you know it, the resistance level (else the "
-            "tool finds it from swing highs or a box; breakout_scan lists every breakout in a "
-            "series). Report each of the note's checks with its value and threshold (close "
-            "beyond the level, volume against its average, candle body and upper shadow, holding "
-            "above the level, the retest, RSI and MACD), then the verdict and what would "
-            "invalidate it."
-        )
-
-    def run_bandit_experiment(
-        arms: Annotated[str, Field(description="the options to test, comma separated")] = "",
-    ) -> str:
-        what = f"the arms {arms}" if arms else "two or three arms you choose"
-        return (
-            _note_intro(bandit_note, _tools_of(toolset, bandit_note))
-            + f"\n\nRun a multi-armed bandit experiment over {what} with UCB1 (score = mean + "
-            "c·sqrt(ln N / n_a)): create it with bandit_create, then loop: bandit_next gives the "
-            "arm to try, observe a reward (in [0, 1] for c = √2), and record it with "
-            "bandit_record (pass a request_id so a retry is not counted twice); bandit_get shows "
-            "the state. ucb_step does one decision without storing anything, and ucb_simulate "
-            "shows the regret on simulated arms. After each round report the counts, means and "
-            "scores, and explain, as the note does, why UCB explores the arm it picks."
-        )
-
-    def fit_convex_relu(
-        data: Annotated[str, Field(description="the data set or problem to fit")] = "",
-    ) -> str:
-        what = data or "a small 1-D regression problem (about 20 points)"
-        return (
-            _note_intro(relu_note, _tools_of(toolset, relu_note))
-            + f"\n\nFit a two-layer ReLU network to {what} through its convex group-LASSO form, "
-            "as the note derives it: call convex_relu_fit with X (rows are samples), y and the "
-            "regularisation strength lam; report the objective, the duality gap that certifies "
-            "the optimum, the active patterns (neurons), the training error, and the recovered "
-            "network. Explain the hyperplane arrangements (sign patterns) in the note's terms; "
-            "group_lasso_solve solves the underlying group-LASSO problem directly."
-        )
-
-    def evaluate_elbo(
-        model: Annotated[str, Field(description="the latent model to evaluate")] = "",
-    ) -> str:
-        what = model or "a small discrete latent variable model"
-        return (
-            _note_intro(vae_note, _tools_of(toolset, vae_note))
-            + f"\n\nEvaluate the ELBO of {what} as the note derives it: "
-            "ELBO = E_q[log p(x|z)] − KL(q‖p). Call elbo_evaluate (kind 'discrete' for "
-            "categorical latents, 'gaussian' for a Gaussian encoder), then report the "
-            "reconstruction term, the KL term and the bound, and say which term dominates."
-        )
-
-    prompts: tuple[tuple[str, str, str, PromptFn], ...] = (
-        (
-            "check_yield_curve",
-            yield_note,
-            "Check a Treasury yield curve the way the note does",
-            check_yield_curve,
-        ),
-        (
-            "validate_breakout",
-            breakout_note,
-            "Validate a breakout above resistance",
-            validate_breakout,
-        ),
-        (
-            "run_bandit_experiment",
-            bandit_note,
-            "Run a bandit experiment with UCB",
-            run_bandit_experiment,
-        ),
-        ("fit_convex_relu", relu_note, "Fit a convex ReLU network", fit_convex_relu),
-        ("evaluate_elbo", vae_note, "Evaluate a VAE's ELBO", evaluate_elbo),
-    )
-    for name, note, title, fn in prompts:
-        if _tools_of(toolset, note):
-            description = f"{title}: reads the note {note}, then uses its tools."
-            server.prompt(name=name, title=title, description=description)(fn)
-
-
-# --------------------------------------------------------------------------------------------
 # The server and its transports
 
 
@@ -497,6 +368,8 @@ def create_mcp(toolset: Toolset, kb: KnowledgeBase, settings: Settings) -> MCPSe
         log_level="WARNING",
     )
     add_resources(server, kb, toolset, settings)
+    from server.mcp.prompts import add_prompts
+
     add_prompts(server, toolset)
     return server
 
