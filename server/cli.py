@@ -9,19 +9,25 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
-COMMANDS: dict[str, tuple[str, str]] = {
-    "build": ("server.content", "build posts, llms.txt and llms-full.txt from an RSS/Atom feed"),
-    "check": ("server.content", "check that the built content is current and well formed"),
-    "serve": (
-        "server.commands",
-        "run the HTTP service (JSON API, Markdown, llms.txt, MCP at /mcp)",
-    ),
-    "mcp": ("server.commands", "run the MCP server over stdio"),
-    "call": ("server.commands", "run one tool in-process and print its JSON result"),
-    "export": ("server.commands", "write a static copy for any file host or CDN"),
-}
+COMMANDS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "build": (
+            "server.content",
+            "build posts, llms.txt and llms-full.txt from an RSS/Atom feed",
+        ),
+        "check": ("server.content", "check that the built content is current and well formed"),
+        "serve": (
+            "server.commands",
+            "run the HTTP service (JSON API, Markdown, llms.txt, MCP at /mcp)",
+        ),
+        "mcp": ("server.commands", "run the MCP server over stdio"),
+        "call": ("server.commands", "run one tool in-process and print its JSON result"),
+        "export": ("server.commands", "write a static copy for any file host or CDN"),
+    }
+)
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-SECTION_NAMES = {"ai": "AI", "invest": "Investing", "tech": "Tech", "posts": "Posts"}
+SECTION_NAMES: Mapping[str, str] = MappingProxyType(
+    {"ai": "AI", "invest": "Investing", "tech": "Tech", "posts": "Posts"}
+)
 
 
 def section_title(section: str) -> str:

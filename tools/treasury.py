@@ -20,7 +20,9 @@ import csv
 import io
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +30,7 @@ import numpy.typing as npt
 from tools.errors import ToolInputError, ToolLimitError
 
 TENORS = ("1M", "1.5M", "2M", "3M", "4M", "6M", "1Y", "2Y", "3Y", "5Y", "7Y", "10Y", "20Y", "30Y")
-TENOR_INDEX = {name: i for i, name in enumerate(TENORS)}
+TENOR_INDEX: Mapping[str, int] = MappingProxyType({name: i for i, name in enumerate(TENORS)})
 
 MAX_DATA_CHARS = 8_000_000
 MAX_DATES = 20_000

@@ -34,7 +34,9 @@ numbers. Daily values are noisier than the monthly model they are fed to.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Annotated, Literal
 
 import numpy as np
@@ -62,15 +64,17 @@ MAX_FED_FUNDS_POINTS = 20_000
 Yield = Annotated[float, Field(ge=-10.0, le=50.0)]
 Status = Literal["signal", "clear", "skipped"]
 
-SPREADS: dict[str, tuple[str, str]] = {
-    "6M-1M": ("6M", "1M"),
-    "3Y-1Y": ("3Y", "1Y"),
-    "2Y-FFR": ("2Y", "FFR"),
-    "10Y-3Y": ("10Y", "3Y"),
-    "30Y-20Y": ("30Y", "20Y"),
-    "10Y-2Y": ("10Y", "2Y"),
-    "10Y-3M": ("10Y", "3M"),
-}
+SPREADS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "6M-1M": ("6M", "1M"),
+        "3Y-1Y": ("3Y", "1Y"),
+        "2Y-FFR": ("2Y", "FFR"),
+        "10Y-3Y": ("10Y", "3Y"),
+        "30Y-20Y": ("30Y", "20Y"),
+        "10Y-2Y": ("10Y", "2Y"),
+        "10Y-3M": ("10Y", "3M"),
+    }
+)
 
 
 class Thresholds(ToolInput):
@@ -205,13 +209,15 @@ CHECKS = (
     ),
 )
 CHECK_IDS = tuple(c.id for c in CHECKS)
-RISK_WEIGHTS = {
-    "inversion_1y_3y": 1,
-    "two_year_below_fed_funds": 2,
-    "bear_steepening_3y_10y": 1,
-    "renormalization_10y_2y": 2,
-    "inversion_3m_10y": 1,
-}
+RISK_WEIGHTS: Mapping[str, int] = MappingProxyType(
+    {
+        "inversion_1y_3y": 1,
+        "two_year_below_fed_funds": 2,
+        "bear_steepening_3y_10y": 1,
+        "renormalization_10y_2y": 2,
+        "inversion_3m_10y": 1,
+    }
+)
 
 SKIPPED, CLEAR, SIGNAL = -1, 0, 1
 
@@ -655,35 +661,40 @@ def yield_curve_history(inp: YieldCurveHistoryInput) -> YieldCurveHistoryOutput:
     return _history_from_table(parse_treasury(inp.data, "data"), inp)
 
 
-_EXAMPLE_CURVE = {
-    "1M": 4.37,
-    "1.5M": 4.39,
-    "2M": 4.47,
-    "3M": 4.41,
-    "4M": 4.42,
-    "6M": 4.31,
-    "1Y": 4.09,
-    "2Y": 3.90,
-    "3Y": 3.86,
-    "5Y": 3.99,
-    "7Y": 4.19,
-    "10Y": 4.43,
-    "20Y": 4.96,
-    "30Y": 4.96,
-}
-_EXAMPLE_PREVIOUS = {
-    "1M": 4.36,
-    "3M": 4.42,
-    "6M": 4.31,
-    "1Y": 4.07,
-    "2Y": 3.86,
-    "3Y": 3.82,
-    "5Y": 3.93,
-    "7Y": 4.12,
-    "10Y": 4.35,
-    "20Y": 4.87,
-    "30Y": 4.86,
-}
+def _example_curve() -> dict[str, float]:
+    return {
+        "1M": 4.37,
+        "1.5M": 4.39,
+        "2M": 4.47,
+        "3M": 4.41,
+        "4M": 4.42,
+        "6M": 4.31,
+        "1Y": 4.09,
+        "2Y": 3.90,
+        "3Y": 3.86,
+        "5Y": 3.99,
+        "7Y": 4.19,
+        "10Y": 4.43,
+        "20Y": 4.96,
+        "30Y": 4.96,
+    }
+
+
+def _example_previous() -> dict[str, float]:
+    return {
+        "1M": 4.36,
+        "3M": 4.42,
+        "6M": 4.31,
+        "1Y": 4.07,
+        "2Y": 3.86,
+        "3Y": 3.82,
+        "5Y": 3.93,
+        "7Y": 4.12,
+        "10Y": 4.35,
+        "20Y": 4.87,
+        "30Y": 4.86,
+    }
+
 
 _EXAMPLE_CSV = (
     'Date,"1 Mo","2 Mo","3 Mo","6 Mo","1 Yr","2 Yr","3 Yr","5 Yr","10 Yr","20 Yr","30 Yr"\n'
@@ -716,9 +727,9 @@ TOOLS = (
                 "The curve of 2025-07-11 against the day before, fed funds floor 4.25%",
                 {
                     "date": "2025-07-11",
-                    "curve": _EXAMPLE_CURVE,
+                    "curve": _example_curve(),
                     "fed_funds_lower": 4.25,
-                    "history": [{"date": "2025-07-10", "curve": _EXAMPLE_PREVIOUS}],
+                    "history": [{"date": "2025-07-10", "curve": _example_previous()}],
                 },
             ),
         ),

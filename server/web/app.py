@@ -28,6 +28,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
@@ -614,7 +615,7 @@ async def search(request: Request) -> Response:
     return Response(_dumps(body), media_type="application/json")
 
 
-SEARCH_PARAMS = {"query": "q"}
+SEARCH_PARAMS: Mapping[str, str] = MappingProxyType({"query": "q"})
 """``search_notes`` input fields under another name in ``/api/search``'s query string."""
 
 
