@@ -25,13 +25,12 @@ from tools import indicators as ind
 from tools.breakout import (
     BreakoutScanInput,
     BreakoutValidateInput,
-    _evaluate,
-    _events,
-    _prepare,
-    _Series,
     breakout_scan,
     breakout_validate,
 )
+from tools.breakout.levels import crossings
+from tools.breakout.series import Series, prepare
+from tools.breakout.verdict import evaluate
 
 try:
     import talib
@@ -81,12 +80,12 @@ def run_size(n: int, repeat: int, rows: dict[str, list[float]]) -> None:
         rows.setdefault(what, []).append(ours)
         print(f"{n:>10,} {what:<34} {ours:>9.4f} {peer:>9.4f} {ours / peer:>7.2f}x")
 
-    series = _Series(*(bars[k] for k in ("open", "high", "low", "close", "volume")), None)
+    series = Series(*(bars[k] for k in ("open", "high", "low", "close", "volume")), None)
 
     def core() -> int:
-        pr = _prepare(series, defaults)
-        idx, level = _events(pr)
-        return int(_evaluate(pr, idx, level).verdict.shape[0])
+        pr = prepare(series, defaults)
+        idx, level = crossings(pr)
+        return int(evaluate(pr, idx, level).verdict.shape[0])
 
     ours = best_of(core, repeat)
     floor = best_of(lambda: (talib.RSI(close, 14), talib.MACD(close)), repeat)
