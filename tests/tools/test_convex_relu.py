@@ -8,6 +8,7 @@ is held to the same bound); Clarabel at 1e-9. Objectives must agree to 1e-6 rela
 from __future__ import annotations
 
 import csv
+import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -314,3 +315,35 @@ def test_exact_polish_with_entering_blocks() -> None:
     ref = reference(xa, y, lam, u, "exact")
     assert abs(out["objective"] - ref) <= REL * ref
     assert abs(out["nonconvex_objective"] - ref) <= REL * ref
+
+
+def test_defaults_run_until_certified_not_until_an_iteration_cap() -> None:
+    """Nearly collinear features and a small λ: the gated form needs about 20,000 iterations
+    here, twice the former default cap of 10,000. With max_iter left at its default (none) the
+    call runs until it is certified, and its optimum is Clarabel's on the same patterns."""
+    x, y = data(200, 5, seed=3)
+    x[:, 1] = x[:, 0] + 0.01 * x[:, 1]
+    out = fit(x, y, lam=0.01, time_limit_s=60)
+    assert out["converged"], out["message"]
+    assert out["n_iter"] > 10_000 and out["duality_gap"]["relative"] <= 1e-6
+    u = np.random.default_rng(0).standard_normal((6, 100))  # the patterns seed 0 draws
+    ref = reference(augmented(x, True), y, 0.01, u, "gated")
+    assert abs(out["objective"] - ref) <= 2e-6 * ref
+
+
+@pytest.mark.parametrize("form", ["gated", "exact"])
+def test_time_limit_bounds_every_phase(form: str) -> None:
+    """n = 10,000, d = 50, 400 patterns (n·P at its bound of 4,000,000): the set-up alone
+    (power iteration, gated warm start, the certificate of every pattern) used to overrun the
+    budget several times. With time_limit_s = 2 the call returns within 1.5 × 2 + 1 s (a
+    generous bound: no phase may run on past the deadline), not converged, and says why."""
+    x, y = data(10_000, 50, seed=13)
+    inp = ConvexReluInput(
+        X=x.tolist(), y=y.tolist(), lam=1.0, n_patterns=400, form=form, time_limit_s=2
+    )
+    start = time.perf_counter()
+    out = convex_relu_fit(inp)
+    elapsed = time.perf_counter() - start
+    assert elapsed <= 1.5 * 2 + 1
+    assert out.converged is False and out.stop_reason == "time_limit"
+    assert "time limit" in out.message and out.warnings[0] == out.message

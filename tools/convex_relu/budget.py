@@ -7,13 +7,18 @@ from dataclasses import dataclass, field
 
 from tools.prox import Certificate, Stop, TracePoint
 
+UNCAPPED = 2**62
+"""The iteration cap handed to ``tools.prox.fista`` when the caller set none: the deadline
+stops it first."""
+
 
 @dataclass
 class Budget:
-    """Iterations left (``max_iter``), the deadline (``time.perf_counter()`` scale) and the
-    trace (a point every ``trace_every`` iterations; 0: none) shared by the phases."""
+    """Iterations (``max_iter``; ``None``: no cap, the deadline decides), the deadline
+    (``time.perf_counter()`` scale) and the trace (a point every ``trace_every`` iterations;
+    0: none) shared by the phases of a solve."""
 
-    max_iter: int
+    max_iter: int | None
     deadline: float
     trace_every: int
     used: int = 0
@@ -30,11 +35,14 @@ class Budget:
         if self.trace_every and self.trace and self.trace[-1].iteration != self.used:
             self.trace.append(TracePoint(self.used, cert.primal, cert.relative_gap))
 
+    def iterations_left(self) -> int:
+        return UNCAPPED if self.max_iter is None else max(self.max_iter - self.used, 0)
+
     def out_of_time(self) -> bool:
         return time.perf_counter() > self.deadline
 
     def stop(self) -> Stop | None:
-        if self.used >= self.max_iter:
+        if self.max_iter is not None and self.used >= self.max_iter:
             return "max_iter"
         if self.out_of_time():
             return "time_limit"

@@ -10,6 +10,7 @@ are upper bounds of the minimum, so the certificate stays valid however inexact 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -41,19 +42,21 @@ def cone_dual_norms(
     *,
     l_x: float,
     mu0: Array | None = None,
+    deadline: float = math.inf,
 ) -> Array:
     """``min_{μ ≥ 0} ‖h_j + Xᵀ(s_j ∘ μ_j)‖₂`` for each column ``j``, approximately.
 
     ``h``: ``(d, K)``, ``signs``: ``(n, K)`` (±1). Projected FISTA on the batch for at most
     ``iters`` iterations, stopping a column once its norm is ``≤ λ``; returns the norms reached
     (``(K,)``), each an upper bound of the minimum, so a certificate built on them stays valid.
-    ``l_x`` is ``‖X‖₂²`` (the step is its inverse); ``mu0`` (``(n, K)``, ≥ 0) a starting point.
+    ``l_x`` is ``‖X‖₂²`` (the step is its inverse); ``mu0`` (``(n, K)``, ≥ 0) a starting point;
+    at ``deadline`` (``time.perf_counter()``) the norms reached so far are returned.
     """
     norms: Array = np.linalg.norm(h, axis=0)
     if mu0 is not None:
         norms = np.minimum(norms, np.linalg.norm(h + x.T @ (signs * mu0), axis=0))
     todo = np.flatnonzero(norms > lam)
-    if todo.size == 0 or iters == 0:
+    if todo.size == 0 or iters == 0 or time.perf_counter() > deadline:
         return norms
     step = 1.0 / max(l_x, TINY)
     hh, ss = h[:, todo], signs[:, todo]
@@ -62,11 +65,12 @@ def cone_dual_norms(
     t = 1.0
     for it in range(iters):
         mu, prev, t = cone_fista_step(x, hh, ss, mu, prev, t, step)
-        if it % 10 == 9 or it == iters - 1:
+        late = time.perf_counter() > deadline
+        if it % 10 == 9 or it == iters - 1 or late:
             now = np.linalg.norm(hh + x.T @ (ss * mu), axis=0)
             norms[todo] = np.minimum(norms[todo], now)
             keep = now > lam
-            if not keep.any():
+            if not keep.any() or late:
                 break
             todo, hh, ss, mu, prev = (
                 todo[keep],
@@ -88,6 +92,7 @@ def full_certificate(
     r_dual: Array | None,
     norms_w: Array,
     l_x: float,
+    deadline: float = math.inf,
 ) -> tuple[Certificate, Array, IntArray]:
     """The certificate on every pattern.
 
@@ -95,7 +100,8 @@ def full_certificate(
     ``r_dual`` (``(n,)``) the residual of the dual point (``None``: the primal residual), and
     ``norms_w`` (``(2m,)``) the working set's dual group norms from the solver. Outside the
     working set the blocks are zero and the dual needs some ``μ ≥ 0`` with
-    ``‖±A_kᵀ r + Xᵀ S_k μ‖ ≤ λ`` (the batched cone projection). Returns the certificate, the
+    ``‖±A_kᵀ r + Xᵀ S_k μ‖ ≤ λ`` (the batched cone projection, cut short at ``deadline``:
+    its norms are upper bounds however early it stops). Returns the certificate, the
     outside patterns' norms (``(2·|outside|,)``: the v sides then the w sides) and the outside
     patterns.
     """
@@ -106,7 +112,7 @@ def full_certificate(
     g = x.T @ (mask[:, outside] * r[:, None])
     so = 2.0 * mask[:, outside] - 1.0
     norms_out = cone_dual_norms(
-        x, np.hstack((g, -g)), np.hstack((so, so)), lam, CONE_ITERS, l_x=l_x
+        x, np.hstack((g, -g)), np.hstack((so, so)), lam, CONE_ITERS, l_x=l_x, deadline=deadline
     )
     norms = np.concatenate((norms_w, norms_out))
     worst = float(np.max(norms)) / lam if norms.size else 0.0

@@ -31,6 +31,7 @@ from tools.convex_relu.budget import Budget
 from tools.convex_relu.certificate import full_certificate
 from tools.convex_relu.gated import solve_gated
 from tools.convex_relu.polish import PolishResult, activate, polish
+from tools.convex_relu.spectral import power_norm_sq
 from tools.prox import (
     TINY,
     Array,
@@ -39,7 +40,6 @@ from tools.prox import (
     IntArray,
     Stop,
     TracePoint,
-    spectral_norm_sq,
 )
 
 GATED_TOL = 1e-4
@@ -133,14 +133,16 @@ def _polish_and_certify(
     for attempt in range(ACTIVATE + 1):
         if trial is None or time.perf_counter() > deadline:
             return None
-        cert, _, _ = full_certificate(x, mask, y, lam, ws.idx, trial.xv, None, trial.norms, l_x)
+        cert, _, _ = full_certificate(
+            x, mask, y, lam, ws.idx, trial.xv, None, trial.norms, l_x, deadline
+        )
         if cert.relative_gap <= tol and trial.violation <= tol:
             ws.primal, ws.r_dual = trial.xv, None
             return cert, trial.violation
         if attempt == ACTIVATE:
             return None
         entering = trial.copy()
-        if not activate(x, sub, y, lam, entering, l_x):
+        if not activate(x, sub, y, lam, entering, l_x, deadline):
             if np.array_equal(entering.norms, trial.norms):
                 return None
             trial.norms = entering.norms  # tighter bounds only
@@ -177,7 +179,7 @@ def solve_exact(
     p = mask.shape[1]
     deadline = budget.deadline
     y_norm = max(float(np.linalg.norm(y)), TINY)
-    l_x = max(spectral_norm_sq(DenseOperator(x)), TINY)
+    l_x = max(power_norm_sq(DenseOperator(x), float(np.sum(x * x)), deadline), TINY)
     ws = _gated_start(x, mask, y, lam, tol, budget, l_x)
     level = max(tol, WS_TOL)
     polished = False
@@ -188,11 +190,12 @@ def solve_exact(
                 x, mask, y, lam, ws, l_x=l_x, y_norm=y_norm, tol=level, budget=budget
             )
         else:
-            violation, norms_w, stop = 0.0, np.zeros(0), "converged"
+            violation, norms_w = 0.0, np.zeros(0)
+            stop = budget.stop() or "converged"
             ws.primal, ws.r_dual = ws.xv, None
         primal = ws.xv if ws.primal is None else ws.primal
         cert, norms_out, outside = full_certificate(
-            x, mask, y, lam, ws.idx, primal, ws.r_dual, norms_w, l_x
+            x, mask, y, lam, ws.idx, primal, ws.r_dual, norms_w, l_x, deadline
         )
         budget.record(cert)
         if cert.relative_gap <= tol and violation <= tol:
@@ -215,12 +218,10 @@ def solve_exact(
                 stop = "converged"
                 budget.record(cert)
                 break
-        if level > tol:
-            level = max(tol, 0.1 * level)
-            polished = False
-            continue
-        stop = budget.stop() or "max_iter"  # unreachable: no violators means gap ≤ tol
-        break
+        # tighter levels until the certificate passes or the budget ends (below tol the
+        # working-set certificate passes before the full one only through rounding)
+        level = max(tol, 0.1 * level) if level > tol else 0.1 * level
+        polished = False
     xv = np.zeros((2 * p, d))
     m = ws.idx.size
     blocks = ws.xv if ws.primal is None else ws.primal

@@ -3,6 +3,7 @@ with a certificate, and recover the ReLU network."""
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from tools.convex_relu.gated import solve_gated
 from tools.convex_relu.models import (
     MAX_DATA,
     MAX_FEATURES,
+    MAX_ITER,
     MAX_MASK,
     MAX_PATTERNS,
     MAX_TRACE,
@@ -24,9 +26,11 @@ from tools.convex_relu.models import (
 from tools.convex_relu.network import convex_model, recover_network, relu_net
 from tools.convex_relu.patterns import sign_patterns, with_bias
 from tools.errors import ToolInputError, ToolLimitError
-from tools.group_lasso import DualityGap, TraceEntry, matrix, not_converged_message, vector
+from tools.group_lasso import DualityGap, TraceEntry, matrix, vector
 from tools.prox import Array, Certificate, IntArray, Stop, TracePoint, trace_stride
 
+GAP_DIGITS = 2
+"""Significant digits of the reported gaps and violation, rounded up (bounds stay bounds)."""
 GATED_WARNING = (
     "gated form: the recovered ReLU network switches neuron k by 1[X z_k ≥ 0], not by "
     "the pattern D_k, so its predictions and nonconvex_objective generally differ from "
@@ -124,31 +128,71 @@ def _exact(inp: ConvexReluInput, x: Array, y: Array, mask: Array, budget: Budget
     return _Solution(v - w, active, w1, w2, ex.cert, ex.stop, ex.n_iter, ex.trace, ex.violation)
 
 
+def round_sig(value: float, digits: int) -> float:
+    """``value`` rounded to ``digits`` significant digits."""
+    return float(f"{value:.{digits - 1}e}")
+
+
+def ceil_sig(value: float, digits: int) -> float:
+    """The smallest number of ``digits`` significant digits that is ``≥ value`` (≥ 0): a
+    rounded bound that is still a bound."""
+    if value <= 0.0:
+        return 0.0
+    rounded = round_sig(value, digits)
+    if rounded >= value:
+        return rounded
+    exponent = math.floor(math.log10(rounded))
+    return round_sig(rounded + 10.0 ** (exponent - digits + 1), digits)
+
+
+def _reported(value: float, tol: float) -> float:
+    """A gap or violation for the output: rounded up to ``GAP_DIGITS`` digits, and no larger
+    than ``tol`` when it is within ``tol`` (so ``converged`` and the numbers agree)."""
+    rounded = ceil_sig(value, GAP_DIGITS)
+    return tol if value <= tol < rounded else rounded
+
+
 def _message(sol: _Solution, tol: float) -> str:
-    """The outcome in one sentence."""
-    cert, violation = sol.cert, sol.violation
+    """The outcome in one sentence. It quotes no number that depends on rounding noise: a
+    certified gap far below ``tol`` differs in every digit between CPUs."""
+    exact = sol.violation is not None
     if sol.stop == "converged":
-        return (
-            f"converged: relative duality gap {cert.relative_gap:.3g} ≤ tol {tol:g}"
-            + (f", constraint violation {violation:.3g} ≤ tol" if violation is not None else "")
-            + f" after {sol.n_iter} iterations"
+        return f"converged: certified relative duality gap ≤ tol {tol:g}" + (
+            " and constraint violation ≤ tol" if exact else ""
         )
-    message = not_converged_message(sol.stop, cert, tol)
-    if violation is not None:
-        message += f" Constraint violation {violation:.3g} (tol {tol:g})."
-    return message
+    reason = "the time limit" if sol.stop == "time_limit" else "max_iter"
+    message = (
+        f"not converged: stopped at {reason} with relative duality gap "
+        f"{ceil_sig(sol.cert.relative_gap, GAP_DIGITS):.2g}"
+    )
+    if sol.violation is not None:
+        message += f" and constraint violation {ceil_sig(sol.violation, GAP_DIGITS):.2g}"
+    return message + (
+        f" (tol {tol:g}); the result is only certified within the reported gap"
+        + (" and violation" if exact else "")
+        + ". Raise time_limit_s (≤ 60 s) or max_iter, or loosen tol."
+    )
+
+
+def _thin(trace: list[TracePoint], most: int) -> list[TracePoint]:
+    """At most ``most`` points of ``trace``, evenly spaced, always keeping the last."""
+    if len(trace) <= most:
+        return trace
+    stride = math.ceil(len(trace) / most)
+    kept = trace[::stride]
+    return [*kept[:-1], trace[-1]] if kept[-1] is not trace[-1] else kept
 
 
 def convex_relu_fit(inp: ConvexReluInput) -> ConvexReluOutput:
     """Validate, build the sign patterns, solve the gated or exact convex form with a
     certificate, and recover the ReLU network."""
+    deadline = time.perf_counter() + inp.time_limit_s
     data = _read(inp)
     x, y = data.x, data.y
     n_gen = data.generators.shape[1]
-    deadline = time.perf_counter() + inp.time_limit_s
     mask, generators = sign_patterns(x, data.generators)
     p = mask.shape[1]
-    trace_every = trace_stride(inp.max_iter, MAX_TRACE) if inp.trace else 0
+    trace_every = trace_stride(inp.max_iter or MAX_ITER, MAX_TRACE) if inp.trace else 0
     if p == 0:
         raise ToolInputError("X", "data with at least one nonzero sign pattern", "all-zero X")
     solve = _gated if inp.form == "gated" else _exact
@@ -169,10 +213,12 @@ def convex_relu_fit(inp: ConvexReluInput) -> ConvexReluOutput:
     return ConvexReluOutput(
         objective=cert.primal,
         duality_gap=DualityGap(
-            absolute=cert.gap, relative=cert.relative_gap, dual_objective=cert.dual
+            absolute=ceil_sig(cert.gap, GAP_DIGITS),
+            relative=_reported(cert.relative_gap, inp.tol),
+            dual_objective=cert.dual,
         ),
         converged=sol.stop == "converged",
-        constraint_violation=sol.violation,
+        constraint_violation=None if sol.violation is None else _reported(sol.violation, inp.tol),
         n_iter=sol.n_iter,
         stop_reason=sol.stop,
         form=inp.form,
@@ -188,5 +234,5 @@ def convex_relu_fit(inp: ConvexReluInput) -> ConvexReluOutput:
         else convex_model(x_test, generators, sol.effective).tolist(),
         message=message,
         warnings=warnings,
-        trace=[TraceEntry(**vars(t)) for t in sol.trace] if inp.trace else None,
+        trace=[TraceEntry(**vars(t)) for t in _thin(sol.trace, MAX_TRACE)] if inp.trace else None,
     )

@@ -8,7 +8,8 @@ import numpy as np
 
 from tools.convex_relu.budget import Budget
 from tools.convex_relu.patterns import GatedOperator
-from tools.prox import Array, SolveResult, equal_groups, fista, spectral_norm_sq
+from tools.convex_relu.spectral import frobenius_sq_gated, power_norm_sq
+from tools.prox import Array, SolveResult, equal_groups, fista
 
 
 def solve_gated(
@@ -24,10 +25,10 @@ def solve_gated(
 
     ``x``: ``(n, d)``, ``mask``: ``(n, P)``; the result's ``w`` is ``Z`` (``(P, d)``)
     flattened row by row. Also returns the bound on ``‖A‖₂²`` used as the step's Lipschitz
-    constant."""
+    constant (the power iteration, like FISTA, stops at the budget's deadline)."""
     p, d = mask.shape[1], x.shape[1]
     op = GatedOperator(x, mask)
-    lipschitz = spectral_norm_sq(op)
+    lipschitz = power_norm_sq(op, frobenius_sq_gated(x, mask), budget.deadline)
     res = fista(
         op,
         y,
@@ -36,7 +37,7 @@ def solve_gated(
         lipschitz=lipschitz,
         w0=np.zeros(p * d),
         tol=tol,
-        max_iter=budget.max_iter - budget.used,
+        max_iter=budget.iterations_left(),
         deadline=budget.deadline,
         trace_every=budget.trace_every,
     )

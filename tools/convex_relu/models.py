@@ -36,8 +36,24 @@ class ConvexReluInput(ToolInput):
     bias: bool = Field(True, description="append a constant-1 feature (the neurons' bias)")
     form: Literal["gated", "exact"] = "gated"
     tol: float = Field(1e-6, ge=1e-12, le=0.1, description="target relative duality gap")
-    max_iter: int = Field(10_000, ge=1, le=MAX_ITER)
-    time_limit_s: float = Field(10.0, gt=0, le=MAX_TIME_S, description="wall-clock budget, s")
+    max_iter: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_ITER,
+        description=(
+            "iteration cap (≤ 100,000); null (the default): none, the solver runs until it is "
+            "certified or time_limit_s passes"
+        ),
+    )
+    time_limit_s: float = Field(
+        10.0,
+        gt=0,
+        le=MAX_TIME_S,
+        description=(
+            "wall-clock budget, s, for the whole fit (set-up, solve and certificate); when it "
+            "passes, the best point so far is returned with converged false"
+        ),
+    )
     X_test: list[list[Value]] | None = Field(
         None, max_length=MAX_ROWS, description="inputs to predict, rows of d numbers"
     )
@@ -61,12 +77,21 @@ class Network(ToolOutput):
 
 class ConvexReluOutput(ToolOutput):
     objective: float = Field(description="convex objective at the solution")
-    duality_gap: DualityGap
+    duality_gap: DualityGap = Field(
+        description=(
+            "the certificate; its absolute and relative gap are rounded up to 2 significant "
+            "digits (further digits are rounding noise that differs between CPUs), so they "
+            "stay upper bounds"
+        )
+    )
     converged: bool = Field(
         description="relative gap ≤ tol (and, exact form, constraint violation ≤ tol)"
     )
     constraint_violation: float | None = Field(
-        description="exact form: ‖(−(2D_k − I) X [v_k, w_k])₊‖₂ / ‖y‖₂; null for gated"
+        description=(
+            "exact form: ‖(−(2D_k − I) X [v_k, w_k])₊‖₂ / ‖y‖₂, rounded up to 2 significant "
+            "digits; null for gated"
+        )
     )
     n_iter: int
     stop_reason: Literal["converged", "max_iter", "time_limit"]

@@ -163,10 +163,11 @@ def _mark_crossed(x: Array, signs: Array, xv: Array, tight: BoolArray, kept: Int
 
 
 def _reduced_gram(
-    x: Array, sub: Array, y: Array, bases: list[Array], kept: IntArray
-) -> tuple[Array, Array]:
+    x: Array, sub: Array, y: Array, bases: list[Array], kept: IntArray, deadline: float
+) -> tuple[Array, Array] | None:
     """``G = Mᵀ M`` (``(K, K)``) and ``Mᵀ y`` for ``M = [±D_g X N_g]`` (``(n, K)``),
-    accumulated over row chunks so that memory is ``O(K² + n·m)``, never ``n×K``."""
+    accumulated over row chunks so that memory is ``O(K² + n·m)``, never ``n×K``; ``None``
+    when ``deadline`` passes first."""
     n = x.shape[0]
     m = sub.shape[1]
     k_dims = np.array([b.shape[1] for b in bases], dtype=np.int64)
@@ -179,6 +180,8 @@ def _reduced_gram(
     rhs = np.zeros(k)
     chunk = max(1, min(n, (4 * n * max(m, x.shape[1])) // k))
     for start in range(0, n, chunk):
+        if time.perf_counter() > deadline:
+            return None
         rows_c = slice(start, start + chunk)
         mc = (x[rows_c] @ basis_all) * (sub[rows_c][:, col_pattern] * col_sign)
         gram += mc.T @ mc
@@ -214,6 +217,7 @@ def _newton(
     free: BoolArray,
     tight: BoolArray,
     steps_left: int,
+    deadline: float,
 ) -> tuple[Array, Outcome, int] | None:
     """Damped Newton on the face from ``xi`` with the ratio test on the ``free`` rows.
 
@@ -221,13 +225,15 @@ def _newton(
     the ratio test watches; ``tight`` (``(n, 2m)``) gains the row that blocks a step. Returns
     the point, why it stopped (``"done"``: no decrease left; ``"blocked"``: a row became
     tight; ``"collapsed"``: a block shrank to zero; ``"steps"``: out of steps) and the steps
-    left, or ``None`` when the Hessian is singular."""
+    left, or ``None`` when the Hessian is singular or ``deadline`` passes."""
     kept_arr = np.asarray(face.kept, dtype=np.int64)
     first = face.groups.norms(xi)
     value = face.objective(xi)
     base_ridge = max(float(np.trace(face.gram)) / xi.size, TINY)
     ridge = 1e-6 * base_ridge
     while steps_left > 0:
+        if time.perf_counter() > deadline:
+            return None
         steps_left -= 1
         try:
             step, grad = face.newton_step(xi, ridge)
@@ -345,11 +351,13 @@ def polish(
             return None
         if _mark_crossed(x, signs, xv, tight, kept_arr):
             continue
-        gram, rhs = _reduced_gram(x, sub, y, bases, kept_arr)
-        face = _Face(kept, bases, gram, rhs, yy, lam)
+        reduced = _reduced_gram(x, sub, y, bases, kept_arr, deadline)
+        if reduced is None:
+            return None
+        face = _Face(kept, bases, reduced[0], reduced[1], yy, lam)
         xi = np.concatenate([bases[i].T @ xv[j] for i, j in enumerate(kept)])
         free = ~tight[:, kept_arr]
-        newton = _newton(face, xi, x, signs[:, kept_arr], free, tight, steps_left)
+        newton = _newton(face, xi, x, signs[:, kept_arr], free, tight, steps_left, deadline)
         if newton is None:
             return None
         xi, outcome, steps_left = newton
@@ -364,7 +372,14 @@ def polish(
         norms, nonzero, released = _face_multipliers(x, signs, lam, xv, ar, kept, tight)
         zero = np.flatnonzero(~nonzero)
         norms[zero] = cone_dual_norms(
-            x, ar[:, zero], signs[:, zero], lam, CONE_ITERS, l_x=l_x, mu0=q[:, zero]
+            x,
+            ar[:, zero],
+            signs[:, zero],
+            lam,
+            CONE_ITERS,
+            l_x=l_x,
+            mu0=q[:, zero],
+            deadline=deadline,
         )
         result = PolishResult(xv, norms, violation, tight)
         if released and (violation > 0.0 or float(np.max(norms)) > lam):
@@ -382,6 +397,7 @@ def activate(
     lam: float,
     point: PolishResult,
     l_x: float,
+    deadline: float = math.inf,
 ) -> int:
     """Group step of the polish's active set: zero blocks whose dual norm exceeds ``λ`` enter.
 
@@ -391,7 +407,7 @@ def activate(
     minimiser ``t = (‖p‖ − λ)/‖A_g p/‖p‖‖²`` and no tight rows: the polish's projection and
     ratio test then make the rows it reaches tight. A block whose ``‖p‖`` is at most ``λ``
     stays zero, and ``‖p‖`` (a tighter bound than ``norms``: ``μ ≥ 0``) replaces its norm.
-    Returns how many blocks entered.
+    Returns how many blocks entered (none when ``deadline`` passes first).
     """
     xv, norms, tight = point.xv, point.norms, point.tight
     n = x.shape[0]
@@ -408,7 +424,9 @@ def activate(
     mu = np.zeros((n, zero.size))
     prev = mu
     t = 1.0
-    for _ in range(ACTIVATE_ITERS):
+    for it in range(ACTIVATE_ITERS):
+        if it % 10 == 0 and time.perf_counter() > deadline:
+            return 0
         mu, prev, t = cone_fista_step(x, h, ss, mu, prev, t, step)
     proj = h + x.T @ (ss * mu)  # (d, K)
     size = np.linalg.norm(proj, axis=0)

@@ -25,7 +25,9 @@ TOOLS = (
             "½‖relu(X W1) w2 − y‖² + (λ/2)(‖W1‖²_F + ‖w2‖²), and predictions for X_test. The "
             "gated form's recovered network generally differs from the gated model (both "
             "reported). Limits: n ≤ 20,000, d ≤ 1,000, n·d ≤ 1,000,000, patterns ≤ 2,000, "
-            "n·patterns ≤ 4,000,000, max_iter ≤ 100,000, time_limit_s ≤ 60."
+            "n·patterns ≤ 4,000,000, max_iter ≤ 100,000 (default: no cap, the time limit "
+            "decides), time_limit_s ≤ 60 (the whole call: set-up, solve and certificate; when "
+            "it passes, the best point so far comes back with converged false)."
         ),
         input_model=ConvexReluInput,
         output_model=ConvexReluOutput,
@@ -41,7 +43,6 @@ TOOLS = (
                     "n_patterns": 20,
                     "form": "exact",
                     "tol": 1e-6,
-                    "max_iter": 30000,
                     "X_test": [[-0.75], [1.25]],
                 },
             ),
