@@ -1,0 +1,48 @@
+r"""Find the math of an HTML body in its text stream and repair what a Markdown renderer broke.
+
+The blog writes LaTeX as ``$…$`` / ``$$…$$`` in Markdown, and its renderer (markdown-it without a
+math plugin) treated the TeX as Markdown before the HTML reached the feed. :func:`protect_math`
+(:mod:`.protect`) runs on the raw HTML *before* it is parsed into a tree, because the damage
+crosses elements (an ``<em>`` opened in one formula closes in the next). It tokenises the HTML
+(:mod:`.tokens`), joins the text of each block (paragraph, list item, cell…) into one run, finds
+the math segments of each run (:mod:`.segments`, which documents the delimiters), repairs them,
+and replaces each by ``<nk-math data-i="k"></nk-math>`` whose TeX is ``Protected.formulas[k]``
+(:mod:`.records`). The Markdown writer emits that TeX verbatim (never escaped). On the way out
+the HTML gets the end tags that HTML lets authors omit (:mod:`.html_out`), so the tree nests as a
+browser shows it. Other engines' markup (``<script type="math/tex">``, KaTeX/MathML annotations)
+is exact TeX that no Markdown renderer touched: the Markdown writer takes it verbatim.
+
+Repairs, in order, one module each; deterministic ones first, the others are judgement calls
+counted by kind:
+
+1. :mod:`.emphasis`: ``<em>``/``<strong>`` pairs back into ``_``/``*`` (deterministic).
+2. code spans inside a formula give their text back (:mod:`.protect`).
+3. :mod:`.split_display`: a display formula split into a list by a ``+`` line.
+4. :mod:`.stray_dollars`: ``$`` left inside ``\(…\)`` by Pelican's WordPress import.
+5. :mod:`.rows`: ``\\`` row breaks that lost a backslash (deterministic).
+6. :mod:`.norms`: ``\|`` norm bars.
+7. :mod:`.spacing`: ``\,`` ``\!`` ``\;``.
+8. :mod:`.braces`: ``\{ \}`` set braces.
+9. lost subscripts (:mod:`.repair`, which runs 5–9 on one formula).
+
+Every repair only adds characters (backslashes, ``_``, ``*``, ``\text``) or turns tags back into
+the characters they replaced, so every symbol of the damaged formula survives; no ``\_`` or ``\*``
+is ever added. Judgement repairs run on formulas up to :data:`MAX_REPAIR_CHARS` characters.
+"""
+
+from __future__ import annotations
+
+from server.ingest.mathfix.protect import protect_math
+from server.ingest.mathfix.records import PLACEHOLDER_TAG, Formula, Protected
+from server.ingest.mathfix.repair import MAX_REPAIR_CHARS, repair_tex
+from server.ingest.mathfix.segments import MAX_INLINE_CHARS
+
+__all__ = [
+    "MAX_INLINE_CHARS",
+    "MAX_REPAIR_CHARS",
+    "PLACEHOLDER_TAG",
+    "Formula",
+    "Protected",
+    "protect_math",
+    "repair_tex",
+]

@@ -1,0 +1,209 @@
+r"""Where the math is: the text runs of a block, and the math segments of each run.
+
+Delimiters
+    ``$$…$$`` and ``\[…\]`` (display); ``$…$`` and ``\(…\)`` (inline). A ``$`` opens inline
+    math unless escaped (``\$``); its closer is the first unescaped single ``$`` after it, which
+    must not be followed by a digit (``$5 and $10`` is prose) and must come within
+    :data:`MAX_INLINE_CHARS`; spaces just inside the dollars (``$ \mathcal{D} $``) are accepted
+    only when the content is unmistakably TeX (``\ ^ _ { } =``, no CJK). A segment never crosses
+    a block element, never opens inside ``<code>``/``<pre>``, ``<script>``, ``<style>`` or
+    rendered math (KaTeX/MathJax HTML, MathML).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from server.ingest.mathfix.tokens import INLINE, NO_SCAN, RAW_TEXT, Tok, classes
+
+__all__ = ["CJK", "MAX_INLINE_CHARS", "Run", "Segment", "runs", "segments"]
+
+MAX_INLINE_CHARS = 4000
+"""An inline ``$…$`` formula closes within this many characters (bounds the scan)."""
+
+CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+_DELIM = re.compile(r"\\*(\$\$|\$|\\\(|\\\[)")
+_TEX_MARK = re.compile(r"[\\^_{}=]")
+
+
+@dataclass
+class Run:
+    """The text of one block (paragraph, list item, cell…) across its inline tags."""
+
+    toks: list[int]
+    """Token indexes, in order."""
+    text: str
+    offset: dict[int, int]
+    """Token index → text offset where it starts."""
+    code: bytearray
+    """Per character: 1 inside ``<code>``."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One formula of a run: ``text[start:end]`` with its delimiters."""
+
+    start: int
+    end: int
+    display: bool
+    delim: int
+    """Characters of delimiter on each side (``$``: 1; ``$$``, ``\\(``, ``\\[``: 2)."""
+
+
+def _closing_dollar(text: str, start: int) -> int:
+    """Index of the closing ``$`` of an inline formula whose content starts at ``start``: the
+    first unescaped single ``$``, if it passes the rules (else there is no formula here)."""
+    i = start
+    n = min(len(text), start + MAX_INLINE_CHARS + 1)
+    while True:
+        j = text.find("$", i, n)
+        if j < 0:
+            return -1
+        bs = 0
+        k = j - 1
+        while k >= start and text[k] == "\\":
+            bs += 1
+            k -= 1
+        nxt = text[j + 1 : j + 2]
+        if bs % 2 == 1:  # \$ inside the formula
+            i = j + 1
+            continue
+        if nxt == "$":  # a display delimiter never closes an inline formula
+            return -1
+        if nxt.isdigit():
+            return -1
+        if (text[start].isspace() or text[j - 1].isspace()) and not _looks_like_tex(text[start:j]):
+            return -1
+        return j
+
+
+def _looks_like_tex(body: str) -> bool:
+    """Spaces inside ``$ … $`` are allowed when the content is unmistakably TeX."""
+    return bool(_TEX_MARK.search(body)) and not CJK.search(body)
+
+
+def segments(text: str, code: bytearray) -> list[Segment]:
+    """Math segments of one run, in order."""
+    segs: list[Segment] = []
+    pos = 0
+    n = len(text)
+    closed: set[str] = set()  # closing delimiters known to be absent from here on
+    while pos < n:
+        m = _DELIM.search(text, pos)
+        if m is None:
+            break
+        lead = m.start(1) - m.start()
+        d = m.group(1)
+        s = m.start(1)
+        if d.startswith("$"):
+            if lead % 2 == 1:  # \$ is a dollar sign
+                pos = m.end()
+                continue
+        elif lead % 2 == 1:  # \\( is a line break then "("
+            pos = m.end()
+            continue
+        if code[s]:
+            pos = m.end()
+            continue
+        body = s + len(d)
+        if d in closed:
+            pos = m.end()
+            continue
+        if d == "$$":
+            e = text.find("$$", body)
+            if e < 0:
+                closed.add(d)
+            if e < 0 or not text[body:e].strip():
+                pos = m.end()
+                continue
+            segs.append(Segment(s, e + 2, True, 2))
+            pos = e + 2
+        elif d == "$":
+            if body >= n:
+                break
+            e = _closing_dollar(text, body)
+            if e < 0:
+                pos = body
+                continue
+            segs.append(Segment(s, e + 1, False, 1))
+            pos = e + 1
+        else:
+            close = "\\)" if d == "\\(" else "\\]"
+            e = text.find(close, body)
+            if e < 0:
+                closed.add(d)
+            if e < 0 or not text[body:e].strip():
+                pos = m.end()
+                continue
+            segs.append(Segment(s, e + 2, d == "\\[", 2))
+            pos = e + 2
+    return segs
+
+
+def _starts_unscanned(tok: Tok) -> bool:
+    """Rendered math, code blocks, scripts…: their text is never searched for math."""
+    cls = classes(tok.attrs)
+    return (
+        tok.name in NO_SCAN
+        or "katex" in cls.split()
+        or "katex-display" in cls
+        or "MathJax" in cls
+        or tok.name in RAW_TEXT
+    )
+
+
+def runs(toks: list[Tok]) -> list[Run]:
+    """The text runs of the token list: a run ends at any tag that is not inline formatting."""
+    out: list[Run] = []
+    cur = Run([], "", {}, bytearray())
+    text: list[str] = []
+    length = 0
+    code_depth = 0
+    skip: list[str] = []  # stack of tag names whose content is not scanned
+
+    def flush() -> None:
+        nonlocal cur, text, length
+        if cur.toks:
+            cur.text = "".join(text)
+            out.append(cur)
+        cur, text, length = Run([], "", {}, bytearray()), [], 0
+
+    for idx, tok in enumerate(toks):
+        if skip:
+            if tok.kind == "open" and tok.name == skip[-1] and not tok.raw.endswith("/>"):
+                skip.append(tok.name)
+            elif tok.kind == "close" and tok.name == skip[-1]:
+                skip.pop()
+            continue
+        if tok.kind == "open":
+            if _starts_unscanned(tok):
+                flush()
+                if (
+                    tok.name not in RAW_TEXT
+                    and tok.name not in ("br", "wbr", "img", "hr")
+                    and not tok.raw.endswith("/>")
+                ):
+                    skip.append(tok.name)
+                continue
+            if tok.name not in INLINE and "-" not in tok.name:
+                flush()
+                continue
+            if tok.name == "code":
+                code_depth += 1
+        elif tok.kind == "close":
+            if tok.name not in INLINE and "-" not in tok.name:
+                flush()
+                continue
+            if tok.name == "code":
+                code_depth = max(0, code_depth - 1)
+        elif tok.kind == "other":
+            continue
+        cur.toks.append(idx)
+        cur.offset[idx] = length
+        if tok.kind == "text":
+            text.append(tok.text)
+            cur.code.extend((b"\x01" if code_depth else b"\x00") * len(tok.text))
+            length += len(tok.text)
+    flush()
+    return out
