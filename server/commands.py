@@ -17,17 +17,26 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "base_url", None) is not None:
         overrides["base_url"] = args.base_url
     if getattr(args, "db", None) is not None:
-        overrides["db_path"] = Path(args.db).resolve()
+        overrides["db"] = db_setting(args.db)
     return settings_for(args.root, **overrides)
 
 
+def db_setting(db: str) -> str:
+    """``--db``: a ``postgresql://`` URL as given, a SQLite path made absolute."""
+    if db.startswith(("postgresql://", "postgres://")):
+        return db
+    return str(Path(db).resolve())
+
+
 def _export_env(settings: Settings) -> None:
-    """Pass the settings to uvicorn workers, the MCP server and the tools through the environment
-    (the bandit tools read ``NOTES_KB_DB``)."""
+    """Pass the settings to uvicorn workers through the environment (their app factory reads
+    ``NOTES_KB_*``)."""
     os.environ["NOTES_KB_ROOT"] = str(settings.root)
     os.environ["NOTES_KB_BASE_URL"] = settings.base_url
-    if settings.db_path is not None:
-        os.environ["NOTES_KB_DB"] = str(settings.db_path)
+    if settings.db is not None:
+        os.environ["NOTES_KB_DB"] = settings.db
+    if settings.events is not None:
+        os.environ["NOTES_KB_EVENTS"] = settings.events
 
 
 def _ensure_built(settings: Settings) -> bool:
@@ -50,8 +59,9 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
         default=None,
-        metavar="PATH",
-        help="SQLite file for bandit experiments (default: $NOTES_KB_DB, else the tools' default)",
+        metavar="PATH|URL",
+        help="bandit experiments: a SQLite file, or a postgresql://user@host/db URL shared by "
+        "several machines (default: $NOTES_KB_DB, else ./notes-kb.sqlite)",
     )
 
 
@@ -112,7 +122,6 @@ def run_mcp(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not _ensure_built(settings):
         return 1
-    _export_env(settings)
     from server.mcp.server import run_stdio
 
     run_stdio(settings)
@@ -149,7 +158,7 @@ def run_call(args: argparse.Namespace) -> int:
     """Exit 0 with the result on stdout; 1 with ``{"error": …}`` on stderr for a bad input or a
     failed tool; 2 when the input is not JSON or cannot be read."""
     from server.toolset.dispatch import Toolset
-    from tools.errors import ToolInputError
+    from tools.errors import StoreUnavailableError, ToolInputError
 
     try:
         payload = _read_payload(args.payload)
@@ -158,7 +167,6 @@ def run_call(args: argparse.Namespace) -> int:
         print(json.dumps({"error": error}, ensure_ascii=False), file=sys.stderr)
         return 2
     settings = _settings(args)
-    _export_env(settings)
     kb = None
     if settings.posts_dir.is_dir():
         from server.kb.notes import KnowledgeBase
@@ -167,10 +175,12 @@ def run_call(args: argparse.Namespace) -> int:
     toolset = Toolset.for_kb(kb, settings)
     try:
         result = toolset.call_sync(args.tool, payload)
-    except ToolInputError as exc:
+    except (ToolInputError, StoreUnavailableError) as exc:
         error = {"type": exc.type, "message": str(exc), "field": exc.field}
         print(json.dumps({"error": error}, ensure_ascii=False), file=sys.stderr)
         return 1
+    finally:
+        toolset.close()
     print(json.dumps(result, ensure_ascii=False, indent=2, allow_nan=False))
     return 0
 

@@ -69,6 +69,15 @@ class Limits:
     max_section_chars: int = _limit(64, "characters", "a section name in a tool input")
     max_slug_chars: int = _limit(200, "characters", "a slug in a tool input")
     max_heading_chars: int = _limit(500, "characters", "a heading anchor in a tool input")
+    store_timeout_s: float = _limit(
+        5.0,
+        "s",
+        "a shared store (PostgreSQL): connecting, waiting for a pooled connection, one "
+        "statement or lock wait; beyond it HTTP 503 naming the store, never a hung request",
+    )
+    store_pool_size: int = _limit(
+        10, "connections", "open to a shared store (PostgreSQL) per process at most"
+    )
 
 
 DEFAULT_LIMITS = Limits()
@@ -81,7 +90,12 @@ class Settings:
 
     root: Path = field(default_factory=lambda: Path(os.environ.get("NOTES_KB_ROOT", REPO_ROOT)))
     base_url: str = field(default_factory=lambda: os.environ.get("NOTES_KB_BASE_URL", ""))
-    db_path: Path | None = None
+    db: str | None = field(default_factory=lambda: os.environ.get("NOTES_KB_DB") or None)
+    """Bandit experiments: a SQLite file path, or a ``postgresql://`` URL (default:
+    ``notes-kb.sqlite`` in the working directory)."""
+    events: str | None = field(default_factory=lambda: os.environ.get("NOTES_KB_EVENTS") or None)
+    """MCP change events: a ``redis://`` URL to share them between machines (default: the
+    in-process bus)."""
     limits: Limits = field(default_factory=Limits)
 
     @property

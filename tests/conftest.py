@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.dbservers import (
+    PostgresServer,
+    RedisServer,
+    ServerStartError,
+    postgres_server,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -25,15 +31,25 @@ def repo() -> Path:
     return REPO
 
 
-@pytest.fixture(scope="session", autouse=True)
-def bandit_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Bandit experiments of the whole test session (and of servers it starts) live in a temp
-    SQLite file, never in the working directory."""
-    path = tmp_path_factory.mktemp("bandits") / "bandits.sqlite"
-    old = os.environ.get("NOTES_KB_DB")
-    os.environ["NOTES_KB_DB"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("NOTES_KB_DB", None)
-    else:
-        os.environ["NOTES_KB_DB"] = old
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL cluster for the session (a fresh database per test: ``new_database``).
+    Fails, never skips, when it cannot start."""
+    try:
+        with postgres_server() as server:
+            yield server
+    except ServerStartError as exc:
+        pytest.fail(f"PostgreSQL could not start: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def redis() -> Iterator[RedisServer]:
+    """A real redis-server for the session. Fails, never skips, when it cannot start."""
+    try:
+        server = RedisServer()
+    except ServerStartError as exc:
+        pytest.fail(f"Redis could not start: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()

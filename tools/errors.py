@@ -53,3 +53,20 @@ class ToolLimitError(ToolInputError):
 
     status = 413
     type = "too_large"
+
+
+class StoreUnavailableError(Exception):
+    """A store the tool needs (e.g. the bandit experiments' database) is down or too slow:
+    HTTP 503, an MCP tool error. Nothing was changed by the call that got it, unless the
+    connection broke while committing; a retry with the same ``request_id`` is then safe."""
+
+    status = 503
+    type = "unavailable"
+
+    def __init__(self, store: str, reason: str) -> None:
+        self.field: str | None = None
+        self.store = store
+        self.reason = reason
+        super().__init__(
+            f"{store}: expected the store to answer, got {_shorten(reason, 200)}; try again shortly"
+        )

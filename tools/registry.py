@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from tools.context import MissingContextError, ToolContext
 from tools.errors import ToolInputError, ToolLimitError, describe
 
 MODULES = (
@@ -43,7 +44,8 @@ class ToolSpec:
     ``note`` is ``"<section>/<slug>"`` of the note that explains it. ``heavy`` tools run on
     the server's bounded worker pool under a wall-clock limit; ``inline`` tools, whose bounded
     worst case costs about a millisecond (no I/O), run on the event loop without a thread hop;
-    the rest run on ordinary worker threads.
+    the rest run on ordinary worker threads. A tool with ``needs_context`` keeps state in
+    objects the server configures: ``func(args, context)`` gets the caller's ``ToolContext``.
     """
 
     name: str
@@ -51,7 +53,7 @@ class ToolSpec:
     description: str
     input_model: type[BaseModel]
     output_model: type[BaseModel]
-    func: Callable[[Any], BaseModel]
+    func: Callable[..., BaseModel]
     note: str | None
     examples: tuple[Example, ...]
     read_only: bool = True
@@ -59,6 +61,7 @@ class ToolSpec:
     heavy: bool = False
     inline: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
+    needs_context: bool = False
 
     def parse(self, payload: Any) -> BaseModel:
         """Validate a JSON-like payload; raise ``ToolInputError`` naming the first bad field."""
@@ -69,10 +72,18 @@ class ToolSpec:
         except ValidationError as exc:
             raise input_error(exc, payload) from None
 
-    def run(self, payload: Any) -> dict[str, Any]:
+    def call(self, args: BaseModel, context: ToolContext | None = None) -> BaseModel:
+        """Compute from validated input; ``context`` reaches only tools that need one."""
+        if not self.needs_context:
+            return self.func(args)
+        if context is None:
+            raise MissingContextError(f"{self.name}: needs a ToolContext (the server passes one)")
+        return self.func(args, context)
+
+    def run(self, payload: Any, context: ToolContext | None = None) -> dict[str, Any]:
         """Validate, compute, and return the output as JSON-ready data."""
-        result = self.func(self.parse(payload))
-        return result.model_dump(mode="json")
+        result: dict[str, Any] = self.call(self.parse(payload), context).model_dump(mode="json")
+        return result
 
 
 def _clean_loc(loc: tuple[int | str, ...], payload: Any, keep_last: bool) -> str:

@@ -23,7 +23,7 @@ import pydantic_core
 from server.config import Settings
 from server.ingest.posts import Post, estimate_tokens
 from server.toolset.dispatch import Toolset, ToolTimeoutError
-from tools.errors import ToolInputError, ToolLimitError
+from tools.errors import StoreUnavailableError, ToolInputError, ToolLimitError
 from tools.registry import ToolSpec
 
 if TYPE_CHECKING:
@@ -98,6 +98,8 @@ def tool_error_message(name: str, exc: Exception) -> str | None:
         return f"{name}: invalid input. {exc}. Fix that field and call again."
     if isinstance(exc, ToolTimeoutError):
         return f"{name}: stopped at the wall-clock limit. {exc}."
+    if isinstance(exc, StoreUnavailableError):
+        return f"{name}: the server's store is unavailable. {exc}."
     return None
 
 

@@ -26,6 +26,7 @@ import anyio.to_thread
 from pydantic import BaseModel
 
 from server.config import Limits, Settings
+from tools.context import ToolContext
 from tools.errors import ToolInputError
 from tools.registry import ToolSpec, all_tools
 
@@ -68,10 +69,19 @@ class Toolset:
         The tools, in the order the docs list them. Names must be unique.
     limits
         ``max_concurrent_heavy`` and ``tool_timeout_s`` apply to tools marked ``heavy``.
+    context
+        What tools with ``needs_context`` get (the bandit store); the toolset owns it and
+        closes it in ``close``. Without one, such tools fail with ``MissingContextError``.
     """
 
-    def __init__(self, specs: Iterable[ToolSpec], limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        specs: Iterable[ToolSpec],
+        limits: Limits | None = None,
+        context: ToolContext | None = None,
+    ) -> None:
         self.limits = limits or Limits()
+        self.context = context
         self.specs: dict[str, ToolSpec] = {}
         for spec in specs:
             if spec.name in self.specs:
@@ -89,7 +99,14 @@ class Toolset:
 
             specs.extend(note_tools(kb))
         specs.extend(all_tools().values())
-        return cls(specs, settings.limits if settings is not None else None)
+        from server.toolset.stores import tool_context
+
+        settings = settings if settings is not None else Settings()
+        return cls(specs, settings.limits, tool_context(settings))
+
+    def with_context(self, context: ToolContext) -> Toolset:
+        """The same tools and limits over another context (e.g. a scratch store for docs)."""
+        return Toolset(self.specs.values(), self.limits, context)
 
     def __contains__(self, name: object) -> bool:
         return name in self.specs
@@ -111,9 +128,8 @@ class Toolset:
         spec = self.get(name)
         return spec, spec.parse(payload)
 
-    @staticmethod
-    def _execute(spec: ToolSpec, args: BaseModel) -> dict[str, Any]:
-        result: dict[str, Any] = spec.func(args).model_dump(mode="json")
+    def _execute(self, spec: ToolSpec, args: BaseModel) -> dict[str, Any]:
+        result: dict[str, Any] = spec.call(args, self.context).model_dump(mode="json")
         return result
 
     def _heavy_pool(self) -> ThreadPoolExecutor:
@@ -155,8 +171,11 @@ class Toolset:
         return self._execute(spec, args)
 
     def close(self) -> None:
-        """Stop accepting heavy work; running threads finish on their own."""
+        """Stop accepting heavy work (running threads finish on their own); release the
+        context's connections (its stores reconnect if the toolset is used again)."""
         with self._pool_lock:
             if self._pool is not None:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
+        if self.context is not None:
+            self.context.close()

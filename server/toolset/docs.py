@@ -314,17 +314,20 @@ def generate(toolset: Toolset, settings: Settings, posts: Sequence[Any] = ()) ->
     """
     import tempfile
 
-    from tools import bandit
+    from tools.bandit.store import SQLiteBanditStore
+    from tools.context import ToolContext
 
     titles = note_titles_of(posts)
-    with (
-        tempfile.TemporaryDirectory(prefix="notes-kb-docs-") as tmp,
-        bandit.using_db(Path(tmp) / "docs.sqlite"),
-    ):
-        return {
-            f"{spec.name}.md": render_tool_doc(toolset, spec, settings, titles)
-            for spec in toolset.specs.values()
-        }
+    with tempfile.TemporaryDirectory(prefix="notes-kb-docs-") as tmp:
+        store = SQLiteBanditStore(Path(tmp) / "docs.sqlite")
+        scratch = toolset.with_context(ToolContext(bandit_store=store))
+        try:
+            return {
+                f"{spec.name}.md": render_tool_doc(scratch, spec, settings, titles)
+                for spec in scratch.specs.values()
+            }
+        finally:
+            scratch.close()
 
 
 def tool_doc_text(

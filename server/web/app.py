@@ -46,7 +46,7 @@ from server.config import Settings, settings_for
 from server.ingest.posts import Post
 from server.toolset.dispatch import Toolset, ToolTimeoutError
 from server.web import html as html_view
-from tools.errors import ToolInputError, ToolLimitError
+from tools.errors import StoreUnavailableError, ToolInputError, ToolLimitError
 from tools.registry import ToolSpec
 
 if TYPE_CHECKING:
@@ -705,6 +705,11 @@ async def on_timeout(request: Request, exc: Exception) -> Response:
     return error_response(504, exc.type, str(exc), exc.field)
 
 
+async def on_unavailable(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StoreUnavailableError)
+    return error_response(503, exc.type, str(exc), exc.field, {"Retry-After": "1"})
+
+
 async def on_error(request: Request, exc: Exception) -> Response:
     return error_response(
         500, "internal", "the server failed to answer this request; it keeps serving", None
@@ -746,10 +751,6 @@ def create_app(
 ) -> Starlette:
     """The service for the knowledge base at ``settings.root`` (a fresh app per call)."""
     settings = settings or settings_for()
-    if settings.db_path is not None:
-        from tools.bandit import set_default_db
-
-        set_default_db(settings.db_path)
     kb = kb if kb is not None else load_kb(settings)
     toolset = toolset or Toolset.for_kb(kb, settings)
     service = Service(settings, kb, toolset)
@@ -781,6 +782,7 @@ def create_app(
             HTTPException: on_http_exception,
             ToolInputError: on_tool_input,
             ToolTimeoutError: on_timeout,
+            StoreUnavailableError: on_unavailable,
             Exception: on_error,
         },
         lifespan=lifespan,
@@ -790,12 +792,9 @@ def create_app(
 
 
 def settings_from_env() -> Settings:
-    """Settings from ``NOTES_KB_ROOT``, ``NOTES_KB_BASE_URL`` and ``NOTES_KB_DB``."""
-    db = os.environ.get("NOTES_KB_DB")
-    overrides: dict[str, Any] = {}
-    if db:
-        overrides["db_path"] = Path(db)
-    return settings_for(os.environ.get("NOTES_KB_ROOT") or None, **overrides)
+    """Settings from ``NOTES_KB_ROOT``, ``NOTES_KB_BASE_URL``, ``NOTES_KB_DB`` and
+    ``NOTES_KB_EVENTS``."""
+    return settings_for(os.environ.get("NOTES_KB_ROOT") or None)
 
 
 def app_from_env() -> Starlette:

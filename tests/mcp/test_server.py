@@ -46,8 +46,15 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="module")
-def settings(repo: Path) -> Settings:
-    return settings_for(repo)
+def settings(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return settings_for(repo, db=str(tmp_path_factory.mktemp("mcp") / "bandit.sqlite"))
+
+
+@pytest.fixture(scope="module")
+def bandit_db(settings: Settings) -> Path:
+    """The bandit store of the servers these tests start (given to each explicitly)."""
+    assert settings.db is not None
+    return Path(settings.db)
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +150,8 @@ async def test_every_documented_example_runs_over_mcp(
                 assert isinstance(result.structured_content, dict)
                 spec.output_model.model_validate(result.structured_content)
                 if spec.idempotent:
-                    assert result.structured_content == spec.run(dict(example.input))
+                    expected = spec.run(dict(example.input), toolset.context)
+                    assert result.structured_content == expected
 
 
 @pytest.mark.anyio

@@ -1,14 +1,19 @@
-"""Persistent bandit experiments: the tools, the SQLite store, retries and concurrency."""
+"""Persistent bandit experiments: the tools, the stores, retries and concurrency.
+
+Every test that takes ``db`` runs twice, over SQLite and over a real PostgreSQL (the store
+contract as one parametrised suite); each run gets its own empty database, passed explicitly
+in a ``ToolContext`` (no environment variables, no module state).
+"""
 
 from __future__ import annotations
 
 import math
-import os
 import sqlite3
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,27 +22,90 @@ import pytest
 
 import tools.bandit as bandit
 import tools.ucb as ucb
+from server.config import Settings
+from server.toolset.stores import open_bandit_store
+from tests.dbservers import PostgresServer
+from tools.bandit.postgres import PostgresBanditStore
+from tools.bandit.store import BanditStore
+from tools.context import MissingContextError, ToolContext
 from tools.errors import ToolInputError, ToolLimitError
 from tools.registry import ToolSpec
 
 SPECS: dict[str, ToolSpec] = {spec.name: spec for spec in (*bandit.TOOLS, *ucb.TOOLS)}
-create = SPECS["bandit_create"].run
-next_arm = SPECS["bandit_next"].run
-record = SPECS["bandit_record"].run
-get = SPECS["bandit_get"].run
 step = SPECS["ucb_step"].run
 
 BANDIT_TOOLS = ("bandit_create", "bandit_next", "bandit_record", "bandit_get")
+ENGINES = ("sqlite", "postgresql")
+
+
+@dataclass
+class DB:
+    """One empty database (``spec``: a SQLite path or a PostgreSQL URL) and the tools over it."""
+
+    spec: str
+    max_experiments: int = bandit.MAX_EXPERIMENTS
+    stores: list[BanditStore] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.context = ToolContext(bandit_store=self.fresh_store(self.max_experiments))
+
+    @property
+    def path(self) -> Path:
+        return Path(self.spec)
+
+    def fresh_store(self, max_experiments: int = bandit.MAX_EXPERIMENTS) -> BanditStore:
+        """Another store object over the same database (as a second process would make)."""
+        store: BanditStore
+        if self.spec.startswith("postgresql://"):
+            store = PostgresBanditStore(self.spec, max_experiments=max_experiments)
+        else:
+            store = bandit.SQLiteBanditStore(self.spec, max_experiments=max_experiments)
+        self.stores.append(store)
+        return store
+
+    def run(self, tool: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return SPECS[tool].run(payload, self.context)
+
+    def create(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.run("bandit_create", payload)
+
+    def next_arm(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.run("bandit_next", payload)
+
+    def record(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.run("bandit_record", payload)
+
+    def get(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.run("bandit_get", payload)
+
+    def close(self) -> None:
+        for store in self.stores:
+            store.close()
+
+
+def database(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if engine == "sqlite":
+        return str(tmp_path / "bandit.sqlite")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database("bandit")
+
+
+@pytest.fixture(params=ENGINES)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DB]:
+    handle = DB(database(request.param, tmp_path, request))
+    try:
+        yield handle
+    finally:
+        handle.close()
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "bandit.sqlite"
-    bandit.set_default_db(path)
+def sqlite_db(tmp_path: Path) -> Iterator[DB]:
+    handle = DB(str(tmp_path / "bandit.sqlite"))
     try:
-        yield path
+        yield handle
     finally:
-        bandit.set_default_db(None)
+        handle.close()
 
 
 def reward_of(k: int) -> float:
@@ -45,8 +113,8 @@ def reward_of(k: int) -> float:
     return round((k * 0.6180339887) % 1.0, 6)
 
 
-def test_a_loop_of_next_and_record_follows_ucb_step(db: Path) -> None:
-    out = create({"name": "loop", "arms": 4, "c": 0.8})
+def test_a_loop_of_next_and_record_follows_ucb_step(db: DB) -> None:
+    out = db.create({"name": "loop", "arms": 4, "c": 0.8})
     assert out == {
         "name": "loop",
         "arms": ["0", "1", "2", "3"],
@@ -64,21 +132,21 @@ def test_a_loop_of_next_and_record_follows_ucb_step(db: Path) -> None:
         if update is not None:
             payload["update"] = update
         stateless = step(payload)
-        stored = next_arm({"name": "loop"})
+        stored = db.next_arm({"name": "loop"})
         assert stored["arm"] == stateless["arm"]
         assert stored["scores"] == stateless["scores"]
         assert stored["reason"] == stateless["reason"]
         assert (stored["counts"], stored["means"]) == (stateless["counts"], stateless["means"])
         arm = stored["arm"]
         reward = 1.0 if reward_of(k) < probs[arm] else 0.0
-        rec = record({"name": "loop", "arm": arm, "reward": reward})
+        rec = db.record({"name": "loop", "arm": arm, "reward": reward})
         assert rec["arm"] == arm and rec["duplicate"] is False and rec["t"] == k + 1
         counts, means, update = (
             stateless["counts"],
             stateless["means"],
             {"arm": arm, "reward": reward},
         )
-    final = get({"name": "loop"})
+    final = db.get({"name": "loop"})
     assert final["t"] == 60 and sum(final["counts"]) == 60
     assert final["best_arm"] == int(np.argmax(final["means"]))
 
@@ -88,56 +156,56 @@ def test_bandit_next_uses_the_ucb_step_implementation() -> None:
     assert bandit.update_mean is ucb.update_mean
 
 
-def test_means_are_running_means_of_the_recorded_rewards(db: Path) -> None:
-    create({"name": "means", "arms": ["x", "y"]})
+def test_means_are_running_means_of_the_recorded_rewards(db: DB) -> None:
+    db.create({"name": "means", "arms": ["x", "y"]})
     rewards = {"x": [0.5, 2.0, -1.0, 3.25], "y": [7.0]}
     for label, values in rewards.items():
         for r in values:
-            record({"name": "means", "arm": label, "reward": r})
-    out = get({"name": "means"})
+            db.record({"name": "means", "arm": label, "reward": r})
+    out = db.get({"name": "means"})
     assert out["counts"] == [4, 1]
     assert out["means"] == pytest.approx([np.mean(rewards["x"]), 7.0], rel=1e-12)
     assert out["best_arm"] == 1
 
 
-def test_arms_by_label_and_index(db: Path) -> None:
-    create({"name": "labels", "arms": ["red", "green", "blue"]})
-    assert record({"name": "labels", "arm": "blue", "reward": 1})["arm"] == 2
-    assert record({"name": "labels", "arm": 1, "reward": 0})["arm"] == 1
-    out = next_arm({"name": "labels"})
+def test_arms_by_label_and_index(db: DB) -> None:
+    db.create({"name": "labels", "arms": ["red", "green", "blue"]})
+    assert db.record({"name": "labels", "arm": "blue", "reward": 1})["arm"] == 2
+    assert db.record({"name": "labels", "arm": 1, "reward": 0})["arm"] == 1
+    out = db.next_arm({"name": "labels"})
     assert (out["arm"], out["label"], out["reason"]) == (0, "red", "untried arm")
     # Default labels are the indices as strings, so "2" and 2 name the same arm.
-    create({"name": "numbered", "arms": 3})
-    assert record({"name": "numbered", "arm": "2", "reward": 1})["arm"] == 2
+    db.create({"name": "numbered", "arms": 3})
+    assert db.record({"name": "numbered", "arm": "2", "reward": 1})["arm"] == 2
 
 
-def test_create_is_idempotent_and_refuses_a_different_definition(db: Path) -> None:
-    first = create({"name": "same", "arms": ["a", "b"], "c": 1.0})
-    record({"name": "same", "arm": "a", "reward": 0.5})
-    again = create({"name": "same", "arms": ["a", "b"], "c": 1.0})
+def test_create_is_idempotent_and_refuses_a_different_definition(db: DB) -> None:
+    first = db.create({"name": "same", "arms": ["a", "b"], "c": 1.0})
+    db.record({"name": "same", "arm": "a", "reward": 0.5})
+    again = db.create({"name": "same", "arms": ["a", "b"], "c": 1.0})
     assert again == {**first, "counts": [1, 0], "means": [0.5, 0.0], "t": 1, "best_arm": 0}
     with pytest.raises(ToolInputError) as info:
-        create({"name": "same", "arms": ["a", "b", "c"], "c": 1.0})
+        db.create({"name": "same", "arms": ["a", "b", "c"], "c": 1.0})
     assert info.value.field == "arms" and "existing experiment" in str(info.value)
     with pytest.raises(ToolInputError) as info:
-        create({"name": "same", "arms": ["a", "b"]})
+        db.create({"name": "same", "arms": ["a", "b"]})
     assert info.value.field == "c"
-    assert get({"name": "same"})["t"] == 1
+    assert db.get({"name": "same"})["t"] == 1
 
 
-def test_history_is_recorded_once(db: Path) -> None:
+def test_history_is_recorded_once(db: DB) -> None:
     history = [
         {"arm": "a", "reward": 1.0, "request_id": "h1"},
         {"arm": "b", "reward": 0.0, "request_id": "h2"},
         {"arm": 0, "reward": 0.0, "request_id": "h3"},
     ]
-    out = create({"name": "hist", "arms": ["a", "b"], "history": history})
+    out = db.create({"name": "hist", "arms": ["a", "b"], "history": history})
     assert (out["counts"], out["means"], out["t"]) == ([2, 1], [0.5, 0.0], 3)
-    assert create({"name": "hist", "arms": ["a", "b"], "history": history}) == out
+    assert db.create({"name": "hist", "arms": ["a", "b"], "history": history}) == out
     more = [*history, {"arm": "b", "reward": 1.0, "request_id": "h4"}]
-    assert create({"name": "hist", "arms": ["a", "b"], "history": more})["counts"] == [2, 2]
+    assert db.create({"name": "hist", "arms": ["a", "b"], "history": more})["counts"] == [2, 2]
     with pytest.raises(ToolInputError) as info:
-        create(
+        db.create(
             {
                 "name": "hist2",
                 "arms": ["a"],
@@ -147,33 +215,33 @@ def test_history_is_recorded_once(db: Path) -> None:
     assert info.value.field == "history.0.arm"
     # The failed create rolled back whole: the experiment does not exist.
     with pytest.raises(ToolInputError, match="existing experiment"):
-        get({"name": "hist2"})
+        db.get({"name": "hist2"})
 
 
-def test_a_repeated_request_id_is_not_counted_twice(db: Path) -> None:
-    create({"name": "retry", "arms": 2})
-    first = record({"name": "retry", "arm": 1, "reward": 0.25, "request_id": "req-1"})
-    again = record({"name": "retry", "arm": 1, "reward": 0.25, "request_id": "req-1"})
+def test_a_repeated_request_id_is_not_counted_twice(db: DB) -> None:
+    db.create({"name": "retry", "arms": 2})
+    first = db.record({"name": "retry", "arm": 1, "reward": 0.25, "request_id": "req-1"})
+    again = db.record({"name": "retry", "arm": 1, "reward": 0.25, "request_id": "req-1"})
     assert first["duplicate"] is False and again["duplicate"] is True
     assert again["counts"] == first["counts"] == [0, 1]
     with pytest.raises(ToolInputError) as info:
-        record({"name": "retry", "arm": 1, "reward": 0.5, "request_id": "req-1"})
+        db.record({"name": "retry", "arm": 1, "reward": 0.5, "request_id": "req-1"})
     assert info.value.field == "request_id" and "0.25" in str(info.value)
     # Ids are per experiment; records without an id always count.
-    create({"name": "other", "arms": 2})
-    assert record({"name": "other", "arm": 1, "reward": 0.25, "request_id": "req-1"})["t"] == 1
-    record({"name": "retry", "arm": 0, "reward": 1})
-    assert record({"name": "retry", "arm": 0, "reward": 1})["counts"] == [2, 1]
+    db.create({"name": "other", "arms": 2})
+    assert db.record({"name": "other", "arm": 1, "reward": 0.25, "request_id": "req-1"})["t"] == 1
+    db.record({"name": "retry", "arm": 0, "reward": 1})
+    assert db.record({"name": "retry", "arm": 0, "reward": 1})["counts"] == [2, 1]
 
 
-def test_a_failed_record_changes_nothing(db: Path) -> None:
-    create({"name": "atomic", "arms": 2})
+def test_a_failed_record_changes_nothing(db: DB) -> None:
+    db.create({"name": "atomic", "arms": 2})
     with pytest.raises(ToolInputError) as info:
-        record({"name": "atomic", "arm": 5, "reward": 1, "request_id": "r"})
+        db.record({"name": "atomic", "arm": 5, "reward": 1, "request_id": "r"})
     assert info.value.field == "arm" and "[0, 1]" in str(info.value)
-    assert get({"name": "atomic"})["t"] == 0
+    assert db.get({"name": "atomic"})["t"] == 0
     # The id was not kept by the failed record: using it now counts.
-    assert record({"name": "atomic", "arm": 1, "reward": 1, "request_id": "r"})["t"] == 1
+    assert db.record({"name": "atomic", "arm": 1, "reward": 1, "request_id": "r"})["t"] == 1
 
 
 @pytest.mark.parametrize(
@@ -201,72 +269,91 @@ def test_a_failed_record_changes_nothing(db: Path) -> None:
     ],
 )
 def test_bad_input_names_the_field(
-    db: Path, tool: str, payload: dict[str, Any], field: str, fragment: str
+    db: DB, tool: str, payload: dict[str, Any], field: str, fragment: str
 ) -> None:
-    create({"name": "exp", "arms": 2})
+    db.create({"name": "exp", "arms": 2})
     with pytest.raises(ToolInputError) as info:
-        SPECS[tool].run(payload)
+        db.run(tool, payload)
     assert info.value.field == field
     assert fragment in str(info.value)
 
 
-def test_limits(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_limits(db: DB) -> None:
     with pytest.raises(ToolLimitError) as info:
-        create({"name": "big", "arms": [f"a{i}" for i in range(1001)]})
+        db.create({"name": "big", "arms": [f"a{i}" for i in range(1001)]})
     assert info.value.field == "arms"
-    monkeypatch.setattr(bandit, "MAX_EXPERIMENTS", 3)
+    db.context = ToolContext(bandit_store=db.fresh_store(max_experiments=3))
     for i in range(3):
-        create({"name": f"e{i}", "arms": 2})
+        db.create({"name": f"e{i}", "arms": 2})
     with pytest.raises(ToolLimitError) as info:
-        create({"name": "e3", "arms": 2})
+        db.create({"name": "e3", "arms": 2})
     assert info.value.field == "name"
-    assert create({"name": "e0", "arms": 2})["name"] == "e0"  # existing ones still return
+    assert db.create({"name": "e0", "arms": 2})["name"] == "e0"  # existing ones still return
 
 
-def test_next_breaks_ties_at_random_with_a_seed(db: Path) -> None:
-    create({"name": "ties", "arms": 3})
+def test_next_breaks_ties_at_random_with_a_seed(db: DB) -> None:
+    db.create({"name": "ties", "arms": 3})
     for arm in range(3):
-        record({"name": "ties", "arm": arm, "reward": 0.5})
-    assert next_arm({"name": "ties"})["arm"] == 0
-    picks = {next_arm({"name": "ties", "tie_break": "random", "seed": s})["arm"] for s in range(40)}
+        db.record({"name": "ties", "arm": arm, "reward": 0.5})
+    assert db.next_arm({"name": "ties"})["arm"] == 0
+    picks = {
+        db.next_arm({"name": "ties", "tie_break": "random", "seed": s})["arm"] for s in range(40)
+    }
     assert picks == {0, 1, 2}
-    assert next_arm({"name": "ties", "tie_break": "random", "seed": 5}) == next_arm(
+    assert db.next_arm({"name": "ties", "tie_break": "random", "seed": 5}) == db.next_arm(
         {"name": "ties", "tie_break": "random", "seed": 5}
     )
 
 
-def test_state_survives_a_new_store_and_uses_wal(db: Path) -> None:
-    create({"name": "durable", "arms": 2})
-    record({"name": "durable", "arm": 1, "reward": 3.5})
-    fresh = bandit.SQLiteBanditStore(db)
+def test_state_survives_a_new_store(db: DB) -> None:
+    db.create({"name": "durable", "arms": 2})
+    db.record({"name": "durable", "arm": 1, "reward": 3.5})
+    fresh = db.fresh_store()
     stored = fresh.get("durable")
     assert (stored.counts, stored.means, stored.t) == ((0, 1), (0.0, 3.5), 1)
     fresh.close()
-    with sqlite3.connect(db) as con:
+
+
+def test_sqlite_uses_wal(sqlite_db: DB) -> None:
+    sqlite_db.create({"name": "durable", "arms": 2})
+    with sqlite3.connect(sqlite_db.path) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_default_db_path_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_db_setting_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--db`` (an explicit setting), else ``$NOTES_KB_DB``, else ``./notes-kb.sqlite``; the
+    store is made from the settings, never from a module default."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NOTES_KB_DB", raising=False)
-    assert bandit.default_db_path() == Path("notes-kb.sqlite")
-    create({"name": "here", "arms": 1})
+    here = open_bandit_store(Settings())
+    assert isinstance(here, bandit.SQLiteBanditStore)
+    assert here.path == tmp_path / "notes-kb.sqlite"
+    SPECS["bandit_create"].run({"name": "here", "arms": 1}, ToolContext(bandit_store=here))
     assert (tmp_path / "notes-kb.sqlite").is_file()
     monkeypatch.setenv("NOTES_KB_DB", str(tmp_path / "env.sqlite"))
-    assert bandit.default_db_path() == tmp_path / "env.sqlite"
+    env = open_bandit_store(Settings())
+    assert isinstance(env, bandit.SQLiteBanditStore) and env.path == tmp_path / "env.sqlite"
     with pytest.raises(ToolInputError):
-        get({"name": "here"})  # a different file
-    bandit.set_default_db(tmp_path / "set.sqlite")
-    try:
-        assert bandit.default_db_path() == tmp_path / "set.sqlite"
-    finally:
-        bandit.set_default_db(None)
+        SPECS["bandit_get"].run({"name": "here"}, ToolContext(bandit_store=env))  # another file
+    explicit = open_bandit_store(Settings(db=str(tmp_path / "set.sqlite")))
+    assert isinstance(explicit, bandit.SQLiteBanditStore)
+    assert explicit.path == tmp_path / "set.sqlite"
+    url = "postgresql://u:secret@127.0.0.1:1/x"
+    pg = open_bandit_store(Settings(db=url))
+    assert isinstance(pg, PostgresBanditStore) and "secret" not in pg.name
+    for store in (here, env, explicit, pg):
+        store.close()
 
 
-def test_examples_give_the_same_output_every_time(db: Path) -> None:
+def test_a_stateful_tool_without_a_context_is_a_wiring_error() -> None:
+    with pytest.raises(MissingContextError, match="bandit_get"):
+        SPECS["bandit_get"].run({"name": "x"})
+
+
+def test_examples_give_the_same_output_every_time(db: DB) -> None:
     specs = SPECS
     passes = [
-        [specs[name].run(ex.input) for name in BANDIT_TOOLS for ex in specs[name].examples]
+        [db.run(name, dict(ex.input)) for name in BANDIT_TOOLS for ex in specs[name].examples]
         for _ in range(3)
     ]
     assert passes[0] == passes[1] == passes[2]
@@ -313,8 +400,8 @@ def _expected(workers: int, n: int) -> tuple[list[int], list[float]]:
     return counts, sums
 
 
-def _check_final(path: Path, workers: int, n: int) -> None:
-    store = bandit.SQLiteBanditStore(path)
+def _check_final(db: DB, workers: int, n: int) -> None:
+    store = db.fresh_store()
     final = store.get("race")
     store.close()
     counts, sums = _expected(workers, n)
@@ -324,9 +411,9 @@ def _check_final(path: Path, workers: int, n: int) -> None:
     assert got_sums == pytest.approx(sums, rel=1e-9)
 
 
-def test_concurrent_records_from_threads_lose_nothing(db: Path) -> None:
+def test_concurrent_records_from_threads_lose_nothing(db: DB) -> None:
     workers, n = 8, 30
-    create({"name": "race", "arms": N_ARMS})
+    db.create({"name": "race", "arms": N_ARMS})
     barrier = threading.Barrier(workers)
     errors: list[BaseException] = []
 
@@ -337,7 +424,7 @@ def test_concurrent_records_from_threads_lose_nothing(db: Path) -> None:
                 payload: dict[str, Any] = {"name": "race", "arm": arm, "reward": reward}
                 if rid is not None:
                     payload["request_id"] = rid
-                record(payload)
+                db.record(payload)
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
@@ -352,26 +439,30 @@ def test_concurrent_records_from_threads_lose_nothing(db: Path) -> None:
 
 WORKER = """
 import sys
+from server.config import Settings
+from server.toolset.stores import tool_context
 from tests.tools.test_bandit import _records_for
 from tools.bandit import TOOLS
 record = {spec.name: spec for spec in TOOLS}["bandit_record"]
-worker, n = int(sys.argv[1]), int(sys.argv[2])
+worker, n, db = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+context = tool_context(Settings(db=db))
 for arm, reward, rid in _records_for(worker, n):
     payload = {"name": "race", "arm": arm, "reward": reward}
     if rid is not None:
         payload["request_id"] = rid
-    record.run(payload)
+    record.run(payload, context)
+context.close()
 print("done", worker)
 """
 
 
-def test_concurrent_records_from_processes_lose_nothing(db: Path, repo: Path) -> None:
+def test_concurrent_records_from_processes_lose_nothing(db: DB, repo: Path) -> None:
     workers, n = 4, 25
-    create({"name": "race", "arms": N_ARMS})
-    env = {**os.environ, "NOTES_KB_DB": str(db), "PYTHONPATH": str(repo)}
+    db.create({"name": "race", "arms": N_ARMS})
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo), "OPENBLAS_NUM_THREADS": "1"}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(w), str(n)],
+            [sys.executable, "-c", WORKER, str(w), str(n), db.spec],
             cwd=repo,
             env=env,
             stdout=subprocess.PIPE,
@@ -387,10 +478,10 @@ def test_concurrent_records_from_processes_lose_nothing(db: Path, repo: Path) ->
     _check_final(db, workers, n)
 
 
-def test_running_mean_matches_the_sum_over_many_records(db: Path) -> None:
-    create({"name": "precise", "arms": 1})
+def test_running_mean_matches_the_sum_over_many_records(db: DB) -> None:
+    db.create({"name": "precise", "arms": 1})
     rewards = np.random.default_rng(2).normal(3.0, 2.0, 300)
     for r in rewards:
-        record({"name": "precise", "arm": 0, "reward": float(r)})
-    out = get({"name": "precise"})
+        db.record({"name": "precise", "arm": 0, "reward": float(r)})
+    out = db.get({"name": "precise"})
     assert out["means"][0] == pytest.approx(math.fsum(rewards) / 300, rel=1e-12)

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tools.bandit.store import SQLiteBanditStore
+from tools.context import ToolContext
 from tools.errors import ToolInputError
 from tools.registry import MODULES, ToolSpec, all_tools, get_tool
 
 TOOLS = list(all_tools().values())
+
+
+@pytest.fixture(scope="module")
+def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolContext]:
+    """One scratch bandit store for the module: stateful examples build on each other in
+    registry order, as in the docs."""
+    store = SQLiteBanditStore(tmp_path_factory.mktemp("registry") / "bandit.sqlite")
+    context = ToolContext(bandit_store=store)
+    yield context
+    context.close()
 
 
 def _finite(value: Any) -> bool:
@@ -48,8 +61,10 @@ def test_spec_is_complete(spec: ToolSpec) -> None:
     [(spec, ex) for spec in TOOLS for ex in spec.examples],
     ids=lambda v: getattr(v, "name", getattr(v, "title", "")),
 )
-def test_examples_run_and_give_finite_json(spec: ToolSpec, example: Any) -> None:
-    out = spec.run(example.input)
+def test_examples_run_and_give_finite_json(
+    spec: ToolSpec, example: Any, context: ToolContext
+) -> None:
+    out = spec.run(example.input, context)
     spec.output_model.model_validate(out)
     assert _finite(out)
     json.dumps(out, allow_nan=False)

@@ -52,8 +52,8 @@ def test_readme_tool_index_is_current(repo: Path) -> None:
         assert f"[`{name}`](docs/tools/{name}.md)" in index
 
 
-def test_every_tool_has_a_complete_page(generated: dict[str, str]) -> None:
-    settings = settings_for()
+def test_every_tool_has_a_complete_page(generated: dict[str, str], tmp_path: Path) -> None:
+    settings = settings_for(db=str(tmp_path / "bandit.sqlite"))
     kb = KnowledgeBase.load(settings)
     toolset = Toolset.for_kb(kb, settings)
     assert set(generated) == {f"{name}.md" for name in toolset.specs}

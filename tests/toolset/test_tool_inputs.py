@@ -17,8 +17,8 @@ Anything else (ValueError, IndexError, numpy errors, a pydantic ValidationError 
 RuntimeWarning, a call running past ``CALL_TIMEOUT_S``) is collected and reported per distinct
 crash site; a RuntimeWarning's entry also says what the call does with warnings ignored (what a
 server would answer). Store-backed tools (``tools.bandit``) run against temporary SQLite
-stores, set up as the docs examples are, and replaced after every write; a rejected call must
-leave the store as it was.
+stores passed in their ``ToolContext``, set up as the docs examples are, and replaced after
+every write; a rejected call must leave the store as it was.
 
 The computation runs once per distinct validated input (the tools are deterministic); heavy
 tools compute one input per mutation shape (the same change at another index of a list tests
@@ -48,6 +48,7 @@ import pytest
 
 from tests.fuzz_payloads import Mutation, dotted, minimal, mutations, replaced
 from tools import bandit
+from tools.context import ToolContext
 from tools.errors import ToolInputError
 from tools.registry import ToolSpec, all_tools
 
@@ -202,6 +203,7 @@ class Store:
 
     def __init__(self, spec: ToolSpec, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
+        self.spec = spec
         self.setup: list[tuple[ToolSpec, dict[str, Any]]] = []
         module = spec.func.__module__
         for other in SPECS.values():
@@ -212,6 +214,7 @@ class Store:
         self.count = 0
         self.dirty = True
         self.initial = ""
+        self.context = ToolContext()
 
     @property
     def path(self) -> Path:
@@ -221,11 +224,15 @@ class Store:
         if not self.dirty:
             return
         self.count += 1
-        bandit.set_default_store(bandit.SQLiteBanditStore(self.path))
+        self.context.close()
+        self.context = ToolContext(bandit_store=bandit.SQLiteBanditStore(self.path))
         for other, payload in self.setup:
-            other.run(payload)
+            other.run(payload, self.context)
         self.dirty = False
         self.initial = self.snapshot()
+
+    def run(self, payload: Any) -> dict[str, Any]:
+        return self.spec.run(payload, self.context)
 
     def snapshot(self) -> str:
         con = sqlite3.connect(self.path)
@@ -236,17 +243,11 @@ class Store:
 
 
 def uses_store(spec: ToolSpec) -> bool:
-    return spec.func.__module__ == bandit.__name__
-
-
-@pytest.fixture
-def store_reset() -> Iterator[None]:
-    yield
-    bandit.set_default_store(None)
+    return spec.needs_context
 
 
 @pytest.mark.parametrize(("name", "index"), CASES, ids=[f"{n}-{i}" for n, i in CASES])
-def test_no_bad_input_crashes(name: str, index: int, tmp_path: Path, store_reset: None) -> None:
+def test_no_bad_input_crashes(name: str, index: int, tmp_path: Path) -> None:
     spec = SPECS[name]
     example = dict(spec.examples[index].input)
     seed = zlib.crc32(f"{name}/{index}".encode())
@@ -264,7 +265,7 @@ def test_no_bad_input_crashes(name: str, index: int, tmp_path: Path, store_reset
         store = Store(spec, tmp_path)
         for mutation in [Mutation((), ("example",), example), *cases]:
             store.ready()
-            out = guarded(findings, mutation, spec.run, names)
+            out = guarded(findings, mutation, store.run, names)
             if out is not None:
                 check_output(spec, mutation, out, findings)
             if out is not None and not spec.read_only:
@@ -273,6 +274,7 @@ def test_no_bad_input_crashes(name: str, index: int, tmp_path: Path, store_reset
                 what = "a read-only tool" if out is not None else "a rejected call"
                 findings.add(f"store changed by {what}", mutation, str(store.path))
                 store.dirty = True
+        store.context.close()
         assert not findings.groups, f"{name} example {index}:\n{findings.report()}"
         return
 
@@ -326,7 +328,7 @@ def field_paths(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[
 
 
 @pytest.mark.parametrize("name", list(SPECS))
-def test_error_names_the_bad_field(name: str, tmp_path: Path, store_reset: None) -> None:
+def test_error_names_the_bad_field(name: str, tmp_path: Path) -> None:
     """A field of the first example turned into the wrong type, or a required field dropped,
     gives a ToolInputError whose ``field`` is that field's dotted path (or lies inside it)."""
     spec = SPECS[name]
@@ -338,7 +340,7 @@ def test_error_names_the_bad_field(name: str, tmp_path: Path, store_reset: None)
         if store is not None:
             store.ready()
         try:
-            spec.run(payload)
+            spec.run(payload, store.context if store is not None else None)
         except ToolInputError as err:
             if err.field != path and not err.field.startswith(path + "."):
                 wrong.append(f"{path}: error names {err.field!r} ({err})")
