@@ -35,8 +35,6 @@ def _export_env(settings: Settings) -> None:
     os.environ["NOTES_KB_BASE_URL"] = settings.base_url
     if settings.db is not None:
         os.environ["NOTES_KB_DB"] = settings.db
-    if settings.events is not None:
-        os.environ["NOTES_KB_EVENTS"] = settings.events
 
 
 def _ensure_built(settings: Settings) -> bool:

@@ -93,9 +93,6 @@ class Settings:
     db: str | None = field(default_factory=lambda: os.environ.get("NOTES_KB_DB") or None)
     """Bandit experiments: a SQLite file path, or a ``postgresql://`` URL (default:
     ``notes-kb.sqlite`` in the working directory)."""
-    events: str | None = field(default_factory=lambda: os.environ.get("NOTES_KB_EVENTS") or None)
-    """MCP change events: a ``redis://`` URL to share them between machines (default: the
-    in-process bus)."""
     limits: Limits = field(default_factory=Limits)
 
     @property

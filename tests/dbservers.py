@@ -176,7 +176,13 @@ class RedisServer:
         self.log = self.dir / "redis.log"
         command = [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
         command += ["--appendonly", "no", "--dir", str(self.dir), "--logfile", str(self.log)]
-        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.command = command
+        self._start()
+
+    def _start(self) -> None:
+        self.proc = subprocess.Popen(
+            self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -196,6 +202,12 @@ class RedisServer:
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
+
+    def restart(self) -> None:
+        """Kill the server (SIGKILL, by pid) and start it again on the same port."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self._start()
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -792,8 +792,7 @@ def create_app(
 
 
 def settings_from_env() -> Settings:
-    """Settings from ``NOTES_KB_ROOT``, ``NOTES_KB_BASE_URL``, ``NOTES_KB_DB`` and
-    ``NOTES_KB_EVENTS``."""
+    """Settings from ``NOTES_KB_ROOT``, ``NOTES_KB_BASE_URL`` and ``NOTES_KB_DB``."""
     return settings_for(os.environ.get("NOTES_KB_ROOT") or None)
 
 
