@@ -156,6 +156,7 @@ class PostgresBanditStore:
                 f"-c idle_in_transaction_session_timeout={max(ms * 4, 60_000)}"
             ),
             "application_name": "notes-kb",
+            "autocommit": True,  # reads are one statement; writes open a transaction
             "keepalives": 1,
             "keepalives_idle": 5,
             "keepalives_interval": 2,
@@ -184,9 +185,10 @@ class PostgresBanditStore:
             return self._pool
 
     @contextmanager
-    def _transaction(self) -> Iterator[psycopg.Cursor[Any]]:
-        """One transaction on a pooled connection: committed when the block ends, rolled back
-        on any error; engine failures become ``StoreUnavailableError``."""
+    def _transaction(self, write: bool = True) -> Iterator[psycopg.Cursor[Any]]:
+        """A cursor on a pooled connection, in one transaction when ``write`` (committed when
+        the block ends, rolled back on any error; a read is one statement, one snapshot, with
+        no BEGIN/COMMIT round trips); engine failures become ``StoreUnavailableError``."""
         import psycopg
         from psycopg_pool import PoolTimeout
 
@@ -194,8 +196,12 @@ class PostgresBanditStore:
             with self._get_pool().connection(timeout=self.timeout_s) as conn:
                 if not self._migrated:
                     self._migrate(conn)
-                with conn.transaction(), conn.cursor() as cur:
-                    yield cur
+                if not write:
+                    with conn.cursor() as cur:
+                        yield cur
+                else:
+                    with conn.transaction(), conn.cursor() as cur:
+                        yield cur
         except PoolTimeout:
             raise StoreUnavailableError(
                 self.name,
@@ -256,7 +262,7 @@ class PostgresBanditStore:
         )
 
     def get(self, name: str) -> Experiment:
-        with self._transaction() as cur:
+        with self._transaction(write=False) as cur:
             experiment = self._load(cur, name)
         if experiment is None:
             raise not_found(name)
