@@ -22,7 +22,8 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from mcp.shared.subscriptions import (
@@ -36,11 +37,13 @@ from mcp.shared.subscriptions import (
 logger = logging.getLogger(__name__)
 
 CHANNEL = "notes-kb:events"
-_KINDS: dict[str, ServerEvent] = {
-    "resources_list_changed": ResourcesListChanged(),
-    "tools_list_changed": ToolsListChanged(),
-    "prompts_list_changed": PromptsListChanged(),
-}
+_KINDS: Mapping[str, ServerEvent] = MappingProxyType(
+    {
+        "resources_list_changed": ResourcesListChanged(),
+        "tools_list_changed": ToolsListChanged(),
+        "prompts_list_changed": PromptsListChanged(),
+    }
+)
 
 
 def encode_event(event: ServerEvent, origin: str) -> str:
