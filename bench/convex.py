@@ -7,8 +7,10 @@ For each size (n, d, P) = (50, 5, 50), (500, 20, 200), (2000, 50, 300):
   duality gap 1e-6) vs Clarabel (default accuracy), ``group_lasso.GroupLasso`` and
   ``skglm.GroupLasso`` (both minimise ½·MSE + α Σ‖w_g‖, so α = λ/n; tight tolerances).
 - convex ReLU: P sign patterns of the data with a bias column, λ = 0.05·λ_max; ours gated
-  and exact (tol 1e-6) vs the same convex programs in cvxpy + Clarabel when the dense
-  operator has at most ``--cvxpy-budget`` nonzeros (Clarabel needs the n × P·d matrix).
+  and exact (tol 1e-6, time_limit_s 60, max_iter at its default: no cap) vs the same convex
+  programs in cvxpy + Clarabel when the dense operator has at most ``--cvxpy-budget``
+  nonzeros (Clarabel needs the n × P·d matrix).
+- deadline: convex_relu_fit with a small time_limit_s on a large problem, elapsed / limit.
 
 Every solver's objective is printed with its excess over the best one found, so that a ratio
 is only read where the objectives agree. Times are the best of ``--repeat`` wall-clock runs,
@@ -199,7 +201,6 @@ def relu_case(n: int, d: int, n_patterns: int, repeat: int, budget: int) -> None
             lam=lam,
             n_patterns=n_patterns,
             form=form,
-            max_iter=100_000,
             time_limit_s=60,
         )
         t0 = time.perf_counter()
@@ -246,7 +247,7 @@ def growth(quick: bool) -> None:
         for n, d, p in cases:
             x, y, _, lam = relu_data(n, d, p)
             inp = ConvexReluInput(
-                X=x.tolist(), y=y.tolist(), lam=lam, n_patterns=p, max_iter=100_000, time_limit_s=60
+                X=x.tolist(), y=y.tolist(), lam=lam, n_patterns=p, time_limit_s=60
             )
             t, _ = timed(lambda inp=inp: convex_relu_fit(inp).objective, 1)
             times.append(t)
@@ -254,6 +255,25 @@ def growth(quick: bool) -> None:
         k = np.polyfit(np.log(sizes), np.log(times), 1)[0]
         cells = "  ".join(f"{s}: {t * 1e3:.0f} ms" for s, t in zip(sizes, times, strict=True))
         print(f"  vs {label}: {cells}   exponent {k:.2f}")
+
+
+def deadline_case(quick: bool) -> None:
+    """Aim of issue 12 (issue 11 defect 6): a small time_limit_s on a large problem; every
+    phase (power iteration, warm start, certificate, polish) must stop at the deadline."""
+    n, d, p, limit = (2000, 20, 200, 0.5) if quick else (10_000, 50, 400, 2.0)
+    x, y, _, lam = relu_data(n, d, 10)
+    print(f"\ndeadline: n={n} d={d} P={p} time_limit_s={limit} (elapsed / limit, aim ≤ 1.5 + 1 s)")
+    for form in ("gated", "exact"):
+        inp = ConvexReluInput(
+            X=x.tolist(), y=y.tolist(), lam=lam, n_patterns=p, form=form, time_limit_s=limit
+        )
+        t0 = time.perf_counter()
+        out = convex_relu_fit(inp)
+        elapsed = time.perf_counter() - t0
+        print(
+            f"  {form:<6} {elapsed:6.2f} s  ratio elapsed/limit {elapsed / limit:.2f}  "
+            f"stop {out.stop_reason}, n_iter {out.n_iter}"
+        )
 
 
 def main() -> None:
@@ -267,6 +287,7 @@ def main() -> None:
     for n, d, p in sizes:
         group_lasso_case(n, d, repeat, peers=not args.quick)
         relu_case(n, d, p, repeat, args.cvxpy_budget)
+    deadline_case(args.quick)
     growth(args.quick)
 
 

@@ -30,7 +30,7 @@ from tools.convex_relu.augmented import WorkingSet, al_solve
 from tools.convex_relu.budget import Budget
 from tools.convex_relu.certificate import full_certificate
 from tools.convex_relu.gated import solve_gated
-from tools.convex_relu.polish import PolishResult, activate, polish
+from tools.convex_relu.polish import FaceCache, PolishResult, activate, polish
 from tools.convex_relu.spectral import power_norm_sq
 from tools.prox import (
     TINY,
@@ -46,8 +46,8 @@ GATED_TOL = 1e-4
 """The exact form starts from the gated solution to this relative gap (or ``tol`` if looser)."""
 MIN_ADD = 10
 """At least this many violating patterns join the working set at once."""
-POLISH_ROUNDS_MAX = 400
-POLISH_STEPS_MAX = 2_000
+POLISH_ROUNDS_MAX = 5_000
+POLISH_STEPS_MAX = 20_000
 """The active-set rounds and Newton steps the solver gives the polish."""
 ACTIVATE = 20
 """Group active-set rounds after a polish that does not certify: zero blocks with dual norm
@@ -71,6 +71,29 @@ class ExactResult:
     trace: list[TracePoint]
     working_set: int = 0
     """Patterns in the final working set."""
+
+
+@dataclass(frozen=True)
+class _Point:
+    """A certified point: blocks ``xv`` (``(2m, d)``) on the patterns ``idx`` (``(m,)``)."""
+
+    idx: IntArray
+    xv: Array
+    cert: Certificate
+    violation: float
+
+    @property
+    def score(self) -> float:
+        """How far from certified: the larger of relative gap and violation."""
+        return max(self.cert.relative_gap, self.violation)
+
+    def spread(self, p: int) -> Array:
+        """The blocks on all ``p`` patterns (``(2p, d)``, zero outside ``idx``)."""
+        m = self.idx.size
+        out = np.zeros((2 * p, self.xv.shape[1]))
+        out[self.idx] = self.xv[:m]
+        out[p + self.idx] = self.xv[m:]
+        return out
 
 
 def _gated_start(
@@ -112,6 +135,7 @@ def _polish_and_certify(
     assert ws.q is not None
     sub = mask[:, ws.idx]
     q = ws.q
+    cache = FaceCache()
 
     def run(start: Array, tight0: np.ndarray | None) -> PolishResult | None:
         return polish(
@@ -127,6 +151,7 @@ def _polish_and_certify(
             rounds=POLISH_ROUNDS_MAX,
             steps=POLISH_STEPS_MAX,
             deadline=deadline,
+            cache=cache,
         )
 
     trial = run(ws.xv, None)
@@ -175,7 +200,6 @@ def solve_exact(
     ``x``: ``(n, d)``, ``mask``: ``(n, P)``; the returned ``xv`` is ``(2P, d)``: the ``v_k``
     then the ``w_k``.
     """
-    d = x.shape[1]
     p = mask.shape[1]
     deadline = budget.deadline
     y_norm = max(float(np.linalg.norm(y)), TINY)
@@ -183,6 +207,7 @@ def solve_exact(
     ws = _gated_start(x, mask, y, lam, tol, budget, l_x)
     level = max(tol, WS_TOL)
     polished = False
+    best: _Point | None = None
     while True:
         m = ws.idx.size
         if m:
@@ -198,6 +223,8 @@ def solve_exact(
             x, mask, y, lam, ws.idx, primal, ws.r_dual, norms_w, l_x, deadline
         )
         budget.record(cert)
+        point = _Point(ws.idx.copy(), primal, cert, violation)
+        best = point if best is None or point.score < best.score else best
         if cert.relative_gap <= tol and violation <= tol:
             stop = "converged"
             break
@@ -222,10 +249,16 @@ def solve_exact(
         # working-set certificate passes before the full one only through rounding)
         level = max(tol, 0.1 * level) if level > tol else 0.1 * level
         polished = False
-    xv = np.zeros((2 * p, d))
-    m = ws.idx.size
-    blocks = ws.xv if ws.primal is None else ws.primal
-    xv[ws.idx] = blocks[:m]
-    xv[p + ws.idx] = blocks[m:]
-    budget.finish(cert)
-    return ExactResult(xv, cert, violation, stop == "converged", budget.used, stop, budget.trace, m)
+    if stop == "converged" or best is None:
+        best = _Point(ws.idx, ws.xv if ws.primal is None else ws.primal, cert, violation)
+    budget.finish(best.cert)
+    return ExactResult(
+        best.spread(p),
+        best.cert,
+        best.violation,
+        stop == "converged",
+        budget.used,
+        stop,
+        budget.trace,
+        ws.idx.size,
+    )

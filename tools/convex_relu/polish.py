@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -31,6 +31,8 @@ POLISH_STEPS = 50
 """Newton steps of the polish over all its rounds."""
 ACTIVATE_ITERS = 300
 """Iterations of the cone projection that gives an entering block its direction."""
+CACHED_ENTRIES = 4_000_000
+"""Largest ``n·K`` for which the polish keeps ``M`` (32 MB) and updates its Gram matrix."""
 TIGHT = 1e-3
 """A row is tight for a block when its multiplier is positive and x_i·v ≤ TIGHT·‖x_i‖‖v‖."""
 
@@ -129,8 +131,22 @@ def _initial_tight(x: Array, signs: Array, xv: Array, q: Array, d: int) -> BoolA
     return tight
 
 
+@dataclass
+class FaceCache:
+    """What a polish round can reuse from the last one: each block's null-space basis for its
+    tight rows (recomputed only when they change), its columns ``M_g = ±D_g X N_g``
+    (``(n, k_g)``) and the last Gram matrix with the blocks it was built from. Valid for one
+    ``x`` and one set of working-set masks."""
+
+    bases: dict[int, tuple[bytes, Array]] = field(default_factory=dict)
+    columns: dict[int, Array] = field(default_factory=dict)
+    gram: Array | None = None
+    layout: dict[int, tuple[slice, Array]] = field(default_factory=dict)
+    """Block → its columns in ``gram`` and the ``M_g`` they were built from."""
+
+
 def _project_on_faces(
-    x: Array, signs: Array, xv: Array, tight: BoolArray
+    x: Array, signs: Array, xv: Array, tight: BoolArray, cache: FaceCache
 ) -> tuple[list[int], list[Array]]:
     """Project each nonzero block of ``xv`` (in place) onto the null space of its tight rows;
     a block whose null space is ``{0}`` becomes zero. Returns the kept blocks and bases."""
@@ -139,7 +155,14 @@ def _project_on_faces(
     bases: list[Array] = []
     for j in np.flatnonzero(np.linalg.norm(xv, axis=1) > 0.0).tolist():
         rows = np.flatnonzero(tight[:, j])
-        basis = null_basis(signs[rows, j][:, None] * x[rows], d)
+        key = rows.tobytes()
+        known = cache.bases.get(j)
+        if known is not None and known[0] == key:
+            basis = known[1]
+        else:
+            basis = null_basis(signs[rows, j][:, None] * x[rows], d)
+            cache.bases[j] = (key, basis)
+            cache.columns.pop(j, None)
         if basis.shape[1] == 0:
             xv[j] = 0.0
             continue
@@ -163,11 +186,69 @@ def _mark_crossed(x: Array, signs: Array, xv: Array, tight: BoolArray, kept: Int
 
 
 def _reduced_gram(
+    x: Array,
+    sub: Array,
+    y: Array,
+    bases: list[Array],
+    kept: IntArray,
+    cache: FaceCache,
+    deadline: float,
+) -> tuple[Array, Array] | None:
+    """``G = Mᵀ M`` (``(K, K)``) and ``Mᵀ y`` for ``M = [±D_g X N_g]`` (``(n, K)``); ``None``
+    when ``deadline`` passes first.
+
+    When ``M`` is small (``n·K ≤ CACHED_ENTRIES``) it is kept, and only the rows and columns of
+    the blocks whose basis changed since the last round are recomputed (``O(n·K·k_g)`` instead
+    of ``O(n·K²)``); otherwise ``G`` is accumulated over row chunks, in ``O(K² + n·m)`` memory.
+    """
+    n = x.shape[0]
+    m = sub.shape[1]
+    k_dims = np.array([b.shape[1] for b in bases], dtype=np.int64)
+    k = int(k_dims.sum())
+    if n * k > CACHED_ENTRIES:
+        return _chunked_gram(x, sub, y, bases, kept, deadline)
+    columns: list[Array] = []
+    for i, j in enumerate(kept.tolist()):
+        block = cache.columns.get(j)
+        if block is None:
+            block = (x @ bases[i]) * (sub[:, j % m] * (1.0 if j < m else -1.0))[:, None]
+            cache.columns[j] = block
+        columns.append(block)
+    big = np.hstack(columns)
+    starts = np.concatenate(([0], np.cumsum(k_dims)))
+    spans = [slice(int(starts[i]), int(starts[i + 1])) for i in range(len(columns))]
+    old_idx: list[IntArray] = []
+    new_idx: list[IntArray] = []
+    changed: list[IntArray] = []
+    for i, j in enumerate(kept.tolist()):
+        before = cache.layout.get(j)
+        here = np.arange(spans[i].start, spans[i].stop)
+        if before is not None and before[1] is columns[i]:
+            old_idx.append(np.arange(before[0].start, before[0].stop))
+            new_idx.append(here)
+        else:
+            changed.append(here)
+    if cache.gram is None or not old_idx:
+        gram: Array = big.T @ big
+    else:
+        gram = np.empty((k, k))
+        kept_new, kept_old = np.concatenate(new_idx), np.concatenate(old_idx)
+        gram[np.ix_(kept_new, kept_new)] = cache.gram[np.ix_(kept_old, kept_old)]
+        if changed:
+            cols = np.concatenate(changed)
+            part = big.T @ big[:, cols]
+            gram[:, cols] = part
+            gram[cols, :] = part.T
+    cache.gram = gram
+    cache.layout = {j: (spans[i], columns[i]) for i, j in enumerate(kept.tolist())}
+    rhs: Array = big.T @ y
+    return gram, rhs
+
+
+def _chunked_gram(
     x: Array, sub: Array, y: Array, bases: list[Array], kept: IntArray, deadline: float
 ) -> tuple[Array, Array] | None:
-    """``G = Mᵀ M`` (``(K, K)``) and ``Mᵀ y`` for ``M = [±D_g X N_g]`` (``(n, K)``),
-    accumulated over row chunks so that memory is ``O(K² + n·m)``, never ``n×K``; ``None``
-    when ``deadline`` passes first."""
+    """``Mᵀ M`` and ``Mᵀ y`` accumulated over row chunks (memory ``O(K² + n·m)``)."""
     n = x.shape[0]
     m = sub.shape[1]
     k_dims = np.array([b.shape[1] for b in bases], dtype=np.int64)
@@ -322,6 +403,7 @@ def polish(
     rounds: int = POLISH_ROUNDS,
     steps: int = POLISH_STEPS,
     deadline: float = math.inf,
+    cache: FaceCache | None = None,
 ) -> PolishResult | None:
     """Newton polish of the working-set problem from the augmented Lagrangian's point.
 
@@ -329,7 +411,8 @@ def polish(
     ``q``: the multiplier estimate ``(n, 2m)`` (its positive entries mark candidate tight
     rows). ``tight0`` (``(n, 2m)``, bool), when given, is the starting ``T`` instead;
     ``rounds`` and ``steps`` bound the active-set rounds and the Newton steps, ``deadline``
-    (``time.perf_counter()``) the wall time. Returns ``None`` when the support is unsuitable
+    (``time.perf_counter()``) the wall time; ``cache`` carries bases and Gram entries between
+    calls on the same working set. Returns ``None`` when the support is unsuitable
     (too large, or empty), the Hessian is singular, or the rounds or the time run out.
     """
     d = x.shape[1]
@@ -338,12 +421,13 @@ def polish(
     size = np.linalg.norm(xv, axis=1)
     xv[size <= 1e-9 * max(float(size.max(initial=0.0)), TINY)] = 0.0
     tight = _initial_tight(x, signs, xv, q, d) if tight0 is None else tight0.copy()
+    cache = FaceCache() if cache is None else cache
     yy = float(y @ y)
     steps_left = steps
     for _ in range(rounds):
         if time.perf_counter() > deadline:
             return None
-        kept, bases = _project_on_faces(x, signs, xv, tight)
+        kept, bases = _project_on_faces(x, signs, xv, tight, cache)
         if not kept:
             return None
         kept_arr = np.asarray(kept, dtype=np.int64)
@@ -351,7 +435,7 @@ def polish(
             return None
         if _mark_crossed(x, signs, xv, tight, kept_arr):
             continue
-        reduced = _reduced_gram(x, sub, y, bases, kept_arr, deadline)
+        reduced = _reduced_gram(x, sub, y, bases, kept_arr, cache, deadline)
         if reduced is None:
             return None
         face = _Face(kept, bases, reduced[0], reduced[1], yy, lam)
