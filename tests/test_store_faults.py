@@ -3,14 +3,18 @@
 Requests fail cleanly while it is away (HTTP 503 with the error shape naming the store, an
 MCP tool error), never hang, succeed again once it is back, and nothing is half-written:
 retries with the same ``request_id`` make the final counts equal the acknowledged records.
-Each test runs its own PostgreSQL cluster, so stopping it disturbs no other test.
+This module runs its own PostgreSQL cluster, so stopping it disturbs no other test.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -21,15 +25,16 @@ from starlette.testclient import TestClient
 from server.config import Limits, Settings
 from server.kb.notes import KnowledgeBase
 from server.mcp.server import create_mcp
-from server.toolset.dispatch import Toolset
+from server.toolset.dispatch import STORE_CALL_BOUND, Toolset
 from server.web.app import create_app
 from tests.dbservers import PostgresServer, ServerStartError, postgres_server
 
 TIMEOUT_S = 1.0
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def own_postgres() -> Iterator[PostgresServer]:
+    """A cluster of this module's own (its tests stop and freeze it); each test leaves it up."""
     try:
         with postgres_server() as server:
             yield server
@@ -151,3 +156,51 @@ def test_a_slow_database_answers_503_within_the_timeout(
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def _cluster_pids(server: PostgresServer) -> list[int]:
+    """The postmaster and every process it started (read from /proc)."""
+    root = server.pid
+    assert root is not None
+    pids = [root]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == root:
+                    pids.append(int(entry.name))
+    return pids
+
+
+@pytest.mark.slow
+def test_a_frozen_database_answers_503_within_the_bound(
+    own_postgres: PostgresServer, kb: KnowledgeBase
+) -> None:
+    """Every PostgreSQL process stopped (SIGSTOP): the server's own timeouts cannot fire and
+    the kernel still acknowledges the bytes, so the toolset's bound answers 503; after SIGCONT
+    the same request_id succeeds and is counted once."""
+    url = own_postgres.new_database("frozen")
+    settings = _settings(url)
+    app = create_app(settings, kb=kb, toolset=Toolset.for_kb(kb, settings), mcp=False)
+    bound = STORE_CALL_BOUND * TIMEOUT_S
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        created = client.post("/api/tools/bandit_create", json={"name": "faults", "arms": 2})
+        assert created.status_code == 200
+        pids = _cluster_pids(own_postgres)
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            status, body, elapsed = _record(client, "frozen-1", 1)
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        assert status == 503 and body["error"]["type"] == "unavailable", body
+        assert f"no answer within {bound:g} s" in body["error"]["message"]
+        assert bound * 0.9 < elapsed < bound + 3.0
+        deadline = time.monotonic() + 30
+        while True:
+            status, body, _ = _record(client, "frozen-1", 1)
+            if status == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert status == 200 and body["counts"] == [0, 1], body

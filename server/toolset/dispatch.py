@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -27,11 +27,16 @@ from pydantic import BaseModel
 
 from server.config import Limits, Settings
 from tools.context import ToolContext
-from tools.errors import ToolInputError
+from tools.errors import StoreUnavailableError, ToolInputError
 from tools.registry import ToolSpec, all_tools
 
 if TYPE_CHECKING:
     from server.kb.notes import KnowledgeBase
+
+
+STORE_CALL_BOUND = 4
+"""A stateful tool call answers within this many ``Limits.store_timeout_s`` (a wait for a
+pooled connection plus a lock wait plus statements, each bounded by the store itself)."""
 
 
 class UnknownToolError(ToolInputError):
@@ -154,6 +159,8 @@ class Toolset:
         if spec.inline:
             return self._execute(spec, args)
         work = partial(self._execute, spec, args)
+        if spec.needs_context:
+            return await self._call_store(work)
         if not spec.heavy:
             return await anyio.to_thread.run_sync(work)
         future = asyncio.get_running_loop().run_in_executor(self._heavy_pool(), work)
@@ -164,6 +171,22 @@ class Toolset:
                 return await future
         except TimeoutError:
             raise ToolTimeoutError(name, self.limits.tool_timeout_s) from None
+
+    async def _call_store(self, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """A stateful tool on a worker thread, answered within ``STORE_CALL_BOUND`` store
+        timeouts even when the store's server stops answering mid-statement (frozen, or a
+        network that drops packets): its own timeouts cover a store that is down or slow, this
+        covers one that hangs. The thread finishes in the background; a record it commits late
+        is safe to retry with the same ``request_id``."""
+        seconds = STORE_CALL_BOUND * self.limits.store_timeout_s
+        try:
+            with anyio.fail_after(seconds):
+                return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+        except TimeoutError:
+            store = self.context.bandit_store if self.context is not None else None
+            raise StoreUnavailableError(
+                store.name if store is not None else "the store", f"no answer within {seconds:g} s"
+            ) from None
 
     def call_sync(self, name: str, payload: Any) -> dict[str, Any]:
         """Validate and run a tool in the calling thread (``notes-kb call``)."""
