@@ -23,6 +23,12 @@ def run_bench(script: str, *args: str, timeout: float = 300) -> str:
     return proc.stdout
 
 
+def test_bandit_store() -> None:
+    out = run_bench("bandit_store.py", "--clients", "1", "2", timeout=180)
+    assert "growth postgresql 1→2 clients" in out and "growth sqlite 1→2 clients" in out
+    assert re.search(r"ratio postgresql/sqlite records/s at 2 clients: \d+\.\d+", out)
+
+
 def test_breakout() -> None:
     out = run_bench("breakout.py")
     for what in ("RSI(14) vs TA-Lib", "MACD(12,26,9) vs TA-Lib", "scan core vs TA-Lib RSI+MACD"):
