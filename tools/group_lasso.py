@@ -1,17 +1,25 @@
 """``group_lasso_solve``: min_w ½‖A w − y‖² + λ Σ_g ω_g ‖w_g‖₂ with a duality-gap certificate.
 
 The convex-optimisation note (``ai/convex_optimization_nn``) ends in this problem; the
-deep-unrolling note (``ai/deep_search_001``) solves its plain-LASSO case by ADMM. Two solvers:
+deep-unrolling note (``ai/deep_search_001``) solves its plain-LASSO case by ADMM. Three solvers:
 
-- ``"fista"`` (default): accelerated proximal gradient with adaptive restart, step ``1/L`` with
-  ``L = ‖A‖₂²`` from a power iteration (``tools.prox.fista``).
-- ``"admm"``: split ``w = z``; ``x ← (AᵀA + ρI)⁻¹(Aᵀy + ρ(z − u))`` through a cached Cholesky
-  factor (of the ``n×n`` matrix ``AAᵀ + ρI`` with the Woodbury identity when ``p > n``),
-  ``z ← group soft-threshold(x + u, λω/ρ)``, ``u ← u + x − z``.
+- ``"working_set"`` (default): a growing working set of groups, solved on its Gram block by
+  accelerated proximal gradient and polished by Newton's method on the support
+  (``tools.group_lasso_ws``).
+- ``"fista"``: accelerated proximal gradient with adaptive restart on the whole problem, step
+  ``1/L`` with ``L = ‖A‖₂²`` from a power iteration (``tools.prox.fista``).
+- ``"admm"``: split ``w = z`` with a cached Cholesky factor and residual balancing of ρ
+  (``tools.group_lasso_admm``).
 
-Both stop on the same certificate, computed at the (group-sparse) iterate: the residual scaled
+All stop on the same certificate, computed at the (group-sparse) iterate: the residual scaled
 into the dual feasible set gives a dual value, and ``converged`` means the relative gap
-``(primal − dual) / primal ≤ tol``. Nothing else is called convergence.
+``(primal − dual) / primal ≤ tol``. Nothing else is called convergence. Without ``max_iter`` only
+``time_limit_s`` bounds a solve; the clock starts when the call does and every phase (reading
+the input, set-up, iterations) is inside it.
+
+Reported numbers carry the digits that mean something on any CPU: objectives to 10 significant
+digits (the certificate is relative to them, and the last bits of a sum depend on the BLAS),
+gaps to 2 significant digits and never below ``GAP_FLOOR`` relative (rounding noise).
 """
 
 from __future__ import annotations
@@ -23,20 +31,20 @@ import numpy as np
 from pydantic import Field
 
 from tools.errors import ToolInputError, ToolLimitError
+from tools.group_lasso_admm import admm
+from tools.group_lasso_ws import working_set_solve
 from tools.prox import (
     Array,
     Certificate,
     DenseOperator,
     Groups,
     IntArray,
+    OutOfTime,
     SolveResult,
-    Stop,
     TracePoint,
     certificate,
     fista,
-    group_soft_threshold,
     spectral_norm_sq,
-    trace_stride,
 )
 from tools.registry import Example, ToolSpec
 from tools.schema import ToolInput, ToolOutput
@@ -46,7 +54,12 @@ MAX_ENTRIES = 4_000_000
 MAX_ITER = 100_000
 MAX_TIME_S = 60.0
 MAX_TRACE = 10_000
-"""At most this many trace points (taken every ⌈max_iter / 10,000⌉ iterations)."""
+"""At most this many trace points (evenly thinned when there would be more)."""
+OBJECTIVE_DIGITS = 10
+GAP_DIGITS = 2
+GAP_FLOOR = 1e-12
+"""Relative gaps below this are rounding noise and are reported as this bound."""
+Method = Literal["working_set", "fista", "admm"]
 MAX_ABS = 1e9
 """Bound on |entries| of the data (rescale larger data): keeps every product finite."""
 
@@ -73,16 +86,42 @@ class GroupLassoInput(ToolInput):
         None, max_length=MAX_ENTRIES, description="ω_g > 0 (1e-6 … 1e6) per group (default 1)"
     )
     tol: float = Field(1e-6, ge=1e-12, le=0.1, description="target relative duality gap")
-    max_iter: int = Field(10_000, ge=1, le=MAX_ITER)
-    time_limit_s: float = Field(10.0, gt=0, le=MAX_TIME_S, description="wall-clock budget, s")
-    method: Literal["fista", "admm"] = "fista"
+    max_iter: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_ITER,
+        description=(
+            "cap on iterations (working_set: inner proximal-gradient and Newton steps); "
+            "default none: only time_limit_s bounds the solve"
+        ),
+    )
+    time_limit_s: float = Field(
+        10.0, gt=0, le=MAX_TIME_S, description="wall-clock budget for the whole call, s"
+    )
+    method: Method = Field(
+        "working_set",
+        description=(
+            "working_set (default): working set of groups, proximal gradient on its Gram block "
+            "and a Newton polish; fista: accelerated proximal gradient on the whole problem; "
+            "admm: alternating directions with a cached Cholesky factor"
+        ),
+    )
     rho: float | None = Field(
         None,
         ge=1e-9,
         le=1e12,
-        description="ADMM penalty ρ (default ‖A‖_F² / p, the mean eigenvalue of AᵀA)",
+        description=(
+            "ADMM penalty ρ, kept fixed; default ‖A‖_F² / p (the mean eigenvalue of AᵀA), then "
+            "rebalanced from the primal and dual residuals"
+        ),
     )
-    trace: bool = Field(False, description="return the objective and relative gap per iteration")
+    trace: bool = Field(
+        False,
+        description=(
+            "return the objective and relative gap per iteration (working_set: per certificate), "
+            f"at most {MAX_TRACE:,} points"
+        ),
+    )
 
 
 class DualityGap(ToolOutput):
@@ -97,22 +136,55 @@ class TraceEntry(ToolOutput):
     relative_gap: float
 
 
+class GroupLassoGap(DualityGap):
+    absolute: float = Field(
+        description="primal − dual objective ≥ primal − optimum (2 significant digits)"
+    )
+    relative: float = Field(
+        description=(
+            "absolute / primal objective, 2 significant digits; values below 1e-12 are "
+            "rounding noise and reported as 1e-12"
+        )
+    )
+    dual_objective: float = Field(
+        description="the certificate's dual value (10 significant digits)"
+    )
+
+
+class GroupLassoTraceEntry(TraceEntry):
+    iteration: int = Field(description="iterations done (working_set: inner steps)")
+    objective: float = Field(description="the primal objective (10 significant digits)")
+    relative_gap: float = Field(description="relative duality gap (2 significant digits)")
+
+
 class GroupLassoOutput(ToolOutput):
     coef: list[float] = Field(description="w, p numbers in the columns' order")
-    objective: float = Field(description="½‖A w − y‖² + λ Σ ω_g ‖w_g‖₂ at coef")
-    duality_gap: DualityGap
+    objective: float = Field(
+        description="½‖A w − y‖² + λ Σ ω_g ‖w_g‖₂ at coef (10 significant digits)"
+    )
+    duality_gap: GroupLassoGap
     converged: bool = Field(description="true only when the relative gap is ≤ tol")
-    n_iter: int
-    stop_reason: Literal["converged", "max_iter", "time_limit"]
+    n_iter: int = Field(description="iterations done (working_set: inner steps)")
+    stop_reason: Literal["converged", "max_iter", "time_limit", "stalled"] = Field(
+        description=(
+            "time_limit also when set-up (e.g. the step size or ADMM's factor) used up the "
+            "budget; stalled: the gap stopped shrinking at floating-point accuracy"
+        )
+    )
     active_groups: list[int] = Field(description="0-based indices of groups with w_g ≠ 0")
     group_norms: list[float] = Field(description="‖w_g‖₂ per group, in the input's group order")
     lam_max: float = Field(description="max_g ‖A_gᵀ y‖₂ / ω_g: the smallest λ giving w = 0")
-    method: Literal["fista", "admm"]
-    step_lipschitz: float | None = Field(description="FISTA: the L of the step 1/L")
-    rho: float | None = Field(description="ADMM: the penalty used")
+    method: Method
+    step_lipschitz: float | None = Field(
+        description="FISTA: the L of the step 1/L (10 significant digits)"
+    )
+    rho: float | None = Field(description="ADMM: the final penalty")
+    working_set_size: int | None = Field(
+        None, description="working_set: groups in the final working set"
+    )
     message: str
     warnings: list[str]
-    trace: list[TraceEntry] | None
+    trace: list[GroupLassoTraceEntry] | None
 
 
 def matrix(rows: list[list[float]], field: str) -> Array:
@@ -189,83 +261,188 @@ def lam_max(op: DenseOperator, y: Array, groups: Groups) -> float:
     return float(np.max(groups.norms(op.rmatvec(y)) / groups.weights))
 
 
-def admm(
-    a: Array,
-    y: Array,
-    groups: Groups,
-    lam: float,
-    *,
-    rho: float,
-    tol: float,
-    max_iter: int,
-    deadline: float,
-    trace_every: int = 0,
-) -> SolveResult:
-    """ADMM for the group LASSO (``a``: ``(n, p)``), certificate at the sparse iterate ``z``.
+def significant(value: float, digits: int) -> float:
+    """``value`` rounded to ``digits`` significant digits."""
+    return float(f"{value:.{digits}g}")
 
-    The factor is cached once: ``K = (AᵀA + ρI)⁻¹`` is applied as ``L⁻ᵀ(L⁻¹ b)`` with ``L`` the
-    Cholesky factor of ``AᵀA + ρI`` (``p ≤ n``), or through Woodbury,
-    ``K b = (b − Aᵀ (AAᵀ + ρI)⁻¹ A b) / ρ`` (``p > n``).
-    """
-    n, p = a.shape
-    lam_w = lam * groups.weights
-    small = min(n, p)
-    gram = a.T @ a if p <= n else a @ a.T
-    gram[np.diag_indices(small)] += rho
-    try:
-        l_inv = np.linalg.inv(np.linalg.cholesky(gram))
-    except np.linalg.LinAlgError:
-        raise ToolInputError(
-            "rho", "a larger rho (AᵀA + ρI is numerically singular)", rho
-        ) from None
 
-    def solve(b: Array) -> Array:
-        if p <= n:
-            out: Array = l_inv.T @ (l_inv @ b)
-            return out
-        inner = l_inv.T @ (l_inv @ (a @ b))
-        return (b - a.T @ inner) / rho
+def reported_gap(cert: Certificate) -> GroupLassoGap:
+    """The certificate as reported: gaps to ``GAP_DIGITS`` digits, floored at ``GAP_FLOOR``
+    relative, the dual objective to ``OBJECTIVE_DIGITS`` digits."""
+    relative = max(cert.relative_gap, GAP_FLOOR)
+    return GroupLassoGap(
+        absolute=significant(max(cert.gap, GAP_FLOOR * cert.primal), GAP_DIGITS),
+        relative=significant(relative, GAP_DIGITS),
+        dual_objective=significant(cert.dual, OBJECTIVE_DIGITS),
+    )
 
-    aty = a.T @ y
-    z = np.zeros(p)
-    u = np.zeros(p)
-    trace: list[TracePoint] = []
-    it = 0
-    stop: Stop = "max_iter"
-    while True:
-        r = y - a @ z
-        cert = certificate(r, y, groups.norms(a.T @ r), float(lam_w @ groups.norms(z)), lam_w)
-        if trace_every and it % trace_every == 0:
-            trace.append(TracePoint(it, cert.primal, cert.relative_gap))
-        if cert.relative_gap <= tol:
-            stop = "converged"
-            break
-        if it >= max_iter:
-            break
-        if time.perf_counter() > deadline:
-            stop = "time_limit"
-            break
-        it += 1
-        x = solve(aty + rho * (z - u))
-        z = group_soft_threshold(x + u, groups, lam_w / rho)
-        u += x - z
-    if trace_every and trace and trace[-1].iteration != it:
-        trace.append(TracePoint(it, cert.primal, cert.relative_gap))
-    return SolveResult(z, cert, stop == "converged", it, stop, trace)
+
+def reported_trace(points: list[TracePoint]) -> list[GroupLassoTraceEntry]:
+    return [
+        GroupLassoTraceEntry(
+            iteration=t.iteration,
+            objective=significant(t.objective, OBJECTIVE_DIGITS),
+            relative_gap=significant(max(t.relative_gap, GAP_FLOOR), GAP_DIGITS),
+        )
+        for t in points
+    ]
 
 
 def not_converged_message(stop: str, cert: Certificate, tol: float) -> str:
-    reason = "the time limit" if stop == "time_limit" else "max_iter"
+    """Why a solve ended uncertified and how to continue (no run-dependent numbers: the gap
+    itself is in the output)."""
+    del cert  # the gap is reported in its own field, not in the text
+    reason = {
+        "time_limit": "the time limit",
+        "max_iter": "max_iter",
+        "stalled": "floating-point accuracy (the gap stopped shrinking)",
+    }.get(stop, stop)
     return (
-        f"not converged: stopped at {reason} with relative duality gap {cert.relative_gap:.3g} "
-        f"> tol {tol:g}; the coefficients are feasible but only certified within the reported "
-        "gap. Raise max_iter or time_limit_s (≤ 60 s), loosen tol, or (ADMM) try another rho "
-        "or method 'fista'."
+        f"not converged: stopped at {reason} with the relative duality gap above tol {tol:g}; "
+        "the coefficients are feasible but only certified within the reported gap. Raise "
+        "time_limit_s (≤ 60 s) or max_iter, loosen tol, or try another method."
+    )
+
+
+def _setup_timeout(y: Array, groups: Groups, lam: float, aty: Array) -> SolveResult:
+    """The certified point ``w = 0`` when set-up used up the time (``aty``: ``Aᵀ y``)."""
+    lam_w = lam * groups.weights
+    cert = certificate(y, y, groups.norms(aty), 0.0, lam_w, correlation=0.0)
+    p = aty.shape[0]
+    return SolveResult(
+        np.zeros(p), cert, False, 0, "time_limit", [TracePoint(0, cert.primal, cert.relative_gap)]
+    )
+
+
+def group_lasso_arrays(
+    a: Array,
+    y: Array,
+    order: IntArray,
+    sizes: IntArray,
+    weights: Array,
+    lam: float,
+    *,
+    method: Method = "working_set",
+    tol: float = 1e-6,
+    max_iter: int | None = None,
+    deadline: float,
+    rho: float | None = None,
+    trace: bool = False,
+) -> GroupLassoOutput:
+    """Solve and certify the group LASSO on arrays (the tool minus its input parsing).
+
+    Parameters
+    ----------
+    a : (n, p) array
+    y : (n,) array
+    order : (p,) int array
+        The columns of ``a`` with each group contiguous (``partition``).
+    sizes : (G,) int array
+        Group sizes in that order.
+    weights : (G,) array
+        ω_g > 0.
+    lam : float
+        λ > 0.
+    method, tol, max_iter, rho, trace
+        As the tool's fields.
+    deadline : float
+        ``time.perf_counter()`` value after which every phase stops.
+    """
+    p = a.shape[1]
+    groups = Groups(sizes, weights)
+    a_perm = a if np.array_equal(order, np.arange(p)) else a[:, order]
+    a_perm = np.ascontiguousarray(a_perm)
+    op = DenseOperator(a_perm)
+    aty = op.rmatvec(y)
+    lmax = float(np.max(groups.norms(aty) / groups.weights))
+    trace_limit = MAX_TRACE if trace else 0
+    lipschitz: float | None = None
+    rho_used: float | None = None
+    ws_size: int | None = None
+    setup_phase: str | None = None
+    try:
+        if method == "working_set":
+            res, ws_size = working_set_solve(
+                a_perm,
+                y,
+                groups,
+                lam,
+                tol=tol,
+                max_iter=max_iter,
+                deadline=deadline,
+                trace_limit=trace_limit,
+                aty=aty,
+            )
+        elif method == "fista":
+            lipschitz = spectral_norm_sq(op, deadline=deadline)
+            res = fista(
+                op,
+                y,
+                groups,
+                lam,
+                lipschitz=lipschitz,
+                w0=np.zeros(p),
+                tol=tol,
+                max_iter=max_iter,
+                deadline=deadline,
+                trace_every=1 if trace else 0,
+                trace_limit=trace_limit,
+            )
+        else:
+            start_rho = rho if rho is not None else max(float(np.sum(a_perm * a_perm)) / p, 1e-12)
+            res, rho_used = admm(
+                a_perm,
+                y,
+                groups,
+                lam,
+                rho=start_rho,
+                adapt_rho=rho is None,
+                tol=tol,
+                max_iter=max_iter,
+                deadline=deadline,
+                trace_limit=trace_limit,
+            )
+    except OutOfTime as exc:
+        setup_phase = exc.phase
+        res = _setup_timeout(y, groups, lam, aty)
+    coef = np.empty(p)
+    coef[order] = res.w
+    norms = groups.norms(res.w)
+    warnings: list[str] = []
+    if res.converged:
+        message = f"converged: relative duality gap ≤ tol {tol:g} after {res.n_iter} iterations"
+    else:
+        message = not_converged_message(res.stop, res.cert, tol)
+        if setup_phase is not None:
+            message = message.replace(
+                "stopped at the time limit", f"the time limit ran out while {setup_phase}"
+            )
+        warnings.append(message)
+    if lam >= lmax:
+        warnings.append(f"lam ≥ lam_max = {lmax:.6g}: the solution is w = 0")
+    return GroupLassoOutput(
+        coef=coef.tolist(),
+        objective=significant(res.cert.primal, OBJECTIVE_DIGITS),
+        duality_gap=reported_gap(res.cert),
+        converged=res.converged,
+        n_iter=res.n_iter,
+        stop_reason=res.stop,
+        active_groups=np.flatnonzero(norms > 0).tolist(),
+        group_norms=norms.tolist(),
+        lam_max=lmax,
+        method=method,
+        step_lipschitz=None if lipschitz is None else significant(lipschitz, OBJECTIVE_DIGITS),
+        rho=rho_used,
+        working_set_size=ws_size,
+        message=message,
+        warnings=warnings,
+        trace=reported_trace(res.trace) if trace else None,
     )
 
 
 def group_lasso_solve(inp: GroupLassoInput) -> GroupLassoOutput:
-    """Validate, solve by FISTA or ADMM, and certify with the duality gap."""
+    """Validate, solve (working set, FISTA or ADMM), and certify with the duality gap."""
+    deadline = time.perf_counter() + inp.time_limit_s
     a = matrix(inp.A, "A")
     n, p = a.shape
     if n * p > MAX_ENTRIES:
@@ -280,74 +457,19 @@ def group_lasso_solve(inp: GroupLassoInput) -> GroupLassoOutput:
         if np.any(weights <= 0):
             bad = int(np.argmax(weights <= 0))
             raise ToolInputError(f"weights.{bad}", "a weight > 0", float(weights[bad]))
-    start = time.perf_counter()
-    deadline = start + inp.time_limit_s
-    groups = Groups(sizes, weights)
-    a_perm = np.ascontiguousarray(a[:, order])
-    op = DenseOperator(a_perm)
-    lmax = lam_max(op, y, groups)
-    trace_every = trace_stride(inp.max_iter, MAX_TRACE) if inp.trace else 0
-    lipschitz: float | None = None
-    rho: float | None = None
-    if inp.method == "fista":
-        lipschitz = spectral_norm_sq(op)
-        res = fista(
-            op,
-            y,
-            groups,
-            inp.lam,
-            lipschitz=lipschitz,
-            w0=np.zeros(p),
-            tol=inp.tol,
-            max_iter=inp.max_iter,
-            deadline=deadline,
-            trace_every=trace_every,
-        )
-    else:
-        rho = inp.rho if inp.rho is not None else max(float(np.sum(a * a)) / p, 1e-12)
-        res = admm(
-            a_perm,
-            y,
-            groups,
-            inp.lam,
-            rho=rho,
-            tol=inp.tol,
-            max_iter=inp.max_iter,
-            deadline=deadline,
-            trace_every=trace_every,
-        )
-    coef = np.empty(p)
-    coef[order] = res.w
-    norms = groups.norms(res.w)
-    warnings: list[str] = []
-    if res.converged:
-        message = (
-            f"converged: relative duality gap {res.cert.relative_gap:.3g} ≤ tol {inp.tol:g} "
-            f"after {res.n_iter} iterations"
-        )
-    else:
-        message = not_converged_message(res.stop, res.cert, inp.tol)
-        warnings.append(message)
-    if inp.lam >= lmax:
-        warnings.append(f"lam ≥ lam_max = {lmax:.6g}: the solution is w = 0")
-    return GroupLassoOutput(
-        coef=coef.tolist(),
-        objective=res.cert.primal,
-        duality_gap=DualityGap(
-            absolute=res.cert.gap, relative=res.cert.relative_gap, dual_objective=res.cert.dual
-        ),
-        converged=res.converged,
-        n_iter=res.n_iter,
-        stop_reason=res.stop,
-        active_groups=np.flatnonzero(norms > 0).tolist(),
-        group_norms=norms.tolist(),
-        lam_max=lmax,
+    return group_lasso_arrays(
+        a,
+        y,
+        order,
+        sizes,
+        weights,
+        inp.lam,
         method=inp.method,
-        step_lipschitz=lipschitz,
-        rho=rho,
-        message=message,
-        warnings=warnings,
-        trace=[TraceEntry(**vars(t)) for t in res.trace] if inp.trace else None,
+        tol=inp.tol,
+        max_iter=inp.max_iter,
+        deadline=deadline,
+        rho=inp.rho,
+        trace=inp.trace,
     )
 
 
@@ -358,15 +480,20 @@ TOOLS = (
         description=(
             "Solves min_w ½‖A w − y‖² + λ Σ_g ω_g ‖w_g‖₂ (unitless: the objective is in the "
             "squared units of y), the group LASSO at the end of the convex-optimisation-for-"
-            "neural-networks note. method 'fista' (default): accelerated proximal gradient with "
-            "adaptive restart; 'admm' (with rho): least-squares step through a cached Cholesky "
-            "factor, group soft-threshold, dual step, as the deep-unrolling note "
-            "(ai/deep_search_001) explains for the LASSO (groups of size 1). Both stop on a "
+            "neural-networks note. method 'working_set' (default): solves on a growing set of "
+            "the groups most at odds with optimality, by proximal gradient on that set's Gram "
+            "block then Newton's method on its support, and proves the other groups zero; "
+            "'fista': accelerated proximal gradient with adaptive restart on the whole problem; "
+            "'admm': least-squares step through a cached Cholesky factor, group soft-threshold, "
+            "dual step, as the deep-unrolling note (ai/deep_search_001) explains for the LASSO "
+            "(groups of size 1); without rho it rebalances ρ from the residuals. All stop on a "
             "duality-gap certificate: converged is true only when (primal − dual)/primal ≤ tol "
-            "(default 1e-6); otherwise warnings say how to continue. Returns coef, the gap, "
-            "active groups and lam_max (for λ ≥ lam_max, w = 0); trace: true adds the objective "
-            "and gap per iteration to compare the two methods. Limits: n·p ≤ 4,000,000, "
-            "max_iter ≤ 100,000, time_limit_s ≤ 60."
+            "(default 1e-6); otherwise warnings say how to continue. Without max_iter only "
+            "time_limit_s (default 10 s, for the whole call) bounds the solve. Returns coef, the "
+            "gap (2 significant digits), the objective (10), active groups and lam_max (for "
+            "λ ≥ lam_max, w = 0); trace: true adds the objective and gap per iteration to "
+            "compare the methods. Limits: n·p ≤ 4,000,000, max_iter ≤ 100,000, "
+            "time_limit_s ≤ 60."
         ),
         input_model=GroupLassoInput,
         output_model=GroupLassoOutput,
@@ -374,12 +501,23 @@ TOOLS = (
         note="ai/convex_optimization_nn",
         examples=(
             Example(
-                "Two groups of two columns, FISTA",
+                "Two groups of two columns (working set, the default)",
                 {
                     "A": [[1, 0, 0.5, 0], [0, 1, 0, 0.5], [1, 1, 0, 1], [0, 0.5, 1, 1]],
                     "y": [1, 2, 3, 1],
                     "groups": [2, 2],
                     "lam": 0.5,
+                },
+            ),
+            Example(
+                "The same problem by FISTA, with the trace",
+                {
+                    "A": [[1, 0, 0.5, 0], [0, 1, 0, 0.5], [1, 1, 0, 1], [0, 0.5, 1, 1]],
+                    "y": [1, 2, 3, 1],
+                    "groups": [2, 2],
+                    "lam": 0.5,
+                    "method": "fista",
+                    "trace": True,
                 },
             ),
             Example(

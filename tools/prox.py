@@ -28,7 +28,8 @@ IntArray = npt.NDArray[np.int64]
 
 TINY = 1e-300
 
-Stop = Literal["converged", "max_iter", "time_limit"]
+Stop = Literal["converged", "max_iter", "time_limit", "stalled"]
+"""Why a solver stopped; ``"stalled"``: the gap no longer decreases at floating-point accuracy."""
 
 
 class LinearOperator(Protocol):
@@ -117,14 +118,21 @@ def group_soft_threshold(v: Array, groups: Groups, thresholds: Array) -> Array:
     return v * groups.expand(scale)
 
 
-def spectral_norm_sq(op: LinearOperator, iters: int = 200, rtol: float = 1e-6) -> float:
+def spectral_norm_sq(
+    op: LinearOperator, iters: int = 200, rtol: float = 1e-6, deadline: float | None = None
+) -> float:
     """``‖A‖₂²`` by power iteration on ``AᵀA`` from a fixed random start (deterministic),
-    raised by 2 % because the Rayleigh quotient approaches it from below."""
+    raised by 2 % because the Rayleigh quotient approaches it from below.
+
+    Raises ``OutOfTime`` when ``time.perf_counter()`` passes ``deadline`` (if given).
+    """
     p = op.shape[1]
     v = np.random.default_rng(0).standard_normal(p)
     v /= np.linalg.norm(v)
     est = 0.0
     for _ in range(iters):
+        if deadline is not None and time.perf_counter() > deadline:
+            raise OutOfTime("estimating ‖A‖₂² for the step size")
         u = op.rmatvec(op.matvec(v))
         new = float(np.linalg.norm(u))
         if new == 0.0:
@@ -155,9 +163,20 @@ class Certificate:
 
 
 def certificate(
-    residual: Array, y: Array, dual_group_norms: Array, penalty: float, lam_w: Array
+    residual: Array,
+    y: Array,
+    dual_group_norms: Array,
+    penalty: float,
+    lam_w: Array,
+    *,
+    correlation: float | None = None,
 ) -> Certificate:
     """Duality gap at a primal point.
+
+    With ``correlation = wᵀ Aᵀ r`` the gap is computed as
+    ``½(1 − α)²‖r‖² + penalty − α·correlation`` (the same number as ``primal − dual``, since
+    ``rᵀ y = ‖r‖² + wᵀ Aᵀ r``) without the cancellation of two nearly equal objectives, so that a
+    small relative gap is not lost in rounding when ``‖y‖² ≫ primal``.
 
     Parameters
     ----------
@@ -171,12 +190,18 @@ def certificate(
         ``λ Σ_g ω_g ‖w_g‖₂``.
     lam_w : (G,) array
         ``λ ω_g``.
+    correlation : float, optional
+        ``wᵀ Aᵀ r`` (for a constrained problem, ``wᵀ`` times the Lagrangian's gradient).
     """
     worst = float(np.max(dual_group_norms / lam_w)) if dual_group_norms.size else 0.0
     alpha = min(1.0, 1.0 / worst) if worst > 0.0 else 1.0
     rr = float(residual @ residual)
     primal = 0.5 * rr + penalty
-    dual = alpha * float(residual @ y) - 0.5 * alpha * alpha * rr
+    if correlation is None:
+        dual = alpha * float(residual @ y) - 0.5 * alpha * alpha * rr
+    else:
+        gap = max(0.5 * (1.0 - alpha) ** 2 * rr + penalty - alpha * correlation, 0.0)
+        dual = primal - gap
     return Certificate(primal, dual, alpha)
 
 
@@ -185,6 +210,39 @@ class TracePoint:
     iteration: int
     objective: float
     relative_gap: float
+
+
+@dataclass
+class TraceLog:
+    """Trace points at multiples of ``stride``, at most ``limit`` of them (0: no limit): when
+    full, every other point goes and the stride doubles, so that a solve without an iteration
+    cap keeps an evenly thinned trace of bounded size."""
+
+    stride: int = 1
+    limit: int = 0
+    points: list[TracePoint] = field(default_factory=list)
+
+    def add(self, point: TracePoint) -> None:
+        if point.iteration % self.stride:
+            return
+        self.points.append(point)
+        if self.limit and len(self.points) > self.limit:
+            self.stride *= 2
+            self.points = [q for q in self.points if q.iteration % self.stride == 0]
+
+    def close(self, point: TracePoint) -> list[TracePoint]:
+        """The points with ``point`` (the final iterate's) last."""
+        if not self.points or self.points[-1].iteration != point.iteration:
+            self.points.append(point)
+        return self.points
+
+
+class OutOfTime(Exception):
+    """The deadline passed during a set-up phase (``phase`` says which), before any iterate."""
+
+    def __init__(self, phase: str) -> None:
+        self.phase = phase
+        super().__init__(f"the time limit ran out while {phase}")
 
 
 @dataclass
@@ -210,9 +268,10 @@ def fista(
     lipschitz: float,
     w0: Array,
     tol: float,
-    max_iter: int,
+    max_iter: int | None,
     deadline: float,
     trace_every: int = 0,
+    trace_limit: int = 0,
 ) -> SolveResult:
     """FISTA with gradient-based adaptive restart (O'Donoghue & Candès 2015) and an adaptive
     step: each iteration tries ``L·0.8`` and doubles it until the quadratic upper bound
@@ -220,7 +279,9 @@ def fista(
     ``‖A‖₂²``), so the step follows the local curvature instead of the worst case.
 
     Stops when the relative duality gap at the current iterate is ``≤ tol`` (``converged``),
-    at ``max_iter``, or when ``time.perf_counter()`` passes ``deadline``. Since the loss is
+    at ``max_iter`` (``None``: no cap), or when ``time.perf_counter()`` passes ``deadline``.
+    With ``trace_every > 0`` every such iteration is traced, at most ``trace_limit`` points
+    (0: no limit; see ``TraceLog``). Since the loss is
     quadratic, ``A z`` and the gradient at the extrapolated point ``z`` are the same
     combinations of the iterates' ``A w`` and gradients: one ``rmatvec`` and (without
     backtracking) one ``matvec`` per iteration.
@@ -233,17 +294,24 @@ def fista(
     g = op.rmatvec(aw - y)
     w_prev, aw_prev, g_prev = w, aw, g
     t = 1.0
-    trace: list[TracePoint] = []
+    log = TraceLog(max(trace_every, 1), trace_limit)
     it = 0
     stop: Stop = "max_iter"
     while True:
-        cert = certificate(y - aw, y, groups.norms(g), float(lam_w @ groups.norms(w)), lam_w)
-        if trace_every and it % trace_every == 0:
-            trace.append(TracePoint(it, cert.primal, cert.relative_gap))
+        cert = certificate(
+            y - aw,
+            y,
+            groups.norms(g),
+            float(lam_w @ groups.norms(w)),
+            lam_w,
+            correlation=-float(w @ g),
+        )
+        if trace_every:
+            log.add(TracePoint(it, cert.primal, cert.relative_gap))
         if cert.relative_gap <= tol:
             stop = "converged"
             break
-        if it >= max_iter:
+        if max_iter is not None and it >= max_iter:
             break
         if time.perf_counter() > deadline:
             stop = "time_limit"
@@ -267,6 +335,5 @@ def fista(
             t_next = 1.0  # gradient restart
         w_prev, aw_prev, g_prev = w, aw, g
         w, aw, g, t = w_new, aw_new, g_new, t_next
-    if trace_every and trace and trace[-1].iteration != it:
-        trace.append(TracePoint(it, cert.primal, cert.relative_gap))
+    trace = log.close(TracePoint(it, cert.primal, cert.relative_gap)) if trace_every else []
     return SolveResult(w, cert, stop == "converged", it, stop, trace)
