@@ -374,7 +374,8 @@ def group_lasso_arrays(
                 aty=aty,
             )
         elif method == "fista":
-            lipschitz = spectral_norm_sq(op, deadline=deadline)
+            # 1e-4 is close enough: FISTA checks each step's curvature and raises L if needed
+            lipschitz = spectral_norm_sq(op, rtol=1e-4, deadline=deadline)
             res = fista(
                 op,
                 y,

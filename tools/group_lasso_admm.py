@@ -85,8 +85,34 @@ def _factor(gram: Array, rho: float) -> Array:
     raises ``np.linalg.LinAlgError`` when it is numerically singular."""
     shifted = gram.copy()
     shifted[np.diag_indices(gram.shape[0])] += rho
-    l_inv: Array = np.linalg.inv(np.linalg.cholesky(shifted))
-    return l_inv
+    return _lower_inverse(np.linalg.cholesky(shifted).astype(np.float64, copy=False))
+
+
+def _lower_inverse(low: Array) -> Array:
+    """The inverse of a lower-triangular ``low`` (``(m, m)``) by 2 × 2 blocks,
+    ``[[L₁₁, 0], [L₂₁, L₂₂]]⁻¹ = [[L₁₁⁻¹, 0], [−L₂₂⁻¹ L₂₁ L₁₁⁻¹, L₂₂⁻¹]]``: matrix products
+    (about ⅔ m³ flops) instead of a general inverse (about 2 m³)."""
+    m = low.shape[0]
+    if m <= 64:
+        return np.linalg.inv(low).astype(np.float64, copy=False)
+    h = m // 2
+    top = _lower_inverse(low[:h, :h])
+    bottom = _lower_inverse(low[h:, h:])
+    out = np.zeros_like(low)
+    out[:h, :h] = top
+    out[h:, h:] = bottom
+    out[h:, :h] = -bottom @ (low[h:, :h] @ top)
+    return out
+
+
+def _product(a: Array, z: Array) -> Array:
+    """``A z`` (``(n,)``) through the columns where the group-sparse ``z`` is non-zero."""
+    nz = np.flatnonzero(z)
+    if 2 * nz.size >= z.shape[0]:
+        full: Array = a @ z
+        return full
+    out: Array = a[:, nz] @ z[nz]
+    return out
 
 
 def _rebalance(primal_res: float, dual_res: float) -> float:
@@ -129,7 +155,7 @@ def admm(
     it = 0
     stop: Stop = "max_iter"
     while True:
-        r = y - a @ z
+        r = y - _product(a, z)
         corr = a.T @ r
         penalty = float(lam_w @ groups.norms(z))
         cert = certificate(r, y, groups.norms(corr), penalty, lam_w, correlation=float(z @ corr))

@@ -275,8 +275,9 @@ def fista(
 ) -> SolveResult:
     """FISTA with gradient-based adaptive restart (O'Donoghue & Candès 2015) and an adaptive
     step: each iteration tries ``L·0.8`` and doubles it until the quadratic upper bound
-    ``‖A(w⁺ − z)‖² ≤ L‖w⁺ − z‖²`` holds, never above ``lipschitz`` (an upper bound of
-    ``‖A‖₂²``), so the step follows the local curvature instead of the worst case.
+    ``‖A(w⁺ − z)‖² ≤ L‖w⁺ − z‖²`` holds, starting from and normally capped at ``lipschitz``
+    (an estimate of ``‖A‖₂²``; the cap rises if the check fails there), so the step follows the
+    local curvature instead of the worst case.
 
     Stops when the relative duality gap at the current iterate is ``≤ tol`` (``converged``),
     at ``max_iter`` (``None``: no cap), or when ``time.perf_counter()`` passes ``deadline``.
@@ -327,9 +328,10 @@ def fista(
             w_new = group_soft_threshold(z - gz / step_l, groups, lam_w / step_l)
             aw_new = op.matvec(w_new)
             dw, daw = w_new - z, aw_new - az
-            if step_l >= l_max or float(daw @ daw) <= step_l * float(dw @ dw) * (1 + 1e-12):
+            if float(daw @ daw) <= step_l * float(dw @ dw) * (1 + 1e-12):
                 break
-            step_l = min(2.0 * step_l, l_max)
+            step_l *= 2.0
+            l_max = max(l_max, step_l)  # ``lipschitz`` was an underestimate
         g_new = op.rmatvec(aw_new - y)
         if float((z - w_new) @ (w_new - w)) > 0.0:
             t_next = 1.0  # gradient restart

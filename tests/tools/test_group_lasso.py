@@ -1,5 +1,6 @@
 """group_lasso_solve against cvxpy + Clarabel, the closed-form lam_max, a plain LASSO, ADMM,
-the KKT conditions, and its errors.
+the KKT conditions, defaults that finish, time limits in every phase, reported precision, and
+its errors.
 
 Tolerances: our solves run at tol = 1e-9 on the relative duality gap; Clarabel at 1e-9. The
 objectives must agree to 1e-6 relative (the issue's bound), and the certificate must bracket
@@ -9,6 +10,8 @@ the reference optimum: dual ≤ p* ≤ primal (up to Clarabel's own 1e-8 relativ
 from __future__ import annotations
 
 import csv
+import itertools
+import time
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +67,7 @@ def assert_matches_reference(out: dict[str, Any], ref: float) -> None:
     ("n", "p", "size", "frac"),
     [(30, 12, 3, 0.3), (200, 60, 4, 0.1), (60, 120, 5, 0.2), (400, 100, 10, 0.05)],
 )
-@pytest.mark.parametrize("method", ["fista", "admm"])
+@pytest.mark.parametrize("method", ["working_set", "fista", "admm"])
 def test_matches_clarabel(n: int, p: int, size: int, frac: float, method: str) -> None:
     a, y = problem(n, p, seed=n + p)
     sizes = [size] * (p // size)
@@ -113,7 +116,7 @@ def test_groups_of_size_one_are_a_plain_lasso() -> None:
     w = cp.Variable(40)
     prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(a @ w - y) + lam * cp.norm1(w)))
     prob.solve(solver="CLARABEL", **CLARABEL_TOL)
-    for method in ("fista", "admm"):
+    for method in ("working_set", "fista", "admm"):
         out = solve(a, y, [1] * 40, lam, tol=1e-10, method=method)
         assert_matches_reference(out, float(prob.value))
         np.testing.assert_allclose(out["coef"], w.value, atol=1e-5)
@@ -166,18 +169,123 @@ def test_real_prices_lagged_features(shared_data: Path) -> None:
     assert_matches_reference(out, ref)
 
 
-def test_not_converged_is_reported_with_a_fix() -> None:
+@pytest.mark.parametrize("method", ["working_set", "fista", "admm"])
+def test_not_converged_is_reported_with_a_fix(method: str) -> None:
     a, y = problem(200, 80, seed=2)
-    out = solve(a, y, [4] * 20, 1.0, tol=1e-12, max_iter=3)
+    out = solve(a, y, [4] * 20, 1.0, tol=1e-12, max_iter=3, method=method)
     assert out["converged"] is False
     assert out["stop_reason"] == "max_iter" and out["n_iter"] == 3
     assert out["duality_gap"]["relative"] > 1e-12
     assert "max_iter" in out["message"] and out["warnings"]
 
 
+def correlated(n: int, p: int, corr: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Columns an AR(1) sequence with correlation ``corr``: an ill-conditioned design."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, p))
+    a = np.empty((n, p))
+    a[:, 0] = z[:, 0]
+    for j in range(1, p):
+        a[:, j] = corr * a[:, j - 1] + np.sqrt(1 - corr**2) * z[:, j]
+    truth = np.zeros(p)
+    truth[: p // 5] = rng.standard_normal(p // 5)
+    return a, a @ truth + 0.3 * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("method", ["working_set", "fista", "admm"])
+def test_defaults_finish_where_the_old_iteration_cap_stopped(method: str) -> None:
+    """An ill-conditioned design on which FISTA needs more than the former default cap of
+    10,000 iterations (and ADMM with a fixed ρ more than 100,000): with only the required
+    fields every method converges, and the answer matches Clarabel."""
+    a, y = correlated(60, 30, 0.9999, seed=90)
+    sizes = [3] * 10
+    lam = 1e-4 * max(float(np.linalg.norm(a[:, g].T @ y)) for g in contiguous(sizes))
+    out = solve(a, y, sizes, lam, method=method)
+    assert out["converged"] is True, out["message"]
+    ref, _ = clarabel(a, y, contiguous(sizes), lam)
+    assert abs(out["objective"] - ref) <= 1e-6 * ref
+    if method == "fista":
+        assert out["n_iter"] > 10_000
+
+
+@pytest.mark.parametrize("method", ["working_set", "fista", "admm"])
+def test_defaults_finish_at_the_size_bound(method: str) -> None:
+    """n·p at the 4,000,000-entry bound, only the required fields: converged within the default
+    10 s, which includes reading the 4 million numbers."""
+    rng = np.random.default_rng(4)
+    n, p = 4000, 1000
+    a = rng.standard_normal((n, p))
+    truth = np.zeros(p)
+    truth[:50] = rng.standard_normal(50)
+    y = a @ truth + 0.3 * rng.standard_normal(n)
+    lam = 0.1 * float(np.max(np.linalg.norm((a.T @ y).reshape(-1, 5), axis=1)))
+    out = solve(a, y, [5] * (p // 5), lam, method=method)
+    assert out["converged"] is True, out["message"]
+    assert out["duality_gap"]["relative"] <= 1e-6
+
+
+@pytest.mark.parametrize(
+    ("method", "phase"),
+    [("fista", "estimating"), ("admm", "ADMM"), ("working_set", None)],
+)
+def test_time_limit_holds_in_every_phase(method: str, phase: str | None) -> None:
+    """A budget too small for set-up (FISTA's step size, ADMM's Gram matrix and factor): the
+    call returns in time, uncertified, with w = 0's certificate and a message naming the phase.
+    Margins are generous (a loaded machine); nothing here measures speed."""
+    rng = np.random.default_rng(5)
+    n, p = 2000, 1500
+    a = rng.standard_normal((n, p))
+    y = a[:, :10] @ rng.standard_normal(10) + rng.standard_normal(n)
+    payload = {"A": a.tolist(), "y": y.tolist(), "groups": [5] * (p // 5), "lam": 1.0}
+    payload.update(method=method, time_limit_s=0.001, tol=1e-12)
+    start = time.perf_counter()
+    out = SPEC.run(payload)
+    elapsed = time.perf_counter() - start
+    assert out["converged"] is False and out["stop_reason"] == "time_limit"
+    assert "time limit" in out["message"] and out["warnings"]
+    if phase is not None:
+        assert phase in out["message"]
+        assert not any(out["coef"]) and out["n_iter"] == 0
+    assert elapsed < 10.0  # the set-up alone (Gram matrix and factor) would run on
+
+
+def test_long_traces_are_thinned() -> None:
+    """Without an iteration cap the trace is thinned to at most 10,000 evenly spaced points,
+    from iteration 0 to the last."""
+    a, y = correlated(60, 30, 0.9999, seed=90)
+    sizes = [3] * 10
+    lam = 1e-4 * max(float(np.linalg.norm(a[:, g].T @ y)) for g in contiguous(sizes))
+    out = solve(a, y, sizes, lam, method="fista", trace=True)
+    iters = [t["iteration"] for t in out["trace"]]
+    assert out["n_iter"] > 10_000 and len(iters) <= 10_000
+    assert iters[0] == 0 and iters[-1] == out["n_iter"]
+    assert all(b > a_ for a_, b in itertools.pairwise(iters))
+    steps = {b - a_ for a_, b in itertools.pairwise(iters[:-1])}
+    assert len(steps) == 1  # evenly spaced (but for the final point)
+
+
+def test_reported_numbers_carry_meaningful_digits() -> None:
+    """Objectives to 10 significant digits, gaps to 2 and never below 1e-12 (rounding noise);
+    messages hold no run-dependent numbers (so docs do not drift between CPUs)."""
+    a, y = problem(120, 36, seed=9)
+    out = solve(a, y, [3] * 12, 5.0, trace=True, tol=1e-9)
+    assert out["converged"]
+    gap = out["duality_gap"]
+    for value in (out["objective"], gap["dual_objective"]):
+        assert float(f"{value:.10g}") == value
+    for value in (gap["relative"], gap["absolute"]):
+        assert float(f"{value:.2g}") == value
+    assert gap["relative"] >= 1e-12
+    assert out["message"] == (
+        f"converged: relative duality gap ≤ tol 1e-09 after {out['n_iter']} iterations"
+    )
+    for entry in out["trace"]:
+        assert float(f"{entry['relative_gap']:.2g}") == entry["relative_gap"] >= 1e-12
+
+
 def test_trace_starts_at_zero_and_ends_certified() -> None:
     a, y = problem(40, 10, seed=4)
-    for method in ("fista", "admm"):
+    for method in ("working_set", "fista", "admm"):
         out = solve(a, y, [2] * 5, 2.0, tol=1e-8, trace=True, method=method)
         trace = out["trace"]
         assert trace[0]["iteration"] == 0
@@ -192,6 +300,18 @@ def test_examples_run() -> None:
     for example in SPEC.examples:
         out = SPEC.run(example.input)
         assert out["converged"], example.title
+
+
+def test_working_set_grows_to_the_support() -> None:
+    """Many groups, few active: the final working set holds every active group and far fewer
+    than all; the answer matches Clarabel."""
+    a, y = problem(300, 400, seed=12)
+    sizes = [4] * 100
+    lam = 0.3 * max(float(np.linalg.norm(a[:, g].T @ y)) for g in contiguous(sizes))
+    out = solve(a, y, sizes, lam, tol=1e-9)
+    ref, _ = clarabel(a, y, contiguous(sizes), lam)
+    assert_matches_reference(out, ref)
+    assert len(out["active_groups"]) <= out["working_set_size"] < 100
 
 
 def test_deterministic() -> None:
