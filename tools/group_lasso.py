@@ -388,6 +388,7 @@ def group_lasso_arrays(
                 deadline=deadline,
                 trace_every=1 if trace else 0,
                 trace_limit=trace_limit,
+                strict=True,
             )
         else:
             start_rho = rho if rho is not None else max(float(np.sum(a_perm * a_perm)) / p, 1e-12)

@@ -56,6 +56,9 @@ SHRINK_STEP = 0.9
 so the step follows the curvature on the current support rather than ``‖Q‖₂``."""
 NEWTON_GAP = 0.05
 """Newton is tried once the subproblem's relative gap is below this (and the support steady)."""
+DROP_RATIO = 0.05
+"""A group leaves the Newton support when a full step would shrink it below this fraction of
+its norm along its current direction (or reverse it)."""
 KKT_SLACK = 1e-10
 """Relative slack on ``‖c_g − (Q v)_g‖ ≤ λ ω_g`` for a zero group of ``W`` after Newton."""
 
@@ -174,33 +177,65 @@ def _jacobian(q: Array, x: Array, nx: Array, lam_s: Array, local: Groups) -> Arr
     return jac
 
 
+@dataclass(frozen=True)
+class Restricted:
+    """The optimality system on the groups ``on`` of ``W`` (the support ``S``): ``Q_SS``
+    (``(p_S, p_S)``), ``c_S``, their columns ``idx`` in ``W`` and the groups' ``λ ω_g``."""
+
+    on: IntArray
+    idx: IntArray
+    local: Groups
+    lam_s: Array
+    q: Array
+    c: Array
+
+    @classmethod
+    def of(cls, ws: WorkingSet, on: IntArray) -> Restricted:
+        idx = _columns(ws.sub, on)
+        local = Groups(ws.sub.sizes[on], np.ones(on.size))
+        return cls(on, idx, local, ws.lam_w[on], ws.gram[np.ix_(idx, idx)], ws.c[idx])
+
+    def residual(self, x: Array) -> tuple[Array, Array]:
+        """``F(x)`` (``(p_S,)``) and the group norms of ``x``."""
+        nx = self.local.norms(x)
+        f = self.q @ x - self.c + self.local.expand(self.lam_s / np.maximum(nx, TINY)) * x
+        return f, nx
+
+
+def _collapsing(local: Groups, x: Array, nx: Array, step: Array) -> int | None:
+    """The group a full Newton step would drive through (or nearly to) zero, the most so,
+    or ``None``: such a group belongs at zero and leaves the support."""
+    along = _group_dots(local, x - step, x) / nx  # component of the new x_g along the old u_g
+    ratio = along / nx
+    k = int(np.argmin(ratio))
+    return k if ratio[k] < DROP_RATIO else None
+
+
+def _group_dots(groups: Groups, a: Array, b: Array) -> Array:
+    """``a_gᵀ b_g`` per group, shape ``(G,)``."""
+    if groups.equal:
+        out: Array = (a * b).reshape(-1, groups.equal).sum(axis=1)
+        return out
+    sums: Array = np.add.reduceat(a * b, groups.starts)
+    return sums
+
+
 def _newton(ws: WorkingSet, v: Array, budget: Budget) -> Array | None:
     """Newton's method on the support ``S`` of ``v``: the root of
     ``F(x) = Q_SS x − c_S + λ ω_g x_g / ‖x_g‖`` with Jacobian
     ``Q_SS + blockdiag(λ ω_g / ‖x_g‖ (I − u_g u_gᵀ))``, ``u_g = x_g / ‖x_g‖``, damped on ``‖F‖``.
+    A group that a full step would drive through zero leaves ``S`` (an active-set step).
 
-    Returns the polished ``v`` (``(p_W,)``), or ``None`` when the support is not the optimal one:
-    a group heads to zero, the steps stall, or a zero group of ``W`` violates its condition.
+    Returns the polished ``v`` (``(p_W,)``), or ``None`` when no support was found: the steps
+    stall, or a zero group of ``W`` violates its condition ``‖c_g − (Q v)_g‖₂ ≤ λ ω_g``.
     """
-    sub = ws.sub
-    norms = sub.norms(v)
-    on = np.flatnonzero(norms > 0.0)
+    on = np.flatnonzero(ws.sub.norms(v) > 0.0)
     if on.size == 0:
         return None
-    sizes = sub.sizes[on]
-    idx = _columns(sub, on)
-    local = Groups(sizes, np.ones(on.size))
-    lam_s = ws.lam_w[on]
-    q = ws.gram[np.ix_(idx, idx)]
-    c = ws.c[idx]
-    x = v[idx].copy()
-    scale = float(np.max(np.abs(c))) + float(np.max(lam_s))
-
-    def residual(x: Array) -> tuple[Array, Array]:
-        nx = local.norms(x)
-        return q @ x - c + local.expand(lam_s / np.maximum(nx, TINY)) * x, nx
-
-    f, nx = residual(x)
+    system = Restricted.of(ws, on)
+    x = v[system.idx].copy()
+    scale = float(np.max(np.abs(ws.c))) + float(np.max(ws.lam_w))
+    f, nx = system.residual(x)
     fn = float(np.linalg.norm(f))
     for _ in range(NEWTON_STEPS):
         if fn <= NEWTON_RTOL * scale:
@@ -208,15 +243,25 @@ def _newton(ws: WorkingSet, v: Array, budget: Budget) -> Array | None:
         if budget.stop() is not None:
             return None
         budget.used += 1
-        jac = _jacobian(q, x, nx, lam_s, local)
         try:
-            step = np.linalg.solve(jac, f)
+            jac = _jacobian(system.q, x, nx, system.lam_s, system.local)
+            step: Array = np.linalg.solve(jac, f).astype(np.float64, copy=False)
         except np.linalg.LinAlgError:
             return None
+        drop = _collapsing(system.local, x, nx, step)
+        if drop is not None:
+            if system.on.size == 1:
+                return None
+            keep = np.delete(np.arange(system.on.size), drop)
+            x = x.reshape(-1)[_columns(system.local, keep)]
+            system = Restricted.of(ws, system.on[keep])
+            f, nx = system.residual(x)
+            fn = float(np.linalg.norm(f))
+            continue
         t_step = 1.0
         while True:
             trial = x - t_step * step
-            f_new, nx_new = residual(trial)
+            f_new, nx_new = system.residual(trial)
             fn_new = float(np.linalg.norm(f_new))
             if np.all(nx_new > 1e-3 * nx) and fn_new <= (1.0 - 1e-4 * t_step) * fn:
                 break
@@ -227,9 +272,10 @@ def _newton(ws: WorkingSet, v: Array, budget: Budget) -> Array | None:
     if fn > 1e3 * NEWTON_RTOL * scale:
         return None
     out = np.zeros_like(v)
-    out[idx] = x
+    out[system.idx] = x
+    zero = np.ones(ws.sub.count, dtype=bool)
+    zero[system.on] = False
     grad = ws.c - ws.gram @ out
-    zero = norms == 0.0
     if np.any(ws.sub.norms(grad)[zero] > ws.lam_w[zero] * (1.0 + KKT_SLACK)):
         return None
     return out

@@ -272,12 +272,15 @@ def fista(
     deadline: float,
     trace_every: int = 0,
     trace_limit: int = 0,
+    strict: bool = False,
 ) -> SolveResult:
     """FISTA with gradient-based adaptive restart (O'Donoghue & Candès 2015) and an adaptive
     step: each iteration tries ``L·0.8`` and doubles it until the quadratic upper bound
-    ``‖A(w⁺ − z)‖² ≤ L‖w⁺ − z‖²`` holds, starting from and normally capped at ``lipschitz``
-    (an estimate of ``‖A‖₂²``; the cap rises if the check fails there), so the step follows the
-    local curvature instead of the worst case.
+    ``‖A(w⁺ − z)‖² ≤ L‖w⁺ − z‖²`` holds, never above ``lipschitz`` (an upper bound of
+    ``‖A‖₂²``), so the step follows the local curvature instead of the worst case. With
+    ``strict`` the check also applies at ``lipschitz``, which may then be an estimate from
+    below (a failed check raises the cap), and the gap is computed without cancellation
+    (``certificate``'s ``correlation``).
 
     Stops when the relative duality gap at the current iterate is ``≤ tol`` (``converged``),
     at ``max_iter`` (``None``: no cap), or when ``time.perf_counter()`` passes ``deadline``.
@@ -305,7 +308,7 @@ def fista(
             groups.norms(g),
             float(lam_w @ groups.norms(w)),
             lam_w,
-            correlation=-float(w @ g),
+            correlation=-float(w @ g) if strict else None,
         )
         if trace_every:
             log.add(TracePoint(it, cert.primal, cert.relative_gap))
@@ -328,10 +331,14 @@ def fista(
             w_new = group_soft_threshold(z - gz / step_l, groups, lam_w / step_l)
             aw_new = op.matvec(w_new)
             dw, daw = w_new - z, aw_new - az
-            if float(daw @ daw) <= step_l * float(dw @ dw) * (1 + 1e-12):
+            at_cap = step_l >= l_max and not strict
+            if at_cap or float(daw @ daw) <= step_l * float(dw @ dw) * (1 + 1e-12):
                 break
-            step_l *= 2.0
-            l_max = max(l_max, step_l)  # ``lipschitz`` was an underestimate
+            if strict:
+                step_l *= 2.0
+                l_max = max(l_max, step_l)  # ``lipschitz`` was an estimate from below
+            else:
+                step_l = min(2.0 * step_l, l_max)
         g_new = op.rmatvec(aw_new - y)
         if float((z - w_new) @ (w_new - w)) > 0.0:
             t_next = 1.0  # gradient restart
