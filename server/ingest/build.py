@@ -112,6 +112,13 @@ class BuildReport:
             )
             calls = ", ".join(f"{k} {v}" for k, v in sorted(m.judgement_calls.items()))
             lines.append(f"  judgement calls: {calls or 'none'}")
+            for label, kinds in (
+                ("recovered", m.recovered),
+                ("ambiguous, left as written", m.ambiguous),
+                ("engine furniture dropped", m.furniture),
+            ):
+                if kinds:
+                    lines.append(f"  {label}: " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
         lines.append(f"warnings: {len(self.warnings)}")
         lines += [f"  {w}" for w in self.warnings]
         return "\n".join(lines)

@@ -1,5 +1,27 @@
-"""Code blocks: a ``<pre>`` becomes a fenced block whose info string names the language that the
-highlighter's markup names."""
+r"""Code blocks: a ``<pre>`` becomes a fenced block whose info string names the language that the
+highlighter's markup names, without the highlighter's line numbers.
+
+Where each engine writes the language (the ``<pre>``, its ``<code>`` and the wrappers around
+them are searched, nearest first; a wrapper counts only while it is highlighter markup):
+
+==========================  ===================================================================
+engine / highlighter        markup
+==========================  ===================================================================
+Prism, highlight.js         ``class="language-LANG"``, ``lang-LANG``, ``hljs LANG``
+Hugo (Chroma)               ``data-lang="LANG"``, ``language-LANG``; gutters ``table.lntable``
+                            (a cell of ``span.lnt``) or inline ``span.ln``
+Jekyll (Rouge)              ``div.language-LANG.highlighter-rouge``; gutter ``td.gutter``
+Hexo                        ``figure.highlight.LANG``; gutter ``td.gutter``
+Pandoc, Quarto              ``div.sourceCode`` > ``pre.sourceCode.LANG``
+WordPress                   ``pre.wp-block-code`` > ``code.language-LANG`` or ``code[lang]``;
+                            SyntaxHighlighter ``pre class="brush: LANG; …"``; ``pre[lang]``
+GitHub, Sphinx              ``div.highlight-source-LANG``, ``div.highlight-LANG``
+==========================  ===================================================================
+
+Line-number gutters never reach the code: a highlighter's table keeps only its code cell
+(:meth:`~server.ingest.markdown.writer.Writer.table` hands over the last ``<pre>``), and inline
+line-number elements (:data:`GUTTER_CLASSES`) are dropped.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +31,50 @@ from bs4.element import Tag
 
 from server.ingest.markdown.elements import attr, classes
 
-__all__ = ["code_block", "language"]
+__all__ = ["GUTTER_CLASSES", "code_block", "language"]
 
-_LANG = re.compile(r"^(?:language|lang|highlight(?:-source)?|brush:?|sourceCode)-?(.+)$")
+GUTTER_CLASSES = frozenset(
+    {"ln", "lnt", "linenos", "lineno", "line-numbers-rows", "gutter", "hljs-ln-numbers"}
+)
+"""Classes of the elements that hold line numbers inside a code block."""
+
+_PREFIXED = re.compile(r"^(?:language|lang|highlight-source|highlight)-(.+)$")
+_WRAPPER_PREFIX = re.compile(r"^(?:language|highlight-source|highlight)-.")
+_HUMAN_LANGUAGE = re.compile(r"^(?:[a-z]{2}(?:-[A-Za-z]{2,4})?|zh-Han[st])$")
+"""``lang`` values that name a human language (``en``, ``zh-CN``): not a code language."""
+_BRUSH = re.compile(r"\bbrush\s*:\s*([A-Za-z0-9_+#.-]+)")
+_WRAPPERS = frozenset((
+    "highlight", "highlighter-rouge", "sourceCode", "chroma", "codehilite", "code-toolbar",
+    "wp-block-code", "syntaxhighlighter", "hljs", "prettyprint", "code", "lntd", "lntable",
+    "rouge-table", "rouge-code", "highlighttable", "notranslate",
+))  # fmt: skip
+"""Classes that mark highlighter markup (never a language name)."""
+_NOT_LANGUAGE = frozenset(
+    {"", "plaintext", "plain", "text", "txt", "none", "nohighlight", "no-highlight", "fallback"}
+)
+_MARKERS = _WRAPPERS | {
+    "numberSource",
+    "numberLines",
+    "line-numbers",
+    "linenums",
+    "code-with-copy",
+    "position-relative",
+    "overflow-auto",
+}
+_SEARCH_UP = 6
+"""How many wrappers above the ``<pre>`` are searched (Hexo: pre < td < tr < tbody < table <
+figure)."""
 
 
-def code_block(pre: Tag) -> str:
-    code = pre.find("code")
-    lang = language(pre) or (language(code) if isinstance(code, Tag) else "")
+def code_block(pre: Tag) -> tuple[str, str]:
+    """The fenced block of ``pre`` and the language it names (``""`` if none)."""
+    lang = language(pre)
+    inner = pre.find_all("pre")
+    if inner:  # Rouge's line numbers: a table of (gutter, code) inside the <pre>
+        pre = inner[-1]
+    for gutter in pre.find_all(class_=GUTTER_CLASSES.__contains__):
+        if isinstance(gutter, Tag):
+            gutter.decompose()
     for br in pre.find_all("br"):
         br.replace_with("\n")
     text = pre.get_text()
@@ -26,26 +84,66 @@ def code_block(pre: Tag) -> str:
         text = text[1:]
     longest = max((len(r) for r in re.findall(r"`{3,}", text)), default=0)
     fence = "`" * max(3, longest + 1)
-    return f"{fence}{lang}\n{text}\n{fence}"
+    return f"{fence}{lang}\n{text}\n{fence}", lang
 
 
-def language(el: Tag | None) -> str:
-    if el is None:
-        return ""
-    data = attr(el, "data-lang")
-    if data:
-        return _clean_lang(data)
-    names = classes(el)
-    for c in names:
-        m = _LANG.match(c)
-        if m and m.group(1) not in ("", "plaintext", "text", "none", "nohighlight"):
-            return _clean_lang(m.group(1))
-    if "sourceCode" in names:
-        rest = [c for c in names if c != "sourceCode"]
-        if rest:
-            return _clean_lang(rest[0])
+def language(pre: Tag) -> str:
+    """The language the highlighter markup around ``pre`` names (``""`` if none)."""
+    code = pre.find("code")
+    if isinstance(code, Tag):
+        lang = _own_language(code)
+        if lang is not None:
+            return lang
+    el = pre
+    for depth in range(_SEARCH_UP + 1):
+        if depth and not _is_wrapper(el):
+            break
+        lang = _own_language(el)
+        if lang is not None:
+            return lang
+        if not isinstance(el.parent, Tag):
+            break
+        el = el.parent
     return ""
 
 
-def _clean_lang(lang: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_+.#-]", "", lang)[:40]
+def _is_wrapper(el: Tag) -> bool:
+    """Highlighter markup between the ``<pre>`` and the article: table parts, and elements that
+    carry a highlighter class."""
+    if el.name in ("td", "tr", "tbody", "table"):
+        return True
+    return any(c in _WRAPPERS or _WRAPPER_PREFIX.match(c) for c in classes(el))
+
+
+def _own_language(el: Tag) -> str | None:
+    """The language one element names: None when it names none (keep searching), ``""`` when it
+    says the code is plain text."""
+    for key in ("data-lang", "data-language"):
+        value = attr(el, key)
+        if value:
+            return _clean(value)
+    value = attr(el, "lang")
+    if value and el.name in ("pre", "code") and not _HUMAN_LANGUAGE.match(value):
+        return _clean(value)  # WP-Syntax <pre lang="sql">, code blocks with lang="python"
+    m = _BRUSH.search(attr(el, "class"))
+    if m:
+        return _clean(m.group(1))  # SyntaxHighlighter
+    names = classes(el)
+    for c in names:
+        m = _PREFIXED.match(c)
+        if m is None or (c.startswith("lang-") and el.name not in ("pre", "code")):
+            continue
+        sphinx = c.startswith("highlight-") and not c.startswith("highlight-source-")
+        if sphinx and el.name != "div":
+            continue  # Sphinx writes div.highlight-LANG
+        return _clean(m.group(1))
+    if any(c in ("highlight", "sourceCode", "hljs") for c in names):
+        rest = [c for c in names if c not in _MARKERS]
+        if rest:
+            return _clean(rest[0])  # Hexo figure.highlight.LANG, Pandoc, hljs LANG
+    return None
+
+
+def _clean(lang: str) -> str:
+    lang = re.sub(r"[^A-Za-z0-9_+.#-]", "", lang)[:40]
+    return "" if lang.lower() in _NOT_LANGUAGE else lang

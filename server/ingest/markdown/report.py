@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["Conversion", "MathReport"]
+__all__ = ["Conversion", "MathReport", "counts"]
 
 
 @dataclass(frozen=True)
@@ -19,18 +20,37 @@ class MathReport:
     row_breaks_repaired: int = 0
     """``\\`` → ``\\\\`` at row ends of cases/aligned/align/…"""
     judgement_calls: dict[str, int] = field(default_factory=dict)
-    """Context-dependent repairs by kind (``norm_bars``, ``thin_space``, ``brace_escape``…)."""
+    """Context-dependent repairs by kind (``norm_bars``, ``thin_space``, ``brace_escape``,
+    ``matrix_row_break``…)."""
+    recovered: dict[str, int] = field(default_factory=dict)
+    """Math and code recovered from other engines' conventions, by kind: ``bare_environment``,
+    ``label_dropped``, ``environment_rewritten``, ``image_wordpress`` (and the other formula
+    image services), ``code_language`` (fences named from highlighter markup)."""
+    ambiguous: dict[str, int] = field(default_factory=dict)
+    """Cases left as written because the context does not prove a repair, by kind:
+    ``unclosed_environment``, ``matrix_rows``, ``image_codecogs`` (an image kept as an image)…"""
+    furniture: dict[str, int] = field(default_factory=dict)
+    """Engine furniture dropped, by rule name (:data:`server.ingest.markdown.furniture.RULES`)."""
 
     def merged(self, other: MathReport) -> MathReport:
-        calls = Counter(self.judgement_calls)
-        calls.update(other.judgement_calls)
         return MathReport(
             formulas=self.formulas + other.formulas,
             display=self.display + other.display,
             em_pairs_repaired=self.em_pairs_repaired + other.em_pairs_repaired,
             row_breaks_repaired=self.row_breaks_repaired + other.row_breaks_repaired,
-            judgement_calls={k: v for k, v in sorted(calls.items()) if v},
+            judgement_calls=counts(self.judgement_calls, other.judgement_calls),
+            recovered=counts(self.recovered, other.recovered),
+            ambiguous=counts(self.ambiguous, other.ambiguous),
+            furniture=counts(self.furniture, other.furniture),
         )
+
+
+def counts(*parts: Mapping[str, int]) -> dict[str, int]:
+    """The sum of counts by kind, sorted by kind, without zeros."""
+    total: Counter[str] = Counter()
+    for part in parts:
+        total.update(part)
+    return {k: v for k, v in sorted(total.items()) if v}
 
 
 @dataclass(frozen=True)

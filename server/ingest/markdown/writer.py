@@ -24,9 +24,10 @@ from server.ingest.markdown.elements import (
     classes,
     int_attr,
 )
+from server.ingest.markdown.formula_images import FormulaImage, formula_image, is_renderer_link
 from server.ingest.markdown.furniture import furniture
 from server.ingest.markdown.links import SAFE_SCHEMES, link_dest, link_title, media_link
-from server.ingest.markdown.report import MathReport
+from server.ingest.markdown.report import MathReport, counts
 from server.ingest.markdown.text import (
     BR,
     DMATH_CLOSE,
@@ -44,7 +45,8 @@ from server.ingest.markdown.text import (
     prefix_lines,
     resolve_emphasis,
 )
-from server.ingest.mathfix import PLACEHOLDER_TAG, Formula
+from server.ingest.mathfix import PLACEHOLDER_TAG, Formula, Protected
+from server.ingest.mathfix.environments import inline_form
 
 __all__ = ["Writer"]
 
@@ -72,6 +74,8 @@ class Writer:
         self.warnings: list[str] = []
         self.depth = 0
         self.furniture: Counter[str] = Counter()  # engine furniture dropped, by rule
+        self.recovered: Counter[str] = Counter()  # formula images, code languages
+        self.ambiguous: Counter[str] = Counter()  # formula images kept as images
 
     # ---- blocks ------------------------------------------------------------------------------
 
@@ -143,7 +147,7 @@ class Writer:
         if name == "hr":
             return ["---"]
         if name == "pre":
-            return [code_block(el)]
+            return [self._code(el)]
         if name in ("ul", "ol", "menu"):
             return self.list_block(el)
         if name == "table":
@@ -155,6 +159,12 @@ class Writer:
         if name in ("summary", "figcaption", "caption"):
             return self.paragraphs(self.inline_children(el, _State()))
         return self.blocks(el)
+
+    def _code(self, pre: Tag) -> str:
+        block, lang = code_block(pre)
+        if lang:
+            self.recovered["code_language"] += 1
+        return block
 
     def _is_furniture(self, el: Tag) -> bool:
         rule = furniture(el)
@@ -245,6 +255,8 @@ class Writer:
         name = node.name
         if name == PLACEHOLDER_TAG:
             return self._placeholder(node, st)
+        if self._is_furniture(node):
+            return ""
         names = classes(node)
         if "katex-display" in names or "katex" in names:
             return self._katex(node, st, display="katex-display" in names)
@@ -309,7 +321,9 @@ class Writer:
             tex = re.sub(r"\\\|", r"\\Vert ", tex)
             tex = re.sub(r"(?<!\\)\|", r"\\vert ", tex)
         # a table cell, heading or link text holds one line: display math is set inline there
-        display = display and not (st.in_table or st.in_heading or st.in_link)
+        if display and (st.in_table or st.in_heading or st.in_link):
+            display = False
+            tex = inline_form(tex)
         idx = len(self.math)
         self.math.append((tex, display, rows))
         if display:
@@ -363,6 +377,11 @@ class Writer:
         return f" [{text}]({link_dest(url)}) "
 
     def _image(self, node: Tag, st: _State) -> str:
+        found = self._formula_image(node)
+        if found is not None and found.tex is not None:
+            self.recovered[f"image_{found.kind}"] += 1
+            display = found.display or _stands_alone(node)
+            return self._emit_math(found.tex, display, st)
         src = self._url(attr(node, "src") or attr(node, "data-src"))
         alt = WS.sub(" ", attr(node, "alt")).strip()
         alt_md = escape_text(alt)
@@ -376,7 +395,19 @@ class Writer:
         title = attr(node, "title")
         return f"![{alt_md}]({link_dest(src)}{link_title(title)})"
 
+    def _formula_image(self, node: Tag) -> FormulaImage | None:
+        """The formula an image shows (counted as ambiguous when it cannot be trusted)."""
+        src = attr(node, "src") or attr(node, "data-src")
+        found = formula_image(src, attr(node, "alt"), classes(node)) if src else None
+        if found is not None and found.tex is None:
+            self.ambiguous[f"image_{found.kind}"] += 1
+        return found
+
     def _link(self, node: Tag, st: _State) -> str:
+        img = _only_image(node)
+        if img is not None and is_renderer_link(attr(node, "href")) and _shows_formula(img):
+            # a formula image linked to its renderer or equation editor: the formula stays
+            return self.inline(img, st)
         href = self._url(attr(node, "href"))
         inner = self.inline_children(node, replace(st, in_link=True)).strip()
         if not href:
@@ -517,7 +548,7 @@ class Writer:
     def table(self, table: Tag) -> list[str]:
         pres = table.find_all("pre")
         if pres:  # a highlighter's table (line numbers | code): keep the code
-            return [code_block(pres[-1])]
+            return [self._code(pres[-1])]
         rows: list[Tag] = []
         for tr in table.find_all("tr"):
             if tr.find_parent("table") is table:
@@ -556,15 +587,55 @@ class Writer:
 
     # ---- report ------------------------------------------------------------------------------
 
-    def report(self, em_pairs: int, judgements: Counter[str]) -> MathReport:
-        calls = Counter(judgements)
+    def report(self, protected: Protected) -> MathReport:
         return MathReport(
             formulas=len(self.emitted),
             display=sum(1 for _, d in self.emitted if d),
-            em_pairs_repaired=em_pairs,
+            em_pairs_repaired=protected.em_pairs_repaired,
             row_breaks_repaired=self.emitted_rows,
-            judgement_calls={k: v for k, v in sorted(calls.items()) if v},
+            judgement_calls=counts(protected.judgement_calls),
+            recovered=counts(protected.recovered, self.recovered),
+            ambiguous=counts(protected.ambiguous, self.ambiguous),
+            furniture=counts(self.furniture),
         )
+
+
+_ALONE_IN = frozenset({"p", "div", "figure", "center", "dd", "li", "blockquote", "[document]"})
+
+
+def _stands_alone(img: Tag) -> bool:
+    """The image (or the link around it) is all its block holds: a display formula."""
+    el: Tag = img
+    while isinstance(el.parent, Tag) and el.parent.name in ("a", "span") and _only_image(el.parent):
+        el = el.parent
+    parent = el.parent
+    if not isinstance(parent, Tag) or parent.name not in _ALONE_IN:
+        return False
+    for sibling in parent.children:
+        if sibling is el or (isinstance(sibling, Tag) and sibling.name == "br"):
+            continue
+        if isinstance(sibling, Tag) or (isinstance(sibling, NavigableString) and sibling.strip()):
+            return False
+    return True
+
+
+def _shows_formula(img: Tag) -> bool:
+    src = attr(img, "src") or attr(img, "data-src")
+    found = formula_image(src, attr(img, "alt"), classes(img)) if src else None
+    return found is not None and found.tex is not None
+
+
+def _only_image(el: Tag) -> Tag | None:
+    """The single ``<img>`` that ``el`` holds with nothing else but blanks, else None."""
+    found: Tag | None = None
+    for child in el.children:
+        if isinstance(child, Tag):
+            if child.name != "img" or found is not None:
+                return None
+            found = child
+        elif isinstance(child, NavigableString) and child.strip():
+            return None
+    return found
 
 
 def _align(cell: Tag) -> str:

@@ -19,15 +19,22 @@ counted by kind:
 2. code spans inside a formula give their text back (:mod:`.protect`).
 3. :mod:`.split_display`: a display formula split into a list by a ``+`` line.
 4. :mod:`.stray_dollars`: ``$`` left inside ``\(…\)`` by Pelican's WordPress import.
-5. :mod:`.rows`: ``\\`` row breaks that lost a backslash (deterministic).
-6. :mod:`.norms`: ``\|`` norm bars.
-7. :mod:`.spacing`: ``\,`` ``\!`` ``\;``.
-8. :mod:`.braces`: ``\{ \}`` set braces.
-9. lost subscripts (:mod:`.repair`, which runs 5–9 on one formula).
+5. :mod:`.rows`: ``\\`` row breaks that lost a backslash at a line end (deterministic).
+6. :mod:`.matrix_rows`: row breaks eaten inside matrices, where the rows agree.
+7. :mod:`.norms`: ``\|`` norm bars.
+8. :mod:`.spacing`: ``\,`` ``\!`` ``\;``.
+9. :mod:`.braces`: ``\{ \}`` set braces.
+10. lost subscripts (:mod:`.repair`, which runs 5–10 on one formula).
+
+Display environments written bare in the prose (``\begin{equation}``, ``align``…) are found as
+segments too; :mod:`.environments` rewrites the forms KaTeX lacks and drops ``\label``. What
+the context cannot decide (an environment that does not close in its block, matrix rows that do
+not agree) is left as written and counted in ``Protected.ambiguous``.
 
 Every repair only adds characters (backslashes, ``_``, ``*``, ``\text``) or turns tags back into
 the characters they replaced, so every symbol of the damaged formula survives; no ``\_`` or ``\*``
-is ever added. Judgement repairs run on formulas up to :data:`MAX_REPAIR_CHARS` characters.
+is ever added (the KaTeX rewrites of :mod:`.environments` are the exception, and counted).
+Judgement repairs run on formulas up to :data:`MAX_REPAIR_CHARS` characters.
 """
 
 from __future__ import annotations

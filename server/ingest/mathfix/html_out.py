@@ -6,6 +6,7 @@ nests like the page a reader sees."""
 from __future__ import annotations
 
 import html as _html
+from types import MappingProxyType
 
 from server.ingest.html_tags import FLOW_BLOCKS, VOID
 from server.ingest.mathfix.records import PLACEHOLDER_TAG
@@ -18,17 +19,19 @@ _P_SCOPE = frozenset(
     ["table", "td", "th", "caption", "button", "object", "template", "marquee", "applet"]
 )
 # start tag -> (elements it closes, elements that stop the search)
-_IMPLIED = {
-    "li": (frozenset({"li"}), frozenset({"ul", "ol", "menu", "table"})),
-    "dt": (frozenset({"dt", "dd"}), frozenset({"dl", "table"})),
-    "dd": (frozenset({"dt", "dd"}), frozenset({"dl", "table"})),
-    "td": (frozenset({"td", "th"}), frozenset({"tr", "table"})),
-    "th": (frozenset({"td", "th"}), frozenset({"tr", "table"})),
-    "tr": (frozenset({"tr"}), frozenset({"table", "thead", "tbody", "tfoot"})),
-    "thead": (frozenset({"thead", "tbody", "tfoot"}), frozenset({"table"})),
-    "tbody": (frozenset({"thead", "tbody", "tfoot"}), frozenset({"table"})),
-    "tfoot": (frozenset({"thead", "tbody", "tfoot"}), frozenset({"table"})),
-}
+_IMPLIED = MappingProxyType(
+    {
+        "li": (frozenset({"li"}), frozenset({"ul", "ol", "menu", "table"})),
+        "dt": (frozenset({"dt", "dd"}), frozenset({"dl", "table"})),
+        "dd": (frozenset({"dt", "dd"}), frozenset({"dl", "table"})),
+        "td": (frozenset({"td", "th"}), frozenset({"tr", "table"})),
+        "th": (frozenset({"td", "th"}), frozenset({"tr", "table"})),
+        "tr": (frozenset({"tr"}), frozenset({"table", "thead", "tbody", "tfoot"})),
+        "thead": (frozenset({"thead", "tbody", "tfoot"}), frozenset({"table"})),
+        "tbody": (frozenset({"thead", "tbody", "tfoot"}), frozenset({"table"})),
+        "tfoot": (frozenset({"thead", "tbody", "tfoot"}), frozenset({"table"})),
+    }
+)
 _SCAN = 64  # how deep the implied-end search looks into the stack of open elements
 
 

@@ -14,6 +14,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from server.ingest.mathfix.emphasis import emphasis_char, emphasis_pairs
+from server.ingest.mathfix.environments import for_katex
 from server.ingest.mathfix.html_out import emit
 from server.ingest.mathfix.records import PLACEHOLDER_TAG, Formula, Protected
 from server.ingest.mathfix.repair import repair_tex
@@ -75,7 +76,7 @@ def protect_math(src: str) -> Protected:
         result.judgement_calls["split_display"] += joined
     edits = _Edits()
     for run in runs(toks):
-        segs = segments(run.text, run.code)
+        segs = segments(run.text, run.code, result.ambiguous)
         if not segs:
             continue
         where = _Locator(segs)
@@ -180,9 +181,12 @@ def _place(g: _Gathered, result: Protected) -> str:
             continue
         if not part.strip():
             continue
-        tex, rows, judg = repair_tex(part, g.seg.display)
+        tex, rows, judg = repair_tex(part, g.seg.display, result.ambiguous)
+        tex = for_katex(tex, result.recovered)
         if len(parts) > 1:
             judg["stray_dollar"] += 1
+        if g.seg.delim == 0:
+            result.recovered["bare_environment"] += 1
         result.judgement_calls.update(judg)
         damaged = "".join(g.damaged)
         i = len(result.formulas)

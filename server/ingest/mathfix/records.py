@@ -34,4 +34,10 @@ class Protected:
     em_pairs_spanning: int = 0
     """Of which an ``<em>`` in one formula closed by an ``</em>`` in another."""
     judgement_calls: Counter[str] = field(default_factory=Counter)
+    recovered: Counter[str] = field(default_factory=Counter)
+    """Math recovered from other engines' conventions, by kind (``bare_environment``,
+    ``label_dropped``, ``environment_rewritten``)."""
+    ambiguous: Counter[str] = field(default_factory=Counter)
+    """Cases left as written because the context does not prove a repair, by kind
+    (``unclosed_environment``, ``matrix_rows``)."""
     warnings: list[str] = field(default_factory=list)

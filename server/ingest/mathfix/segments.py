@@ -8,13 +8,19 @@ Delimiters
     only when the content is unmistakably TeX (``\ ^ _ { } =``, no CJK). A segment never crosses
     a block element, never opens inside ``<code>``/``<pre>``, ``<script>``, ``<style>`` or
     rendered math (KaTeX/MathJax HTML, MathML).
+
+    A display environment written straight into the prose (``\begin{equation}…\end{equation}``,
+    ``align``, ``gather``…; see :mod:`.environments`) is a display segment too, its
+    ``\begin``/``\end`` kept as part of the TeX.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
+from server.ingest.mathfix.environments import BEGIN, find_environment
 from server.ingest.mathfix.tokens import INLINE, NO_SCAN, RAW_TEXT, Tok, classes
 
 __all__ = ["CJK", "MAX_INLINE_CHARS", "Run", "Segment", "runs", "segments"]
@@ -23,7 +29,7 @@ MAX_INLINE_CHARS = 4000
 """An inline ``$…$`` formula closes within this many characters (bounds the scan)."""
 
 CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
-_DELIM = re.compile(r"\\*(\$\$|\$|\\\(|\\\[)")
+_DELIM = re.compile(r"\\*(\$\$|\$|\\\(|\\\[|\\begin\{)")
 _TEX_MARK = re.compile(r"[\\^_{}=]")
 
 
@@ -48,7 +54,8 @@ class Segment:
     end: int
     display: bool
     delim: int
-    """Characters of delimiter on each side (``$``: 1; ``$$``, ``\\(``, ``\\[``: 2)."""
+    """Characters of delimiter on each side (``$``: 1; ``$$``, ``\\(``, ``\\[``: 2; a bare
+    environment: 0)."""
 
 
 def _closing_dollar(text: str, start: int) -> int:
@@ -83,12 +90,14 @@ def _looks_like_tex(body: str) -> bool:
     return bool(_TEX_MARK.search(body)) and not CJK.search(body)
 
 
-def segments(text: str, code: bytearray) -> list[Segment]:
-    """Math segments of one run, in order."""
+def segments(text: str, code: bytearray, ambiguous: Counter[str] | None = None) -> list[Segment]:
+    """Math segments of one run, in order; environments that do not close in the run are
+    counted in ``ambiguous`` (``unclosed_environment``)."""
     segs: list[Segment] = []
     pos = 0
     n = len(text)
     closed: set[str] = set()  # closing delimiters known to be absent from here on
+    closers: dict[str, int] = {}  # where the next \end{…} of each environment stands
     while pos < n:
         m = _DELIM.search(text, pos)
         if m is None:
@@ -105,6 +114,19 @@ def segments(text: str, code: bytearray) -> list[Segment]:
             continue
         if code[s]:
             pos = m.end()
+            continue
+        if d == "\\begin{":
+            if BEGIN.match(text, s) is None:
+                pos = m.end()
+                continue
+            e = find_environment(text, s, closers)
+            if e < 0:
+                if ambiguous is not None:
+                    ambiguous["unclosed_environment"] += 1
+                pos = m.end()
+                continue
+            segs.append(Segment(s, e, True, 0))
+            pos = e
             continue
         body = s + len(d)
         if d in closed:
