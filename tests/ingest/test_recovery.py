@@ -403,6 +403,9 @@ def test_formula_images_counted_by_service() -> None:
             0,
         ),
         ("https://latex.codecogs.com/png.download?%5Clarge%20x%5E2", "x^2", "x^2", 0),
+        # TeX typed raw into the URL was not form encoded: its + is a plus
+        ("https://latex.codecogs.com/png.latex?x^2+y^2", "", "x^2+y^2", 0),
+        ("https://s0.wp.com/latex.php?latex=a+b&bg=ffffff", "", "a b", 0),
         ("https://chart.apis.google.com/chart?cht=tx&chl=%5Calpha", "", "\\alpha", 0),
         ("https://i.upmath.me/png/a%2Bb", "", "a+b", 0),
         ("https://math.vercel.app/?inline=%5Cbeta.svg", "", "\\beta", 0),

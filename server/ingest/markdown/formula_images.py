@@ -14,8 +14,9 @@ kind              URL                                                         Te
 ``vercel``        ``math.vercel.app/?from=….svg`` / ``?inline=…``              query
 ================  ==========================================================  ===============
 
-The TeX is URL-decoded (in a query string ``+`` is a space, unless the URL encodes its spaces
-otherwise, as the CodeCogs editor's ``&space;`` does), HTML entities are decoded, and the
+The TeX is URL-decoded (in a query string ``+`` is a space, unless the URL writes its spaces
+otherwise, as the CodeCogs editor's ``&space;`` does, or holds raw TeX), HTML entities are
+decoded, and the
 renderer-only prefixes (``\dpi{…}``, ``\bg_white``, ``\inline``, ``\large``, ``\fn_cm``…) are
 stripped. A recovered formula is trusted only when it is short, its braces balance, it holds no
 ``$`` and no control characters, and the image's ``alt``, when it looks like TeX, says the same;
@@ -50,6 +51,7 @@ _PREFIX = re.compile(
     r"|\\(?:inline|tiny|small|normal|normalsize|large|Large|LARGE|huge|Huge)(?![A-Za-z]))\s*"
 )
 _DISPLAYSTYLE = re.compile(r"^\s*\\displaystyle(?![A-Za-z])\s*")
+_RAW_TEX = re.compile(r"[\\{}^ ]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _VAGUE_ALT = re.compile(
     r"^\s*(?:|latex|tex|formula|equation|math|image|img|\[math\]|gif|png)\s*$", re.I
@@ -120,28 +122,30 @@ def _locate(host: str, path: str, query: str, latex_class: bool) -> tuple[str | 
     return None, None
 
 
-def _plus_is_space(query: str) -> bool:
-    """Form encoding (``+`` for a space) unless the URL writes its spaces some other way."""
-    return "&space;" not in query and "%20" not in query
+def _plus_is_space(raw: str) -> bool:
+    """Form encoding writes a space as ``+``; a URL that writes its spaces otherwise (``%20``, the
+    CodeCogs editor's ``&space;``) or leaves TeX characters raw (``\\ { } ^``) was not form
+    encoded, and its ``+`` is a plus."""
+    return "&space;" not in raw and "%20" not in raw and not _RAW_TEX.search(raw)
 
 
-def _decode(raw: str, plus_is_space: bool) -> str:
+def _decode(raw: str) -> str:
+    plus_is_space = _plus_is_space(raw)
     raw = raw.replace("&space;", "%20")
     text = unquote_plus(raw) if plus_is_space else unquote(raw)
     return html.unescape(text)
 
 
 def _query_value(query: str, key: str) -> str | None:
-    plus = _plus_is_space(query)
     for part in query.split("&"):
         name, eq, value = part.partition("=")
         if eq and unquote(name) == key:
-            return _decode(value, plus)
+            return _decode(value)
     return None
 
 
 def _whole_query(query: str) -> str | None:
-    return _decode(query, _plus_is_space(query)) if query else None
+    return _decode(query) if query else None
 
 
 def _balanced(tex: str) -> bool:
