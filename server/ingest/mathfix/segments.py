@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from server.ingest.mathfix.environments import BEGIN, find_environment
 from server.ingest.mathfix.tokens import INLINE, NO_SCAN, RAW_TEXT, Tok, classes
@@ -94,73 +95,66 @@ def segments(text: str, code: bytearray, ambiguous: Counter[str] | None = None) 
     """Math segments of one run, in order; environments that do not close in the run are
     counted in ``ambiguous`` (``unclosed_environment``)."""
     segs: list[Segment] = []
+    scan = _Scan(text, ambiguous)
     pos = 0
-    n = len(text)
-    closed: set[str] = set()  # closing delimiters known to be absent from here on
-    closers: dict[str, int] = {}  # where the next \end{…} of each environment stands
-    while pos < n:
+    while pos < len(text):
         m = _DELIM.search(text, pos)
         if m is None:
             break
-        lead = m.start(1) - m.start()
-        d = m.group(1)
         s = m.start(1)
-        if d.startswith("$"):
-            if lead % 2 == 1:  # \$ is a dollar sign
-                pos = m.end()
-                continue
-        elif lead % 2 == 1:  # \\( is a line break then "("
+        # an odd number of backslashes before: \$ is a dollar sign, \\( a line break then "("
+        if (s - m.start()) % 2 == 1 or code[s]:
             pos = m.end()
             continue
-        if code[s]:
-            pos = m.end()
-            continue
-        if d == "\\begin{":
-            if BEGIN.match(text, s) is None:
-                pos = m.end()
-                continue
-            e = find_environment(text, s, closers)
-            if e < 0:
-                if ambiguous is not None:
-                    ambiguous["unclosed_environment"] += 1
-                pos = m.end()
-                continue
-            segs.append(Segment(s, e, True, 0))
-            pos = e
-            continue
-        body = s + len(d)
-        if d in closed:
-            pos = m.end()
-            continue
-        if d == "$$":
-            e = text.find("$$", body)
-            if e < 0:
-                closed.add(d)
-            if e < 0 or not text[body:e].strip():
-                pos = m.end()
-                continue
-            segs.append(Segment(s, e + 2, True, 2))
-            pos = e + 2
-        elif d == "$":
-            if body >= n:
-                break
-            e = _closing_dollar(text, body)
-            if e < 0:
-                pos = body
-                continue
-            segs.append(Segment(s, e + 1, False, 1))
-            pos = e + 1
-        else:
-            close = "\\)" if d == "\\(" else "\\]"
-            e = text.find(close, body)
-            if e < 0:
-                closed.add(d)
-            if e < 0 or not text[body:e].strip():
-                pos = m.end()
-                continue
-            segs.append(Segment(s, e + 2, d == "\\[", 2))
-            pos = e + 2
+        seg, pos = scan.segment(m.group(1), s, m.end())
+        if seg is not None:
+            segs.append(seg)
     return segs
+
+
+_CLOSER = MappingProxyType({"$$": "$$", "\\(": "\\)", "\\[": "\\]"})
+
+
+@dataclass
+class _Scan:
+    """The search of one run for closing delimiters, with what it learnt on the way."""
+
+    text: str
+    ambiguous: Counter[str] | None
+    closed: set[str] = field(default_factory=set)
+    """Opening delimiters whose closer is known to be absent from here on."""
+    closers: dict[str, int] = field(default_factory=dict)
+    """Where the next ``\\end{…}`` of each environment stands."""
+
+    def segment(self, d: str, s: int, after: int) -> tuple[Segment | None, int]:
+        """The segment that delimiter ``d`` at ``s`` opens (None if none) and where the search
+        goes on (``after``: just past the delimiter)."""
+        if d == "\\begin{":
+            return self._environment(s, after)
+        if d in self.closed:
+            return None, after
+        body = s + len(d)
+        if d == "$":
+            if body >= len(self.text):
+                return None, body
+            e = _closing_dollar(self.text, body)
+            return (None, body) if e < 0 else (Segment(s, e + 1, False, 1), e + 1)
+        e = self.text.find(_CLOSER[d], body)
+        if e < 0:
+            self.closed.add(d)
+        if e < 0 or not self.text[body:e].strip():
+            return None, after
+        return Segment(s, e + 2, d != "\\(", 2), e + 2
+
+    def _environment(self, s: int, after: int) -> tuple[Segment | None, int]:
+        if BEGIN.match(self.text, s) is None:
+            return None, after
+        e = find_environment(self.text, s, self.closers)
+        if e < 0:
+            if self.ambiguous is not None:
+                self.ambiguous["unclosed_environment"] += 1
+            return None, after
+        return Segment(s, e, True, 0), e
 
 
 def _starts_unscanned(tok: Tok) -> bool:
