@@ -349,8 +349,10 @@ def test_bare_environments_become_display_math_counted() -> None:
     assert report.recovered == {
         "bare_environment": 10,
         "code_language": 1,  # the LaTeX source shown as code
+        "environment_inlined": 2,  # in a table cell
         "environment_rewritten": 3,  # multline*, eqnarray, flalign*
         "label_dropped": 1,
+        "tag_dropped": 1,  # a \tag in a table cell (kept in display math)
     }
     # the environment split by a blank line stays prose, counted, not guessed
     assert report.ambiguous == {"unclosed_environment": 1}

@@ -24,8 +24,9 @@ class MathReport:
     ``matrix_row_break``…)."""
     recovered: dict[str, int] = field(default_factory=dict)
     """Math and code recovered from other engines' conventions, by kind: ``bare_environment``,
-    ``label_dropped``, ``environment_rewritten``, ``image_wordpress`` (and the other formula
-    image services), ``code_language`` (fences named from highlighter markup)."""
+    ``label_dropped``, ``environment_rewritten``, ``environment_inlined`` and ``tag_dropped`` (an
+    environment in a table cell or heading), ``image_wordpress`` (and the other formula image
+    services), ``code_language`` (fences named from highlighter markup)."""
     ambiguous: dict[str, int] = field(default_factory=dict)
     """Cases left as written because the context does not prove a repair, by kind:
     ``unclosed_environment``, ``matrix_rows``, ``image_codecogs`` (an image kept as an image)…"""

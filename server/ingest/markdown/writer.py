@@ -323,7 +323,7 @@ class Writer:
         # a table cell, heading or link text holds one line: display math is set inline there
         if display and (st.in_table or st.in_heading or st.in_link):
             display = False
-            tex = inline_form(tex)
+            tex = inline_form(tex, self.recovered)
         idx = len(self.math)
         self.math.append((tex, display, rows))
         if display:

@@ -102,14 +102,17 @@ _OUTER = re.compile(
 _TAG = re.compile(r"\\(?:tag\*?\{[^{}]*\}|notag|nonumber)")
 
 
-def inline_form(tex: str) -> str:
+def inline_form(tex: str, counts: Counter[str]) -> str:
     """A display environment set where only inline math can go (a table cell, a heading): KaTeX
     allows ``equation``, ``align``… in display mode only, so the environment becomes its inline
-    twin (``aligned``, ``gathered``, ``alignedat``; an ``equation`` its body) without tags."""
+    twin (``aligned``, ``gathered``, ``alignedat``; an ``equation`` its body) without tags,
+    counted (``environment_inlined``, ``tag_dropped``)."""
     m = _OUTER.match(tex)
     if m is None:
         return tex
-    body = _TAG.sub("", m.group(2))
+    body, tags = _TAG.subn("", m.group(2))
+    counts["environment_inlined"] += 1
+    counts["tag_dropped"] += tags
     name = _INLINE_NAME[m.group(1)]
     if not name:
         return body.strip()
