@@ -485,3 +485,41 @@ def test_running_mean_matches_the_sum_over_many_records(db: DB) -> None:
         db.record({"name": "precise", "arm": 0, "reward": float(r)})
     out = db.get({"name": "precise"})
     assert out["means"][0] == pytest.approx(math.fsum(rewards) / 300, rel=1e-12)
+
+
+def test_postgres_schema_is_versioned_and_migrates_in_place(postgres: PostgresServer) -> None:
+    """The store records each migration it applies; a later schema change (here: a new
+    column) upgrades an existing database in place, keeping its data, and a store that does
+    not know the database's newer schema refuses it."""
+    import psycopg
+
+    from tools.bandit.postgres import MIGRATIONS
+
+    url = postgres.new_database("schema")
+    old = PostgresBanditStore(url)
+    old.create("kept", ["a", "b"], 1.0)
+    old.record("kept", "b", 2.0, "r1")
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT version FROM bandit_schema_migrations").fetchall()
+    assert [r[0] for r in rows] == [1]
+    later = (
+        *MIGRATIONS,
+        (2, "a note per experiment", ("ALTER TABLE bandit_experiments ADD COLUMN note TEXT",)),
+    )
+    new = PostgresBanditStore(url, migrations=later)
+    stored = new.get("kept")
+    assert (stored.counts, stored.means) == ((0, 1), (0.0, 2.0))
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT version FROM bandit_schema_migrations ORDER BY version"
+        ).fetchall()
+        columns = conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'bandit_experiments'"
+        ).fetchall()
+    assert [r[0] for r in rows] == [1, 2] and ("note",) in columns
+    stale = PostgresBanditStore(url)
+    with pytest.raises(RuntimeError, match="schema version 2 is newer"):
+        stale.get("kept")
+    for store in (old, new, stale):
+        store.close()

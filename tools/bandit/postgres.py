@@ -56,7 +56,10 @@ if TYPE_CHECKING:
 SCHEMA_LOCK = 0x6E6B_6273  # advisory lock keys ("nkbs", "nkbc"): any constant, fixed forever
 CREATE_LOCK = 0x6E6B_6263
 
-MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+Migration = tuple[int, str, tuple[str, ...]]
+"""``(version, description, statements)``: one schema change, applied in one transaction."""
+
+MIGRATIONS: tuple[Migration, ...] = (
     (
         1,
         "experiments, arms and records",
@@ -88,7 +91,6 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         ),
     ),
 )
-SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 _LOAD = """
     SELECT e.c, e.labels, array_agg(a.count ORDER BY a.arm), array_agg(a.mean ORDER BY a.arm)
@@ -122,6 +124,8 @@ class PostgresBanditStore:
         Connections this process keeps at most.
     max_experiments
         Bound on the number of experiments in the database.
+    migrations
+        The schema's history, oldest first (``MIGRATIONS``; a test passes a longer one).
     """
 
     def __init__(
@@ -130,6 +134,7 @@ class PostgresBanditStore:
         timeout_s: float = 5.0,
         pool_size: int = 10,
         max_experiments: int = MAX_EXPERIMENTS,
+        migrations: tuple[Migration, ...] = MIGRATIONS,
     ) -> None:
         if timeout_s <= 0 or pool_size < 1:
             raise ValueError("timeout_s must be positive and pool_size at least 1")
@@ -137,6 +142,7 @@ class PostgresBanditStore:
         self.timeout_s = timeout_s
         self.pool_size = pool_size
         self.max_experiments = max_experiments
+        self.migrations = migrations
         self._lock = threading.Lock()
         self._pool: ConnectionPool[Any] | None = None
         self._migrated = False
@@ -223,12 +229,13 @@ class PostgresBanditStore:
             )
             rows = conn.execute("SELECT version FROM bandit_schema_migrations").fetchall()
             applied = {int(r[0]) for r in rows}
-            if applied and max(applied) > SCHEMA_VERSION:
+            known = self.migrations[-1][0]
+            if applied and max(applied) > known:
                 raise RuntimeError(
                     f"{self.name}: schema version {max(applied)} is newer than this notes-kb "
-                    f"knows ({SCHEMA_VERSION}); upgrade notes-kb"
+                    f"knows ({known}); upgrade notes-kb"
                 )
-            for version, description, statements in MIGRATIONS:
+            for version, description, statements in self.migrations:
                 if version in applied:
                     continue
                 for statement in statements:
