@@ -24,7 +24,7 @@ from tools.bandit.store import (
 )
 from tools.ucb import choose_arm, update_mean
 
-__all__ = [
+__all__ = (
     "DEMO",
     "DEMO_HISTORY",
     "MAX_EXPERIMENTS",
@@ -35,4 +35,4 @@ __all__ = [
     "SQLiteBanditStore",
     "choose_arm",
     "update_mean",
-]
+)
