@@ -35,13 +35,17 @@ from tools.prox import (
     TINY,
     Array,
     Certificate,
+    DenseOperator,
     Groups,
     IntArray,
+    OutOfTime,
     SolveResult,
     Stop,
     TraceLog,
     TracePoint,
     certificate,
+    fista,
+    spectral_norm_sq,
 )
 
 BoolArray = npt.NDArray[np.bool_]
@@ -369,6 +373,47 @@ def _certify(
     return certificate(r, y, norms, penalty, lam_w, correlation=correlation), norms
 
 
+def _finish_by_fista(
+    a: Array,
+    y: Array,
+    groups: Groups,
+    lam: float,
+    w0: Array,
+    tol: float,
+    budget: Budget,
+    log: TraceLog,
+    cert0: Certificate,
+) -> SolveResult:
+    """FISTA on the whole problem from ``w0`` (``(p,)``, certified by ``cert0``) with the budget
+    left, for working sets too large for a Gram block; its trace continues the inner count."""
+    op = DenseOperator(a)
+    try:
+        lipschitz = spectral_norm_sq(op, rtol=1e-4, deadline=budget.deadline)
+    except OutOfTime:
+        final = TracePoint(budget.used, cert0.primal, cert0.relative_gap)
+        return SolveResult(w0, cert0, False, budget.used, "time_limit", log.close(final))
+    left = None if budget.max_iter is None else max(budget.max_iter - budget.used, 0)
+    res = fista(
+        op,
+        y,
+        groups,
+        lam,
+        lipschitz=lipschitz,
+        w0=w0,
+        tol=tol,
+        max_iter=left,
+        deadline=budget.deadline,
+        trace_every=1 if log.limit else 0,
+        trace_limit=log.limit,
+        strict=True,
+    )
+    for point in res.trace[1:]:
+        log.add(TracePoint(budget.used + point.iteration, point.objective, point.relative_gap))
+    used = budget.used + res.n_iter
+    trace = log.close(TracePoint(used, res.cert.primal, res.cert.relative_gap))
+    return SolveResult(res.w, res.cert, res.converged, used, res.stop, trace)
+
+
 def working_set_solve(
     a: Array,
     y: Array,
@@ -380,6 +425,7 @@ def working_set_solve(
     deadline: float,
     trace_limit: int = 0,
     aty: Array | None = None,
+    max_gram_cols: int | None = None,
 ) -> tuple[SolveResult, int]:
     """Solve the group LASSO on working sets of groups (see the module docstring).
 
@@ -404,6 +450,10 @@ def working_set_solve(
         per certificate.
     aty : (p,) array, optional
         ``Aᵀ y`` if the caller has it.
+    max_gram_cols : int, optional
+        Largest working set, in columns, whose Gram block is formed (default ``max(2n, 1000)``,
+        at most 32 MB at the size bound); past it the solve continues by FISTA on the whole
+        problem from the current point (``tools.prox.fista``).
 
     Returns
     -------
@@ -415,6 +465,7 @@ def working_set_solve(
     lam_w = lam * groups.weights
     aty = a.T @ y if aty is None else aty
     yy = float(y @ y)
+    cap = max_gram_cols if max_gram_cols is not None else max(2 * a.shape[0], 1000)
     budget = Budget(max_iter, deadline)
     log = TraceLog(1, trace_limit)
     p = a.shape[1]
@@ -459,6 +510,11 @@ def working_set_solve(
         support = int(np.count_nonzero(ws.sub.norms(v)))
         take = max(P0, support)
         new = outside[np.argsort(-violation[outside], kind="stable")[:take]]
+        if ws.cols.shape[0] + int(np.sum(groups.sizes[new])) > cap:
+            w = np.zeros(p)
+            w[ws.cols] = v
+            result = _finish_by_fista(a, y, groups, lam, w, tol, budget, log, cert)
+            return result, int(ws.members.shape[0])
         ws = _grow(ws, a, aty, groups, lam, np.sort(new))
         in_ws[new] = True
         v = np.concatenate([v, np.zeros(ws.cols.shape[0] - v.shape[0])])

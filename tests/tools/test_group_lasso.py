@@ -21,6 +21,8 @@ import pytest
 
 from tools.errors import ToolInputError, ToolLimitError
 from tools.group_lasso import TOOLS
+from tools.group_lasso_ws import working_set_solve
+from tools.prox import equal_groups
 
 SPEC = TOOLS[0]
 REL = 1e-6
@@ -361,3 +363,26 @@ def test_size_bound_is_a_limit_error() -> None:
             {"A": [[0.0] * 4_000_001], "y": [0.0], "groups": [2_000_000, 2_000_001], "lam": 1.0}
         )
     assert err.value.field == "A" and "4,000,000" in err.value.expected
+
+
+def test_working_set_past_its_gram_bound_finishes_by_fista() -> None:
+    """p ≫ n at a small λ: the working set outgrows the Gram bound (forced low here) and the
+    solve continues by FISTA on the whole problem from its point, still matching Clarabel."""
+    a, y = problem(40, 300, seed=13)
+    sizes = [2] * 150
+    lam = 1e-2 * max(float(np.linalg.norm(a[:, g].T @ y)) for g in contiguous(sizes))
+    res, size = working_set_solve(
+        a,
+        y,
+        equal_groups(150, 2),
+        lam,
+        tol=1e-9,
+        max_iter=None,
+        deadline=time.perf_counter() + 30,
+        max_gram_cols=40,
+    )
+    ref, _ = clarabel(a, y, contiguous(sizes), lam)
+    assert res.converged and res.cert.relative_gap <= 1e-9
+    assert size * 2 <= 40 < int(np.count_nonzero(res.w))
+    assert abs(res.cert.primal - ref) <= REL * ref
+    assert res.cert.dual <= ref * (1 + 1e-8) and ref <= res.cert.primal * (1 + 1e-8)
