@@ -115,7 +115,7 @@ def _columns(groups: Groups, members: IntArray) -> IntArray:
 
 def _working_set(a: Array, aty: Array, groups: Groups, lam: float, members: IntArray) -> WorkingSet:
     cols = _columns(groups, members)
-    a_w = np.ascontiguousarray(a[:, cols])
+    a_w = a[:, cols]  # column-major: a gather without a transposing copy
     return WorkingSet(
         members,
         cols,
@@ -132,14 +132,17 @@ def _grow(
 ) -> WorkingSet:
     """``ws`` with the groups ``new`` appended; only the new rows of the Gram block are computed."""
     cols = _columns(groups, new)
-    a_new = np.ascontiguousarray(a[:, cols])
+    a_new = a[:, cols]
     cross = ws.a_w.T @ a_new
     gram = np.block([[ws.gram, cross], [cross.T, a_new.T @ a_new]])
     members = np.concatenate([ws.members, new])
+    a_w = np.empty((a.shape[0], ws.a_w.shape[1] + a_new.shape[1]), order="F")
+    a_w[:, : ws.a_w.shape[1]] = ws.a_w
+    a_w[:, ws.a_w.shape[1] :] = a_new
     return WorkingSet(
         members,
         np.concatenate([ws.cols, cols]),
-        np.hstack([ws.a_w, a_new]),
+        a_w,
         gram,
         np.concatenate([ws.c, aty[cols]]),
         Groups(groups.sizes[members], groups.weights[members]),
