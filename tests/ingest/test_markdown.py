@@ -323,6 +323,17 @@ def test_sanitising_drops_active_content_and_keeps_media_as_links() -> None:
     assert any("javascript" in w for w in conv.warnings)
 
 
+def test_malformed_urls_are_dropped_with_a_warning() -> None:
+    # urllib refuses an unclosed IPv6 bracket: the target goes, the text stays, nothing crashes
+    html = (
+        '<p><a href="http://[x">text</a> <img src="http://[y" alt="alt"> '
+        '<a href="//[z"><img src="a.png" alt="a"></a></p><iframe src="http://[w"></iframe>'
+    )
+    conv = convert(html, base="https://blog.example/posts/a")
+    assert conv.markdown == "text alt ![a](https://blog.example/posts/a.png)\n"
+    assert sum("malformed URL" in w for w in conv.warnings) == 4
+
+
 def test_unknown_tags_in_prose_become_inline_code() -> None:
     html = (
         "<blockquote><p>不必修改 <key>UnmirrorInfo</key> 开头的段落。</p></blockquote>"

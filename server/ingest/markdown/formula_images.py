@@ -28,7 +28,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, unquote_plus, urlsplit
 
 __all__ = ["MAX_IMAGE_TEX_CHARS", "FormulaImage", "formula_image", "is_renderer_link"]
 
@@ -60,7 +60,9 @@ _VAGUE_ALT = re.compile(
 
 def formula_image(src: str, alt: str, css_classes: list[str]) -> FormulaImage | None:
     """The formula an ``<img>`` shows, if its URL is a known formula renderer; None otherwise."""
-    parts = urlsplit(src.strip())
+    parts = _split(src)
+    if parts is None:
+        return None
     host = parts.netloc.lower().removeprefix("www.")
     path = parts.path
     kind, raw = _locate(host, path, parts.query, "latex" in css_classes)
@@ -81,11 +83,20 @@ def formula_image(src: str, alt: str, css_classes: list[str]) -> FormulaImage | 
 def is_renderer_link(url: str) -> bool:
     """A link to a formula's renderer or equation editor (CodeCogs' editor wraps each image in
     one): around a formula image, such a link is not content."""
-    parts = urlsplit(url.strip())
+    parts = _split(url)
+    if parts is None:
+        return False
     host = parts.netloc.lower().removeprefix("www.")
     if host == "codecogs.com" and parts.path.startswith("/eqnedit"):
         return True
     return _locate(host, parts.path, parts.query, latex_class=False)[0] is not None
+
+
+def _split(url: str) -> SplitResult | None:
+    try:
+        return urlsplit(url.strip())
+    except ValueError:  # not a URL ("http://[x")
+        return None
 
 
 def _strip_prefixes(tex: str) -> str:

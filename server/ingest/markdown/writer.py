@@ -425,14 +425,19 @@ class Writer:
         url = raw.strip()
         if not url:
             return ""
-        scheme = urlsplit(url).scheme.lower() if ":" in url else ""
-        if scheme == "data":
-            return url
-        if scheme not in SAFE_SCHEMES:
-            self.warnings.append(f"link with scheme {scheme!r} dropped")
+        try:
+            scheme = urlsplit(url).scheme.lower() if ":" in url else ""
+            if scheme == "data":
+                return url
+            if scheme not in SAFE_SCHEMES:
+                self.warnings.append(f"link with scheme {scheme!r} dropped")
+                return ""
+            if self.base_url and not scheme:
+                url = urljoin(self.base_url, url)
+            urlsplit(url)
+        except ValueError:  # "http://[x": not a URL (an unclosed IPv6 bracket)
+            self.warnings.append(f"malformed URL dropped: {url[:60]!r}")
             return ""
-        if self.base_url and not scheme:
-            url = urljoin(self.base_url, url)
         return url
 
     def _inline_code(self, node: Tag, st: _State) -> str:
