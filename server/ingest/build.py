@@ -5,12 +5,19 @@ The build is incremental and lossless. ``content/index.json`` (the manifest) map
 in a feed, dated by the feed itself (its build date, else its newest item), never by the clock:
 rebuilding an unchanged feed changes no byte. A post that drops out of a newer feed is kept (and
 stays in ``llms.txt``); a changed item is rewritten; an unchanged file is not touched. Everything
-that can fail (fetching, parsing, converting) happens before the first write, and each file is
-written atomically, so a feed that cannot be read leaves ``content/`` exactly as it was.
+that can fail (fetching, parsing, converting) happens before the first write, so a feed that
+cannot be read leaves ``content/`` exactly as it was.
+
+The files of one build land together, through ``kill -9`` too: they are staged, committed by one
+journal write, then renamed into place (``server.files.AtomicBatch``). Each build first holds the
+root's lock and calls ``recover``, which finishes a committed build that a crash interrupted (or
+drops an uncommitted one) and sweeps orphan temporary files, so the tree is always the old build
+or the new one when any build, check or server starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -20,14 +27,14 @@ import shutil
 import tempfile
 import unicodedata
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from server.config import Settings, settings_for
-from server.files import AtomicBatch
-from server.ingest.feed import Feed, FeedError, FeedItem, is_url, load_feed
+from server.files import AtomicBatch, locked, recover
+from server.ingest.feed import Feed, FeedError, FeedItem, Fetched, is_url, load_feed
 from server.ingest.llms_txt import (
     Site,
     ToolLink,
@@ -45,6 +52,8 @@ if TYPE_CHECKING:
 
 MANIFEST_VERSION = 1
 Progress = Callable[[int, int], None]
+LOCK_NAME = ".notes-kb.lock"
+"""The root's build lock (``content/.notes-kb.lock``): one build at a time per root."""
 
 
 class BuildError(Exception):
@@ -86,6 +95,10 @@ class BuildReport:
     files_written: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     math: MathReport | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+    """Per post id, the key of the item's source (see ``source_key``): equal keys, equal post."""
+    reused: int = 0
+    """Items not converted again because their source had not changed (``reuse``)."""
 
     @property
     def posts(self) -> int:
@@ -345,13 +358,57 @@ def _convert(item: FeedItem, base_url: str | None) -> tuple[str, Any, tuple[str,
     return conversion.markdown, conversion.math, conversion.warnings
 
 
+@functools.cache
+def _converter_key() -> str:
+    """A hash of the code that turns an item into a post file: a new converter, new keys."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in ("build.py", "markdown.py", "mathfix.py", "posts.py", "feed.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def source_key(item: FeedItem) -> str:
+    """What an item's post file is made from (its fields and the converter's code), hashed:
+    two items with the same key give the same file, so a refresh converts only new keys."""
+    fields = [
+        item.guid,
+        item.link,
+        item.title,
+        item.published,
+        item.updated,
+        item.author,
+        list(item.categories),
+        item.language,
+        item.html,
+        item.base,
+        _converter_key(),
+    ]
+    raw = json.dumps(fields, ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def _reused(root: Path, entry: ManifestEntry | None) -> tuple[Post, str] | None:
+    if entry is None:
+        return None
+    try:
+        text = (root / entry.path).read_text(encoding="utf-8")
+        return parse_post(text), text
+    except (OSError, ValueError):
+        return None
+
+
 def _plan(
     feed: Feed,
     entries: dict[str, ManifestEntry],
     report: BuildReport,
     progress: Progress | None,
+    root: Path,
+    reuse: Mapping[str, str] | None = None,
 ) -> list[_Planned]:
-    """Convert every item in memory; assign paths (manifest first, then collision suffixes)."""
+    """Convert every item in memory; assign paths (manifest first, then collision suffixes).
+
+    An item whose ``source_key`` equals ``reuse[id]`` keeps its built file (no conversion)."""
     # keyed in lower case: on case-insensitive file systems "discreteVAE" and "discretevae" clash
     taken = {e.path.lower(): guid for guid, e in entries.items()}
     seen: dict[str, int] = {}
@@ -376,6 +433,15 @@ def _plan(
             report.warnings.append(f"{label}: no link")
         if not item.published and not item.updated:
             report.warnings.append(f"{label}: no date (published/updated left empty)")
+        key = source_key(item)
+        report.sources[ident] = key
+        if reuse is not None and reuse.get(ident) == key:
+            kept = _reused(root, entries.get(ident))
+            if kept is not None:
+                report.reused += 1
+                taken[f"content/posts/{kept[0].path}".lower()] = ident
+                planned.append(_Planned(ident, kept[0], kept[1]))
+                continue
         try:
             markdown, math, conv_warnings = _convert(item, item.base)
         except Exception as exc:  # one bad item never stops the build
@@ -440,35 +506,73 @@ def build(
     *,
     tools: Sequence[ToolLink] = (),
     progress: Progress | None = None,
+    loaded: tuple[Feed, Fetched] | None = None,
+    reuse: Mapping[str, str] | None = None,
 ) -> BuildReport:
     """Build ``settings.root`` from ``feed`` (a path or an http(s) URL; default
     ``content/feed.xml``). ``base_url`` prefixes the links of ``llms.txt`` (default:
     ``settings.base_url``, normally ``""`` for site-relative links); ``tools`` are the tools
     ``llms.txt`` lists (``server.content`` passes the ones the service exposes). Raises
-    ``BuildError`` (nothing written) when the feed or the manifest cannot be read."""
+    ``BuildError`` (nothing written) when the feed or the manifest cannot be read.
+
+    ``loaded`` is the feed already read and parsed (the live refresher fetches it itself);
+    ``reuse`` maps post ids to the ``source_key`` of their current files (items with an equal key
+    are not converted again; ``BuildReport.sources`` gives the keys for the next build)."""
     source: str | Path = feed if feed is not None else settings.feed_path
+    if loaded is None:
+        try:
+            loaded = load_feed(
+                source,
+                timeout_s=settings.limits.feed_timeout_s,
+                max_bytes=settings.limits.max_feed_bytes,
+                cache_dir=settings.content_dir if is_url(source) else None,
+            )
+        except FeedError as exc:
+            raise BuildError(str(exc)) from None
+    with _build_lock(settings):
+        return _build(settings, source, base_url, tools, progress, loaded, reuse)
+
+
+@contextlib.contextmanager
+def _build_lock(settings: Settings) -> Iterator[None]:
+    """Hold the root's build lock and put the tree in a whole state (see ``recover``)."""
+    with locked(settings.content_dir / LOCK_NAME):
+        recover_root(settings)
+        yield
+
+
+def recover_root(settings: Settings) -> list[str]:
+    """``server.files.recover`` for a knowledge base root (call it holding the build lock)."""
+    root = settings.root
+    sweep = [root, settings.content_dir]
+    if settings.posts_dir.is_dir():
+        sweep += [p for p in settings.posts_dir.iterdir() if p.is_dir()]
+    return recover(root, sweep)
+
+
+def _build(
+    settings: Settings,
+    source: str | Path,
+    base_url: str | None,
+    tools: Sequence[ToolLink],
+    progress: Progress | None,
+    loaded: tuple[Feed, Fetched],
+    reuse: Mapping[str, str] | None,
+) -> BuildReport:
     base = settings.base_url if base_url is None else base_url
     report = BuildReport(source=str(source))
-    try:
-        parsed, fetched = load_feed(
-            source,
-            timeout_s=settings.limits.feed_timeout_s,
-            max_bytes=settings.limits.max_feed_bytes,
-            cache_dir=settings.content_dir if is_url(source) else None,
-        )
-    except FeedError as exc:
-        raise BuildError(str(exc)) from None
+    parsed, fetched = loaded
     report.not_modified = fetched.not_modified
     report.feed_date = parsed.date
     report.items = len(parsed.items)
     report.warnings.extend(parsed.warnings)
     old_feed, entries = load_manifest(settings.manifest_path)
-    planned = _plan(parsed, entries, report, progress)
+    planned = _plan(parsed, entries, report, progress, settings.root, reuse)
     tool_list = list(tools)
 
     # Every file of the build is written at once at the end, or none is (one disk flush).
-    with AtomicBatch() as batch:
-        root = settings.root
+    root = settings.root
+    with AtomicBatch(root) as batch:
         in_feed: dict[str, Post] = {}
         for plan in planned:
             entry = entries.get(plan.ident)
@@ -597,6 +701,9 @@ def check(
     root = settings.root
     problems: list[str] = []
     source: str | Path = feed if feed is not None else settings.feed_path
+    if settings.content_dir.is_dir():
+        with _build_lock(settings):
+            pass
     with tempfile.TemporaryDirectory(prefix="notes-kb-check-") as tmp:
         fresh_root = Path(tmp)
         fresh = settings_for(fresh_root, base_url="", limits=settings.limits)
@@ -636,5 +743,7 @@ __all__ = [
     "ManifestEntry",
     "build",
     "check",
+    "recover_root",
     "site_from_manifest",
+    "source_key",
 ]

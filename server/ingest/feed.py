@@ -15,8 +15,11 @@ import codecs
 import contextlib
 import hashlib
 import html
+import http.client
 import json
 import re
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -142,6 +145,76 @@ def _write_cache(cache_dir: Path, url: str, headers: dict[str, str], body: bytes
     write_atomic(meta_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
 
+class _Deadline:
+    """One wall-clock deadline over a whole HTTP exchange (connect, status line, headers, body).
+
+    Socket timeouts bound each read, not their sum: a server that sends one header byte every
+    second never trips them. Every connection the exchange opens registers its socket here, and
+    a timer shuts them all down at the deadline, which ends any read in progress."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        if expired:
+            self._shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def handlers(self) -> list[urllib.request.BaseHandler]:
+        """urllib handlers whose connections register their sockets with this deadline."""
+        deadline = self
+
+        class Http(http.client.HTTPConnection):
+            def connect(self) -> None:
+                super().connect()
+                deadline.watch(self.sock)
+
+        class Https(http.client.HTTPSConnection):
+            def connect(self) -> None:
+                super().connect()
+                deadline.watch(self.sock)
+
+        class HttpHandler(urllib.request.HTTPHandler):
+            def http_open(self, req: urllib.request.Request) -> Any:
+                return self.do_open(Http, req)
+
+        class HttpsHandler(urllib.request.HTTPSHandler):
+            def https_open(self, req: urllib.request.Request) -> Any:
+                return self.do_open(Https, req)
+
+        return [HttpHandler(), HttpsHandler()]
+
+
+def _timed_out(timeout_s: float) -> FeedError:
+    return FeedError(f"feed: expected a response within {timeout_s:g} s, timed out")
+
+
 def fetch_url(
     url: str,
     *,
@@ -151,7 +224,8 @@ def fetch_url(
 ) -> Fetched:
     """GET ``url`` (http or https only) with a conditional request when a cached copy exists.
 
-    ``timeout_s`` bounds the whole transfer, not just each socket read; a body over
+    ``timeout_s`` bounds the whole exchange (connecting, the status line and headers, the
+    body), not just each socket read; a body over
     ``max_bytes`` is refused. On 304 the cached body is returned with ``not_modified=True``.
     The cache (``.feed-cache.json`` + ``.feed-cache.xml`` in ``cache_dir``) is written by
     ``load_feed`` only once the body has parsed as a feed.
@@ -166,10 +240,11 @@ def fetch_url(
             request.add_header("If-None-Match", meta["etag"])
         if "last-modified" in meta:
             request.add_header("If-Modified-Since", meta["last-modified"])
-    opener = urllib.request.build_opener(_HttpOnlyRedirects())
+    watchdog = _Deadline(timeout_s)
+    opener = urllib.request.build_opener(_HttpOnlyRedirects(), *watchdog.handlers())
     deadline = time.monotonic() + timeout_s
     try:
-        with opener.open(request, timeout=timeout_s) as response:
+        with watchdog, opener.open(request, timeout=timeout_s) as response:
             headers = {k.lower(): v for k, v in response.headers.items()}
             length = headers.get("content-length", "")
             if length.isdigit() and int(length) > max_bytes:
@@ -189,6 +264,8 @@ def fetch_url(
                     raise FeedError(f"feed: expected at most {max_bytes} bytes, got more")
                 chunks.append(chunk)
     except urllib.error.HTTPError as exc:
+        if watchdog.expired:
+            raise _timed_out(timeout_s) from None
         if exc.code == 304 and cached is not None:
             return Fetched(cached, url, meta.get("content-type"), not_modified=True)
         location = exc.headers.get("Location") if exc.headers else None
@@ -202,13 +279,17 @@ def fetch_url(
     except TimeoutError:
         raise FeedError(f"feed: expected a response within {timeout_s:g} s, timed out") from None
     except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
+        if isinstance(exc.reason, TimeoutError) or watchdog.expired:
             raise FeedError(
                 f"feed: expected a response within {timeout_s:g} s, timed out"
             ) from None
         raise FeedError(f"feed: cannot fetch {url}: {exc.reason}") from None
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:
+        if watchdog.expired:
+            raise _timed_out(timeout_s) from None
         raise FeedError(f"feed: cannot fetch {url}: {exc}") from None
+    if watchdog.expired:
+        raise FeedError(f"feed: expected a response within {timeout_s:g} s, timed out")
     return Fetched(b"".join(chunks), url, headers.get("content-type"), headers=headers)
 
 
@@ -238,35 +319,78 @@ def read_source(
 # parsing
 
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
-_ROOT_OR_COMMENT = re.compile(rb"<!--|<[A-Za-z_]")
-_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _ITEM_START = re.compile(rb"<(?:item|entry)[\s>/]")
+_BOMB = (
+    "feed: expected an RSS or Atom document, got a DOCTYPE declaring entities "
+    "(refused: possible XML bomb)"
+)
 
 
-def _check_prolog(text: bytes) -> None:
-    """Refuse entity declarations before the root element (billion laughs, external entities).
+class _RootReached(Exception):
+    pass
 
-    The prolog is everything before the first start tag outside comments; comments in it are
-    skipped, so a comment mentioning ``<tags>`` neither ends it early nor trips the check."""
-    pos = 0
-    parts: list[bytes] = []
-    while True:
-        match = _ROOT_OR_COMMENT.search(text, pos)
-        if match is None:
-            parts.append(text[pos:])
-            break
-        parts.append(text[pos : match.start()])
-        if match.group() != b"<!--":
-            break
-        end = text.find(b"-->", match.end())
-        if end < 0:
-            break
-        pos = end + 3
-    if any(_ENTITY_DECL.search(part) for part in parts):
-        raise FeedError(
-            "feed: expected an RSS or Atom document, got a DOCTYPE declaring entities "
-            "(refused: possible XML bomb)"
-        )
+
+class _EntityDeclared(Exception):
+    pass
+
+
+def _check_prolog(data: bytes) -> None:
+    """Refuse a document whose DTD declares entities (billion laughs, external entities).
+
+    The decision is the XML parser's own: expat (the parser feedparser uses) reads the prolog and
+    the DOCTYPE with handlers that refuse any entity declaration and stop at the root element, so
+    no text pattern (quotes, ``<`` in a system id, comments) can hide a declaration from it. A
+    DOCTYPE that expat cannot read is refused too; any other error before the root is left to
+    feedparser, whose strict parser stops at the same error and whose lenient parser never
+    expands declared entities."""
+    from xml.parsers import expat
+
+    def entity(*_: object) -> None:
+        raise _EntityDeclared
+
+    def root(*_: object) -> None:
+        raise _RootReached
+
+    for attempt in (data, _as_utf8(data)):
+        if attempt is None:
+            return
+        parser = expat.ParserCreate()
+        parser.EntityDeclHandler = entity
+        parser.UnparsedEntityDeclHandler = entity
+        parser.StartElementHandler = root
+        try:
+            parser.Parse(attempt, True)
+        except _RootReached:
+            return
+        except _EntityDeclared:
+            raise FeedError(_BOMB) from None
+        except ValueError:  # "multi-byte encodings are not supported" (e.g. GB2312, Shift_JIS)
+            continue
+        except expat.ExpatError as exc:
+            if exc.code == expat.errors.codes[expat.errors.XML_ERROR_UNKNOWN_ENCODING]:
+                continue  # an encoding expat does not know: read it as UTF-8
+            doctype = attempt.find(b"<!DOCTYPE")
+            if 0 <= doctype <= parser.ErrorByteIndex:
+                raise FeedError(
+                    "feed: expected an RSS or Atom document, got a DOCTYPE that the XML parser "
+                    f"cannot read ({expat.errors.messages[exc.code]}; refused: possible XML bomb)"
+                ) from None
+            return
+        return
+
+
+def _as_utf8(data: bytes) -> bytes | None:
+    """The document re-encoded as UTF-8 with its declaration saying so (None if it cannot be)."""
+    declared = _declared_encoding(data)
+    if declared is None:
+        return None
+    try:
+        text = data.decode(declared)
+    except (LookupError, UnicodeDecodeError):
+        return None
+    return re.sub(
+        r"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])[^\"']+", r"\1utf-8", text, count=1
+    ).encode("utf-8")
 
 
 def _declared_encoding(data: bytes) -> str | None:

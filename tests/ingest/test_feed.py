@@ -438,3 +438,123 @@ def test_url_errors(feed_server: _FeedServer) -> None:
 def test_non_http_schemes_are_refused(url: str) -> None:
     with pytest.raises(FeedError, match="expected an http\\(s\\) URL"):
         read_source(url, timeout_s=5, max_bytes=1 << 20)
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 11, defect 5: one deadline covers the whole exchange (status line and headers too)
+
+
+class _TrickleServer:
+    """A raw TCP server that sends a response one byte at a time, ``gap`` seconds apart, from
+    its status line on (no HTTP library in between: the bytes are exactly what a slow or
+    hostile server sends)."""
+
+    def __init__(self, response: bytes, gap: float) -> None:
+        import socket
+
+        self.response = response
+        self.gap = gap
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                try:
+                    conn.recv(65536)
+                    for byte in self.response:
+                        if self.stop.is_set():
+                            return
+                        conn.sendall(bytes([byte]))
+                        time.sleep(self.gap)
+                except OSError:
+                    continue
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+        self.thread.join(5)
+
+
+@pytest.mark.parametrize("where", ["status line", "headers"])
+def test_url_feed_deadline_covers_status_line_and_headers(repo: Path, where: str) -> None:
+    body = (repo / "content" / "feed.xml").read_bytes()
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+        b"X-Padding: " + b"p" * 40 + b"\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
+    if where == "status line":
+        server = _TrickleServer(head + body, gap=0.25)  # every byte late: ~20 s of headers alone
+    else:
+        server = _TrickleServer(head[:17] + head[17:] + body, gap=0.25)
+    try:
+        start = time.perf_counter()
+        with pytest.raises(FeedError, match="within 1 s, timed out"):
+            read_source(f"http://127.0.0.1:{server.port}/feed.xml", timeout_s=1, max_bytes=1 << 22)
+        assert time.perf_counter() - start < 2.0
+    finally:
+        server.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 11, defect 10: the DTD decision is the XML parser's own, not a text scan
+
+_LAUGHS = (
+    '<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">'
+)
+
+
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        f'<!DOCTYPE rss SYSTEM "x<a" [{_LAUGHS}]>',  # the reported bypass
+        f"<!DOCTYPE rss SYSTEM 'x<a \"b' [{_LAUGHS}]>",
+        f'<!DOCTYPE rss PUBLIC "-//x<y//EN" "z<w" [{_LAUGHS}]>',
+        f"<!DOCTYPE rss [<!-- <rss> --> {_LAUGHS}]>",
+        '<!DOCTYPE rss [<!ENTITY % p "x"> ]>',
+        '<!DOCTYPE rss SYSTEM "a<b" [<!ENTITY ext SYSTEM "file:///etc/passwd">]>',
+    ],
+)
+def test_entity_declarations_behind_a_tricky_doctype_are_refused(doctype: str) -> None:
+    item = "<item><title>t</title><link>https://x.test/posts/a/b</link><description>&lol3;"
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        + doctype
+        + '\n<rss version="2.0"><channel><title>x</title>'
+        + item
+        + "</description></item></channel></rss>"
+    )
+    with pytest.raises(FeedError, match=r"DOCTYPE .*refused: possible XML bomb"):
+        parse_feed(xml.encode("utf-8"))
+
+
+def test_entity_declarations_in_an_encoding_expat_lacks_are_refused() -> None:
+    xml = (
+        '<?xml version="1.0" encoding="GB2312"?>\n'
+        f'<!DOCTYPE rss SYSTEM "x<a" [{_LAUGHS}]>\n'
+        '<rss version="2.0"><channel><title>中文</title><item><title>t</title>'
+        "<description>&lol3;</description></item></channel></rss>"
+    )
+    with pytest.raises(FeedError, match="DOCTYPE declaring entities"):
+        parse_feed(xml.encode("gb2312"))
+
+
+def test_a_harmless_doctype_with_a_system_id_is_read() -> None:
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE rss SYSTEM "http://x.test/a<b.dtd">\n'
+        '<rss version="2.0"><channel><title>x</title><item><title>t</title>'
+        "<link>https://x.test/posts/a/b</link><description>&lt;p&gt;hi&lt;/p&gt;</description>"
+        "</item></channel></rss>"
+    )
+    feed = parse_feed(xml.encode("utf-8"))
+    assert feed.items[0].html == "<p>hi</p>"
