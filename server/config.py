@@ -94,6 +94,28 @@ class Settings:
     """Bandit experiments: a SQLite file path, or a ``postgresql://`` URL (default:
     ``notes-kb.sqlite`` in the working directory)."""
     limits: Limits = field(default_factory=Limits)
+    # following a feed (server.live): NOTES_KB_FEED, NOTES_KB_REFRESH, NOTES_KB_WEBHOOK_SECRET,
+    # NOTES_KB_EVENTS (the change-event bus: "memory"), NOTES_KB_STATE (default <root>/.notes-kb)
+    feed: str | None = field(default_factory=lambda: os.environ.get("NOTES_KB_FEED") or None)
+    refresh: str | None = field(default_factory=lambda: os.environ.get("NOTES_KB_REFRESH") or None)
+    webhook_secret: str | None = field(
+        default_factory=lambda: os.environ.get("NOTES_KB_WEBHOOK_SECRET") or None
+    )
+    events: str = field(default_factory=lambda: os.environ.get("NOTES_KB_EVENTS") or "memory")
+    state: str | None = field(default_factory=lambda: os.environ.get("NOTES_KB_STATE") or None)
+
+    @property
+    def state_dir(self) -> Path:
+        """Where a live service keeps its generations (``server.live.generations``)."""
+        return Path(self.state) if self.state else self.root / ".notes-kb"
+
+    @property
+    def refresh_s(self) -> float:
+        """The refresh interval in seconds: ``refresh`` (``30s``, ``15m``, ``1h``), else 15 min
+        for a URL feed and 1 min for a file."""
+        if self.refresh:
+            return parse_interval(self.refresh)
+        return 900.0 if self.feed and "://" in self.feed else 60.0
 
     @property
     def content_dir(self) -> Path:
@@ -118,6 +140,26 @@ class Settings:
     @property
     def llms_full_path(self) -> Path:
         return self.content_dir / "llms-full.txt"
+
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "": 1.0}
+
+
+def parse_interval(text: str) -> float:
+    """``"30s"``, ``"15m"``, ``"1h"``, ``"500ms"`` or plain seconds as seconds (at least 0.05);
+    a ValueError that names the expected form otherwise."""
+    raw = text.strip().lower()
+    number = raw.rstrip("smh")
+    unit = raw[len(number) :]
+    try:
+        value = float(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        raise ValueError(
+            f"refresh: expected an interval like 30s, 15m or 1h, got {text!r}"
+        ) from None
+    if not 0.05 <= value <= 7 * 86400 or value != value:
+        raise ValueError(f"refresh: expected an interval from 50ms to 7 days, got {text!r}")
+    return value
 
 
 def settings_for(root: str | Path | None = None, **overrides: object) -> Settings:

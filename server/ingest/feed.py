@@ -135,7 +135,7 @@ def _read_cache(cache_dir: Path | None, url: str) -> tuple[dict[str, str], bytes
     return {k: str(v) for k, v in meta.items()}, body
 
 
-def _write_cache(cache_dir: Path, url: str, headers: dict[str, str], body: bytes) -> None:
+def write_cache(cache_dir: Path, url: str, headers: dict[str, str], body: bytes) -> None:
     meta_path, body_path = _cache_paths(cache_dir)
     meta = {"url": url, "sha256": hashlib.sha256(body).hexdigest()}
     for key in ("etag", "last-modified", "content-type"):
@@ -600,5 +600,5 @@ def load_feed(
     fetched = read_source(source, timeout_s=timeout_s, max_bytes=max_bytes, cache_dir=cache_dir)
     feed = parse_feed(fetched.data, content_type=fetched.content_type)
     if cache_dir is not None and is_url(source) and not fetched.not_modified:
-        _write_cache(cache_dir, fetched.source, fetched.headers, fetched.data)
+        write_cache(cache_dir, fetched.source, fetched.headers, fetched.data)
     return feed, fetched

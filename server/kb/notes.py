@@ -8,9 +8,11 @@ shared by all threads of a worker.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import difflib
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -18,6 +20,9 @@ from typing import TYPE_CHECKING
 from markdown_it import MarkdownIt
 
 from server.config import Settings
+from server.files import JOURNAL, STAGING, locked
+from server.ingest.build import LOCK_NAME, recover_root
+from server.ingest.history import HISTORY_NAME, History, content_revision, read_history
 from server.ingest.posts import Post, load_posts
 from server.kb.anchors import heading_text, unique_anchors
 
@@ -80,7 +85,12 @@ def _path_key(path: str) -> str:
 
 
 class KnowledgeBase:
-    """The posts under ``settings.posts_dir`` (or the given ``posts``), newest first.
+    """The posts under ``settings.posts_dir`` (or the given ``posts``), newest first: one build.
+
+    Read from disk, it also knows the build's ``revision`` (see ``content_revision``), when its
+    content was last updated from the feed (``updated``, a feed date) and, for a live build, its
+    ``history`` (every post's revisions and the change log). A live service swaps whole
+    knowledge bases (see :class:`KnowledgeRef`); one instance never changes.
 
     Parameters
     ----------
@@ -92,7 +102,14 @@ class KnowledgeBase:
 
     def __init__(self, settings: Settings | None = None, posts: Iterable[Post] | None = None):
         self.settings = settings if settings is not None else Settings()
+        self.revision: str | None = None
+        self.updated: str | None = None
+        self.history: History | None = None
         if posts is None:
+            root = self.settings.root
+            self.revision = content_revision(root)
+            self.history = read_history(root / HISTORY_NAME)
+            self.updated = self.history.updated if self.history else _manifest_date(self.settings)
             loaded = load_posts(self.settings.posts_dir) if self.settings.posts_dir.is_dir() else []
         else:
             loaded = sorted(posts, key=lambda p: p.path)
@@ -105,8 +122,24 @@ class KnowledgeBase:
 
     @classmethod
     def load(cls, settings: Settings) -> KnowledgeBase:
-        """Read every post under ``settings.posts_dir`` (none when it does not exist yet)."""
+        """Read every post under ``settings.posts_dir`` (none when it does not exist yet),
+        after finishing or undoing a build that a crash interrupted (``recover_root``)."""
+        if settings.content_dir.is_dir() and (
+            (settings.root / JOURNAL).exists() or (settings.root / STAGING).exists()
+        ):
+            with locked(settings.content_dir / LOCK_NAME):
+                recover_root(settings)
         return cls(settings)
+
+    def pin(self) -> KnowledgeBase:
+        """The build to answer one request from: this one (see ``KnowledgeRef.pin``)."""
+        return self
+
+    def by_guid(self, guid: str) -> Post | None:
+        for post in self.posts:
+            if post.guid == guid:
+                return post
+        return None
 
     @property
     def base_url(self) -> str:
@@ -161,3 +194,61 @@ class KnowledgeBase:
                     self._index = SearchIndex.build(self.posts, self.sections)
                 index = self._index
         return index
+
+
+class KnowledgeRef:
+    """The knowledge base a live service currently serves, swapped whole when a build lands.
+
+    Readers call ``pin()`` once per request and use only what it returns, so everything one
+    answer says (posts, search hits, ``llms.txt``, the revision) comes from one build.
+    ``subscribe`` registers a callback run with ``(old, new)`` after each swap.
+    """
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._kb = kb
+        self._listeners: list[Callable[[KnowledgeBase, KnowledgeBase], None]] = []
+        self._pinned: ContextVar[KnowledgeBase | None] = ContextVar(
+            f"notes_kb_pinned_{id(self)}", default=None
+        )
+
+    def pin(self) -> KnowledgeBase:
+        """The build pinned for the current request (``pinned``), else the current one."""
+        return self._pinned.get() or self._kb
+
+    @contextlib.contextmanager
+    def pinned(self, kb: KnowledgeBase) -> Iterator[KnowledgeBase]:
+        """Within the block (and the threads and tasks it starts), ``pin()`` returns ``kb``."""
+        token = self._pinned.set(kb)
+        try:
+            yield kb
+        finally:
+            self._pinned.reset(token)
+
+    @property
+    def settings(self) -> Settings:
+        return self._kb.settings
+
+    def swap(self, kb: KnowledgeBase) -> KnowledgeBase:
+        """Serve ``kb`` from now on (one reference assignment); returns the previous one."""
+        old, self._kb = self._kb, kb
+        for listener in list(self._listeners):
+            listener(old, kb)
+        return old
+
+    def subscribe(self, listener: Callable[[KnowledgeBase, KnowledgeBase], None]) -> None:
+        self._listeners.append(listener)
+
+
+KnowledgeSource = KnowledgeBase | KnowledgeRef
+"""What the note tools, the MCP resources and the web app read from: ``.pin()`` gives a build."""
+
+
+def _manifest_date(settings: Settings) -> str | None:
+    import json
+
+    try:
+        data = json.loads(settings.manifest_path.read_text(encoding="utf-8"))
+        date = (data.get("feed") or {}).get("date")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(date) if date else None

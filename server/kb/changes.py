@@ -1,0 +1,66 @@
+"""What changed, read from one build: pages of the change log and a post's revisions.
+
+The HTTP API (``/api/changes``, ``/posts/<section>/<slug>/revisions``) and the MCP tool
+``list_changes`` both answer from these, so they agree exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from server.ingest.history import Change, Revision, revision_id
+from server.ingest.posts import Post, estimate_tokens
+from server.kb.notes import KnowledgeBase
+
+MAX_CHANGES_PAGE = 200
+DEFAULT_CHANGES_PAGE = 50
+
+
+@dataclass(frozen=True)
+class ChangesPage:
+    changes: list[Change]
+    next_cursor: int
+    more: bool
+
+    def to_json(self, kb: KnowledgeBase, since: int | None) -> dict[str, Any]:
+        base = kb.base_url
+        return {
+            "revision": kb.revision,
+            "updated": kb.updated,
+            "since": since,
+            "next_cursor": self.next_cursor,
+            "more": self.more,
+            "changes": [
+                {**c.to_json(), "url": f"{base}/posts/{c.section}/{c.slug}.md"}
+                for c in self.changes
+            ],
+        }
+
+
+def changes_page(kb: KnowledgeBase, since: int | None, limit: int) -> ChangesPage:
+    """Changes after cursor ``since`` (oldest first, at most ``limit``), or without ``since`` the
+    latest ``limit`` changes; ``next_cursor`` is the cursor to pass next time."""
+    log = list(kb.history.changes) if kb.history else []
+    if since is None:
+        chosen = log[-limit:] if limit else []
+        return ChangesPage(chosen, log[-1].seq if log else 0, len(log) > len(chosen))
+    after = [c for c in log if c.seq > since]
+    chosen = after[:limit]
+    cursor = chosen[-1].seq if chosen else max(since, 0)
+    if not log or cursor > log[-1].seq:
+        cursor = log[-1].seq if log else 0
+    return ChangesPage(chosen, cursor, len(after) > len(chosen))
+
+
+def post_revisions(kb: KnowledgeBase, post: Post) -> list[Revision]:
+    """The post's revisions, oldest first (a plain build knows only the current one)."""
+    if kb.history is not None:
+        found = kb.history.revisions(post.guid)
+        if found:
+            return found
+    text = post.to_markdown()
+    raw = text.encode("utf-8")
+    rev = revision_id(hashlib.sha256(raw).hexdigest())
+    return [Revision(rev, post.updated or post.published, len(raw), estimate_tokens(text))]

@@ -1,0 +1,279 @@
+"""The live service's HTTP surface: which build answered, what changed, every revision, and the
+webhook that asks for a refresh.
+
+- Every response carries ``X-Content-Revision`` (the build's revision) and ``Last-Modified``
+  (when its content was last updated from the feed): :class:`PinBuild` pins one build per request
+  before any handler runs, so the headers, the body and any tool a request calls agree.
+- ``GET /api/changes?since=<cursor>&limit=``: posts added, changed and dropped from the feed.
+- ``GET /posts/<section>/<slug>/revisions``; ``GET /posts/<section>/<slug>.md?rev=<id>``;
+  ``GET /posts/<section>/<slug>.diff?from=<id>&to=<id>`` (a unified diff of the Markdown).
+- ``POST /hooks/feed``: refresh now, signed with ``NOTES_KB_WEBHOOK_SECRET``
+  (see ``server.live.webhook``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import email.utils
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.ingest.history import Revision
+from server.kb.changes import DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE, changes_page, post_revisions
+from server.live.webhook import MAX_BODY_BYTES, SIGNATURE_HEADER, signature_problem
+from server.web.app import MARKDOWN, PLAIN, ApiError, Service, _check_name
+
+if TYPE_CHECKING:
+    from server.kb.notes import KnowledgeBase
+    from server.live.follow import LiveKnowledge
+
+SCOPE_KEY = "notes_kb.service"
+"""Where :class:`PinBuild` leaves the request's ``Service`` (one build) in the ASGI scope."""
+
+
+def http_date(iso: str | None) -> str | None:
+    """``2026-05-10T13:09:18Z`` as an HTTP date (``Sun, 10 May 2026 13:09:18 GMT``)."""
+    if not iso:
+        return None
+    try:
+        when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return email.utils.format_datetime(when, usegmt=True)
+
+
+def build_headers(kb: KnowledgeBase) -> list[tuple[bytes, bytes]]:
+    headers = []
+    if kb.revision:
+        headers.append((b"x-content-revision", kb.revision.encode()))
+    modified = http_date(kb.updated)
+    if modified:
+        headers.append((b"last-modified", modified.encode()))
+    return headers
+
+
+class PinBuild:
+    """Pin the app's current ``Service`` (one build) for the whole request and say which build
+    answered in ``X-Content-Revision`` and ``Last-Modified``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        service: Service | None = getattr(scope["app"].state, "service", None)
+        if service is None:
+            await self.app(scope, receive, send)
+            return
+        scope[SCOPE_KEY] = service
+        extra = build_headers(service.kb)
+
+        async def send_with_build(message: Message) -> None:
+            if message["type"] == "http.response.start" and extra:
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        ref = getattr(scope["app"].state, "kb_ref", None)
+        if ref is None:
+            await self.app(scope, receive, send_with_build)
+            return
+        with ref.pinned(service.kb):
+            await self.app(scope, receive, send_with_build)
+
+
+def pinned_service(request: Request) -> Service:
+    service = request.scope.get(SCOPE_KEY)
+    if service is None:
+        service = request.app.state.service
+    assert isinstance(service, Service)
+    return service
+
+
+def _live(request: Request) -> LiveKnowledge | None:
+    live: LiveKnowledge | None = getattr(request.app.state, "live", None)
+    return live
+
+
+def _int_param(request: Request, name: str, low: int, high: int, default: int | None) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.isdecimal() and len(raw) <= 12) or not low <= int(raw) <= high:
+        raise ApiError(
+            422,
+            "invalid_input",
+            f"{name}: expected an integer from {low} to {high}, got {raw!r}",
+            name,
+        )
+    return int(raw)
+
+
+# --------------------------------------------------------------------------------------------
+# changes and revisions
+
+
+async def api_changes(request: Request) -> Response:
+    service = pinned_service(request)
+    since = _int_param(request, "since", 0, 10**12, None)
+    limit = _int_param(request, "limit", 1, MAX_CHANGES_PAGE, DEFAULT_CHANGES_PAGE)
+    assert limit is not None
+    page = changes_page(service.kb, since, limit)
+    return JSONResponse(page.to_json(service.kb, since))
+
+
+def _revision_record(section: str, slug: str, rev: Revision) -> dict[str, Any]:
+    return {
+        **rev.to_json(),
+        "url": f"/posts/{section}/{slug}.md?rev={rev.id}",
+    }
+
+
+async def revisions(request: Request) -> Response:
+    service = pinned_service(request)
+    section, slug = request.path_params["section"], request.path_params["slug"]
+    post = service.post(section, slug)
+    revs = post_revisions(service.kb, post)
+    return JSONResponse(
+        {
+            "section": section,
+            "slug": slug,
+            "title": post.title,
+            "current": revs[-1].id,
+            "revisions": [_revision_record(section, slug, r) for r in revs],
+        }
+    )
+
+
+def _revision_text(service: Service, section: str, slug: str, rev: str, field: str) -> str:
+    post = service.post(section, slug)
+    revs = post_revisions(service.kb, post)
+    ids = [r.id for r in revs]
+    if rev not in ids:
+        raise ApiError(
+            404,
+            "not_found",
+            f"{field}: expected a revision of {section}/{slug} ({', '.join(ids)}), got {rev!r}",
+            field,
+        )
+    if rev == ids[-1]:
+        return service.post_markdown(section, slug).body.decode("utf-8")
+    from server.live.generations import GenerationStore
+
+    blob = GenerationStore(service.settings.state_dir).blob(rev)
+    if blob is None:
+        raise ApiError(404, "not_found", f"{field}: revision {rev} is no longer stored", field)
+    return blob.decode("utf-8")
+
+
+def markdown_revision(
+    fallback: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """``GET /posts/<section>/<slug>.md?rev=<id>``: that revision; without ``rev``, ``fallback``."""
+
+    async def endpoint(request: Request) -> Response:
+        rev = request.query_params.get("rev")
+        if rev is None:
+            return await fallback(request)
+        service = pinned_service(request)
+        section = _check_name(request.path_params["section"], "section")
+        slug = _check_name(request.path_params["slug"], "slug")
+        text = _revision_text(service, section, slug, rev, "rev")
+        return Response(text, media_type=MARKDOWN, headers={"Cache-Control": "max-age=31536000"})
+
+    return endpoint
+
+
+async def diff(request: Request) -> Response:
+    service = pinned_service(request)
+    section = _check_name(request.path_params["section"], "section")
+    slug = _check_name(request.path_params["slug"], "slug")
+    post = service.post(section, slug)
+    ids = [r.id for r in post_revisions(service.kb, post)]
+    to = request.query_params.get("to") or ids[-1]
+    default_from = ids[ids.index(to) - 1] if to in ids and ids.index(to) > 0 else to
+    from_ = request.query_params.get("from") or default_from
+    old = _revision_text(service, section, slug, from_, "from")
+    new = _revision_text(service, section, slug, to, "to")
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile=f"posts/{section}/{slug}.md@{from_}",
+        tofile=f"posts/{section}/{slug}.md@{to}",
+    )
+    return Response("".join(lines), media_type=PLAIN.replace("text/plain", "text/x-diff"))
+
+
+# --------------------------------------------------------------------------------------------
+# the webhook
+
+
+async def hook_feed(request: Request) -> Response:
+    live = _live(request)
+    service = pinned_service(request)
+    secret = service.settings.webhook_secret
+    if not secret:
+        raise ApiError(
+            404, "not_found", "hooks/feed: off (set NOTES_KB_WEBHOOK_SECRET to turn it on)", "path"
+        )
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise ApiError(
+                413, "too_large", f"(body): expected at most {MAX_BODY_BYTES} bytes, got more"
+            )
+    problem = signature_problem(secret, body, request.headers.get(SIGNATURE_HEADER))
+    if problem is not None:
+        status = 401 if SIGNATURE_HEADER.lower() not in request.headers else 403
+        raise ApiError(status, "bad_signature", problem, SIGNATURE_HEADER)
+    if live is None:
+        raise ApiError(
+            409, "not_following", "hooks/feed: this server follows no feed (start it with --feed)"
+        )
+    live.request_refresh()
+    return JSONResponse({"status": "accepted", "refresh": "requested"}, 202)
+
+
+def live_health(request: Request, service: Service) -> dict[str, Any]:
+    """The ``/healthz`` fields of the build and of the feed it follows."""
+    kb = service.kb
+    fields: dict[str, Any] = {"revision": kb.revision, "updated": kb.updated}
+    live = _live(request)
+    if live is None:
+        return fields
+    status = live.store.read_status()
+    fields["feed"] = {
+        "source": str(live.refresher.source),
+        "interval_s": live.refresher.interval,
+        "last_check": status.get("last_check"),
+        "last_success": status.get("last_success"),
+        "last_change": status.get("last_change"),
+        "last_error": status.get("last_error"),
+        "last_error_at": status.get("last_error_at"),
+        "failures": status.get("failures", 0),
+        "next_check": status.get("next_check"),
+        "served_revision": kb.revision,
+        "built_revision": status.get("revision"),
+    }
+    return fields
+
+
+def routes(post_endpoint: Callable[[Request], Awaitable[Response]]) -> list[BaseRoute]:
+    """The live routes, to go before the app's own ``/posts/{section}/{slug}``."""
+    return [
+        Route(
+            "/posts/{section}/{slug}.md", markdown_revision(post_endpoint), methods=["GET", "HEAD"]
+        ),
+        Route("/posts/{section}/{slug}.diff", diff, methods=["GET", "HEAD"]),
+        Route("/posts/{section}/{slug}/revisions", revisions, methods=["GET", "HEAD"]),
+        Route("/api/changes", api_changes, methods=["GET", "HEAD"]),
+        Route("/hooks/feed", hook_feed, methods=["POST"]),
+    ]
