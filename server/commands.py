@@ -18,6 +18,11 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["base_url"] = args.base_url
     if getattr(args, "db", None) is not None:
         overrides["db"] = db_setting(args.db)
+    feed = getattr(args, "feed", None)
+    if feed is not None:
+        overrides["feed"] = feed if "://" in feed else str(Path(feed).resolve())
+    if getattr(args, "refresh", None) is not None:
+        overrides["refresh"] = args.refresh
     return settings_for(args.root, **overrides)
 
 
@@ -35,6 +40,39 @@ def _export_env(settings: Settings) -> None:
     os.environ["NOTES_KB_BASE_URL"] = settings.base_url
     if settings.db is not None:
         os.environ["NOTES_KB_DB"] = settings.db
+    if settings.feed:
+        os.environ["NOTES_KB_FEED"] = settings.feed
+    if settings.refresh:
+        os.environ["NOTES_KB_REFRESH"] = settings.refresh
+
+
+def _add_feed(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--feed",
+        default=None,
+        metavar="URL_OR_PATH",
+        help="follow this feed: refresh the content each interval, no restart "
+        "(default: $NOTES_KB_FEED; none)",
+    )
+    parser.add_argument(
+        "--refresh",
+        default=None,
+        metavar="INTERVAL",
+        help="how often to check the feed, e.g. 30s, 15m, 1h (default: $NOTES_KB_REFRESH, "
+        "else 15m for a URL, 1m for a file)",
+    )
+
+
+def _check_live(settings: Settings, command: str) -> bool:
+    """False (after a message) when the feed-following settings are unusable."""
+    if not settings.feed:
+        return True
+    try:
+        settings.refresh_s  # noqa: B018 (validates the interval)
+    except ValueError as exc:
+        print(f"notes-kb {command}: --{exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def _ensure_built(settings: Settings) -> bool:
@@ -84,6 +122,7 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
         help="public URL for links in llms.txt (default: each request's own host)",
     )
     _add_db(parser)
+    _add_feed(parser)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -91,7 +130,9 @@ def run_serve(args: argparse.Namespace) -> int:
         print("notes-kb serve: --workers: expected at least 1", file=sys.stderr)
         return 2
     settings = _settings(args)
-    if not _ensure_built(settings):
+    if not _check_live(settings, "serve"):
+        return 2
+    if not settings.feed and not _ensure_built(settings):
         return 1
     _export_env(settings)
     import uvicorn
@@ -114,11 +155,14 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def configure_mcp(parser: argparse.ArgumentParser) -> None:
     _add_db(parser)
+    _add_feed(parser)
 
 
 def run_mcp(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    if not _ensure_built(settings):
+    if not _check_live(settings, "mcp"):
+        return 2
+    if not settings.feed and not _ensure_built(settings):
         return 1
     from server.mcp.server import run_stdio
 

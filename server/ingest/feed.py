@@ -69,6 +69,8 @@ class Feed:
     version: str
     items: tuple[FeedItem, ...]
     warnings: tuple[str, ...] = ()
+    malformed: str | None = None
+    """Why the document is not well-formed XML (it was read leniently), else None."""
 
 
 @dataclass(frozen=True)
@@ -586,6 +588,7 @@ def parse_feed(data: bytes, *, content_type: str | None = None) -> Feed:
         version=str(parsed.get("version")),
         items=tuple(items),
         warnings=tuple(feed_warnings),
+        malformed=str(parsed.get("bozo_exception")) if parsed.get("bozo") else None,
     )
 
 

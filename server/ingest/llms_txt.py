@@ -27,6 +27,8 @@ class Site:
     description: str = ""
     link: str = ""
     feed_url: str = ""
+    updated: str = ""
+    """When a live service last updated the content from the feed (a feed date; may be "")."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,11 @@ def render_llms_txt(
             " Each tool link is the tool's documentation with runnable curl examples; the same "
             "tools answer over MCP at /mcp and as JSON at POST /api/tools/NAME."
             if tools
+            else ""
+        )
+        + (
+            f" The content was last updated from the feed on {site.updated}."
+            if site.updated
             else ""
         ),
     ]

@@ -101,7 +101,7 @@ class GenerationStore:
         return settings_for(
             generation.path,
             base_url=settings.base_url,
-            db_path=settings.db_path,
+            db=settings.db,
             limits=settings.limits,
             feed=settings.feed,
             refresh=settings.refresh,

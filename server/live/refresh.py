@@ -167,6 +167,13 @@ class Refresher:
         feed = parse_feed(fetched.data, content_type=fetched.content_type)
         if not feed.items:
             raise FeedError("feed: expected at least one item, got an empty feed (kept content)")
+        if feed.malformed and "undefined entity" not in feed.malformed:
+            # A truncated or broken document read leniently could lose items or text: a live
+            # service keeps what it serves (a plain build reads it, with a warning).
+            raise FeedError(
+                f"feed: expected a well-formed RSS or Atom document, got {feed.malformed} "
+                "(kept content)"
+            )
         return feed, fetched, sha
 
     def _refresh_locked(self) -> RefreshResult:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -29,11 +29,13 @@ from tools.registry import ToolSpec
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.context import Context
+    from mcp.server.subscriptions import SubscriptionBus
     from mcp.server.transport_security import TransportSecuritySettings
     from mcp.types import CallToolResult, ToolAnnotations
     from starlette.types import ASGIApp
 
-    from server.kb.notes import KnowledgeBase
+    from server.kb.notes import KnowledgeBase, KnowledgeSource
+    from server.live.follow import LiveKnowledge
 
 SERVER_NAME = "notes-kb"
 POST_URI = "notes://posts/{section}/{slug}"
@@ -283,11 +285,12 @@ def _parse_page(uri: str, page: str) -> int:
 
 
 def add_resources(
-    server: MCPServer, kb: KnowledgeBase, toolset: Toolset, settings: Settings
+    server: MCPServer, kb: KnowledgeSource, toolset: Toolset, settings: Settings
 ) -> None:
-    """``notes://llms.txt``, one resource per post, and the template ``...{?page}`` for pages."""
-    from mcp.server.mcpserver.resources import FunctionResource
+    """``notes://llms.txt``, one resource per post, and the template ``...{?page}`` for pages.
 
+    ``kb`` may be a live service's ``KnowledgeRef``: every read pins the current build, and
+    ``add_post_resources`` registers the notes a new build adds."""
     from server.ingest.llms_txt import render_llms_txt, site_from_manifest, tool_links
 
     budget = settings.limits.max_response_tokens
@@ -300,24 +303,15 @@ def add_resources(
         mime_type=MARKDOWN,
     )
     def llms_txt() -> str:
+        build = kb.pin()
         return render_llms_txt(
-            kb.posts,
+            build.posts,
             tool_links(toolset.specs.values()),
             settings.base_url,
-            site=site_from_manifest(settings.manifest_path),
+            site=site_from_manifest(build.settings.manifest_path),
         )
 
-    for post in kb.posts:
-        server.add_resource(
-            FunctionResource(
-                uri=post_uri(post),
-                name=f"{post.section}/{post.slug}",
-                title=post.title,
-                description=post.summary or None,
-                mime_type=MARKDOWN,
-                fn=_page_reader(kb, post.section, post.slug, 1, budget),
-            )
-        )
+    add_post_resources(server, kb, kb.pin().posts, budget)
 
     @server.resource(
         POST_URI + "{?page}",
@@ -332,14 +326,33 @@ def add_resources(
     )
     def note(section: str, slug: str, page: str = "1") -> str:
         uri = f"notes://posts/{section}/{slug}"
-        return read_post_page(_find_post(kb, section, slug), _parse_page(uri, page), budget)
+        return read_post_page(_find_post(kb.pin(), section, slug), _parse_page(uri, page), budget)
+
+
+def add_post_resources(
+    server: MCPServer, kb: KnowledgeSource, posts: Sequence[Post], budget: int
+) -> None:
+    """One resource per post (its first page), read from the build current at read time."""
+    from mcp.server.mcpserver.resources import FunctionResource
+
+    for post in posts:
+        server.add_resource(
+            FunctionResource(
+                uri=post_uri(post),
+                name=f"{post.section}/{post.slug}",
+                title=post.title,
+                description=post.summary or None,
+                mime_type=MARKDOWN,
+                fn=_page_reader(kb, post.section, post.slug, 1, budget),
+            )
+        )
 
 
 def _page_reader(
-    kb: KnowledgeBase, section: str, slug: str, page: int, budget: int
+    kb: KnowledgeSource, section: str, slug: str, page: int, budget: int
 ) -> Callable[[], str]:
     def read() -> str:
-        return read_post_page(_find_post(kb, section, slug), page, budget)
+        return read_post_page(_find_post(kb.pin(), section, slug), page, budget)
 
     return read
 
@@ -357,10 +370,23 @@ def _version() -> str:
         return "0.1.0"
 
 
-def create_mcp(toolset: Toolset, kb: KnowledgeBase, settings: Settings) -> MCPServer:
-    """The MCP server: tools from ``toolset.specs``, notes as resources, note+tool prompts."""
+def create_mcp(
+    toolset: Toolset,
+    kb: KnowledgeSource,
+    settings: Settings,
+    *,
+    live: LiveKnowledge | None = None,
+) -> MCPServer:
+    """The MCP server: tools from ``toolset.specs``, notes as resources, note+tool prompts.
+
+    With ``live`` (a service following a feed), each new build publishes change events on the
+    subscription bus (``server.live.events.make_bus``): ``ResourcesListChanged`` when notes were
+    added and ``ResourceUpdated`` for every note added or changed."""
     from mcp.server.mcpserver import MCPServer
 
+    from server.live.events import make_bus
+
+    bus = make_bus(settings)
     server: MCPServer = MCPServer(
         SERVER_NAME,
         title="notes-kb: study notes and their tools",
@@ -368,8 +394,11 @@ def create_mcp(toolset: Toolset, kb: KnowledgeBase, settings: Settings) -> MCPSe
         version=_version(),
         tools=registry_tools(toolset, settings),
         log_level="WARNING",
+        subscriptions=bus.bus,
     )
     add_resources(server, kb, toolset, settings)
+    if live is not None:
+        live.on_swap(_change_publisher(server, kb, bus.bus, settings))
     from server.mcp.prompts import add_prompts
 
     add_prompts(server, toolset)
@@ -441,10 +470,46 @@ def mcp_http_app(
     return StreamableHTTPASGIApp(manager), manager.run
 
 
+def _change_publisher(
+    server: MCPServer, kb: KnowledgeSource, bus: SubscriptionBus, settings: Settings
+) -> Callable[[KnowledgeBase, KnowledgeBase], Awaitable[None]]:
+    from server.live.events import change_events
+
+    async def publish(old: KnowledgeBase, new: KnowledgeBase) -> None:
+        before = {(p.section, p.slug): p for p in old.posts}
+        added = [p for p in new.posts if (p.section, p.slug) not in before]
+        changed = [p for p in new.posts if before.get((p.section, p.slug)) not in (None, p)]
+        add_post_resources(server, kb, added, settings.limits.max_response_tokens)
+        uris = sorted(post_uri(p) for p in [*added, *changed])
+        for event in change_events(uris, list_changed=bool(added)):
+            await bus.publish(event)
+
+    return publish
+
+
 def run_stdio(settings: Settings) -> None:
-    """Serve MCP over stdin/stdout until the client closes it (``notes-kb mcp``)."""
-    server = build_server(settings)
-    server.run("stdio")
+    """Serve MCP over stdin/stdout until the client closes it (``notes-kb mcp``); with
+    ``settings.feed``, follow the feed meanwhile (``server.live``)."""
+    if not settings.feed:
+        build_server(settings).run("stdio")
+        return
+    import anyio
+
+    from server.ingest.llms_txt import tool_links
+    from server.live.follow import LiveKnowledge
+
+    live = LiveKnowledge(settings)
+    toolset = Toolset.for_kb(live.ref, settings)
+    live.refresher.tools = tool_links(toolset.specs.values())
+    server = create_mcp(toolset, live.ref, settings, live=live)
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(live.run)
+            await server.run_stdio_async()
+            group.cancel_scope.cancel()
+
+    anyio.run(main)
 
 
 def build_server(settings: Settings) -> MCPServer:

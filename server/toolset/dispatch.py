@@ -31,7 +31,7 @@ from tools.errors import StoreUnavailableError, ToolInputError
 from tools.registry import ToolSpec, all_tools
 
 if TYPE_CHECKING:
-    from server.kb.notes import KnowledgeBase
+    from server.kb.notes import KnowledgeSource
 
 
 STORE_CALL_BOUND = 4
@@ -96,7 +96,7 @@ class Toolset:
         self._pool_lock = threading.Lock()
 
     @classmethod
-    def for_kb(cls, kb: KnowledgeBase | None, settings: Settings | None = None) -> Toolset:
+    def for_kb(cls, kb: KnowledgeSource | None, settings: Settings | None = None) -> Toolset:
         """The registry's tools, plus ``search_notes``/``get_note``/``list_notes`` over ``kb``."""
         specs: list[ToolSpec] = []
         if kb is not None:

@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 
 from server.config import DEFAULT_LIMITS
 from server.ingest.posts import Post, estimate_tokens
-from server.kb.notes import KnowledgeBase, Section
+from server.kb.notes import KnowledgeBase, KnowledgeRef, KnowledgeSource, Section
 from server.kb.search import MAX_LIMIT, MAX_QUERY_CHARS
 from tools.errors import ToolInputError
 from tools.registry import Example, ToolSpec
@@ -109,6 +109,12 @@ class GetNoteInput(ToolInput):
         description="Character offset into the (section's) text where this page starts; use "
         "the previous page's next_offset.",
     )
+    revision: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Read this revision of the note (an id from GET /posts/<section>/<slug>/"
+        "revisions or list_changes; default: the current one).",
+    )
 
 
 class GetNoteOutput(NoteInfo):
@@ -125,6 +131,9 @@ class GetNoteOutput(NoteInfo):
     next_offset: int | None = Field(description="Offset of the next page; null on the last page.")
     text: str = Field(
         description="Markdown of this page. When more follows, the last line says how to get it."
+    )
+    revision: str | None = Field(
+        default=None, description="The revision of the note this page is from."
     )
 
 
@@ -269,12 +278,34 @@ def _truncation_line(post: Post, heading: str | None, next_offset: int) -> str:
 # Tools
 
 
-def note_tools(kb: KnowledgeBase) -> tuple[ToolSpec, ...]:
-    """``search_notes``, ``get_note`` and ``list_notes`` over ``kb``."""
-    limit = kb.settings.limits.max_response_tokens
+def _revision(kb: KnowledgeBase, post: Post, revision: str | None) -> tuple[Post, str]:
+    """The post as of ``revision`` (default: current) and that revision's id."""
+    from server.kb.changes import post_revisions
+
+    revs = post_revisions(kb, post)
+    ids = [r.id for r in revs]
+    if revision is None or revision == ids[-1]:
+        return post, ids[-1]
+    if revision not in ids:
+        raise ToolInputError("revision", f"a revision of this note ({', '.join(ids)})", revision)
+    from server.ingest.posts import parse_post
+
+    path = kb.settings.state_dir / "blobs" / revision[:2] / f"{revision}.md"
+    try:
+        return parse_post(path.read_text(encoding="utf-8")), revision
+    except (OSError, ValueError):
+        raise ToolInputError("revision", "a revision still stored", revision) from None
+
+
+def note_tools(source: KnowledgeSource) -> tuple[ToolSpec, ...]:
+    """``search_notes``, ``get_note`` and ``list_notes`` over ``source`` (one build, or the
+    live service's current build: each call pins one), and ``list_changes`` for a live one."""
+    limit = source.pin().settings.limits.max_response_tokens
     budget = max(limit - META_TOKEN_RESERVE, limit // 2, 1)
+    kb_max_tokens = limit
 
     def search_notes(args: SearchNotesInput) -> SearchNotesOutput:
+        kb = source.pin()
         _check_section(kb, args.section)
         hits = kb.search_index.search(args.query, section=args.section, limit=args.limit)
         return SearchNotesOutput(
@@ -296,7 +327,8 @@ def note_tools(kb: KnowledgeBase) -> tuple[ToolSpec, ...]:
         )
 
     def get_note(args: GetNoteInput) -> GetNoteOutput:
-        post = _find(kb, args.section, args.slug)
+        kb = source.pin()
+        post, revision = _revision(kb, _find(kb, args.section, args.slug), args.revision)
         heading: str | None = None
         anchor: str | None = None
         text = post.body
@@ -328,6 +360,7 @@ def note_tools(kb: KnowledgeBase) -> tuple[ToolSpec, ...]:
                 offset=args.offset,
                 next_offset=next_offset,
                 text=page,
+                revision=revision,
             )
 
         # The page's tokens fit the budget; the whole reply as compact JSON (metadata, escaped
@@ -347,6 +380,7 @@ def note_tools(kb: KnowledgeBase) -> tuple[ToolSpec, ...]:
         return out
 
     def list_notes(args: ListNotesInput) -> ListNotesOutput:
+        kb = source.pin()
         _check_section(kb, args.section)
         posts = kb.list(args.section)
         chosen = posts[args.offset : args.offset + args.limit]
@@ -358,7 +392,7 @@ def note_tools(kb: KnowledgeBase) -> tuple[ToolSpec, ...]:
             notes=[_info(kb, p) for p in chosen],
         )
 
-    return (
+    specs: tuple[ToolSpec, ...] = (
         ToolSpec(
             name="search_notes",
             title="Search the notes",
@@ -392,10 +426,11 @@ def note_tools(kb: KnowledgeBase) -> tuple[ToolSpec, ...]:
                 "search_notes) with its front matter as fields (title, link, published, "
                 "summary, ...). With `heading` (a heading's text or anchor) only that heading's "
                 "section, subsections included. Long text is paged so that a reply stays under "
-                f"about {kb.settings.limits.max_response_tokens:,} tokens (or `max_chars` "
+                f"about {kb_max_tokens:,} tokens (or `max_chars` "
                 "characters): `next_offset` is null on the last page, otherwise the text ends "
                 "with a line '[truncated: call get_note with offset=N ...]' — call again with "
-                "that offset. An unknown section or slug is an error that lists the nearest notes."
+                "that offset. An unknown section or slug is an error that lists the nearest notes. "
+                "`revision` reads an earlier revision of the note."
             ),
             input_model=GetNoteInput,
             output_model=GetNoteOutput,
@@ -435,3 +470,8 @@ def note_tools(kb: KnowledgeBase) -> tuple[ToolSpec, ...]:
             tags=("notes",),
         ),
     )
+    if isinstance(source, KnowledgeRef):
+        from server.toolset.changes_tool import list_changes_tool
+
+        specs = (*specs, list_changes_tool(source))
+    return specs

@@ -20,6 +20,7 @@ they are parsed, JSON deeper than ``Limits.max_json_depth`` before it is validat
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -310,6 +311,8 @@ class Service:
             from server.ingest.llms_txt import site_from_manifest
 
             self._site = site_from_manifest(self.settings.manifest_path)
+            if self.kb.history is not None:  # a live build says when the feed last changed it
+                self._site = dataclasses.replace(self._site, updated=self.kb.updated or "")
         return self._site
 
     def llms(self, kind: str, base_url: str) -> Cached:
@@ -410,7 +413,8 @@ def tool_record(spec: ToolSpec) -> dict[str, Any]:
 
 
 def _service(request: Request) -> Service:
-    service: Service = request.app.state.service
+    # the build pinned for this request (server.web.live_routes.PinBuild), else the current one
+    service: Service = request.scope.get("notes_kb.service") or request.app.state.service
     return service
 
 
@@ -438,10 +442,11 @@ def request_base_url(request: Request) -> str:
 
 
 async def healthz(request: Request) -> Response:
+    from server.web.live_routes import live_health
+
     service = _service(request)
-    return JSONResponse(
-        {"status": "ok", "posts": len(service.kb.posts), "tools": len(service.toolset.specs)}
-    )
+    body = {"status": "ok", "posts": len(service.kb.posts), "tools": len(service.toolset.specs)}
+    return JSONResponse({**body, **live_health(request, service)})
 
 
 async def index(request: Request) -> Response:
@@ -751,15 +756,19 @@ def create_app(
 ) -> Starlette:
     """The service for the knowledge base at ``settings.root`` (a fresh app per call)."""
     settings = settings or settings_for()
-    kb = kb if kb is not None else load_kb(settings)
-    toolset = toolset or Toolset.for_kb(kb, settings)
-    service = Service(settings, kb, toolset)
-    app_routes = routes()
+    from server.web import live_routes
+
+    live = live_routes.follow_feed(settings) if kb is None and settings.feed else None
+    kb = live.ref.pin() if live is not None else kb if kb is not None else load_kb(settings)
+    toolset = toolset or Toolset.for_kb(live.ref if live is not None else kb, settings)
+    service = Service(kb.settings if live is not None else settings, kb, toolset)
+    app_routes = [*live_routes.routes(post), *routes()]
     mcp_lifespan: Callable[[], AbstractAsyncContextManager[None]] | None = None
     if mcp:
         from server.mcp.server import create_mcp, mcp_http_app
 
-        mcp_app, mcp_lifespan = mcp_http_app(create_mcp(toolset, kb, settings), settings)
+        mcp_server = create_mcp(toolset, live.ref if live else kb, settings, live=live)
+        mcp_app, mcp_lifespan = mcp_http_app(mcp_server, settings)
         app_routes.insert(0, Route("/mcp", mcp_app, methods=["GET", "POST", "DELETE"]))
 
     @asynccontextmanager
@@ -767,6 +776,8 @@ def create_app(
         async with AsyncExitStack() as stack:
             if mcp_lifespan is not None:
                 await stack.enter_async_context(mcp_lifespan())
+            if live is not None:
+                await stack.enter_async_context(live_routes.following(app, live, toolset))
             try:
                 yield
             finally:
@@ -776,6 +787,7 @@ def create_app(
         routes=app_routes,
         middleware=[
             Middleware(ServiceMiddleware, minimum_size=512),
+            Middleware(live_routes.PinBuild),
         ],
         exception_handlers={
             ApiError: on_api_error,
@@ -788,6 +800,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = service
+    app.state.live = live
+    app.state.kb_ref = live.ref if live is not None else None
     return app
 
 

@@ -13,12 +13,15 @@ webhook that asks for a refresh.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import email.utils
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import anyio
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -30,8 +33,10 @@ from server.live.webhook import MAX_BODY_BYTES, SIGNATURE_HEADER, signature_prob
 from server.web.app import MARKDOWN, PLAIN, ApiError, Service, _check_name
 
 if TYPE_CHECKING:
+    from server.config import Settings
     from server.kb.notes import KnowledgeBase
     from server.live.follow import LiveKnowledge
+    from server.toolset.dispatch import Toolset
 
 SCOPE_KEY = "notes_kb.service"
 """Where :class:`PinBuild` leaves the request's ``Service`` (one build) in the ASGI scope."""
@@ -180,7 +185,8 @@ def markdown_revision(
 
     async def endpoint(request: Request) -> Response:
         rev = request.query_params.get("rev")
-        if rev is None:
+        if rev is None:  # the app's own endpoint, as if its route had matched
+            request.scope["path_params"]["slug"] += ".md"
             return await fallback(request)
         service = pinned_service(request)
         section = _check_name(request.path_params["section"], "section")
@@ -277,3 +283,34 @@ def routes(post_endpoint: Callable[[Request], Awaitable[Response]]) -> list[Base
         Route("/api/changes", api_changes, methods=["GET", "HEAD"]),
         Route("/hooks/feed", hook_feed, methods=["POST"]),
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# following a feed inside the app
+
+
+def follow_feed(settings: Settings) -> LiveKnowledge:
+    """The live knowledge base for ``settings.feed`` (publishes a first build when needed)."""
+    from server.live.follow import LiveKnowledge
+
+    return LiveKnowledge(settings)
+
+
+@contextlib.asynccontextmanager
+async def following(app: Starlette, live: LiveKnowledge, toolset: Toolset) -> AsyncIterator[None]:
+    """For the app's lifespan: follow the feed in a background task; each new build gets a new
+    ``Service`` (fresh caches) that the next request pins."""
+    from server.ingest.llms_txt import tool_links
+
+    live.refresher.tools = tool_links(toolset.specs.values())
+
+    async def serve(old: KnowledgeBase, new: KnowledgeBase) -> None:
+        app.state.service = Service(new.settings, new, toolset)
+
+    live.on_swap(serve)
+    async with anyio.create_task_group() as group:
+        group.start_soon(live.run)
+        try:
+            yield
+        finally:
+            group.cancel_scope.cancel()

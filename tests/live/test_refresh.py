@@ -1,0 +1,247 @@
+"""Following a feed (issue 9): a real HTTP feed server changes v1 → v2 → broken → HTML → empty →
+500 → v3 → 304s; each refresh builds a generation or changes nothing; revisions, diffs and the
+change log say exactly what changed; two roots fed the same feeds converge byte for byte."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.config import Settings, settings_for
+from server.ingest.history import HISTORY_NAME
+from server.live.generations import GenerationStore
+from server.live.refresh import Refresher
+from server.web.app import create_app
+from tests.live.feeds import BROKEN, HTML_PAGE, V1, V2, V3, feed_server, rss
+
+BASE = "http://127.0.0.1:8000"
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _current(settings: Settings) -> Path:
+    generation = GenerationStore.for_settings(settings).current()
+    assert generation is not None
+    return generation.path
+
+
+def _post(settings: Settings, section: str, slug: str) -> bytes:
+    return (_current(settings) / "content" / "posts" / section / f"{slug}.md").read_bytes()
+
+
+def _rev(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _kinds(changes: list[dict[str, object]]) -> list[tuple[object, object, object]]:
+    return [(c["kind"], c["section"], c["slug"]) for c in changes]
+
+
+def test_a_feed_that_changes_v1_v2_broken_500_v3_then_304s(tmp_path: Path) -> None:
+    with feed_server(V1) as srv:
+        settings = settings_for(tmp_path / "root", feed=srv.url, refresh="1h")
+        refresher = Refresher(settings)
+        store = refresher.store
+
+        first = refresher.refresh()
+        assert first.outcome == "built" and first.converted == 2
+        assert _kinds(first.changes) == [("added", "ai", "bandit"), ("added", "invest", "curve")]
+        curve_v1 = _post(settings, "invest", "curve")
+
+        srv.serve(V2)
+        second = refresher.refresh()
+        assert second.outcome == "built" and second.revision != first.revision
+        # only the new and the edited item are converted; the unchanged one is reused
+        assert (second.converted, second.reused) == (2, 1)
+        assert _kinds(second.changes) == [
+            ("added", "invest", "boxes"),
+            ("changed", "invest", "curve"),
+        ]
+        curve_v2 = _post(settings, "invest", "curve")
+        assert b"a recession signal" in curve_v2 and b"a recession signal" not in curve_v1
+        served = _tree(_current(settings))
+        generations = sorted(p.name for p in store.generations.iterdir())
+
+        # nothing a bad feed brings changes what is served
+        bad = [(BROKEN, 200), (HTML_PAGE, 200), (rss([], "Sat, 09 May 2026 00:00:00 GMT"), 200)]
+        bad.append((V3, 500))
+        expected = ["expected a well-formed", "expected an RSS or Atom", "empty feed", "500"]
+        for (body, status), message in zip(bad, expected, strict=True):
+            srv.serve(body, status)
+            result = refresher.refresh()
+            assert result.outcome == "error" and message in (result.error or ""), result
+            assert store.current() is not None and store.current().revision == second.revision  # type: ignore[union-attr]
+            assert _tree(_current(settings)) == served
+            assert sorted(p.name for p in store.generations.iterdir()) == generations
+            status_now = store.read_status()
+            assert message in str(status_now["last_error"])
+        assert store.read_status()["failures"] == 4
+        # backed off, but never beyond the interval
+        wait = float(store.read_status()["next_check_epoch"]) - float(  # type: ignore[arg-type]
+            json.loads(store.status_path.read_text())["next_check_epoch"]
+        )
+        assert wait == 0.0
+
+        srv.serve(V3)
+        third = refresher.refresh()
+        assert third.outcome == "built"
+        assert _kinds(third.changes) == [
+            ("changed", "ai", "bandit"),
+            ("dropped", "invest", "curve"),
+        ]
+        assert store.read_status()["failures"] == 0 and store.read_status()["last_error"]
+        # the dropped post is still served, as of v2
+        assert _post(settings, "invest", "curve") == curve_v2
+
+        # an unchanged feed costs one conditional GET and writes nothing
+        before = _tree(store.state_dir / "generations")
+        for _ in range(2):
+            assert refresher.refresh().outcome == "unchanged"
+        assert srv.not_modified == 2
+        assert srv.requests[-1]["If-None-Match"]
+        assert _tree(store.state_dir / "generations") == before
+
+        # --- what the service says about it (one app over the same root)
+        app = create_app(settings)
+        with TestClient(app, base_url=BASE) as client:
+            revisions = client.get("/posts/invest/curve/revisions").json()
+            ids = [r["id"] for r in revisions["revisions"]]
+            assert ids == [_rev(curve_v1), _rev(curve_v2)] and revisions["current"] == ids[-1]
+            assert [r["size"] for r in revisions["revisions"]] == [len(curve_v1), len(curve_v2)]
+            assert revisions["revisions"][0]["first_seen"] == "2026-05-06T12:00:00Z"
+            assert revisions["revisions"][1]["first_seen"] == "2026-05-08T12:00:00Z"
+            old = client.get(f"/posts/invest/curve.md?rev={ids[0]}")
+            assert old.status_code == 200 and old.content == curve_v1
+            assert client.get("/posts/invest/curve.md").content == curve_v2
+            diff = client.get(f"/posts/invest/curve.diff?from={ids[0]}&to={ids[1]}").text
+            expected_diff = "".join(
+                difflib.unified_diff(
+                    curve_v1.decode().splitlines(keepends=True),
+                    curve_v2.decode().splitlines(keepends=True),
+                    fromfile=f"posts/invest/curve.md@{ids[0]}",
+                    tofile=f"posts/invest/curve.md@{ids[1]}",
+                )
+            )
+            assert diff == expected_diff and "+" in diff
+            assert (
+                client.get("/posts/invest/curve.diff").text == expected_diff
+            )  # previous → current
+            missing = client.get("/posts/invest/curve.md?rev=0123456789abcdef")
+            assert missing.status_code == 404 and missing.json()["error"]["field"] == "rev"
+
+            log = client.get("/api/changes?since=0").json()
+            assert _kinds(log["changes"]) == [
+                ("added", "ai", "bandit"),
+                ("added", "invest", "curve"),
+                ("added", "invest", "boxes"),
+                ("changed", "invest", "curve"),
+                ("changed", "ai", "bandit"),
+                ("dropped", "invest", "curve"),
+            ]
+            assert [c["seq"] for c in log["changes"]] == [1, 2, 3, 4, 5, 6]
+            assert log["next_cursor"] == 6 and log["more"] is False
+            assert [c["build"] for c in log["changes"]] == [first.revision] * 2 + [
+                second.revision
+            ] * 2 + [third.revision] * 2
+            assert log["changes"][3]["revision"] == _rev(curve_v2)
+            assert client.get("/api/changes?since=6").json()["changes"] == []
+            page = client.get("/api/changes?since=2&limit=3").json()
+            assert [c["seq"] for c in page["changes"]] == [3, 4, 5] and page["more"] is True
+            assert page["next_cursor"] == 5
+            latest = client.get("/api/changes?limit=2").json()
+            assert [c["seq"] for c in latest["changes"]] == [5, 6] and latest["next_cursor"] == 6
+            bad_cursor = client.get("/api/changes?since=-1")
+            assert bad_cursor.status_code == 422 and bad_cursor.json()["error"]["field"] == "since"
+
+            tool = client.post("/api/tools/list_changes", json={"since": 2}).json()
+            assert tool["changes"] == client.get("/api/changes?since=2").json()["changes"]
+            note = client.post(
+                "/api/tools/get_note",
+                json={"section": "invest", "slug": "curve", "revision": ids[0]},
+            ).json()
+            assert note["revision"] == ids[0] and "recession signal" not in note["text"]
+            assert (
+                "recession signal"
+                in client.post(
+                    "/api/tools/get_note", json={"section": "invest", "slug": "curve"}
+                ).json()["text"]
+            )
+
+            response = client.get("/llms.txt")
+            assert response.headers["x-content-revision"] == third.revision
+            assert response.headers["last-modified"] == "Sat, 09 May 2026 12:00:00 GMT"
+            assert "last updated from the feed on 2026-05-09T12:00:00Z" in response.text
+            health = client.get("/healthz").json()
+            assert health["revision"] == third.revision
+            assert health["feed"]["source"] == srv.url
+            assert health["feed"]["last_error"] and health["feed"]["failures"] == 0
+
+
+def _follow(settings: Settings, feeds: list[bytes], feed_path: Path) -> None:
+    refresher = Refresher(settings)
+    for body in feeds:
+        feed_path.write_bytes(body)
+        assert refresher.refresh().outcome in ("built", "error", "unchanged")
+
+
+def test_two_roots_fed_the_same_feeds_converge_byte_for_byte(tmp_path: Path) -> None:
+    sequence = [V1, V2, BROKEN, V3, V3]
+    trees = []
+    for name in ("a", "b"):
+        feed_path = tmp_path / f"{name}.xml"
+        settings = settings_for(tmp_path / name, feed=str(feed_path), refresh="1h")
+        _follow(settings, sequence, feed_path)
+        state = settings.state_dir
+        tree = _tree(state / "generations") | {
+            f"blobs/{k}": v for k, v in _tree(state / "blobs").items()
+        }
+        current = GenerationStore(state).current()
+        assert current is not None
+        tree["current"] = current.revision.encode()
+        trees.append(tree)
+    assert trees[0] == trees[1]
+    assert sum(1 for k in trees[0] if k.endswith(HISTORY_NAME)) == 3  # v1, v2, v3
+
+
+def test_seeded_from_the_plain_build_then_refreshed(tmp_path: Path, repo: Path) -> None:
+    """A root with a plain build (the repository's layout) is served at once as a first
+    generation; the feed then refreshes it without touching the plain build's files."""
+    root = tmp_path / "root"
+    (root / "content").mkdir(parents=True)
+    feed_path = tmp_path / "feed.xml"
+    feed_path.write_bytes(V1)
+    plain = settings_for(root)
+    from server.ingest.build import build
+
+    build(plain, feed_path)
+    before = _tree(root)
+    settings = settings_for(root, feed=str(feed_path), refresh="1h")
+    refresher = Refresher(settings)
+    seeded = refresher.ensure_current()
+    assert seeded is not None and seeded.revision
+    assert _tree(seeded.path / "content") == {
+        k.removeprefix("content/"): v
+        for k, v in before.items()
+        if k.startswith("content/") and not k.endswith(".lock")
+    }
+    assert refresher.refresh().outcome == "same-content"  # same feed: same build, no new one
+    feed_path.write_bytes(V2)
+    assert refresher.refresh().outcome == "built"
+    assert {k: v for k, v in _tree(root).items() if not k.startswith(".notes-kb/")} == before
+
+
+@pytest.mark.parametrize("interval", ["0s", "soon", "8d"])
+def test_bad_intervals_are_refused_by_name(interval: str) -> None:
+    with pytest.raises(ValueError, match="refresh: expected an interval"):
+        _ = settings_for(Path("."), feed="x.xml", refresh=interval).refresh_s
