@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import unicodedata
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -371,31 +371,45 @@ def _converter_key() -> str:
 def source_key(item: FeedItem) -> str:
     """What an item's post file is made from (its fields and the converter's code), hashed:
     two items with the same key give the same file, so a refresh converts only new keys."""
-    fields = [
+    fields = (
         item.guid,
         item.link,
         item.title,
         item.published,
         item.updated,
         item.author,
-        list(item.categories),
+        "\x1e".join(item.categories),
         item.language,
-        item.html,
         item.base,
         _converter_key(),
-    ]
-    raw = json.dumps(fields, ensure_ascii=False).encode("utf-8")
-    return hashlib.sha256(raw).hexdigest()[:32]
+        item.html,
+    )
+    digest = hashlib.sha256()
+    for value in fields:  # each field then a separator no field contains (None and "" differ)
+        digest.update(b"\x00" if value is None else value.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()[:32]
 
 
-def _reused(root: Path, entry: ManifestEntry | None) -> tuple[Post, str] | None:
+PostCache = MutableMapping[str, tuple[Post, str]]
+"""Parsed post files by the sha256 of their bytes (as in the manifest), kept across builds."""
+
+
+def _reused(
+    root: Path, entry: ManifestEntry | None, cache: PostCache | None
+) -> tuple[Post, str] | None:
     if entry is None:
         return None
+    if cache is not None and entry.sha256 in cache:
+        return cache[entry.sha256]
     try:
         text = (root / entry.path).read_text(encoding="utf-8")
-        return parse_post(text), text
+        found = parse_post(text), text
     except (OSError, ValueError):
         return None
+    if cache is not None:
+        cache[entry.sha256] = found
+    return found
 
 
 def _plan(
@@ -405,6 +419,7 @@ def _plan(
     progress: Progress | None,
     root: Path,
     reuse: Mapping[str, str] | None = None,
+    cache: PostCache | None = None,
 ) -> list[_Planned]:
     """Convert every item in memory; assign paths (manifest first, then collision suffixes).
 
@@ -436,7 +451,7 @@ def _plan(
         key = source_key(item)
         report.sources[ident] = key
         if reuse is not None and reuse.get(ident) == key:
-            kept = _reused(root, entries.get(ident))
+            kept = _reused(root, entries.get(ident), cache)
             if kept is not None:
                 report.reused += 1
                 taken[f"content/posts/{kept[0].path}".lower()] = ident
@@ -482,7 +497,10 @@ def _plan(
             summary=summary,
             body=f"# {_escape_title(title)}\n\n{markdown}",
         )
-        planned.append(_Planned(ident, post, post.to_markdown()))
+        text = post.to_markdown()
+        if cache is not None:
+            cache[hashlib.sha256(text.encode("utf-8")).hexdigest()] = (post, text)
+        planned.append(_Planned(ident, post, text))
     return planned
 
 
@@ -508,6 +526,7 @@ def build(
     progress: Progress | None = None,
     loaded: tuple[Feed, Fetched] | None = None,
     reuse: Mapping[str, str] | None = None,
+    cache: PostCache | None = None,
 ) -> BuildReport:
     """Build ``settings.root`` from ``feed`` (a path or an http(s) URL; default
     ``content/feed.xml``). ``base_url`` prefixes the links of ``llms.txt`` (default:
@@ -517,7 +536,8 @@ def build(
 
     ``loaded`` is the feed already read and parsed (the live refresher fetches it itself);
     ``reuse`` maps post ids to the ``source_key`` of their current files (items with an equal key
-    are not converted again; ``BuildReport.sources`` gives the keys for the next build)."""
+    are not converted again; ``BuildReport.sources`` gives the keys for the next build);
+    ``cache`` keeps parsed post files between builds of one process."""
     source: str | Path = feed if feed is not None else settings.feed_path
     if loaded is None:
         try:
@@ -530,7 +550,7 @@ def build(
         except FeedError as exc:
             raise BuildError(str(exc)) from None
     with _build_lock(settings):
-        return _build(settings, source, base_url, tools, progress, loaded, reuse)
+        return _build(settings, source, base_url, tools, progress, loaded, reuse, cache)
 
 
 @contextlib.contextmanager
@@ -558,6 +578,7 @@ def _build(
     progress: Progress | None,
     loaded: tuple[Feed, Fetched],
     reuse: Mapping[str, str] | None,
+    cache: PostCache | None = None,
 ) -> BuildReport:
     base = settings.base_url if base_url is None else base_url
     report = BuildReport(source=str(source))
@@ -567,7 +588,7 @@ def _build(
     report.items = len(parsed.items)
     report.warnings.extend(parsed.warnings)
     old_feed, entries = load_manifest(settings.manifest_path)
-    planned = _plan(parsed, entries, report, progress, settings.root, reuse)
+    planned = _plan(parsed, entries, report, progress, settings.root, reuse, cache)
     tool_list = list(tools)
 
     # Every file of the build is written at once at the end, or none is (one disk flush).
@@ -617,7 +638,10 @@ def _build(
         for ident in sorted(set(entries) - set(in_feed)):
             entry = entries[ident]
             try:
-                posts.append(parse_post((root / entry.path).read_text(encoding="utf-8")))
+                hit = cache.get(entry.sha256) if cache is not None else None
+                posts.append(
+                    hit[0] if hit else parse_post((root / entry.path).read_text(encoding="utf-8"))
+                )
             except (OSError, ValueError) as exc:
                 report.warnings.append(
                     f"{entry.path}: kept post cannot be read ({exc}); not listed"

@@ -13,6 +13,7 @@ import bisect
 import calendar
 import codecs
 import contextlib
+import dataclasses
 import hashlib
 import html
 import http.client
@@ -71,6 +72,11 @@ class Feed:
     warnings: tuple[str, ...] = ()
     malformed: str | None = None
     """Why the document is not well-formed XML (it was read leniently), else None."""
+    channel_date: str | None = None
+    """The channel's own date (``date`` falls back to the newest item's when it has none)."""
+    context: str = ""
+    """What items inherit from the channel (language, author, link), hashed: equal contexts,
+    equal items for equal item bytes (see ``parse_feed_incremental``)."""
 
 
 @dataclass(frozen=True)
@@ -569,11 +575,11 @@ def parse_feed(data: bytes, *, content_type: str | None = None) -> Feed:
             )
         )
     dates = [d for it in items for d in (it.updated, it.published) if d]
-    feed_date = (
-        iso_utc(dict.get(channel, "updated_parsed"))
-        or iso_utc(dict.get(channel, "published_parsed"))
-        or (max(dates) if dates else None)
+    channel_date = iso_utc(dict.get(channel, "updated_parsed")) or iso_utc(
+        dict.get(channel, "published_parsed")
     )
+    feed_date = channel_date or (max(dates) if dates else None)
+    context = json.dumps([language, _text(channel.get("author")), str(channel.get("link") or "")])
     self_link = next(
         (str(lk.get("href")) for lk in channel.get("links") or [] if lk.get("rel") == "self"),
         None,
@@ -589,7 +595,90 @@ def parse_feed(data: bytes, *, content_type: str | None = None) -> Feed:
         items=tuple(items),
         warnings=tuple(feed_warnings),
         malformed=str(parsed.get("bozo_exception")) if parsed.get("bozo") else None,
+        channel_date=channel_date,
+        context=hashlib.sha256(context.encode("utf-8")).hexdigest(),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# incremental parsing (a live service reads the same feed again and again)
+
+_ITEM_CHUNK = re.compile(rb"<(item|entry)(?=[\s>/])(?:[^>]*?/>|.*?</\1\s*>)", re.DOTALL)
+_ITEM_OPEN = re.compile(rb"<(?:item|entry)[\s>/]")
+_ITEM_CLOSE = re.compile(rb"</(?:item|entry)\s*>")
+
+ItemCache = dict[tuple[str, str], FeedItem]
+"""Parsed items by (sha256 of the item's bytes, the channel context)."""
+
+
+def split_items(data: bytes) -> tuple[list[bytes], list[tuple[int, int]]] | None:
+    """Each ``<item>``/``<entry>`` element's bytes and span, when they can be cut out
+    unambiguously (every start tag closed by the next end tag, as many of each as items);
+    None otherwise (the caller parses the whole document)."""
+    chunks = list(_ITEM_CHUNK.finditer(data))
+    if not chunks:
+        return None
+    opens = len(_ITEM_OPEN.findall(data))
+    closes = len(_ITEM_CLOSE.findall(data))
+    self_closed = sum(1 for m in chunks if m.group().endswith(b"/>"))
+    if opens != len(chunks) or closes != len(chunks) - self_closed:
+        return None
+    return [m.group() for m in chunks], [m.span() for m in chunks]
+
+
+def parse_feed_incremental(
+    data: bytes, cache: ItemCache, *, content_type: str | None = None
+) -> tuple[Feed, ItemCache]:
+    """``parse_feed`` that parses only the items whose bytes it has not parsed before.
+
+    The document is parsed with its items cut down to the unseen ones (the channel and every
+    new item are read by feedparser exactly as in a whole parse); the others come from ``cache``
+    when the channel context they inherit is unchanged. Returns the feed, equal to
+    ``parse_feed(data)``, and the cache for the next call (this feed's items only). Falls back
+    to a whole parse when the items cannot be cut out unambiguously."""
+    split = None
+    if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        split = split_items(data)
+    if split is None or not cache:
+        feed = parse_feed(data, content_type=content_type)
+        return feed, _cache_of(data, feed)
+    chunks, spans = split
+    keys = [hashlib.sha256(chunk).hexdigest() for chunk in chunks]
+    contexts = {context for _, context in cache}
+    context = next(iter(contexts)) if len(contexts) == 1 else ""
+    missing = {i for i, key in enumerate(keys) if (key, context) not in cache}
+    reduced = bytearray()
+    pos = 0
+    for i, (start, end) in enumerate(spans):
+        reduced += data[pos:start]
+        if i in missing:
+            reduced += data[start:end]
+        pos = end
+    reduced += data[pos:]
+    partial = parse_feed(bytes(reduced), content_type=content_type)
+    if partial.context != context or len(partial.items) != len(missing):
+        feed = parse_feed(data, content_type=content_type)
+        return feed, _cache_of(data, feed)
+    fresh = iter(partial.items)
+    items = []
+    for i, key in enumerate(keys):
+        item = next(fresh) if i in missing else cache[(key, context)]
+        items.append(dataclasses.replace(item, index=i))
+    dates = [d for it in items for d in (it.updated, it.published) if d]
+    feed = dataclasses.replace(
+        partial,
+        items=tuple(items),
+        date=partial.channel_date or (max(dates) if dates else None),
+    )
+    return feed, {(key, context): item for key, item in zip(keys, items, strict=True)}
+
+
+def _cache_of(data: bytes, feed: Feed) -> ItemCache:
+    split = split_items(data)
+    if split is None or len(split[0]) != len(feed.items):
+        return {}
+    keys = [hashlib.sha256(chunk).hexdigest() for chunk in split[0]]
+    return {(key, feed.context): item for key, item in zip(keys, feed.items, strict=True)}
 
 
 def load_feed(

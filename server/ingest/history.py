@@ -139,7 +139,7 @@ class History:
             },
             "changes": [c.to_json() for c in self.changes],
         }
-        return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def read_history(path: Path) -> History | None:

@@ -108,6 +108,9 @@ class Post:
         return f"---\n{head}---\n\n{self.body}"
 
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_post(text: str) -> Post:
     """Parse a stored post. Raises ``ValueError`` when the front matter is missing or broken."""
     if not text.startswith("---\n"):
@@ -115,7 +118,8 @@ def parse_post(text: str) -> Post:
     end = text.find("\n---\n", 4)
     if end < 0:
         raise ValueError("post front matter is not closed by '---'")
-    meta = yaml.safe_load(text[4 : end + 1]) or {}
+    # libyaml's safe loader when PyYAML has it: the same documents, ~10x faster than Python's
+    meta = yaml.load(text[4 : end + 1], Loader=_SAFE_LOADER) or {}
     if not isinstance(meta, dict):
         raise ValueError("post front matter is not a mapping")
     body = text[end + 5 :].lstrip("\n")

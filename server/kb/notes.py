@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from markdown_it import MarkdownIt
 
@@ -23,7 +23,7 @@ from server.config import Settings
 from server.files import JOURNAL, STAGING, locked
 from server.ingest.build import LOCK_NAME, recover_root
 from server.ingest.history import HISTORY_NAME, History, content_revision, read_history
-from server.ingest.posts import Post, load_posts
+from server.ingest.posts import Post, iter_post_files, load_posts, parse_post
 from server.kb.anchors import heading_text, unique_anchors
 
 if TYPE_CHECKING:
@@ -100,17 +100,32 @@ class KnowledgeBase:
         Use these posts instead of reading ``settings.posts_dir`` (tests, in-memory builds).
     """
 
-    def __init__(self, settings: Settings | None = None, posts: Iterable[Post] | None = None):
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        posts: Iterable[Post] | None = None,
+        *,
+        previous: KnowledgeBase | None = None,
+    ):
         self.settings = settings if settings is not None else Settings()
         self.revision: str | None = None
         self.updated: str | None = None
         self.history: History | None = None
+        self._shas: dict[str, str] = {}
         if posts is None:
             root = self.settings.root
             self.revision = content_revision(root)
             self.history = read_history(root / HISTORY_NAME)
-            self.updated = self.history.updated if self.history else _manifest_date(self.settings)
-            loaded = load_posts(self.settings.posts_dir) if self.settings.posts_dir.is_dir() else []
+            manifest = _manifest(self.settings)
+            self.updated = (
+                self.history.updated if self.history else (manifest.get("feed") or {}).get("date")
+            )
+            self._shas = {
+                str(e.get("path")): str(e.get("sha256"))
+                for e in (manifest.get("posts") or {}).values()
+                if isinstance(e, dict)
+            }
+            loaded = self._read_posts(previous) if self.settings.posts_dir.is_dir() else []
         else:
             loaded = sorted(posts, key=lambda p: p.path)
             loaded.sort(key=lambda p: p.published or "", reverse=True)
@@ -120,8 +135,27 @@ class KnowledgeBase:
         self._lock = threading.Lock()
         self._index: SearchIndex | None = None
 
+    def _read_posts(self, previous: KnowledgeBase | None) -> list[Post]:
+        """The posts under ``posts_dir``; a file whose manifest sha256 equals the one it had in
+        ``previous`` (the build served before) reuses that build's parsed post."""
+        if previous is None or not previous._shas:
+            return load_posts(self.settings.posts_dir)
+        by_path = {f"content/posts/{p.path}": p for p in previous.posts}
+        posts = []
+        for path in iter_post_files(self.settings.posts_dir):
+            rel = path.relative_to(self.settings.root).as_posix()
+            sha = self._shas.get(rel)
+            old = by_path.get(rel)
+            if sha is not None and old is not None and previous._shas.get(rel) == sha:
+                posts.append(old)
+            else:
+                posts.append(parse_post(path.read_text(encoding="utf-8")))
+        posts.sort(key=lambda p: p.path)
+        posts.sort(key=lambda p: p.published or "", reverse=True)
+        return posts
+
     @classmethod
-    def load(cls, settings: Settings) -> KnowledgeBase:
+    def load(cls, settings: Settings, previous: KnowledgeBase | None = None) -> KnowledgeBase:
         """Read every post under ``settings.posts_dir`` (none when it does not exist yet),
         after finishing or undoing a build that a crash interrupted (``recover_root``)."""
         if settings.content_dir.is_dir() and (
@@ -129,7 +163,7 @@ class KnowledgeBase:
         ):
             with locked(settings.content_dir / LOCK_NAME):
                 recover_root(settings)
-        return cls(settings)
+        return cls(settings, previous=previous)
 
     def pin(self) -> KnowledgeBase:
         """The build to answer one request from: this one (see ``KnowledgeRef.pin``)."""
@@ -243,12 +277,11 @@ KnowledgeSource = KnowledgeBase | KnowledgeRef
 """What the note tools, the MCP resources and the web app read from: ``.pin()`` gives a build."""
 
 
-def _manifest_date(settings: Settings) -> str | None:
+def _manifest(settings: Settings) -> dict[str, Any]:
     import json
 
     try:
         data = json.loads(settings.manifest_path.read_text(encoding="utf-8"))
-        date = (data.get("feed") or {}).get("date")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return str(date) if date else None
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

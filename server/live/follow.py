@@ -50,11 +50,15 @@ class LiveKnowledge:
         self._wake: anyio.Event | None = None
         self.last_result: RefreshResult | None = None
 
-    def load(self, generation: Generation | None) -> KnowledgeBase:
-        """The knowledge base of one generation (an empty one before the first build)."""
+    def load(
+        self, generation: Generation | None, previous: KnowledgeBase | None = None
+    ) -> KnowledgeBase:
+        """The knowledge base of one generation (an empty one before the first build); posts
+        unchanged since ``previous`` are not parsed again."""
         if generation is None:
             return KnowledgeBase(self.settings, posts=())
-        return KnowledgeBase.load(self.store.settings_of(self.settings, generation))
+        settings = self.store.settings_of(self.settings, generation)
+        return KnowledgeBase.load(settings, previous=previous)
 
     def on_swap(self, listener: SwapListener) -> None:
         """Run ``listener(old, new)`` on the event loop after each new build is served."""
@@ -72,7 +76,7 @@ class LiveKnowledge:
         generation = self.store.current()
         if generation is None or generation.revision == self.ref.pin().revision:
             return False
-        kb = await anyio.to_thread.run_sync(self.load, generation)
+        kb = await anyio.to_thread.run_sync(self.load, generation, self.ref.pin())
         old = self.ref.swap(kb)
         for listener in list(self._listeners):
             try:

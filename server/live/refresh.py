@@ -25,8 +25,16 @@ from typing import Any
 
 from server.config import Settings, settings_for
 from server.files import locked, write_atomic
-from server.ingest.build import BuildError, build
-from server.ingest.feed import Feed, FeedError, Fetched, is_url, parse_feed, read_source
+from server.ingest.build import BuildError, PostCache, build
+from server.ingest.feed import (
+    Feed,
+    FeedError,
+    Fetched,
+    ItemCache,
+    is_url,
+    parse_feed_incremental,
+    read_source,
+)
 from server.ingest.feed import write_cache as write_feed_cache
 from server.ingest.history import (
     HISTORY_NAME,
@@ -81,6 +89,8 @@ class Refresher:
         self.store = GenerationStore.for_settings(settings)
         self.interval = settings.refresh_s
         self._feed_sha: str | None = None
+        self._items: ItemCache = {}
+        self._posts: PostCache = {}
 
     # ---- scheduling (cheap: two stats)
 
@@ -164,7 +174,10 @@ class Refresher:
         sha = hashlib.sha256(fetched.data).hexdigest()
         if sha == current_feed_sha:
             return None  # 304 for the feed we built from, or the same bytes
-        feed = parse_feed(fetched.data, content_type=fetched.content_type)
+        # only the items whose bytes changed are parsed (after this process's first refresh)
+        feed, self._items = parse_feed_incremental(
+            fetched.data, self._items, content_type=fetched.content_type
+        )
         if not feed.items:
             raise FeedError("feed: expected at least one item, got an empty feed (kept content)")
         if feed.malformed and "undefined entity" not in feed.malformed:
@@ -196,6 +209,7 @@ class Refresher:
                 tools=self.tools,
                 loaded=(feed, fetched),
                 reuse=history.sources,
+                cache=self._posts,
             )
             manifest = json.loads((path / "content" / "index.json").read_text(encoding="utf-8"))
             revision = content_revision(path) or ""
@@ -217,6 +231,10 @@ class Refresher:
             else:
                 generation = self.store.publish(path)
                 outcome = "built"
+            # keep only the posts of this build (the cache never outgrows one build)
+            current_shas = {str(e["sha256"]) for e in (manifest.get("posts") or {}).values()}
+            for stale in [key for key in self._posts if key not in current_shas]:
+                del self._posts[stale]
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
             raise

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import email.utils
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,14 @@ class PinBuild:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._headers: tuple[object, list[tuple[bytes, bytes]]] = (None, [])
+
+    def _build_headers(self, kb: KnowledgeBase) -> list[tuple[bytes, bytes]]:
+        cached_kb, headers = self._headers
+        if cached_kb is not kb:
+            headers = build_headers(kb)
+            self._headers = (kb, headers)
+        return headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,7 +88,7 @@ class PinBuild:
             await self.app(scope, receive, send)
             return
         scope[SCOPE_KEY] = service
-        extra = build_headers(service.kb)
+        extra = self._build_headers(service.kb)
 
         async def send_with_build(message: Message) -> None:
             if message["type"] == "http.response.start" and extra:
@@ -251,7 +260,7 @@ async def hook_feed(request: Request) -> Response:
 def live_health(request: Request, service: Service) -> dict[str, Any]:
     """The ``/healthz`` fields of the build and of the feed it follows."""
     kb = service.kb
-    fields: dict[str, Any] = {"revision": kb.revision, "updated": kb.updated}
+    fields: dict[str, Any] = {"revision": kb.revision, "updated": kb.updated, "pid": os.getpid()}
     live = _live(request)
     if live is None:
         return fields

@@ -558,3 +558,44 @@ def test_a_harmless_doctype_with_a_system_id_is_read() -> None:
     )
     feed = parse_feed(xml.encode("utf-8"))
     assert feed.items[0].html == "<p>hi</p>"
+
+
+# ---------------------------------------------------------------------------------------------
+# incremental parsing: the same feed as a whole parse, parsing only new items
+
+
+def _engine_feeds(repo: Path) -> list[bytes]:
+    names = ["hugo_rss.xml", "jekyll_atom.xml", "wordpress_rss.xml", "ghost_rss.xml"]
+    return [(repo / "content" / "feed.xml").read_bytes()] + [
+        (FIXTURES / name).read_bytes() for name in names
+    ]
+
+
+def test_incremental_parse_equals_a_whole_parse(repo: Path) -> None:
+    from server.ingest.feed import parse_feed_incremental
+
+    for raw in _engine_feeds(repo):
+        whole = parse_feed(raw)
+        first, cache = parse_feed_incremental(raw, {})
+        assert first == whole
+        # one item edited, one removed, the channel re-dated: only the edited item is new
+        items = re.findall(rb"<(?:item|entry)[\s>].*?</(?:item|entry)>", raw, re.DOTALL)
+        if len(items) < 2:
+            continue
+        edited = items[0].replace(b"</title>", b" (edited)</title>", 1)
+        changed = raw.replace(items[0], edited, 1).replace(items[-1], b"", 1)
+        again, cache2 = parse_feed_incremental(changed, cache)
+        assert again == parse_feed(changed)
+        assert len(cache2) == len(again.items) == len(whole.items) - 1
+
+
+def test_incremental_parse_notices_a_changed_channel_context(repo: Path) -> None:
+    from server.ingest.feed import parse_feed_incremental
+
+    raw = (repo / "content" / "feed.xml").read_bytes()
+    _, cache = parse_feed_incremental(raw, {})
+    relanguaged = raw.replace(b"<language><![CDATA[zh-CN]]></language>", b"<language>en</language>")
+    assert relanguaged != raw
+    feed, _ = parse_feed_incremental(relanguaged, cache)
+    assert feed == parse_feed(relanguaged)
+    assert {item.language for item in feed.items} == {"en"}
