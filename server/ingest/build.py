@@ -363,8 +363,9 @@ def _converter_key() -> str:
     """A hash of the code that turns an item into a post file: a new converter, new keys."""
     here = Path(__file__).parent
     digest = hashlib.sha256()
-    for name in ("build.py", "markdown.py", "mathfix.py", "posts.py", "feed.py"):
-        digest.update((here / name).read_bytes())
+    for path in sorted(here.rglob("*.py")):  # the whole ingest room (converter, mathfix, posts)
+        digest.update(path.relative_to(here).as_posix().encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
