@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import json
+import time
 from pathlib import Path
 
 import pytest
@@ -77,22 +77,22 @@ def test_a_feed_that_changes_v1_v2_broken_500_v3_then_304s(tmp_path: Path) -> No
         bad = [(BROKEN, 200), (HTML_PAGE, 200), (rss([], "Sat, 09 May 2026 00:00:00 GMT"), 200)]
         bad.append((V3, 500))
         expected = ["expected a well-formed", "expected an RSS or Atom", "empty feed", "500"]
-        for (body, status), message in zip(bad, expected, strict=True):
+        for failures, ((body, status), message) in enumerate(zip(bad, expected, strict=True), 1):
             srv.serve(body, status)
+            before = time.time()
             result = refresher.refresh()
+            after = time.time()
             assert result.outcome == "error" and message in (result.error or ""), result
             assert store.current() is not None and store.current().revision == second.revision  # type: ignore[union-attr]
             assert _tree(_current(settings)) == served
             assert sorted(p.name for p in store.generations.iterdir()) == generations
             status_now = store.read_status()
             assert message in str(status_now["last_error"])
-        assert store.read_status()["failures"] == 4
-        # backed off, but never beyond the interval
-        wait = float(store.read_status()["next_check_epoch"]) - float(  # type: ignore[arg-type]
-            json.loads(store.status_path.read_text())["next_check_epoch"]
-        )
-        assert wait == 0.0
-
+            assert status_now["failures"] == failures
+            # exponential backoff with jitter: 2 s, 4 s, 8 s, ... times U(0.5, 1), capped at 1 h
+            delay = 2.0 * 2 ** (failures - 1)
+            wait = float(status_now["next_check_epoch"])  # type: ignore[arg-type]
+            assert before + delay / 2 <= wait <= after + delay
         srv.serve(V3)
         third = refresher.refresh()
         assert third.outcome == "built"
