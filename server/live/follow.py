@@ -49,6 +49,8 @@ class LiveKnowledge:
         self._listeners: list[SwapListener] = []
         self._wake: anyio.Event | None = None
         self.last_result: RefreshResult | None = None
+        self.built_revision: str | None = None
+        """The revision this process built last (publishers on a shared bus check it)."""
 
     def load(
         self, generation: Generation | None, previous: KnowledgeBase | None = None
@@ -91,6 +93,8 @@ class LiveKnowledge:
         result = await anyio.to_thread.run_sync(self.refresher.refresh)
         if result.outcome != "busy":
             self.last_result = result
+        if result.outcome == "built":
+            self.built_revision = result.revision
         if result.outcome == "error":
             logger.warning("feed refresh failed: %s", result.error)
         return result

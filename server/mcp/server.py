@@ -11,9 +11,10 @@ that says how to ask for less.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -29,10 +30,11 @@ from tools.registry import ToolSpec
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.context import Context
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
     from mcp.server.subscriptions import SubscriptionBus
     from mcp.server.transport_security import TransportSecuritySettings
     from mcp.types import CallToolResult, ToolAnnotations
-    from starlette.types import ASGIApp
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
     from server.kb.notes import KnowledgeBase, KnowledgeSource
     from server.live.follow import LiveKnowledge
@@ -380,11 +382,11 @@ def create_mcp(
     """The MCP server: tools from ``toolset.specs``, notes as resources, note+tool prompts.
 
     With ``live`` (a service following a feed), each new build publishes change events on the
-    subscription bus (``server.live.events.make_bus``): ``ResourcesListChanged`` when notes were
+    subscription bus (``server.mcp.events.make_bus``): ``ResourcesListChanged`` when notes were
     added and ``ResourceUpdated`` for every note added or changed."""
     from mcp.server.mcpserver import MCPServer
 
-    from server.live.events import make_bus
+    from server.mcp.events import make_bus
 
     bus = make_bus(settings)
     server: MCPServer = MCPServer(
@@ -398,7 +400,9 @@ def create_mcp(
     )
     add_resources(server, kb, toolset, settings)
     if live is not None:
-        live.on_swap(_change_publisher(server, kb, bus.bus, settings))
+        # a shared bus reaches every process: only the one that built the swap publishes it
+        only_built_here = live if bus.shared else None
+        live.on_swap(_change_publisher(server, kb, bus.bus, settings, only_built_here))
     from server.mcp.prompts import add_prompts
 
     add_prompts(server, toolset)
@@ -467,15 +471,75 @@ def mcp_http_app(
         max_request_body_size=settings.limits.max_body_bytes,
     )
     manager = server.session_manager
-    return StreamableHTTPASGIApp(manager), manager.run
+    json_app = StreamableHTTPASGIApp(manager)
+    if not json_response:
+        return json_app, manager.run
+    return _with_listen_streams(manager, json_app, settings, stateless=stateless)
+
+
+def _with_listen_streams(
+    manager: StreamableHTTPSessionManager,
+    json_app: ASGIApp,
+    settings: Settings,
+    *,
+    stateless: bool,
+) -> tuple[ASGIApp, Callable[[], AbstractAsyncContextManager[None]]]:
+    """Route ``subscriptions/listen`` (``Mcp-Method`` header, 2026-07-28) to a second manager
+    that answers with an event stream: in JSON-response mode a request's notifications have no
+    wire, so a listen stream could never deliver an event. Every other request stays JSON."""
+    from mcp.server.streamable_http_manager import (
+        StreamableHTTPASGIApp,
+        StreamableHTTPSessionManager,
+    )
+
+    streams = StreamableHTTPSessionManager(
+        app=manager.app,
+        json_response=False,
+        stateless=stateless,
+        security_settings=transport_security(settings),
+        max_request_body_size=settings.limits.max_body_bytes,
+    )
+    stream_app = StreamableHTTPASGIApp(streams)
+
+    @contextlib.asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        async with manager.run(), streams.run():
+            yield
+
+    return _ListenRouter(json_app, stream_app), lifespan
+
+
+class _ListenRouter:
+    """An ASGI app (an object, so Starlette's ``Route`` passes it the raw scope): listen
+    requests to the event-stream endpoint, everything else to the JSON one."""
+
+    def __init__(self, json_app: ASGIApp, stream_app: ASGIApp) -> None:
+        self.json_app = json_app
+        self.stream_app = stream_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") == "POST":
+            for key, value in scope["headers"]:
+                if key == b"mcp-method":
+                    if value == b"subscriptions/listen":
+                        await self.stream_app(scope, receive, send)
+                        return
+                    break
+        await self.json_app(scope, receive, send)
 
 
 def _change_publisher(
-    server: MCPServer, kb: KnowledgeSource, bus: SubscriptionBus, settings: Settings
+    server: MCPServer,
+    kb: KnowledgeSource,
+    bus: SubscriptionBus,
+    settings: Settings,
+    only_built_here: LiveKnowledge | None = None,
 ) -> Callable[[KnowledgeBase, KnowledgeBase], Awaitable[None]]:
-    from server.live.events import change_events
+    from server.mcp.events import change_events
 
     async def publish(old: KnowledgeBase, new: KnowledgeBase) -> None:
+        if only_built_here is not None and only_built_here.built_revision != new.revision:
+            return
         before = {(p.section, p.slug): p for p in old.posts}
         added = [p for p in new.posts if (p.section, p.slug) not in before]
         changed = [p for p in new.posts if before.get((p.section, p.slug)) not in (None, p)]

@@ -3,10 +3,10 @@
 ``make_bus(settings)`` is the one place a bus is created. ``NOTES_KB_EVENTS=memory`` (the
 default) gives the SDK's ``InMemorySubscriptionBus``: every worker process watches the builds
 itself (``server.live.follow``) and publishes to its own listeners, so N workers on one machine
-and N machines each following the feed need no shared bus. A bus over an external pub/sub
-(e.g. ``redis://…``) plugs in here: its ``publish`` forwards to the backend and each replica's
-bus calls its local listeners; with such a bus only the process that built publishes
-(``Bus.shared``), so an event reaches each listener once.
+and N machines each following the feed need no shared bus. ``NOTES_KB_EVENTS=redis://host:port``
+gives ``server.mcp.redis_bus.RedisSubscriptionBus``: ``publish`` reaches this process's listeners
+and every other process through Redis, so only the process that built publishes
+(``Bus.shared``) and an event reaches each listener once.
 """
 
 from __future__ import annotations
@@ -36,8 +36,12 @@ def make_bus(settings: Settings) -> Bus:
         from mcp.server.subscriptions import InMemorySubscriptionBus
 
         return Bus(InMemorySubscriptionBus(), shared=False)
+    if kind.startswith(("redis://", "rediss://", "unix://")):
+        from server.mcp.redis_bus import RedisSubscriptionBus
+
+        return Bus(RedisSubscriptionBus(kind), shared=True)
     raise ValueError(
-        f"NOTES_KB_EVENTS: expected 'memory' (the only bus built in), got {kind.split(':')[0]!r}"
+        f"NOTES_KB_EVENTS: expected 'memory' or a redis:// URL, got {kind.split(':')[0]!r}"
     )
 
 
