@@ -71,3 +71,18 @@ async def test_a_listening_client_receives_the_resource_events_of_v2(tmp_path: P
     ]
     assert after == before | {"notes://posts/invest/boxes"}
     assert "a recession signal" in str(text.contents[0])
+
+
+def test_the_bus_is_made_from_configuration(tmp_path: Path) -> None:
+    from mcp.server.subscriptions import InMemorySubscriptionBus
+
+    from server.mcp.events import make_bus
+    from server.mcp.redis_bus import RedisSubscriptionBus
+
+    memory = make_bus(settings_for(tmp_path, events="memory"))
+    assert isinstance(memory.bus, InMemorySubscriptionBus) and not memory.shared
+    redis = make_bus(settings_for(tmp_path, events="redis://127.0.0.1:6390/0"))
+    assert isinstance(redis.bus, RedisSubscriptionBus) and redis.shared
+    assert redis.bus.url == "redis://127.0.0.1:6390/0"
+    with pytest.raises(ValueError, match="NOTES_KB_EVENTS: expected 'memory' or a redis:// URL"):
+        make_bus(settings_for(tmp_path, events="nats://127.0.0.1"))
