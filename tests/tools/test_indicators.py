@@ -10,6 +10,7 @@ import pytest
 import talib
 
 from tools import indicators as ind
+from tools.recursion import CHUNK, linear_recursion
 
 FILES = (
     "backtrader_nvda-1999-2014.csv",
@@ -47,6 +48,29 @@ def test_rsi_macd_ema_match_talib(shared_data: Path, name: str) -> None:
             same(a, b)
 
 
+def replayed_closes(shared_data: Path, n: int) -> np.ndarray:
+    """``n`` closes whose daily moves are the three real files' log returns, demeaned (so the
+    level stays bounded) and replayed in order until ``n`` bars: long enough for several of the
+    recursions' chunks."""
+    moves = [np.diff(np.log(load(shared_data / "ohlcv" / name)["close"])) for name in FILES]
+    r = np.concatenate(moves)
+    r -= r.mean()
+    return 50.0 * np.exp(np.cumsum(np.resize(r, n)))
+
+
+def test_long_series_across_chunks_match_talib(shared_data: Path) -> None:
+    close = replayed_closes(shared_data, 3 * CHUNK + 1234)
+    for period in (14, 2, 30):
+        same(ind.rsi(close, period), talib.RSI(close, timeperiod=period))
+    for period in (12, 200):
+        same(ind.ema(close, period), talib.EMA(close, timeperiod=period))
+    for fast, slow, signal in ((12, 26, 9), (3, 10, 1)):
+        ours = ind.macd(close, fast, slow, signal)
+        ref = talib.MACD(close, fastperiod=fast, slowperiod=slow, signalperiod=signal)
+        for a, b in zip(ours, ref, strict=True):
+            same(a, b)
+
+
 def test_short_and_flat_series_follow_talib() -> None:
     flat = np.full(40, 7.0)
     same(ind.rsi(flat, 14), talib.RSI(flat, timeperiod=14))  # TA-Lib: 0 when no move at all
@@ -67,9 +91,9 @@ def loop_recursion(x: np.ndarray, decay: float, gain: float, y: float) -> np.nda
 @pytest.mark.parametrize("decay", [0.0, 0.01, 0.5, 1 - 2 / 13, 13 / 14, 0.999])
 def test_linear_recursion_equals_the_sequential_loop(decay: float) -> None:
     rng = np.random.default_rng(7)
-    x = rng.normal(0, 50, 20_000) + 1000  # many blocks for every decay
+    x = rng.normal(0, 50, 2 * CHUNK + 20_003) + 1000  # many blocks, three chunks, a tail
     x[5000:5100] = -1e4  # a sign change and a jump inside a block
-    ours = ind.linear_recursion(x, decay, 1 - decay, 3.0)
+    ours = linear_recursion(x, decay, 1 - decay, 3.0)
     ref = loop_recursion(x, decay, 1 - decay, 3.0)
     np.testing.assert_allclose(ours, ref, rtol=1e-11, atol=1e-9)
 
