@@ -347,3 +347,20 @@ def test_time_limit_bounds_every_phase(form: str) -> None:
     assert elapsed <= 1.5 * 2 + 1
     assert out.converged is False and out.stop_reason == "time_limit"
     assert "time limit" in out.message and out.warnings[0] == out.message
+
+
+def test_exact_with_defaults_is_certified() -> None:
+    """n = 200, d = 10 (+ bias), the default 100 patterns and no max_iter (a documented size:
+    a few hundred points): certified at the default tol 1e-6 and equal to Clarabel's optimum
+    on the patterns seed 0 draws. The time limit is raised from 10 s only so that a loaded
+    machine cannot make the test flaky; no iteration cap may stop the solve first."""
+    x, y = data(200, 10, seed=5)
+    u = np.random.default_rng(0).standard_normal((11, 100))
+    xa = augmented(x, True)
+    mask = (xa @ u >= 0).astype(float)
+    lam = 0.05 * float(np.max(np.linalg.norm(xa.T @ (mask * y[:, None]), axis=0)))
+    out = fit(x, y, lam=lam, form="exact", time_limit_s=30)
+    assert out["converged"], out["message"]
+    assert out["duality_gap"]["relative"] <= 1e-6 and out["constraint_violation"] <= 1e-6
+    ref = reference(xa, y, lam, u, "exact")
+    assert abs(out["objective"] - ref) <= REL * ref
