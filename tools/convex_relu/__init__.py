@@ -14,8 +14,10 @@ caller's ``pattern_vectors``. ``X`` here is the data with a constant column appe
   (``polish``), certified on every pattern (``certificate``).
 
 Modules: ``models`` (input, output, bounds), ``patterns`` (sign patterns and the gated
-operator), ``budget``, ``augmented``, ``certificate``, ``polish``, ``exact``, ``network`` (the
-recovered ReLU network), ``fit`` (the tool function) and ``spec`` (its registry entry).
+operator), ``budget`` (iterations, deadline, trace), ``spectral`` (step sizes), ``gated``,
+``augmented``, ``certificate``, ``polish``, ``exact``, ``network`` (the recovered ReLU
+network), ``fit`` (the tool function) and ``spec`` (its registry entry). Every phase stops at
+the caller's deadline.
 """
 
 from tools.convex_relu.exact import ExactResult, solve_exact
