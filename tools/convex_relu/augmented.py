@@ -162,7 +162,8 @@ def al_solve(
                 break
         stop = budget.stop()
         if stop is not None:
-            cert, violation, norms = certify(r, cx, q, xv, record=False)
+            if since_check:  # else the certificate of this very point was just computed
+                cert, violation, norms = certify(r, cx, q, xv, record=False)
             break
         budget.used += 1
         since_check += 1

@@ -30,6 +30,7 @@ from tools.convex_relu.augmented import WorkingSet, al_solve
 from tools.convex_relu.budget import Budget
 from tools.convex_relu.certificate import full_certificate
 from tools.convex_relu.gated import solve_gated
+from tools.convex_relu.patterns import cone_signs, paired_residual
 from tools.convex_relu.polish import FaceCache, PolishResult, activate, polish
 from tools.convex_relu.spectral import power_norm_sq
 from tools.prox import (
@@ -176,6 +177,18 @@ def _polish_and_certify(
     return None
 
 
+def _as_is(x: Array, mask: Array, y: Array, ws: WorkingSet, y_norm: float) -> tuple[float, Array]:
+    """The violation of the working set's blocks and their dual norms ``‖±A_kᵀ r‖`` (``μ = 0``,
+    a valid bound), without a solver step: what a certificate needs when time is up."""
+    sub = mask[:, ws.idx]
+    xz = x @ ws.xv.T
+    r = paired_residual(y, xz, sub)
+    violation = float(np.linalg.norm(np.minimum(xz * cone_signs(sub), 0.0))) / y_norm
+    norms = np.linalg.norm(x.T @ (sub * r[:, None]), axis=0)
+    ws.primal, ws.r_dual = ws.xv, r
+    return violation, np.concatenate((norms, norms))
+
+
 def _violators(norms_out: Array, outside: IntArray, lam: float, at_least: int) -> IntArray:
     """The outside patterns whose dual norm (either side) exceeds ``λ``, worst first, at most
     ``at_least`` (or ``MIN_ADD``) of them."""
@@ -207,10 +220,14 @@ def solve_exact(
     ws = _gated_start(x, mask, y, lam, tol, budget, l_x)
     level = max(tol, WS_TOL)
     polished = False
+    stop: Stop
     best: _Point | None = None
     while True:
         m = ws.idx.size
-        if m:
+        if m and budget.out_of_time():  # certify the point as it is, no solver step
+            violation, norms_w = _as_is(x, mask, y, ws, y_norm)
+            stop = "time_limit"
+        elif m:
             _, violation, norms_w, stop = al_solve(
                 x, mask, y, lam, ws, l_x=l_x, y_norm=y_norm, tol=level, budget=budget
             )
