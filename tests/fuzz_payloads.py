@@ -27,7 +27,20 @@ UNKNOWN_FIELD = "zz_unknown_field"
 _DROP = object()
 
 BOUNDARY = ("first number", "last number", "at m", "next to", "every entry")
-EXTREMES = frozenset({"1e308", "-1e308", "1e-308", "int 10**30", "int -(2**63)"})
+EXTREMES = frozenset(
+    {
+        "1e308",
+        "-1e308",
+        "1e-308",
+        "1e-310",
+        "only 0 and 1e-310",
+        "int 10**30",
+        "int 5000 digits",
+        "int -(2**63)",
+    }
+)
+HUGE_INT = 10**4999
+"""5,000 digits: over CPython's limit for ``str(int)`` (4,300), so printing it fails."""
 SHAPES = frozenset(
     {
         "dropped",
@@ -50,6 +63,8 @@ SHAPES = frozenset(
         "a line cut short",
         "extra column",
         "cut in half",
+        "CR string",
+        "lines joined by CR",
     }
 )
 
@@ -99,7 +114,9 @@ def _number_variants(value: float, element: bool) -> list[tuple[str, Any]]:
         ("1e308", 1e308),
         ("-1e308", -1e308),
         ("1e-308", 1e-308),
+        ("1e-310", 1e-310),
         ("int 10**30", 10**30),
+        ("int 5000 digits", HUGE_INT),
         ("zero", 0),
         ("negated", -value),
         ("string 'NaN'", "NaN"),
@@ -128,6 +145,7 @@ def _string_variants(value: str) -> list[tuple[str, Any]]:
         ("non-ASCII string", "中文é"),
         ("string 'inf'", "inf"),
         ("doubled string", value + value),
+        ("CR string", "a\rb"),
     ]
     # Strings that tools parse themselves (CSV, dates): NaN and friends inside them.
     numbers = list(NUMBER.finditer(value))
@@ -150,6 +168,7 @@ def _string_variants(value: str) -> list[tuple[str, Any]]:
             ("lines reversed", "".join(reversed(lines))),
             ("a line cut short", "".join([*lines[:-1], lines[-1][: len(lines[-1]) // 2]])),
             ("extra column", "".join(line.rstrip("\n") + ",1\n" for line in lines[1:2])),
+            ("lines joined by CR", "\r".join(line.rstrip("\r\n") for line in lines)),
         ]
     elif len(value) > 1:
         out.append(("cut in half", value[: len(value) // 2]))
@@ -170,6 +189,9 @@ def _list_variants(value: list[Any]) -> list[tuple[str, Any]]:
             ("reversed", value[::-1]),
             ("second element = first", [value[0], *value[:1], *value[2:]]),
         ]
+        if all(is_number(v) for v in value):
+            # a gap at the bottom of the double range: 1/gap overflows
+            out.append(("only 0 and 1e-310", [0.0, 1e-310]))
     rows = [i for i, v in enumerate(value) if isinstance(v, list) and v]
     if rows:
         first = rows[0]
@@ -248,8 +270,19 @@ def replaced(payload: Any, path: Path, new: Any) -> Any:
     return out
 
 
+def printable(payload: Any) -> Any:
+    """``payload`` with integers too long to print (``HUGE_INT``) replaced by a description."""
+    if isinstance(payload, dict):
+        return {k: printable(v) for k, v in payload.items()}
+    if isinstance(payload, list):
+        return [printable(v) for v in payload]
+    if isinstance(payload, int) and payload.bit_length() > 10_000:
+        return f"<integer of {payload.bit_length()} bits>"
+    return payload
+
+
 def _key(payload: Any) -> str:
-    return json.dumps(payload, sort_keys=True, default=repr)
+    return json.dumps(printable(payload), sort_keys=True, default=repr)
 
 
 # --- documented bounds, from the input's JSON schema -----------------------------------------
@@ -413,7 +446,7 @@ def minimal(payload: Any, path: Path, width: int = 60) -> str:
             node = node[part]
     except (KeyError, IndexError, TypeError):
         node = "(dropped)"
-    text = json.dumps(node, default=repr)
+    text = json.dumps(printable(node), default=repr)
     if len(text) > width:
         text = text[: width - 3] + "..."
     return text

@@ -11,8 +11,14 @@ from typing import Any
 
 
 def describe(value: Any, limit: int = 80) -> str:
-    """A short, safe rendering of a received value for an error message."""
-    text = repr(value)
+    """A short, safe rendering of a received value for an error message (an integer too long to
+    print, over CPython's 4,300-digit limit, is described by its size)."""
+    if isinstance(value, int) and value.bit_length() > 1024:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    try:
+        text = repr(value)
+    except ValueError:
+        text = f"a {type(value).__name__} too large to print"
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     return text

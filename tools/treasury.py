@@ -119,7 +119,14 @@ def _parse_dates(texts: list[str], field: str) -> list[np.datetime64]:
 
 
 def _parse_csv(text: str, field: str) -> YieldTable:
-    records = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+    # newline=None: a lone CR ends a row too (universal newlines), as it does in a file
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=None)))
+    except csv.Error as exc:
+        raise ToolInputError(
+            field, "CSV text the csv module can read", f"CSV error: {exc}"
+        ) from None
+    records = [r for r in rows if r and any(c.strip() for c in r)]
     if not records:
         raise ToolInputError(field, "a CSV whose first column is 'Date'", "nothing")
     header, body = records[0], records[1:]

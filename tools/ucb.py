@@ -273,7 +273,8 @@ class UcbSimulateOutput(ToolOutput):
     best_arm_share: float = Field(description="fraction of all pulls that went to best_arm")
     ucb1_bound: float = Field(
         description="Auer et al.'s UCB1 bound on expected regret at T = steps, "
-        "Σ_{Δ>0} 8·ln T / Δ + (1 + π²/3)·Σ Δ (proved for c = √2)"
+        "Σ_{Δ>0} 8·ln T / Δ + (1 + π²/3)·Σ Δ (proved for c = √2); steps·max Δ where a gap "
+        "near 1e-308 would make that infinite"
     )
 
 
@@ -373,7 +374,12 @@ def ucb_simulate(inp: UcbSimulateInput) -> UcbSimulateOutput:
     gaps = probs.max() - probs
     positive = gaps[gaps > 0]
     ln_t = math.log(inp.steps)
-    bound = float(np.sum(8.0 * ln_t / positive) + (1.0 + math.pi**2 / 3.0) * positive.sum())
+    with np.errstate(over="ignore", divide="ignore"):
+        bound = float(np.sum(8.0 * ln_t / positive) + (1.0 + math.pi**2 / 3.0) * positive.sum())
+    if not math.isfinite(bound):
+        # a gap near the smallest double (e.g. probs 0 and 1e-310) overflows 8·ln T / Δ;
+        # regret never exceeds steps·max Δ, which bounds it then
+        bound = float(inp.steps * gaps.max())
     return UcbSimulateOutput(
         checkpoints=checkpoints.tolist(),
         regret=mean_regret.tolist(),

@@ -142,8 +142,13 @@ def render_llms_txt(
     base_url: str = "",
     *,
     site: Site | None = None,
+    static: bool = False,
 ) -> str:
-    """The ``llms.txt`` index. With ``base_url=""`` every link is site-relative."""
+    """The ``llms.txt`` index. With ``base_url=""`` every link is site-relative.
+
+    ``static`` is for a static export served without the live service: only files the export
+    holds are linked (the tool catalogue as ``/api/tools.json``; no MCP endpoint).
+    """
     site = site or Site()
     base = base_url.rstrip("/")
     lines = [
@@ -184,13 +189,15 @@ def render_llms_txt(
             f"every note's Markdown in one file (about {tokens} tokens)",
         )
     )
-    lines.append(
-        _line("Tool catalogue", f"{base}/api/tools", "every tool with its input and output schema")
-    )
+    catalogue = f"{base}/api/tools.json" if static else f"{base}/api/tools"
+    lines.append(_line("Tool catalogue", catalogue, "every tool with its input and output schema"))
     lines.append(_line("OpenAPI", f"{base}/openapi.json", "the JSON API as an OpenAPI document"))
-    lines.append(
-        _line("MCP endpoint", f"{base}/mcp", "streamable HTTP MCP server: the tools and the notes")
-    )
+    if not static:
+        lines.append(
+            _line(
+                "MCP endpoint", f"{base}/mcp", "streamable HTTP MCP server: the tools and the notes"
+            )
+        )
     if site.feed_url:
         lines.append(
             _line("Source feed", site.feed_url, "the blog's feed these notes are built from")

@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -560,6 +561,12 @@ async def read_json_body(request: Request, limits_max: int, max_depth: int) -> A
     raw = b"".join(chunks)
     try:
         data = json.loads(raw)
+    except ValueError as exc:
+        if isinstance(exc, json.JSONDecodeError):
+            raise ApiError(
+                400, "bad_json", f"(body): expected valid JSON, got {exc}", "(body)"
+            ) from None
+        raise _huge_number_error(raw) from None
     except RecursionError:
         raise ApiError(
             413,
@@ -581,6 +588,48 @@ async def read_json_body(request: Request, limits_max: int, max_depth: int) -> A
             "(body)",
         )
     return data
+
+
+class _HugeInt:
+    """Stands for an integer literal too long for ``int()`` (CPython's digit limit)."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+def _huge_number_error(raw: bytes) -> ApiError:
+    """The error for a body that ``json.loads`` refused for an over-long integer literal: it
+    names the first such field (found by parsing again, marking those literals)."""
+    limit = sys.get_int_max_str_digits() or 4300
+
+    def parse_int(text: str) -> int | _HugeInt:
+        digits = len(text.lstrip("-"))
+        return _HugeInt(digits) if digits > limit else int(text)
+
+    data = json.loads(raw, parse_int=parse_int)
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, _HugeInt):
+            field = path or "(body)"
+            return ApiError(
+                422,
+                "invalid_input",
+                f"{field}: expected an integer of at most {limit} digits, got {node.digits} digits",
+                field,
+            )
+        items = (
+            node.items()
+            if isinstance(node, dict)
+            else enumerate(node)
+            if isinstance(node, list)
+            else ()
+        )
+        children = [(v, f"{path}.{k}" if path else str(k)) for k, v in items]
+        stack.extend(reversed(children))
+    return ApiError(
+        400, "bad_json", "(body): expected valid JSON, got an unreadable number", "(body)"
+    )
 
 
 async def tool_endpoint(request: Request) -> Response:

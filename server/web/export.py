@@ -3,7 +3,9 @@
 Layout (the same URLs as the live service, so links keep working)::
 
     DIR/index.html                         posts and tools, for people
-    DIR/llms.txt, DIR/llms-full.txt        links use --base-url (default: site-relative)
+    DIR/llms.txt, DIR/llms-full.txt        links use --base-url: absolute URLs of the live
+                                           service; without it, site-relative links to the
+                                           files of the export only
     DIR/posts/<section>/<slug>.md          each post exactly as built
     DIR/posts/<section>/<slug>/index.html  each post as HTML with MathML (no script)
     DIR/tools/<name>.md                    each tool's documentation
@@ -80,7 +82,9 @@ def export(
         else:
             report.unchanged += 1
 
-    put("llms.txt", render_llms_txt(posts, tool_links(specs), base, site=site))
+    # without a base URL the copy stands alone: llms.txt links only files it holds
+    llms = render_llms_txt(posts, tool_links(specs), base, site=site, static=not base)
+    put("llms.txt", llms)
     put("llms-full.txt", render_llms_full(posts, base, site=site))
     for post in posts:
         source = (posts_dir / post.section / f"{post.slug}.md").resolve()

@@ -553,3 +553,30 @@ def test_mcp_is_mounted(client: TestClient) -> None:
     result = resp.json()["result"]
     assert result["isError"] is False
     assert result["structuredContent"] == spec.run(payload)
+
+
+HUGE_INT_BODY = '{"counts": [' + "9" * 5000 + ', 1], "means": [0.5, 0.5]}'
+
+
+@pytest.mark.parametrize(
+    ("tool", "body", "field"),
+    [
+        ("ucb_simulate", '{"steps": 10, "probs": [0.0, 1e-310]}', None),
+        ("yield_curve_history", '{"data": "a\\rb"}', "data"),
+        ("ucb_step", HUGE_INT_BODY, "counts.0"),
+    ],
+    ids=["subnormal gap", "csv CR", "5000-digit integer"],
+)
+def test_inputs_that_crashed_get_an_answer(
+    client: TestClient, tool: str, body: str, field: str | None
+) -> None:
+    """Issue 11 #7: each of these gave a 500."""
+    resp = client.post(
+        f"/api/tools/{tool}", content=body, headers={"Content-Type": "application/json"}
+    )
+    if field is None:
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["ucb1_bound"] >= resp.json()["final_regret"]
+        return
+    error = assert_error(resp, 422, "invalid_input", field)
+    assert "expected" in error["message"] and "got" in error["message"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from starlette.testclient import TestClient
 
@@ -56,3 +59,61 @@ def test_export_base_url(tmp_path: Path) -> None:
     llms = (tmp_path / "llms.txt").read_text("utf-8")
     post = kb.posts[0]
     assert f"(https://cdn.example.org/kb/posts/{post.section}/{post.slug}.md)" in llms
+
+
+_MD_LINK = re.compile(r"\]\(([^)\s]+)\)")
+_HREF = re.compile(r'(?:href|src)="([^"]+)"')
+
+
+def _target(out: Path, url: str) -> Path | None:
+    """The file a static host serves for a site-relative ``url`` (the file itself, else the
+    directory's ``index.html``), or None for a link outside the site."""
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return None
+    path = out / unquote(parts.path).lstrip("/")
+    return path if path.is_file() else path / "index.html"
+
+
+def crawl(out: Path) -> tuple[int, list[str]]:
+    """Follow every site-relative link of llms.txt and of every HTML page and Markdown file of
+    the export; return how many links were followed and the dead ones."""
+    followed, dead = 0, []
+    pages = [out / "llms.txt", *out.rglob("*.html"), *out.rglob("*.md")]
+    for page in pages:
+        text = page.read_text("utf-8")
+        pattern = _HREF if page.suffix == ".html" else _MD_LINK
+        for url in pattern.findall(text):
+            target = _target(out, html.unescape(url))
+            if target is None:
+                continue
+            followed += 1
+            if not target.is_file():
+                dead.append(f"{page.relative_to(out)} -> {url}")
+    return followed, dead
+
+
+def test_every_link_of_the_export_resolves(tmp_path: Path) -> None:
+    settings = settings_for()
+    kb = KnowledgeBase.load(settings)
+    toolset = Toolset.for_kb(kb, settings)
+    export(settings, tmp_path, kb=kb, toolset=toolset, base_url="")
+    llms = (tmp_path / "llms.txt").read_text("utf-8")
+    assert "](/mcp)" not in llms and "](/api/tools)" not in llms
+    assert "](/api/tools.json)" in llms
+    followed, dead = crawl(tmp_path)
+    assert followed > 3 * len(kb.posts)
+    assert dead == []
+
+
+def test_export_with_base_url_links_the_live_service(tmp_path: Path) -> None:
+    settings = settings_for()
+    kb = KnowledgeBase.load(settings)
+    toolset = Toolset.for_kb(kb, settings)
+    base = "https://notes.example.org"
+    export(settings, tmp_path, kb=kb, toolset=toolset, base_url=base)
+    llms = (tmp_path / "llms.txt").read_text("utf-8")
+    links = _MD_LINK.findall(llms)
+    assert f"{base}/mcp" in links and f"{base}/api/tools" in links
+    # every link is absolute: to the live service, or (the source feed) to the blog
+    assert all(urlsplit(url).scheme == "https" for url in links)
