@@ -459,22 +459,35 @@ def mcp_http_app(
     given), and enter ``async with lifespan():`` in the host app's lifespan. Stateless with JSON
     responses by default: any worker can answer any request. Both protocol eras are served:
     2026-07-28 (stateless, per-request version header) and the 2025-11-25 ``initialize``
-    handshake. Request bodies are bounded by ``Limits.max_body_bytes``.
+    handshake. Request bodies are bounded by ``Limits.max_body_bytes``. ``McpEndpoint`` checks
+    Host and Origin exactly, answers GET with 405, and refuses malformed JSON-RPC envelopes.
     """
     from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 
+    from server.mcp.endpoint import McpEndpoint
+
+    security = transport_security(settings)
     server.streamable_http_app(
         streamable_http_path="/mcp",
         stateless_http=stateless,
         json_response=json_response,
-        transport_security=transport_security(settings),
+        transport_security=security,
         max_request_body_size=settings.limits.max_body_bytes,
     )
     manager = server.session_manager
     json_app = StreamableHTTPASGIApp(manager)
-    if not json_response:
-        return json_app, manager.run
-    return _with_listen_streams(manager, json_app, settings, stateless=stateless)
+    app: ASGIApp = json_app
+    lifespan: Callable[[], AbstractAsyncContextManager[None]] = manager.run
+    if json_response:
+        app, lifespan = _with_listen_streams(manager, json_app, settings, stateless=stateless)
+    checked = security.enable_dns_rebinding_protection
+    endpoint = McpEndpoint(
+        app,
+        allowed_hosts=security.allowed_hosts if checked else None,
+        allowed_origins=security.allowed_origins if checked else None,
+        max_body_bytes=settings.limits.max_body_bytes,
+    )
+    return endpoint, lifespan
 
 
 def _with_listen_streams(
@@ -553,9 +566,17 @@ def _change_publisher(
 
 def run_stdio(settings: Settings) -> None:
     """Serve MCP over stdin/stdout until the client closes it (``notes-kb mcp``); with
-    ``settings.feed``, follow the feed meanwhile (``server.live``)."""
+    ``settings.feed``, follow the feed meanwhile (``server.live``).
+
+    A line that is not JSON gets a parse error (-32700), and a message with an unusable ``id``
+    an invalid-request error (-32600), instead of silence (the SDK's stdio loop drops both):
+    ``server.mcp.stdio`` filters the wire.
+    """
+    from server.mcp.stdio import filtered_stdio
+
     if not settings.feed:
-        build_server(settings).run("stdio")
+        with filtered_stdio():
+            build_server(settings).run("stdio")
         return
     import anyio
 
@@ -573,7 +594,8 @@ def run_stdio(settings: Settings) -> None:
             await server.run_stdio_async()
             group.cancel_scope.cancel()
 
-    anyio.run(main)
+    with filtered_stdio():
+        anyio.run(main)
 
 
 def build_server(settings: Settings) -> MCPServer:

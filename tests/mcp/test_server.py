@@ -476,6 +476,49 @@ async def test_stdio_server(
     assert content.text.startswith("---\n") and f"# {post.title}" in content.text
 
 
+BAD_LINES = [
+    (b"not json at all\n", -32700),
+    (b'{"jsonrpc": "2.0", "id": 1, "method": \n', -32700),
+    *(
+        (json.dumps({"jsonrpc": "2.0", "id": id_, "method": "tools/list"}).encode() + b"\n", -32600)
+        for id_ in (None, 1.5, True, {"a": 1}, [1])
+    ),
+    (b'{"jsonrpc": "2.0", "method": "tools/list"}\n', -32600),
+]
+
+
+def test_stdio_answers_every_bad_line(repo: Path, bandit_db: Path) -> None:
+    """Issue 11 #11: an unparseable line or an unusable id got no reply (the client hung)."""
+    env = {**os.environ, "NOTES_KB_DB": str(bandit_db)}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo), env.get("PYTHONPATH", "")) if p)
+    init = {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": HANDSHAKE,
+            "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "1"},
+        },
+    }
+    wire = b"".join(line for line, _ in BAD_LINES) + json.dumps(init).encode() + b"\n"
+    proc = subprocess.run(
+        [sys.executable, "-m", "server.cli", "mcp"],
+        input=wire,
+        capture_output=True,
+        cwd=repo,
+        env=env,
+        timeout=60,
+    )
+    replies = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(replies) == len(BAD_LINES) + 1, replies
+    for reply, (line, code) in zip(replies, BAD_LINES, strict=False):
+        assert reply["id"] is None and reply["error"]["code"] == code, (line, reply)
+    assert "id" in replies[2]["error"]["message"]
+    assert replies[-1]["id"] == 7 and replies[-1]["result"]["serverInfo"]["name"] == "notes-kb"
+
+
 # --------------------------------------------------------------------------------------------
 # Streamable HTTP at /mcp on a real socket (uvicorn running the real app)
 
@@ -636,3 +679,84 @@ def test_configured_host_is_allowed(repo: Path, bandit_db: Path) -> None:
         local = httpx.post(f"{srv.url}/mcp", headers=headers, json=body)
     assert ok.status_code == 200 and "tools" in ok.json()["result"]
     assert local.status_code == 421
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 11 #3 and #11 over a real socket: GET, ids, protocol versions, exact Origin matching
+
+
+def test_get_mcp_is_405_and_tells_a_browser_how_to_connect(live: Server) -> None:
+    url = f"{live.url}/mcp"
+    for accept in ("text/event-stream", "application/json, text/event-stream"):
+        resp = httpx.get(url, headers={"Accept": accept}, timeout=5)
+        assert resp.status_code == 405 and resp.headers["allow"] == "POST"
+        assert resp.json()["error"]["code"] == -32600
+    page = subprocess.run(
+        ["curl", "-sS", "--max-time", "5", "-w", "\n%{http_code}", "-H", "Accept: text/html", url],
+        capture_output=True, text=True, timeout=30, check=True,
+    ).stdout  # fmt: skip
+    text, _, status = page.rpartition("\n")
+    assert status == "405"
+    assert "MCP" in text and "curl -X POST" in text and "/llms.txt" in text
+    head = httpx.head(url, timeout=5)
+    assert head.status_code == 405 and head.content == b""
+
+
+@pytest.mark.parametrize("id_", [None, 1.5, True, {"a": 1}], ids=["null", "1.5", "true", "object"])
+def test_unusable_request_id_is_a_json_rpc_error(live: Server, id_: Any) -> None:
+    body = {"jsonrpc": "2.0", "id": id_, "method": "tools/list"}
+    headers = {**JSON_HEADERS, "MCP-Protocol-Version": HANDSHAKE}
+    resp = httpx.post(f"{live.url}/mcp", headers=headers, json=body, timeout=10)
+    assert resp.status_code == 400, resp.text
+    error = resp.json()["error"]
+    assert error["code"] == -32600 and "id: expected a string or an integer" in error["message"]
+
+
+def test_unsupported_protocol_version_names_the_supported_ones(live: Server) -> None:
+    headers = {**JSON_HEADERS, "MCP-Protocol-Version": "1999-01-01"}
+    resp = httpx.post(f"{live.url}/mcp", headers=headers, json=_rpc("tools/list"), timeout=10)
+    assert resp.status_code == 400
+    message = resp.json()["error"]["message"]
+    assert "MCP-Protocol-Version" in message and "1999-01-01" in message
+    assert HANDSHAKE in message and MODERN in message
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://127.0.0.1:1@evil.com",
+        "http://127.0.0.1:80.evil.com",
+        "http://localhost.evil.com:80",
+        "http://127.0.0.1:8000/path",
+        "https://127.0.0.1:8000",
+        "null",
+    ],
+)
+def test_origin_allow_list_matches_exactly(live: Server, origin: str) -> None:
+    headers = {**JSON_HEADERS, "MCP-Protocol-Version": HANDSHAKE}
+    url = f"{live.url}/mcp"
+    refused = httpx.post(url, headers={**headers, "Origin": origin}, json=_rpc("tools/list"))
+    assert refused.status_code == 403, refused.text
+    own = httpx.post(url, headers={**headers, "Origin": live.url}, json=_rpc("tools/list"))
+    assert own.status_code == 200
+
+
+def test_host_allow_list_matches_exactly(live: Server) -> None:
+    headers = {**JSON_HEADERS, "MCP-Protocol-Version": HANDSHAKE}
+    for host in ("127.0.0.1:1@evil.com", "localhost:80.evil.com", "127.0.0.1.evil.com:80"):
+        resp = httpx.post(
+            f"{live.url}/mcp", headers={**headers, "Host": host}, json=_rpc("tools/list")
+        )
+        assert resp.status_code == 421, (host, resp.text)
+
+
+def test_allow_list_patterns() -> None:
+    from server.mcp.endpoint import AllowList
+
+    origins = AllowList(["http://127.0.0.1:*", "https://kb.example.org"], origin=True)
+    assert origins.allows("http://127.0.0.1:8000") and origins.allows("https://kb.example.org")
+    assert not origins.allows("http://127.0.0.1") and not origins.allows("https://kb.example.org:1")
+    assert not origins.allows("http://127.0.0.1:1@evil.com")
+    hosts = AllowList(["localhost:*", "kb.example.org"], origin=False)
+    assert hosts.allows("localhost:8000") and hosts.allows("KB.example.org")
+    assert not hosts.allows("localhost") and not hosts.allows("kb.example.org:443")
