@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -289,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     all_cases = cases()
     with (
         tempfile.TemporaryDirectory() as tmp,
-        running_server(env={"NOTES_KB_DB": os.path.join(tmp, "bench.sqlite")}) as ours,
+        running_server(db=Path(tmp) / "bench.sqlite") as ours,
     ):
         for case in all_cases:
             case["response"] = fetch(ours.url, case)

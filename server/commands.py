@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from server.config import Settings, settings_for
+from server.config import Limits, Settings, settings_for
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -23,6 +23,13 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["feed"] = feed if "://" in feed else str(Path(feed).resolve())
     if getattr(args, "refresh", None) is not None:
         overrides["refresh"] = args.refresh
+    limits = {
+        name: getattr(args, name)
+        for name in ("header_timeout_s", "body_timeout_s")
+        if getattr(args, name, None) is not None
+    }
+    if limits:
+        overrides["limits"] = replace(Limits(), **limits)
     return settings_for(args.root, **overrides)
 
 
@@ -31,19 +38,6 @@ def db_setting(db: str) -> str:
     if db.startswith(("postgresql://", "postgres://")):
         return db
     return str(Path(db).resolve())
-
-
-def _export_env(settings: Settings) -> None:
-    """Pass the settings to uvicorn workers through the environment (their app factory reads
-    ``NOTES_KB_*``)."""
-    os.environ["NOTES_KB_ROOT"] = str(settings.root)
-    os.environ["NOTES_KB_BASE_URL"] = settings.base_url
-    if settings.db is not None:
-        os.environ["NOTES_KB_DB"] = settings.db
-    if settings.feed:
-        os.environ["NOTES_KB_FEED"] = settings.feed
-    if settings.refresh:
-        os.environ["NOTES_KB_REFRESH"] = settings.refresh
 
 
 def _add_feed(parser: argparse.ArgumentParser) -> None:
@@ -121,8 +115,29 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="public URL for links in llms.txt (default: each request's own host)",
     )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug", "trace"],
+        help="uvicorn's log level (default: info)",
+    )
+    parser.add_argument("--no-access-log", action="store_true", help="no line per request")
+    _add_limit(parser, "--header-timeout", "header_timeout_s", "a complete request head")
+    _add_limit(parser, "--body-timeout", "body_timeout_s", "a request body's last byte")
     _add_db(parser)
     _add_feed(parser)
+
+
+def _add_limit(parser: argparse.ArgumentParser, flag: str, name: str, what: str) -> None:
+    default = getattr(Limits(), name)
+    parser.add_argument(
+        flag,
+        dest=name,
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=f"deadline for receiving {what}; slower connections are closed (default: {default:g})",
+    )
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -134,19 +149,17 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     if not settings.feed and not _ensure_built(settings):
         return 1
-    _export_env(settings)
-    import uvicorn
+    from server.web.serve import serve
 
-    uvicorn.run(
-        "server.web.app:app_from_env",
-        factory=True,
+    started = serve(
+        settings,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level="info",
-        proxy_headers=True,
+        log_level=args.log_level,
+        access_log=not args.no_access_log,
     )
-    return 0
+    return 0 if started else 1
 
 
 # --------------------------------------------------------------------------------------------

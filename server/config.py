@@ -41,6 +41,17 @@ class Limits:
         "bytes",
         "request body of `POST /api/tools/<name>` and `/mcp`; refused (413) before it is read",
     )
+    header_timeout_s: float = _limit(
+        10.0,
+        "s",
+        "receiving a request head, from the connection's start (or the previous response's "
+        "end); an idle or trickling connection is closed (408 if it had begun a request)",
+    )
+    body_timeout_s: float = _limit(
+        30.0,
+        "s",
+        "receiving a request body, from its head to its last byte (408 and close beyond)",
+    )
     max_json_depth: int = _limit(32, "levels", "nesting of a JSON request body (413 beyond)")
     tool_timeout_s: float = _limit(
         75.0,

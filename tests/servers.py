@@ -10,9 +10,10 @@ Usage::
 The port is a free one found by binding port 0 (uvicorn's ``--fd`` is not used: uvicorn treats
 such a socket as a Unix socket and leaves Nagle's algorithm on, adding 40 ms to every answer);
 if another process takes the port first, the start is retried on a new one.
-The server runs ``server.web.app:app_from_env`` in factory mode;
-``root``/``base_url``/``db`` reach it through ``NOTES_KB_*`` variables. It is stopped by its
-process group id (its own pid), never by name.
+The server is ``notes-kb serve`` (``python -m server.cli serve``): the settings (root, bandit
+database, deadlines) are its command-line options, which reach the workers through the app
+factory; no environment variable is needed. It is stopped by its process group id (its own
+pid), never by name.
 """
 
 from __future__ import annotations
@@ -84,15 +85,16 @@ def running_server(
     root: Path | None = None,
     *,
     workers: int = 1,
+    db: Path | None = None,
     env: Mapping[str, str] | None = None,
     extra_args: Sequence[str] = (),
     log_dir: Path | None = None,
     timeout: float = 60.0,
 ) -> Iterator[Server]:
-    """A real uvicorn serving ``create_app`` for the knowledge base at ``root`` (default:
-    ``$NOTES_KB_ROOT``, else the repository)."""
+    """``notes-kb serve`` for the knowledge base at ``root`` (default: the repository), with
+    the bandit database ``db``; ``extra_args`` go to ``serve`` (e.g. ``--header-timeout 2``);
+    ``env`` adds environment variables (e.g. ``NOTES_KB_ALLOWED_HOSTS``)."""
     child_env = dict(os.environ)
-    child_env["NOTES_KB_ROOT"] = str(root or os.environ.get("NOTES_KB_ROOT") or REPO)
     child_env.update(env or {})
     child_env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(REPO), child_env.get("PYTHONPATH", "")) if p
@@ -103,9 +105,10 @@ def running_server(
         cmd = [
             sys.executable,
             "-m",
-            "uvicorn",
-            "server.web.app:app_from_env",
-            "--factory",
+            "server.cli",
+            "--root",
+            str(root or REPO),
+            "serve",
             "--host",
             "127.0.0.1",
             "--port",
@@ -115,6 +118,7 @@ def running_server(
             "--no-access-log",
             "--log-level",
             "warning",
+            *(["--db", str(db)] if db is not None else []),
             *extra_args,
         ]
         log = (log_dir or Path(tempfile.gettempdir())) / f"notes-kb-uvicorn-{port}.log"

@@ -860,5 +860,8 @@ def settings_from_env() -> Settings:
 
 
 def app_from_env() -> Starlette:
-    """The uvicorn factory (``server.web.app:app_from_env --factory``): one app per worker."""
+    """A factory for running under plain uvicorn (``server.web.app:app_from_env --factory --http
+    server.web.deadlines:DeadlineH11Protocol``) with settings from the variables above, which
+    the operator sets. ``notes-kb serve`` does not use it: it passes its ``Settings`` to
+    ``create_app`` through the factory itself (``server.web.serve``)."""
     return create_app(settings_from_env())

@@ -456,10 +456,13 @@ def test_transport_security_defaults_and_overrides(
 async def test_stdio_server(
     repo: Path, toolset: Toolset, kb: KnowledgeBase, bandit_db: Path
 ) -> None:
-    env = {**os.environ, "NOTES_KB_DB": str(bandit_db)}
+    env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo), env.get("PYTHONPATH", "")) if p)
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "server.cli", "mcp"], cwd=repo, env=env
+        command=sys.executable,
+        args=["-m", "server.cli", "mcp", "--db", str(bandit_db)],
+        cwd=repo,
+        env=env,
     )
     spec, payload = _idempotent_example(toolset)
     post = kb.posts[0]
@@ -489,7 +492,7 @@ BAD_LINES = [
 
 def test_stdio_answers_every_bad_line(repo: Path, bandit_db: Path) -> None:
     """Issue 11 #11: an unparseable line or an unusable id got no reply (the client hung)."""
-    env = {**os.environ, "NOTES_KB_DB": str(bandit_db)}
+    env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo), env.get("PYTHONPATH", "")) if p)
     init = {
         "jsonrpc": "2.0",
@@ -503,7 +506,7 @@ def test_stdio_answers_every_bad_line(repo: Path, bandit_db: Path) -> None:
     }
     wire = b"".join(line for line, _ in BAD_LINES) + json.dumps(init).encode() + b"\n"
     proc = subprocess.run(
-        [sys.executable, "-m", "server.cli", "mcp"],
+        [sys.executable, "-m", "server.cli", "mcp", "--db", str(bandit_db)],
         input=wire,
         capture_output=True,
         cwd=repo,
@@ -525,7 +528,7 @@ def test_stdio_answers_every_bad_line(repo: Path, bandit_db: Path) -> None:
 
 @pytest.fixture(scope="module")
 def live(repo: Path, bandit_db: Path) -> Iterator[Server]:
-    with running_server(repo, env={"NOTES_KB_DB": str(bandit_db)}) as srv:
+    with running_server(repo, db=bandit_db) as srv:
         yield srv
 
 
@@ -667,14 +670,10 @@ def test_oversized_body_is_refused_and_the_server_keeps_serving(
 
 
 def test_configured_host_is_allowed(repo: Path, bandit_db: Path) -> None:
-    env = {
-        "NOTES_KB_ALLOWED_HOSTS": "kb.example.org",
-        "NOTES_KB_ALLOWED_ORIGINS": "",
-        "NOTES_KB_DB": str(bandit_db),
-    }
+    env = {"NOTES_KB_ALLOWED_HOSTS": "kb.example.org", "NOTES_KB_ALLOWED_ORIGINS": ""}
     body = _rpc("tools/list")
     headers = {**JSON_HEADERS, "MCP-Protocol-Version": HANDSHAKE}
-    with running_server(repo, env=env) as srv:
+    with running_server(repo, db=bandit_db, env=env) as srv:
         ok = httpx.post(f"{srv.url}/mcp", headers={**headers, "Host": "kb.example.org"}, json=body)
         local = httpx.post(f"{srv.url}/mcp", headers=headers, json=body)
     assert ok.status_code == 200 and "tools" in ok.json()["result"]

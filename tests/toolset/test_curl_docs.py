@@ -63,7 +63,7 @@ EXAMPLES = documented()
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     db = tmp_path_factory.mktemp("curl-docs") / "bandit.sqlite"
-    with running_server(env={"NOTES_KB_DB": str(db)}) as srv:
+    with running_server(db=db) as srv:
         yield srv
 
 
