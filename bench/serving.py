@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -274,6 +276,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a fast smoke run")
     parser.add_argument("--seconds", type=float, default=None, help="per measurement")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--deadlines",
+        action="store_true",
+        help="also compare servers on slow clients (run by default unless --quick)",
+    )
     parser.add_argument("--serve-bare", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -322,7 +329,175 @@ def main(argv: list[str] | None = None) -> int:
     for kind, values in ratios.items():
         worst = min(values)
         print(f"ratio {kind}: {worst:.2f} (aim >= {AIMS[kind]:.2f}, worst of its cases)")
+    if args.deadlines or not args.quick:
+        deadlines_report(seconds, args.connections)
     return 0
+
+
+# ------------------------------------------------------------------------------ receipt deadlines
+# Issue 11 #2: which server closes connections that never finish a request, and at what cost in
+# throughput. The same notes-kb app under: uvicorn as before (plain h11), uvicorn with our
+# deadline protocol (notes-kb serve), Granian (its HTTP/1 header-read timeout) and Hypercorn (its
+# per-read timeout). Deadlines are set short (header 2 s, body 3 s) so that a run is quick.
+
+DEADLINE_ARGS = {"header": 2.0, "body": 3.0}
+PROBE_CAP_S = 8.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def peer_commands(port: int) -> dict[str, list[str] | None]:
+    """Command lines serving the notes-kb app on ``port`` (None: the peer is not installed)."""
+    import importlib.util
+
+    factory = "server.web.app:app_from_env"
+    header_s, body_s = DEADLINE_ARGS["header"], DEADLINE_ARGS["body"]
+    py = sys.executable
+    common = ["--host", "127.0.0.1", "--port", str(port)]
+    return {
+        "uvicorn (before: plain h11)": [
+            py, "-m", "uvicorn", factory, "--factory", "--http", "h11", *common,
+            "--log-level", "warning", "--no-access-log",
+        ],
+        "uvicorn + deadlines (after)": [
+            py, "-m", "server.cli", "serve", *common, "--log-level", "warning",
+            "--no-access-log", "--header-timeout", str(header_s), "--body-timeout", str(body_s),
+        ],
+        "granian 2.8 (header timeout)": [
+            py, "-m", "granian", "--interface", "asgi", "--factory", factory, *common,
+            "--http", "1", "--log-level", "warning", "--no-ws",
+            "--http1-header-read-timeout", str(int(1000 * header_s)),
+        ]
+        if importlib.util.find_spec("granian")
+        else None,
+        "hypercorn 0.18 (read timeout)": [
+            py, "-m", "hypercorn", f"{factory}()", "--bind", f"127.0.0.1:{port}",
+            "--read-timeout", str(int(header_s)), "--log-level", "warning",
+        ]
+        if importlib.util.find_spec("hypercorn")
+        else None,
+    }  # fmt: skip
+
+
+@contextmanager
+def peer_server(cmd: list[str], port: int) -> Iterator[str]:
+    env = dict(os.environ)
+    env["NOTES_KB_ROOT"] = str(REPO)  # app_from_env's settings, for the peers
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        cmd,
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{cmd[:4]} did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+async def _closed_after(port: int, first: bytes, drip: bytes) -> tuple[float, bytes]:
+    """Send ``first``, then ``drip`` one byte every 0.5 s; seconds until the server closes the
+    connection (``PROBE_CAP_S`` if it never does) and what it answered."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    start = time.perf_counter()
+    writer.write(first)
+
+    async def dripper() -> None:
+        for byte in drip:
+            await asyncio.sleep(0.5)
+            writer.write(bytes([byte]))
+
+    task = asyncio.create_task(dripper())
+    data = b""
+    try:
+        async with asyncio.timeout(PROBE_CAP_S):
+            while chunk := await reader.read(4096):
+                data += chunk
+    except (TimeoutError, ConnectionError):
+        pass
+    finally:
+        task.cancel()
+        writer.close()
+    return time.perf_counter() - start, data
+
+
+async def _protection(port: int) -> dict[str, tuple[float, bytes]]:
+    head = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Pad: {'a' * 40}\r\n\r\n"
+    body_head = (
+        f"POST /api/tools/ucb_step HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"counts":'
+    )
+    probes = {
+        "idle socket": (b"", b""),
+        "headers at 2 B/s": (b"", head.encode()),
+        "unfinished body": (body_head.encode(), b""),
+    }
+    results = await asyncio.gather(*(_closed_after(port, *p) for p in probes.values()))
+    return dict(zip(probes, results, strict=True))
+
+
+def _closing(elapsed: float, data: bytes) -> str:
+    if elapsed >= PROBE_CAP_S - 0.05:
+        return f"open >{PROBE_CAP_S:g}s"
+    status = data.split(b" ", 2)[1].decode() if data.startswith(b"HTTP/") else "silent"
+    return f"{elapsed:4.1f}s {status}"
+
+
+def deadlines_report(seconds: float, connections: int) -> None:
+    cases_ = [
+        c for c in cases() if c["label"] in ("GET /llms.txt", "POST /api/tools/ucb_step (3 arms)")
+    ]
+    print()
+    print(
+        f"Receipt deadlines (header {DEADLINE_ARGS['header']:g} s, body "
+        f"{DEADLINE_ARGS['body']:g} s where the server has one): when a slow client is closed, "
+        "and throughput (req/s, one worker) relative to uvicorn before the change"
+    )
+    print(
+        f"{'server':30} {'idle socket':>13} {'headers 2 B/s':>13} {'unfinished body':>15} "
+        + " ".join(f"{c['label'][:22]:>22}" for c in cases_)
+    )
+    baseline: list[float] = []
+    for name, cmd in peer_commands(0).items():
+        if cmd is None:
+            print(f"{name:30} (not installed: pip install -e '.[bench]')")
+            continue
+        port = _free_port()
+        cmd = peer_commands(port)[name] or []
+        with peer_server(cmd, port) as url:
+            probes = asyncio.run(_protection(port))
+            rates = [measure(url, case, seconds, connections).rps for case in cases_]
+        if not baseline:
+            baseline = rates
+        cells = [_closing(*probes[k]) for k in probes]
+        rate_cells = [f"{r:8.0f} ({r / b:4.2f}x)" for r, b in zip(rates, baseline, strict=True)]
+        print(
+            f"{name[:30]:30} {cells[0]:>13} {cells[1]:>13} {cells[2]:>15} "
+            + " ".join(f"{c:>22}" for c in rate_cells)
+        )
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """One dispatch for every adapter: the HTTP API, the MCP server and ``notes-kb call``.
 
 A :class:`Toolset` is the registry's tools plus the note tools of one knowledge base. Calls are
-validated first (``ToolInputError`` / ``ToolLimitError`` name the field), then run off the event
-loop: ordinary tools on anyio's worker threads (``inline`` tools, about a millisecond at worst
-and without I/O, on the loop itself), heavy tools on a pool of
-``Limits.max_concurrent_heavy`` threads under a wall-clock limit of ``Limits.tool_timeout_s``.
+validated (``ToolInputError`` / ``ToolLimitError`` name the field) and run off the event loop,
+validation included (a large input is costly to validate): ordinary tools on anyio's worker
+threads (``inline`` tools, about a millisecond at worst and without I/O, on the loop itself),
+heavy tools on a pool of ``Limits.max_concurrent_heavy`` threads under a wall-clock limit of
+``Limits.tool_timeout_s``.
 
 A thread cannot be killed: when a heavy call times out, the caller gets a ``ToolTimeoutError``
 at once while the computation finishes in the background, still holding its pool slot, so the
@@ -137,6 +138,9 @@ class Toolset:
         result: dict[str, Any] = spec.call(args, self.context).model_dump(mode="json")
         return result
 
+    def _parse_and_execute(self, spec: ToolSpec, payload: Any) -> dict[str, Any]:
+        return self._execute(spec, spec.parse(payload))
+
     def _heavy_pool(self) -> ThreadPoolExecutor:
         with self._pool_lock:
             if self._pool is None:
@@ -155,14 +159,17 @@ class Toolset:
         ToolTimeoutError
             A heavy tool that did not finish within ``Limits.tool_timeout_s``.
         """
-        spec, args = self.parse(name, payload)
+        spec = self.get(name)
         if spec.inline:
-            return self._execute(spec, args)
-        work = partial(self._execute, spec, args)
+            return self._execute(spec, spec.parse(payload))
         if spec.needs_context:
-            return await self._call_store(work)
+            # small inputs; the store's own deadline handling wraps the call
+            return await self._call_store(partial(self._execute, spec, spec.parse(payload)))
         if not spec.heavy:
-            return await anyio.to_thread.run_sync(work)
+            # validated on the worker thread too: a large input does not hold the event loop
+            return await anyio.to_thread.run_sync(self._parse_and_execute, spec, payload)
+        args = await anyio.to_thread.run_sync(spec.parse, payload)
+        work = partial(self._execute, spec, args)
         future = asyncio.get_running_loop().run_in_executor(self._heavy_pool(), work)
         try:
             with anyio.fail_after(self.limits.tool_timeout_s):

@@ -39,7 +39,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipResponder
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -260,6 +260,13 @@ class Service:
         self._tool_html: dict[str, Cached] = {}
         self._static: dict[str, Cached] = {}
         self._site: Any = None
+        self._parsing: anyio.CapacityLimiter | None = None
+
+    def parsing(self) -> anyio.CapacityLimiter:
+        """One large request body parsed at a time (made in the event loop, on first use)."""
+        if self._parsing is None:
+            self._parsing = anyio.CapacityLimiter(1)
+        return self._parsing
 
     # ---- posts
 
@@ -518,8 +525,18 @@ async def api_tool(request: Request) -> Response:
     return content_response(request, item)
 
 
-async def read_json_body(request: Request, limits_max: int, max_depth: int) -> Any:
-    """The request's JSON, refusing (413) bodies over ``limits_max`` bytes before parsing."""
+async def read_json_body(
+    request: Request,
+    limits_max: int,
+    max_depth: int,
+    parsing: anyio.CapacityLimiter | None = None,
+) -> Any:
+    """The request's JSON, refusing (413) bodies over ``limits_max`` bytes before parsing.
+
+    A body over ``OFF_LOOP_BYTES`` is parsed on a worker thread, one at a time when
+    ``parsing`` is a limiter of 1: the parser holds the GIL throughout, so parses in parallel
+    would only queue the event loop behind several of them instead of one.
+    """
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";", 1)[0].strip().lower()
     if media != "application/json" and not (
@@ -559,35 +576,51 @@ async def read_json_body(request: Request, limits_max: int, max_depth: int) -> A
             )
         chunks.append(chunk)
     raw = b"".join(chunks)
+    if len(raw) > OFF_LOOP_BYTES:
+        return await anyio.to_thread.run_sync(parse_json, raw, max_depth, limiter=parsing)
+    return parse_json(raw, max_depth)
+
+
+OFF_LOOP_BYTES = 64 << 10
+"""Request bodies above this size are parsed on a worker thread (about a millisecond of
+parsing): the event loop keeps answering other requests meanwhile."""
+
+
+def parse_json(raw: bytes, max_depth: int) -> Any:
+    """Parse a request body: pydantic-core's parser (5x faster than ``json.loads``, the same
+    values); what it refuses is parsed again by ``json.loads`` for the exact answer (nesting
+    deeper than its 200 levels is checked below; an error names what is wrong)."""
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        if isinstance(exc, json.JSONDecodeError):
-            raise ApiError(
-                400, "bad_json", f"(body): expected valid JSON, got {exc}", "(body)"
-            ) from None
-        raise _huge_number_error(raw) from None
+        data = pydantic_core.from_json(raw)
+    except ValueError:
+        data = _parse_exactly(raw, max_depth)
+    # fewer brackets than the limit cannot nest deeper than it (a C-speed count first)
+    brackets = raw.count(b"[") + raw.count(b"{")
+    if brackets > max_depth and json_depth_exceeds(data, max_depth):
+        raise _too_deep(max_depth)
+    return data
+
+
+def _too_deep(max_depth: int) -> ApiError:
+    return ApiError(
+        413,
+        "too_large",
+        f"(body): expected JSON nested at most {max_depth} deep, got deeper",
+        "(body)",
+    )
+
+
+def _parse_exactly(raw: bytes, max_depth: int) -> Any:
+    try:
+        return json.loads(raw)
     except RecursionError:
-        raise ApiError(
-            413,
-            "too_large",
-            f"(body): expected JSON nested at most {max_depth} deep, got deeper",
-            "(body)",
-        ) from None
+        raise _too_deep(max_depth) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(
             400, "bad_json", f"(body): expected valid JSON, got {exc}", "(body)"
         ) from None
-    # fewer brackets than the limit cannot nest deeper than it (a C-speed count first)
-    brackets = raw.count(b"[") + raw.count(b"{")
-    if brackets > max_depth and json_depth_exceeds(data, max_depth):
-        raise ApiError(
-            413,
-            "too_large",
-            f"(body): expected JSON nested at most {max_depth} deep, got deeper",
-            "(body)",
-        )
-    return data
+    except ValueError:
+        raise _huge_number_error(raw) from None
 
 
 class _HugeInt:
@@ -643,7 +676,9 @@ async def call_tool(request: Request) -> Response:
     service = _service(request)
     spec = service.tool(request.path_params["name"])
     limits = service.settings.limits
-    payload = await read_json_body(request, limits.max_body_bytes, limits.max_json_depth)
+    payload = await read_json_body(
+        request, limits.max_body_bytes, limits.max_json_depth, service.parsing()
+    )
     result = await service.toolset.call(spec.name, payload)
     return Response(_dumps(result), media_type="application/json")
 
@@ -764,6 +799,12 @@ async def on_unavailable(request: Request, exc: Exception) -> Response:
     return error_response(503, exc.type, str(exc), exc.field, {"Retry-After": "1"})
 
 
+async def on_disconnect(request: Request, exc: Exception) -> Response:
+    """The client went away (or a receipt deadline closed it) while its body was read: nobody
+    is left to answer, and it is no server error."""
+    return Response(status_code=400)
+
+
 async def on_error(request: Request, exc: Exception) -> Response:
     return error_response(
         500, "internal", "the server failed to answer this request; it keeps serving", None
@@ -844,6 +885,7 @@ def create_app(
             ToolInputError: on_tool_input,
             ToolTimeoutError: on_timeout,
             StoreUnavailableError: on_unavailable,
+            ClientDisconnect: on_disconnect,
             Exception: on_error,
         },
         lifespan=lifespan,
