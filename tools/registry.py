@@ -104,14 +104,16 @@ def _clean_loc(loc: tuple[int | str, ...], payload: Any, keep_last: bool) -> str
 
 def input_error(exc: ValidationError, payload: Any = None) -> ToolInputError:
     """The first bad field of a pydantic error as a ``ToolInputError`` (``ToolLimitError`` for
-    size bounds). Errors other than a type mismatch come first, so that of a union's branches
-    the one whose type matched the input is reported."""
+    size bounds). Errors other than a type mismatch come first, then the deepest type mismatch,
+    so that of a union's branches the one whose type matched the input is reported."""
     errors = exc.errors(include_url=False)
     located = [
         (_clean_loc(e["loc"], payload, e["type"] in ("missing", "extra_forbidden")), e)
         for e in errors
     ]
-    loc, err = next((p for p in located if not p[1]["type"].endswith("_type")), located[0])
+    # else, of type mismatches, the deepest: the branch whose shape matched the input got in
+    deepest = max(located, key=lambda p: p[0].count("."))
+    loc, err = next((p for p in located if not p[1]["type"].endswith("_type")), deepest)
     expected = err["msg"]
     for prefix in ("Value error, ", "Input should be "):
         expected = expected.removeprefix(prefix)

@@ -8,6 +8,8 @@ routes and the one error schema every failure uses.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from server.config import Settings
@@ -95,6 +97,17 @@ def _tool_path(spec: ToolSpec, components: dict[str, Any]) -> dict[str, Any]:
     if spec.note:
         description += f" Explained in the note /posts/{spec.note}.md."
     return {
+        "get": {
+            "operationId": f"{spec.name}_record",
+            "summary": f"{spec.name}: its catalogue record (name, description, JSON Schemas)",
+            "tags": ["tools"],
+            "responses": {
+                "200": {
+                    "description": "the tool's record, as listed by GET /api/tools",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+        },
         "post": {
             "operationId": spec.name,
             "summary": spec.title,
@@ -111,7 +124,7 @@ def _tool_path(spec: ToolSpec, components: dict[str, Any]) -> dict[str, Any]:
                 **_error_responses(["400", "404", "413", "415", "422", "504"]),
             },
             "externalDocs": {"url": f"/tools/{spec.name}.md"},
-        }
+        },
     }
 
 
@@ -135,6 +148,37 @@ def _path_param(name: str, description: str) -> dict[str, Any]:
         "description": description,
         "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._-]*$"},
     }
+
+
+SEARCH_QUERY_NAMES: Mapping[str, str] = MappingProxyType({"query": "q"})
+"""``search_notes`` fields under another name in ``GET /api/search``'s query string."""
+
+
+def _search_parameters(toolset: Toolset) -> list[dict[str, Any]]:
+    """``GET /api/search``'s query parameters: the ``search_notes`` input's fields, with their
+    schemas (the route calls that tool), the nullable branch left out (a query string has no
+    null: leave the parameter out instead)."""
+    spec = toolset.specs.get("search_notes")
+    if spec is None:
+        return []
+    schema = spec.input_model.model_json_schema()
+    required = set(schema.get("required", ()))
+    params = []
+    for field, sub in schema["properties"].items():
+        branches = [b for b in sub.get("anyOf", [sub]) if b.get("type") != "null"]
+        param_schema = {k: v for k, v in branches[0].items() if k != "title"}
+        if "default" in sub and sub["default"] is not None:
+            param_schema["default"] = sub["default"]
+        params.append(
+            {
+                "name": SEARCH_QUERY_NAMES.get(field, field),
+                "in": "query",
+                "required": field in required,
+                "description": sub.get("description", ""),
+                "schema": param_schema,
+            }
+        )
+    return params
 
 
 def openapi_document(toolset: Toolset, settings: Settings, base_url: str = "") -> dict[str, Any]:
@@ -168,21 +212,7 @@ def openapi_document(toolset: Toolset, settings: Settings, base_url: str = "") -
             "BM25 search over titles, headings and bodies (Chinese and English)",
             "application/json",
             {"type": "object"},
-            parameters=[
-                {
-                    "name": "q",
-                    "in": "query",
-                    "required": True,
-                    "schema": {"type": "string", "maxLength": 500},
-                },
-                {"name": "section", "in": "query", "required": False, "schema": {"type": "string"}},
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
-                },
-            ],
+            parameters=_search_parameters(toolset),
         ),
     }
     paths["/api/search"]["get"]["responses"].update(_error_responses(["413", "422"]))

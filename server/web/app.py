@@ -30,7 +30,6 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
@@ -47,6 +46,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server.config import Settings, settings_for
 from server.ingest.posts import Post
 from server.toolset.dispatch import Toolset, ToolTimeoutError
+from server.toolset.openapi import SEARCH_QUERY_NAMES
 from server.web import html as html_view
 from tools.errors import StoreUnavailableError, ToolInputError, ToolLimitError
 from tools.registry import ToolSpec
@@ -704,8 +704,9 @@ async def search(request: Request) -> Response:
     return Response(_dumps(body), media_type="application/json")
 
 
-SEARCH_PARAMS: Mapping[str, str] = MappingProxyType({"query": "q"})
-"""``search_notes`` input fields under another name in ``/api/search``'s query string."""
+SEARCH_PARAMS = SEARCH_QUERY_NAMES
+"""``search_notes`` input fields under another name in ``/api/search``'s query string (the
+OpenAPI document publishes them from the same mapping)."""
 
 
 async def openapi(request: Request) -> Response:
