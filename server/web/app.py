@@ -30,6 +30,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
@@ -148,7 +149,7 @@ def _etag_matches(header: str, etag: str) -> bool:
 
 
 class Cached:
-    """A response body with its ETag and its raw headers, computed once."""
+    """A response body with its ETag and its headers, computed once."""
 
     __slots__ = ("body", "etag", "headers", "headers_vary", "media_type")
 
@@ -156,37 +157,23 @@ class Cached:
         self.body = body.encode("utf-8") if isinstance(body, str) else body
         self.media_type = media_type
         self.etag = etag_of(self.body)
-        headers = [
-            (b"content-type", media_type.encode()),
-            (b"etag", self.etag.encode()),
-            (b"cache-control", b"no-cache"),
-        ]
+        headers = {"etag": self.etag, "cache-control": "no-cache"}
         if media_type.startswith("text/html"):
-            csp = html_view.CONTENT_SECURITY_POLICY.encode()
-            headers.append((b"content-security-policy", csp))
-        self.headers = headers
-        self.headers_vary = [*headers, (b"vary", b"Accept")]
-
-
-class RawResponse(Response):
-    """A response whose headers are already encoded (no per-request header building)."""
-
-    def __init__(self, body: bytes, status_code: int, headers: list[tuple[bytes, bytes]]) -> None:
-        self.body = body
-        self.status_code = status_code
-        self.background = None
-        self.raw_headers = [*headers, (b"content-length", str(len(body)).encode())]
+            headers["content-security-policy"] = html_view.CONTENT_SECURITY_POLICY
+        self.headers: Mapping[str, str] = MappingProxyType(headers)
+        self.headers_vary: Mapping[str, str] = MappingProxyType({**headers, "vary": "Accept"})
 
 
 def content_response(request: Request, item: Cached, vary: bool = False) -> Response:
-    """``item`` with its ETag, or an empty 304 when ``If-None-Match`` names it."""
+    """``item`` with its ETag, or an empty 304 when ``If-None-Match`` names it (Starlette's
+    ``Response``; ``HEAD`` is Starlette's and uvicorn's automatic one)."""
     headers = item.headers_vary if vary else item.headers
     for key, value in request.scope["headers"]:
         if key == b"if-none-match":
             if _etag_matches(value.decode("latin-1"), item.etag):
-                return RawResponse(b"", 304, [h for h in headers if h[0] != b"content-type"])
+                return Response(status_code=304, headers=dict(headers))
             break
-    return RawResponse(item.body, 200, headers)
+    return Response(item.body, 200, headers=dict(headers), media_type=item.media_type)
 
 
 def _q_values(accept: str) -> dict[str, float]:
@@ -819,16 +806,16 @@ async def on_error(request: Request, exc: Exception) -> Response:
 def routes() -> list[BaseRoute]:
     """The routes, hot ones first (Starlette tries them in order)."""
     return [
-        Route("/api/tools/{name}", tool_endpoint, methods=["GET", "HEAD", "POST"]),
-        Route("/posts/{section}/{slug}", post, methods=["GET", "HEAD"]),
-        Route("/llms.txt", llms_txt, methods=["GET", "HEAD"]),
-        Route("/healthz", healthz, methods=["GET", "HEAD"]),
-        Route("/llms-full.txt", llms_full, methods=["GET", "HEAD"]),
-        Route("/", index, methods=["GET", "HEAD"]),
-        Route("/tools/{name}", tool_doc, methods=["GET", "HEAD"]),
-        Route("/api/tools", api_tools, methods=["GET", "HEAD"]),
-        Route("/api/search", search, methods=["GET", "HEAD"]),
-        Route("/openapi.json", openapi, methods=["GET", "HEAD"]),
+        Route("/api/tools/{name}", tool_endpoint, methods=["GET", "POST"]),
+        Route("/posts/{section}/{slug}", post, methods=["GET"]),
+        Route("/llms.txt", llms_txt, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/llms-full.txt", llms_full, methods=["GET"]),
+        Route("/", index, methods=["GET"]),
+        Route("/tools/{name}", tool_doc, methods=["GET"]),
+        Route("/api/tools", api_tools, methods=["GET"]),
+        Route("/api/search", search, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
     ]
 
 
