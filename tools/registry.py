@@ -70,6 +70,14 @@ class ToolSpec:
         try:
             return self.input_model.model_validate(dict(payload))
         except ValidationError as exc:
+            if not any(_integral_float(e) for e in exc.errors(include_url=False)):
+                raise input_error(exc, payload) from None
+        # JSON Schema's "integer" includes 5.0; strict models do not: try again with whole
+        # floats as ints (only on this error path, so valid inputs pay nothing)
+        payload = _whole_floats_as_ints(payload)
+        try:
+            return self.input_model.model_validate(dict(payload))
+        except ValidationError as exc:
             raise input_error(exc, payload) from None
 
     def call(self, args: BaseModel, context: ToolContext | None = None) -> BaseModel:
@@ -84,6 +92,22 @@ class ToolSpec:
         """Validate, compute, and return the output as JSON-ready data."""
         result: dict[str, Any] = self.call(self.parse(payload), context).model_dump(mode="json")
         return result
+
+
+def _integral_float(error: Mapping[str, Any]) -> bool:
+    value = error.get("input")
+    return error["type"] == "int_type" and isinstance(value, float) and value.is_integer()
+
+
+def _whole_floats_as_ints(value: Any) -> Any:
+    """``value`` with every finite float that has no fractional part made an ``int``."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, Mapping):
+        return {k: _whole_floats_as_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_floats_as_ints(v) for v in value]
+    return value
 
 
 def _clean_loc(loc: tuple[int | str, ...], payload: Any, keep_last: bool) -> str:

@@ -363,3 +363,19 @@ def _at(value: Any, path: tuple[str | int, ...]) -> Any:
     for part in path:
         value = value[part]
     return value
+
+
+def test_types_are_the_json_schema_types() -> None:
+    """Issue 11 #12: ``"offset": false`` was accepted as an integer. An input value must have
+    the JSON type its schema publishes; JSON Schema's integer includes 5.0."""
+    ucb = SPECS["ucb_step"]
+    base = {"counts": [5, 5], "means": [0.5, 0.5]}
+    for name, value in (("counts", [False, 5]), ("counts", ["5", 5]), ("means", [True, 0.5])):
+        with pytest.raises(ToolInputError) as err:
+            ucb.parse({**base, name: value})
+        assert err.value.field == f"{name}.0"
+    with pytest.raises(ToolInputError, match=r"expected a valid integer, got 5\.5"):
+        ucb.parse({**base, "counts": [5.5, 5]})
+    parsed = ucb.parse({**base, "counts": [5.0, 5], "seed": 3.0})
+    assert parsed.model_dump()["counts"] == [5, 5] and parsed.model_dump()["seed"] == 3
+    assert ucb.parse({**base, "means": [1, 0]}).model_dump()["means"] == [1.0, 0.0]
