@@ -7,6 +7,11 @@ servers. For each case it prints requests per second and p50/p99 latency for bot
 the ratio ours / bare (aims: static content >= 80%, a JSON tool call >= 50%, an MCP tool call
 >= 25%), and for two sizes of each case how the cost grows.
 
+A second table (every full run, or ``--deadlines``) puts the same app under uvicorn before the
+receipt deadlines, uvicorn with them (``notes-kb serve``), Granian and Hypercorn: when each closes
+an idle socket, headers sent at 2 bytes/s and a body that never ends, and each one's throughput
+relative to uvicorn before, measured in interleaved rounds.
+
     python bench/serving.py            # 3 s per measurement
     python bench/serving.py --quick    # a smoke run (0.3 s per measurement)
 """
@@ -467,37 +472,52 @@ def _closing(elapsed: float, data: bytes) -> str:
 
 
 def deadlines_report(seconds: float, connections: int) -> None:
-    cases_ = [
-        c for c in cases() if c["label"] in ("GET /llms.txt", "POST /api/tools/ucb_step (3 arms)")
-    ]
+    """All the servers run at once; throughput is measured in interleaved rounds (each server
+    in turn for a fifth of ``seconds``, five times), so that a change of the machine's load
+    during the run falls on every server alike."""
+    from contextlib import ExitStack
+
+    labels = ("GET /llms.txt", "POST /api/tools/ucb_step (3 arms)")
+    cases_ = [c for c in cases() if c["label"] in labels]
     print()
     print(
         f"Receipt deadlines (header {DEADLINE_ARGS['header']:g} s, body "
         f"{DEADLINE_ARGS['body']:g} s where the server has one): when a slow client is closed, "
-        "and throughput (req/s, one worker) relative to uvicorn before the change"
+        "and throughput (req/s, one worker, interleaved rounds) relative to uvicorn before"
     )
     print(
         f"{'server':30} {'idle socket':>13} {'headers 2 B/s':>13} {'unfinished body':>15} "
         + " ".join(f"{c['label'][:22]:>22}" for c in cases_)
     )
-    baseline: list[float] = []
-    for name, cmd in peer_commands(0).items():
-        if cmd is None:
-            print(f"{name:30} (not installed: pip install -e '.[bench]')")
-            continue
-        port = _free_port()
-        cmd = peer_commands(port)[name] or []
-        with peer_server(cmd, port) as url:
-            probes = asyncio.run(_protection(port))
-            rates = [measure(url, case, seconds, connections).rps for case in cases_]
-        if not baseline:
-            baseline = rates
-        cells = [_closing(*probes[k]) for k in probes]
-        rate_cells = [f"{r:8.0f} ({r / b:4.2f}x)" for r, b in zip(rates, baseline, strict=True)]
+    servers: dict[str, tuple[int, str]] = {}
+    missing = []
+    with ExitStack() as stack:
+        for name, cmd in peer_commands(0).items():
+            if cmd is None:
+                missing.append(name)
+                continue
+            port = _free_port()
+            url = stack.enter_context(peer_server(peer_commands(port)[name] or [], port))
+            servers[name] = (port, url)
+        probes = {name: asyncio.run(_protection(port)) for name, (port, _) in servers.items()}
+        rounds = 5
+        done = {name: [0.0] * len(cases_) for name in servers}
+        for i, case in enumerate(cases_):
+            for _ in range(rounds):
+                for name, (_, url) in servers.items():
+                    done[name][i] += measure(url, case, seconds / rounds, connections).rps
+    baseline = next(iter(done.values()))
+    for name in servers:
+        cells = [_closing(*probes[name][k]) for k in probes[name]]
+        rate_cells = [
+            f"{r / rounds:8.0f} ({r / b:4.2f}x)" for r, b in zip(done[name], baseline, strict=True)
+        ]
         print(
             f"{name[:30]:30} {cells[0]:>13} {cells[1]:>13} {cells[2]:>15} "
             + " ".join(f"{c:>22}" for c in rate_cells)
         )
+    for name in missing:
+        print(f"{name:30} (not installed: pip install -e '.[bench]')")
 
 
 if __name__ == "__main__":
