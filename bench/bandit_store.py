@@ -4,13 +4,15 @@
     python bench/bandit_store.py --quick    # a smoke run
     python bench/bandit_store.py --db postgresql://user@host/db   # an existing server
 
-Each client is a thread running the agent's loop on one shared experiment (the contended
-case: every record locks the same experiment): ``bandit_next`` → ``bandit_record`` with a
+Each client is a thread running the agent's loop, ``bandit_next`` → ``bandit_record`` with a
 fresh ``request_id``, through the tools as the server calls them (validated input, a
-``ToolContext`` holding the store), for a fixed time. Printed per store and client count:
-records per second, and the p50/p99 latency of ``bandit_next``. ``growth`` is records/s at
-the largest client count over records/s with one client; ``ratio`` is PostgreSQL's
-records/s over SQLite's at the same client count (above 1: PostgreSQL is faster).
+``ToolContext`` holding the store), for a fixed time: first all clients on one shared
+experiment (the contended case: every record locks the same experiment), then each client on
+its own experiment (PostgreSQL locks per experiment; SQLite has one writer at a time).
+Printed per store, case and client count: records per second, and the p50/p99 latency of
+``bandit_next``. ``growth`` is records/s at the largest client count over records/s with one
+client; ``ratio`` is PostgreSQL's records/s over SQLite's at the same case and client count
+(above 1: PostgreSQL is faster).
 
 Without ``--db`` a throwaway PostgreSQL cluster is started (the tests' helper: ``pg_ctl`` as
 an unprivileged user, on 127.0.0.1, default durability settings: fsync and synchronous
@@ -40,10 +42,15 @@ from tools.context import ToolContext
 SPECS = {spec.name: spec for spec in TOOLS}
 
 
-def run_point(store: BanditStore, name: str, clients: int, seconds: float) -> dict[str, float]:
-    """``clients`` threads looping next → record on ``name`` for ``seconds``."""
+def run_point(
+    store: BanditStore, name: str, clients: int, seconds: float, spread: bool
+) -> dict[str, float]:
+    """``clients`` threads looping next → record for ``seconds``, on ``name`` (``spread``:
+    client c on ``name-c``)."""
     context = ToolContext(bandit_store=store)
-    SPECS["bandit_create"].run({"name": name, "arms": 5}, context)
+    names = [f"{name}-{c}" if spread else name for c in range(clients)]
+    for experiment in set(names):
+        SPECS["bandit_create"].run({"name": experiment, "arms": 5}, context)
     barrier = threading.Barrier(clients + 1)
     latencies: list[list[float]] = [[] for _ in range(clients)]
     records = [0] * clients
@@ -56,10 +63,10 @@ def run_point(store: BanditStore, name: str, clients: int, seconds: float) -> di
             k = 0
             while time.perf_counter() < end:
                 start = time.perf_counter()
-                arm = SPECS["bandit_next"].run({"name": name}, context)["arm"]
+                arm = SPECS["bandit_next"].run({"name": names[c]}, context)["arm"]
                 latencies[c].append(time.perf_counter() - start)
                 payload = {
-                    "name": name,
+                    "name": names[c],
                     "arm": arm,
                     "reward": (k % 7) / 6,
                     "request_id": f"{c}-{k}",
@@ -81,8 +88,8 @@ def run_point(store: BanditStore, name: str, clients: int, seconds: float) -> di
     if errors:
         raise errors[0]
     total = sum(records)
-    final = SPECS["bandit_get"].run({"name": name}, context)
-    assert final["t"] == total, (final["t"], total)  # nothing lost or double-counted
+    stored = sum(SPECS["bandit_get"].run({"name": n}, context)["t"] for n in set(names))
+    assert stored == total, (stored, total)  # nothing lost or double-counted
     lat = np.concatenate([np.asarray(x) for x in latencies]) * 1e3
     return {
         "records_per_s": total / elapsed,
@@ -109,36 +116,42 @@ def main() -> int:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 2, 4, 8])
     args = parser.parse_args()
     seconds = 0.3 if args.quick else 3.0
-    results: dict[str, dict[int, dict[str, float]]] = {"sqlite": {}, "postgresql": {}}
+    cases = {"shared": False, "own": True}  # one experiment for all, one per client
+    results: dict[tuple[str, str], dict[int, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp, postgres_url(args.db) as url:
         stores: dict[str, BanditStore] = {
             "sqlite": SQLiteBanditStore(Path(tmp) / "bench.sqlite"),
             "postgresql": PostgresBanditStore(url, pool_size=max(args.clients) + 2),
         }
         run = f"bench-{int(time.time())}"
-        for clients in args.clients:
-            for kind, store in stores.items():
-                name = f"{run}-{clients}"
-                results[kind][clients] = run_point(store, name, clients, seconds)
+        for case, spread in cases.items():
+            for clients in args.clients:
+                for kind, store in stores.items():
+                    name = f"{run}-{case}-{clients}"
+                    point = run_point(store, name, clients, seconds, spread)
+                    results.setdefault((kind, case), {})[clients] = point
         for store in stores.values():
             store.close()
-    print(f"{'store':<11} {'clients':>7} {'records/s':>10} {'next p50':>9} {'next p99':>9}")
-    for kind, points in results.items():
+    print("experiment: shared = all clients on one; own = one per client")
+    header = f"{'store':<11} {'experiment':<10} {'clients':>7} {'records/s':>10}"
+    print(f"{header} {'next p50':>9} {'next p99':>9}")
+    for (kind, case), points in results.items():
         for clients, point in points.items():
             print(
-                f"{kind:<11} {clients:>7} {point['records_per_s']:>10.0f} "
+                f"{kind:<11} {case:<10} {clients:>7} {point['records_per_s']:>10.0f} "
                 f"{point['p50_ms']:>7.2f}ms {point['p99_ms']:>7.2f}ms"
             )
     lo, hi = min(args.clients), max(args.clients)
-    for kind, points in results.items():
+    for (kind, case), points in results.items():
         growth = points[hi]["records_per_s"] / points[lo]["records_per_s"]
-        print(f"growth {kind} {lo}→{hi} clients: {growth:.2f}x records/s")
-    for clients in args.clients:
-        ratio = (
-            results["postgresql"][clients]["records_per_s"]
-            / results["sqlite"][clients]["records_per_s"]
-        )
-        print(f"ratio postgresql/sqlite records/s at {clients} clients: {ratio:.2f}")
+        print(f"growth {kind} {case} {lo}→{hi} clients: {growth:.2f}x records/s")
+    for case in cases:
+        for clients in args.clients:
+            ratio = (
+                results[("postgresql", case)][clients]["records_per_s"]
+                / results[("sqlite", case)][clients]["records_per_s"]
+            )
+            print(f"ratio postgresql/sqlite records/s, {case}, {clients} clients: {ratio:.2f}")
     return 0
 
 

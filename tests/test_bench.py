@@ -25,8 +25,9 @@ def run_bench(script: str, *args: str, timeout: float = 300) -> str:
 
 def test_bandit_store() -> None:
     out = run_bench("bandit_store.py", "--clients", "1", "2", timeout=180)
-    assert "growth postgresql 1→2 clients" in out and "growth sqlite 1→2 clients" in out
-    assert re.search(r"ratio postgresql/sqlite records/s at 2 clients: \d+\.\d+", out)
+    for kind in ("postgresql shared", "sqlite shared", "postgresql own", "sqlite own"):
+        assert f"growth {kind} 1→2 clients" in out
+    assert re.search(r"ratio postgresql/sqlite records/s, own, 2 clients: \d+\.\d+", out)
 
 
 def test_breakout() -> None:
