@@ -1,17 +1,20 @@
-"""Three machines sharing one PostgreSQL: no record lost or counted twice through a kill -9.
+"""Three machines sharing PostgreSQL and Redis: nothing lost through a kill -9, and a feed
+change reaches a listener on every machine.
 
-Three ``notes-kb serve`` processes, each with its own content root (a copy of the built
-knowledge base), share one real PostgreSQL database for bandit experiments. Client threads
-spread records over the three; a record that fails (connection refused or reset, 503, a
-timeout) is retried on the next machine with the same ``request_id``. One machine is killed
-with SIGKILL mid-run and restarted. The final counts equal the acknowledged records exactly.
+Three ``notes-kb serve`` processes, each with its own content root, follow the same local feed
+server and share one real PostgreSQL database (bandit experiments) and one real Redis (MCP
+change events). Client threads spread records over the three; a record that fails (connection
+refused or reset, 503, a timeout) is retried on the next machine with the same
+``request_id``. One machine is killed with SIGKILL mid-run and restarted. The final counts
+equal the acknowledged records exactly. Then an MCP client listens on each machine, the feed
+changes, and each listener hears the new build's events.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,10 +26,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
+from mcp import Client
+from mcp.shared.subscriptions import ResourcesListChanged, ResourceUpdated, ServerEvent
 
-from tests.dbservers import PostgresServer, free_port
+from tests.dbservers import PostgresServer, RedisServer, free_port
+from tests.live.feeds import V1, V2, FeedServer, feed_server
 
 REPO = Path(__file__).resolve().parents[1]
 CLIENTS = 6
@@ -41,6 +48,8 @@ class Machine:
 
     root: Path
     db: str
+    feed: str
+    events: str
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
@@ -51,9 +60,11 @@ class Machine:
     def start(self) -> None:
         log = (self.root / "serve.log").open("ab")
         env = {**os.environ, "PYTHONPATH": str(REPO), "OPENBLAS_NUM_THREADS": "1"}
+        env["NOTES_KB_EVENTS"] = self.events
         env.pop("NOTES_KB_DB", None)
+        args = ["--root", str(self.root), "serve", "--port", str(self.port), "--db", self.db]
         self.proc = subprocess.Popen(
-            [*SERVE, "--root", str(self.root), "serve", "--port", str(self.port), "--db", self.db],
+            [*SERVE, *args, "--feed", self.feed, "--refresh", "1s"],
             cwd=self.root,
             env=env,
             stdout=log,
@@ -63,6 +74,7 @@ class Machine:
         log.close()
 
     def wait_healthy(self, timeout: float = 90) -> None:
+        """Until ``/healthz`` answers with a revision (the first build from the feed landed)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc is not None
@@ -72,7 +84,7 @@ class Machine:
                 contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError),
                 urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as resp,
             ):
-                if resp.status == 200:
+                if resp.status == 200 and json.loads(resp.read()).get("revision"):
                     return
             time.sleep(0.1)
         pytest.fail(f"{self.url} not healthy:\n{(self.root / 'serve.log').read_text()}")
@@ -84,14 +96,21 @@ class Machine:
 
 
 @pytest.fixture
-def machines(postgres: PostgresServer, tmp_path: Path) -> Iterator[list[Machine]]:
+def feed() -> Iterator[FeedServer]:
+    with feed_server(V1) as server:
+        yield server
+
+
+@pytest.fixture
+def machines(
+    postgres: PostgresServer, redis: RedisServer, feed: FeedServer, tmp_path: Path
+) -> Iterator[list[Machine]]:
     db = postgres.new_database("three")
     fleet = []
     for i in range(3):
         root = tmp_path / f"machine{i}"
-        shutil.copytree(REPO / "content", root / "content")
-        shutil.copy(REPO / "llms.txt", root / "llms.txt")
-        fleet.append(Machine(root, db))
+        root.mkdir()
+        fleet.append(Machine(root, db, feed.url, redis.url))
     try:
         for machine in fleet:
             machine.start()
@@ -144,8 +163,68 @@ def _client(fleet: list[Machine], client: int, tally: Tally, progress: threading
             time.sleep(0.01)
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def _hear_v2(
+    machine: Machine, heard: dict[str, list[ServerEvent]], ready: anyio.Event
+) -> None:
+    """Listen on ``machine`` until it reports the v2 build's events."""
+    watched = ["notes://posts/invest/boxes", "notes://posts/invest/curve"]
+    events = heard[machine.url] = []
+    async with (
+        Client(f"{machine.url}/mcp") as client,
+        client.listen(resources_list_changed=True, resource_subscriptions=watched) as sub,
+    ):
+        ready.set()
+        async for event in sub:
+            events.append(event)
+            if {ResourcesListChanged(), *(ResourceUpdated(uri=u) for u in watched)} <= set(events):
+                return
+
+
 @pytest.mark.slow
-def test_records_spread_over_three_machines_survive_a_kill(machines: list[Machine]) -> None:
+@pytest.mark.anyio
+async def test_three_machines_lose_nothing_and_all_hear_a_feed_change(
+    machines: list[Machine], feed: FeedServer, redis: RedisServer
+) -> None:
+    await anyio.to_thread.run_sync(_records_survive_a_kill, machines)
+    heard: dict[str, list[ServerEvent]] = {}
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as group:
+            readies = []
+            for machine in machines:
+                ready = anyio.Event()
+                readies.append(ready)
+                group.start_soon(_hear_v2, machine, heard, ready)
+            for ready in readies:
+                await ready.wait()
+            # every machine's bus reads the one Redis channel (the events cross machines)
+            subscribers = await anyio.to_thread.run_sync(_channel_subscribers, redis.url)
+            assert subscribers >= len(machines)
+            feed.serve(V2)
+    for machine in machines:
+        assert ResourcesListChanged() in heard[machine.url], (machine.url, heard[machine.url])
+        assert ResourceUpdated(uri="notes://posts/invest/boxes") in heard[machine.url]
+
+
+def _channel_subscribers(url: str) -> int:
+    import redis as redis_py
+
+    from server.mcp.redis_bus import CHANNEL
+
+    deadline = time.monotonic() + 10
+    while True:
+        with redis_py.Redis.from_url(url) as client:
+            count = int(client.pubsub_numsub(CHANNEL)[0][1])
+        if count >= 3 or time.monotonic() > deadline:
+            return count
+        time.sleep(0.1)
+
+
+def _records_survive_a_kill(machines: list[Machine]) -> None:
     first = httpx.post(
         f"{machines[0].url}/api/tools/bandit_create",
         json={"name": "fleet", "arms": ARMS},
