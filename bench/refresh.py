@@ -8,7 +8,9 @@ For each N (1,000 and 10,000; ``--quick``: 100 and 1,000) it times:
   the incremental build into a new generation (only the changed item converted, the rest
   hard-linked), the atomic switch, and a worker loading the new generation — from the request
   to the new build being served;
-- ours, unchanged: the same refresh when the feed has not changed (a 304: no build at all).
+- ours, unchanged: the same refresh when the feed has not changed (a 304: no build at all);
+- ours, cold: a changed feed refreshed by a process that has not refreshed before (it parses
+  the whole feed and reads every post file; later refreshes parse only changed items).
 
 It prints the ratio full build / refresh, and the memory of a worker holding the largest
 knowledge base (resident set size of a fresh process after loading it, and after building its
@@ -136,7 +138,21 @@ def bench(n: int, tmp: Path, server: _Feed) -> dict[str, float]:
     again = refresher.refresh()
     assert again.outcome == "unchanged", again
     unchanged = time.perf_counter() - start
-    return {"full": full, "built": built, "served": served, "unchanged": unchanged}
+
+    # a cold refresher (a process's first refresh): the whole feed and every post file are read
+    server.body = feed_xml(n, changed=n // 3)
+    cold_refresher = Refresher(settings)
+    start = time.perf_counter()
+    cold_result = cold_refresher.refresh()
+    cold = time.perf_counter() - start
+    assert cold_result.outcome == "built" and cold_result.converted == 2, cold_result
+    return {
+        "full": full,
+        "built": built,
+        "served": served,
+        "unchanged": unchanged,
+        "cold": cold,
+    }
 
 
 _MEMORY = """
@@ -195,6 +211,10 @@ def main() -> None:
             print(
                 f"        ratio full build / refresh until served ({n} items): "
                 f"{t['full'] / t['served']:.1f}x (built only: {t['full'] / t['built']:.1f}x)"
+            )
+            print(
+                f"        a cold refresher (a process's first refresh) builds in "
+                f"{t['cold']:.2f} s: ratio {t['full'] / t['cold']:.1f}x"
             )
         largest = max(sizes)
         mem = memory(tmp / f"live-{largest}")

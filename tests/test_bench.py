@@ -87,3 +87,9 @@ def test_yield_curve() -> None:
     out = run_bench("yield_curve.py")
     assert re.search(r"ratio ours/plain-Python: \d+\.\d{3}", out), out
     assert "growth 1/4" in out
+
+
+def test_refresh() -> None:
+    out = run_bench("refresh.py", "--sizes", "30")
+    assert re.search(r"ratio full build / refresh until served \(30 items\): \d+\.\dx", out), out
+    assert "a cold refresher" in out and "memory of a worker holding 30 notes" in out

@@ -192,14 +192,18 @@ class Refresher:
     def _refresh_locked(self) -> RefreshResult:
         self.store.sweep()
         current = self.store.current() or self.ensure_current_locked()
-        history = read_history_file(current.path / HISTORY_NAME) if current else None
-        history = history or History.empty()
-        status = self.store.read_status()
-        known = status.get("feed_sha256") or history.feed.get("sha256")
+        history: History | None = None
+        known = self.store.read_status().get("feed_sha256")
+        if not isinstance(known, str):  # no status yet: the build's own record says
+            history = read_history_file(current.path / HISTORY_NAME) if current else None
+            known = (history or History.empty()).feed.get("sha256")
         got = self._fetch(known if isinstance(known, str) else None)
-        if got is None:
+        if got is None:  # 304, or the same bytes: nothing to build, nothing more to read
             return RefreshResult("unchanged", current.revision if current else None)
         feed, fetched, sha = got
+        if history is None and current is not None:
+            history = read_history_file(current.path / HISTORY_NAME)
+        history = history or History.empty()
         path = self.store.start(current)
         try:
             report = build(
