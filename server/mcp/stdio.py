@@ -4,7 +4,8 @@ The SDK's stdio loop drops a line that is not JSON, and treats a message whose `
 fraction, a boolean or an object as a notification: the client waits forever. Here the wire is
 filtered before the SDK reads it: such a line gets a JSON-RPC error at once (-32700 parse error,
 -32600 invalid request, ``id`` null, the same checks as ``/mcp``), and the SDK sees only the
-well-formed lines. Everything else is the SDK's own ``MCPServer.run("stdio")``.
+well-formed lines. Everything else is the SDK's own stdio transport: run it (``MCPServer.run
+("stdio")`` or ``run_stdio_async()``) inside ``with filtered_stdio():``.
 
 How: ``sys.stdin``/``sys.stdout`` are replaced by streams over the real descriptors (a stream
 not backed by fd 0/1 is served in place by the SDK), and fds 0 and 1 point at the null device
@@ -21,14 +22,11 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pydantic_core
 
 from server.mcp.endpoint import INVALID_REQUEST, PARSE_ERROR, envelope_problem, rpc_error
-
-if TYPE_CHECKING:
-    from mcp.server.mcpserver import MCPServer
 
 
 class LineWire(io.RawIOBase):
@@ -129,9 +127,3 @@ def filtered_stdio() -> Iterator[None]:
         os.dup2(real_out, 1)
         for fd in (null, real_in, real_out):
             os.close(fd)
-
-
-def serve_stdio(server: MCPServer) -> None:
-    """Serve ``server`` over stdin/stdout until the client closes stdin."""
-    with filtered_stdio():
-        server.run("stdio")

@@ -287,6 +287,22 @@ def test_openapi_has_every_tool(client: TestClient) -> None:
         assert path in doc["paths"]
 
 
+def test_openapi_describes_what_the_routes_accept(client: TestClient) -> None:
+    """Issue 11 #12: ``q=`` was rejected though the schema allowed it; GET on a tool's path
+    answered though the document did not list it (the Allow header named it)."""
+    doc = client.get("/openapi.json").json()
+    params = {p["name"]: p for p in doc["paths"]["/api/search"]["get"]["parameters"]}
+    assert params["q"]["required"] is True and params["q"]["schema"]["minLength"] == 1
+    assert params["limit"]["schema"]["maximum"] == 50 and "section" in params
+    assert client.get("/api/search", params={"q": ""}).status_code == 422
+    for name in all_tools():
+        ops = doc["paths"][f"/api/tools/{name}"]
+        assert set(ops) == {"get", "post"}
+        allow = client.request("OPTIONS", f"/api/tools/{name}").headers["allow"]
+        assert {m.strip() for m in allow.split(",")} == {"GET", "HEAD", "POST"}
+        assert client.get(f"/api/tools/{name}").json()["name"] == name
+
+
 # ---------------------------------------------------------------------------- errors
 
 
