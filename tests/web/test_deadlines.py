@@ -39,9 +39,14 @@ def _connect(srv: Server) -> socket.socket:
 
 
 def _read_until_closed(sock: socket.socket) -> bytes:
+    """What the server sent before closing. A client still sending when the server closes may
+    get a reset instead of the rest (the kernel's answer to data for a closed socket)."""
     data = b""
-    while chunk := sock.recv(4096):
-        data += chunk
+    try:
+        while chunk := sock.recv(4096):
+            data += chunk
+    except ConnectionResetError:
+        return data or b"(reset)"
     return data
 
 
@@ -111,9 +116,11 @@ def test_slow_clients_are_closed_within_the_deadlines(srv: Server) -> None:
         assert deadline - 0.5 <= elapsed <= 2 * deadline + SLACK_S, (name, elapsed)
         if name == "idle socket":
             assert data == b"", data  # nothing was asked: closed without a word
-        else:
+        elif data != b"(reset)":  # a reset may overtake the 408 for a client still sending
             assert data.startswith(b"HTTP/1.1 408 "), (name, data[:200])
             assert b"connection: close" in data.lower()
+    answered = [d for name, _, (_, d) in results if name != "idle socket" and d != b"(reset)"]
+    assert answered, "no slow client got its 408"
 
 
 def test_ordinary_requests_and_keep_alive_still_work(srv: Server) -> None:
