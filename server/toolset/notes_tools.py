@@ -7,9 +7,11 @@ server and ``notes-kb call`` serve them exactly like the numerical tools. Replie
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from pydantic import Field, field_validator
 
@@ -297,181 +299,211 @@ def _revision(kb: KnowledgeBase, post: Post, revision: str | None) -> tuple[Post
         raise ToolInputError("revision", "a revision still stored", revision) from None
 
 
+def _search_notes(source: KnowledgeSource, args: SearchNotesInput) -> SearchNotesOutput:
+    kb = source.pin()
+    _check_section(kb, args.section)
+    hits = kb.search_index.search(args.query, section=args.section, limit=args.limit)
+    return SearchNotesOutput(
+        query=args.query,
+        section=args.section,
+        hits=[
+            NoteHit(
+                section=h.section,
+                slug=h.slug,
+                title=h.title,
+                heading=h.heading,
+                anchor=h.anchor,
+                url=kb.base_url + h.url,
+                score=h.score,
+                snippet=h.snippet,
+            )
+            for h in hits
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class _Page:
+    """What one ``get_note`` reply pages through: a note's text (or one heading's section)."""
+
+    kb: KnowledgeBase
+    post: Post
+    revision: str | None
+    text: str
+    heading: str | None
+    anchor: str | None
+
+    def reply(self, offset: int, end: int) -> GetNoteOutput:
+        next_offset = end if end < len(self.text) else None
+        page = self.text[offset:end]
+        if next_offset is not None:
+            page += _truncation_line(self.post, self.anchor, next_offset)
+        post = self.post
+        return GetNoteOutput(
+            **_info(self.kb, post).model_dump(),
+            link=post.link,
+            guid=post.guid,
+            updated=post.updated,
+            author=post.author,
+            language=post.language,
+            chars=post.chars,
+            heading=self.heading,
+            anchor=self.anchor,
+            total_chars=len(self.text),
+            offset=offset,
+            next_offset=next_offset,
+            text=page,
+            revision=self.revision,
+        )
+
+
+def _note_page(kb: KnowledgeBase, args: GetNoteInput) -> _Page:
+    """The note (or revision, or heading's section) that ``args`` names, offset checked."""
+    post, revision = _revision(kb, _find(kb, args.section, args.slug), args.revision)
+    heading: str | None = None
+    anchor: str | None = None
+    text = post.body
+    if args.heading is not None:
+        sec = _find_heading(kb, post, args.heading)
+        heading, anchor = sec.heading, sec.anchor
+        text = post.body[sec.start : sec.end].rstrip() + "\n"
+    if args.offset > len(text) or (args.offset == len(text) and text):
+        raise ToolInputError(
+            "offset", f"a character offset below {len(text)} (the text's length)", args.offset
+        )
+    return _Page(kb, post, revision, text, heading, anchor)
+
+
+def _get_note(source: KnowledgeSource, args: GetNoteInput) -> GetNoteOutput:
+    """One page of a note. The page's tokens fit the budget; the whole reply as compact JSON
+    (metadata, escaped newlines and quotes) must fit the response limit too: the page shrinks
+    until it does."""
+    kb = source.pin()
+    page = _note_page(kb, args)
+    limit = kb.settings.limits.max_response_tokens
+    page_budget = max(limit - META_TOKEN_RESERVE, limit // 2, 1)
+    text, blocks = page.text, _blocks(page.text)
+    for _ in range(8):
+        end = _page_end(text, args.offset, args.max_chars, page_budget, blocks) if text else 0
+        out = page.reply(args.offset, end)
+        dumped = json.dumps(out.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
+        excess = estimate_tokens(dumped) - limit
+        if excess <= 0 or end <= args.offset + 1:
+            break
+        page_budget = max(page_budget - excess - 50, 1)
+    return out
+
+
+def _list_notes(source: KnowledgeSource, args: ListNotesInput) -> ListNotesOutput:
+    kb = source.pin()
+    _check_section(kb, args.section)
+    posts = kb.list(args.section)
+    chosen = posts[args.offset : args.offset + args.limit]
+    after = args.offset + len(chosen)
+    return ListNotesOutput(
+        sections=kb.section_names,
+        total=len(posts),
+        next_offset=after if after < len(posts) else None,
+        notes=[_info(kb, p) for p in chosen],
+    )
+
+
 def note_tools(source: KnowledgeSource) -> tuple[ToolSpec, ...]:
     """``search_notes``, ``get_note`` and ``list_notes`` over ``source`` (one build, or the
     live service's current build: each call pins one), and ``list_changes`` for a live one."""
-    limit = source.pin().settings.limits.max_response_tokens
-    budget = max(limit - META_TOKEN_RESERVE, limit // 2, 1)
-    kb_max_tokens = limit
-
-    def search_notes(args: SearchNotesInput) -> SearchNotesOutput:
-        kb = source.pin()
-        _check_section(kb, args.section)
-        hits = kb.search_index.search(args.query, section=args.section, limit=args.limit)
-        return SearchNotesOutput(
-            query=args.query,
-            section=args.section,
-            hits=[
-                NoteHit(
-                    section=h.section,
-                    slug=h.slug,
-                    title=h.title,
-                    heading=h.heading,
-                    anchor=h.anchor,
-                    url=kb.base_url + h.url,
-                    score=h.score,
-                    snippet=h.snippet,
-                )
-                for h in hits
-            ],
-        )
-
-    def get_note(args: GetNoteInput) -> GetNoteOutput:
-        kb = source.pin()
-        post, revision = _revision(kb, _find(kb, args.section, args.slug), args.revision)
-        heading: str | None = None
-        anchor: str | None = None
-        text = post.body
-        if args.heading is not None:
-            sec = _find_heading(kb, post, args.heading)
-            heading, anchor = sec.heading, sec.anchor
-            text = post.body[sec.start : sec.end].rstrip() + "\n"
-        if args.offset > len(text) or (args.offset == len(text) and text):
-            raise ToolInputError(
-                "offset", f"a character offset below {len(text)} (the text's length)", args.offset
-            )
-
-        def reply(end: int) -> GetNoteOutput:
-            next_offset = end if end < len(text) else None
-            page = text[args.offset : end]
-            if next_offset is not None:
-                page += _truncation_line(post, anchor, next_offset)
-            return GetNoteOutput(
-                **_info(kb, post).model_dump(),
-                link=post.link,
-                guid=post.guid,
-                updated=post.updated,
-                author=post.author,
-                language=post.language,
-                chars=post.chars,
-                heading=heading,
-                anchor=anchor,
-                total_chars=len(text),
-                offset=args.offset,
-                next_offset=next_offset,
-                text=page,
-                revision=revision,
-            )
-
-        # The page's tokens fit the budget; the whole reply as compact JSON (metadata, escaped
-        # newlines and quotes) must fit the response limit too: shrink the page until it does.
-        page_budget = budget
-        blocks = _blocks(text)
-        for _ in range(8):
-            end = _page_end(text, args.offset, args.max_chars, page_budget, blocks) if text else 0
-            out = reply(end)
-            dumped = json.dumps(
-                out.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")
-            )
-            excess = estimate_tokens(dumped) - limit
-            if excess <= 0 or end <= args.offset + 1:
-                break
-            page_budget = max(page_budget - excess - 50, 1)
-        return out
-
-    def list_notes(args: ListNotesInput) -> ListNotesOutput:
-        kb = source.pin()
-        _check_section(kb, args.section)
-        posts = kb.list(args.section)
-        chosen = posts[args.offset : args.offset + args.limit]
-        after = args.offset + len(chosen)
-        return ListNotesOutput(
-            sections=kb.section_names,
-            total=len(posts),
-            next_offset=after if after < len(posts) else None,
-            notes=[_info(kb, p) for p in chosen],
-        )
-
+    max_tokens = source.pin().settings.limits.max_response_tokens
     specs: tuple[ToolSpec, ...] = (
-        ToolSpec(
-            name="search_notes",
-            title="Search the notes",
-            description=(
-                "Full-text search (BM25F over titles, headings and bodies) of the study notes, "
-                "in Chinese or English. Returns up to `limit` notes (default 10, at most "
-                f"{MAX_LIMIT}), best first, one hit per note: section, slug, title, the heading "
-                "and anchor of the best-matching section, the note's Markdown URL, a score and a "
-                "~200-character snippet. Pass a hit's section, slug and anchor to get_note to "
-                f"read that part. The query is 1-{MAX_QUERY_CHARS} characters; `section` "
-                "restricts to one section (see list_notes)."
-            ),
-            input_model=SearchNotesInput,
-            output_model=SearchNotesOutput,
-            func=search_notes,
-            note=None,
-            examples=(
-                Example("Find how to tell a false breakout (Chinese)", {"query": "假突破怎么识别"}),
-                Example(
-                    "English words, top 3 AI notes",
-                    {"query": "hyperplane arrangement", "section": "ai", "limit": 3},
-                ),
-            ),
-            tags=("notes",),
-        ),
-        ToolSpec(
-            name="get_note",
-            title="Read a note",
-            description=(
-                "The Markdown of one note (identified by section and slug, as in list_notes or "
-                "search_notes) with its front matter as fields (title, link, published, "
-                "summary, ...). With `heading` (a heading's text or anchor) only that heading's "
-                "section, subsections included. Long text is paged so that a reply stays under "
-                f"about {kb_max_tokens:,} tokens (or `max_chars` "
-                "characters): `next_offset` is null on the last page, otherwise the text ends "
-                "with a line '[truncated: call get_note with offset=N ...]' — call again with "
-                "that offset. An unknown section or slug is an error that lists the nearest notes. "
-                "`revision` reads an earlier revision of the note."
-            ),
-            input_model=GetNoteInput,
-            output_model=GetNoteOutput,
-            func=get_note,
-            note=None,
-            examples=(
-                Example("A whole note", {"section": "ai", "slug": "bandit"}),
-                Example(
-                    "One section of a note, first 600 characters",
-                    {
-                        "section": "ai",
-                        "slug": "convex_optimization_nn",
-                        "heading": "4.2. 超平面排列 (Hyperplane Arrangement)",
-                        "max_chars": 600,
-                    },
-                ),
-            ),
-            tags=("notes",),
-        ),
-        ToolSpec(
-            name="list_notes",
-            title="List the notes",
-            description=(
-                "Every note, newest first (optionally one `section`): section, slug, title, "
-                "one-line summary, publication date, Markdown URL and estimated tokens, plus the "
-                f"list of sections. Paged by `limit` (default 100, at most {MAX_LIST}) and "
-                "`offset`; `next_offset` is null at the end."
-            ),
-            input_model=ListNotesInput,
-            output_model=ListNotesOutput,
-            func=list_notes,
-            note=None,
-            examples=(
-                Example("All notes", {}),
-                Example("Only the investing notes", {"section": "invest"}),
-            ),
-            tags=("notes",),
-        ),
+        _search_spec(functools.partial(_search_notes, source)),
+        _get_spec(functools.partial(_get_note, source), max_tokens),
+        _list_spec(functools.partial(_list_notes, source)),
     )
     if isinstance(source, KnowledgeRef):
         from server.toolset.changes_tool import list_changes_tool
 
         specs = (*specs, list_changes_tool(source))
     return specs
+
+
+def _search_spec(func: Callable[[SearchNotesInput], SearchNotesOutput]) -> ToolSpec:
+    return ToolSpec(
+        name="search_notes",
+        title="Search the notes",
+        description=(
+            "Full-text search (BM25F over titles, headings and bodies) of the study notes, "
+            "in Chinese or English. Returns up to `limit` notes (default 10, at most "
+            f"{MAX_LIMIT}), best first, one hit per note: section, slug, title, the heading "
+            "and anchor of the best-matching section, the note's Markdown URL, a score and a "
+            "~200-character snippet. Pass a hit's section, slug and anchor to get_note to "
+            f"read that part. The query is 1-{MAX_QUERY_CHARS} characters; `section` "
+            "restricts to one section (see list_notes)."
+        ),
+        input_model=SearchNotesInput,
+        output_model=SearchNotesOutput,
+        func=func,
+        note=None,
+        examples=(
+            Example("Find how to tell a false breakout (Chinese)", {"query": "假突破怎么识别"}),
+            Example(
+                "English words, top 3 AI notes",
+                {"query": "hyperplane arrangement", "section": "ai", "limit": 3},
+            ),
+        ),
+        tags=("notes",),
+    )
+
+
+def _get_spec(func: Callable[[GetNoteInput], GetNoteOutput], max_tokens: int) -> ToolSpec:
+    return ToolSpec(
+        name="get_note",
+        title="Read a note",
+        description=(
+            "The Markdown of one note (identified by section and slug, as in list_notes or "
+            "search_notes) with its front matter as fields (title, link, published, "
+            "summary, ...). With `heading` (a heading's text or anchor) only that heading's "
+            "section, subsections included. Long text is paged so that a reply stays under "
+            f"about {max_tokens:,} tokens (or `max_chars` "
+            "characters): `next_offset` is null on the last page, otherwise the text ends "
+            "with a line '[truncated: call get_note with offset=N ...]' — call again with "
+            "that offset. An unknown section or slug is an error that lists the nearest notes. "
+            "`revision` reads an earlier revision of the note."
+        ),
+        input_model=GetNoteInput,
+        output_model=GetNoteOutput,
+        func=func,
+        note=None,
+        examples=(
+            Example("A whole note", {"section": "ai", "slug": "bandit"}),
+            Example(
+                "One section of a note, first 600 characters",
+                {
+                    "section": "ai",
+                    "slug": "convex_optimization_nn",
+                    "heading": "4.2. 超平面排列 (Hyperplane Arrangement)",
+                    "max_chars": 600,
+                },
+            ),
+        ),
+        tags=("notes",),
+    )
+
+
+def _list_spec(func: Callable[[ListNotesInput], ListNotesOutput]) -> ToolSpec:
+    return ToolSpec(
+        name="list_notes",
+        title="List the notes",
+        description=(
+            "Every note, newest first (optionally one `section`): section, slug, title, "
+            "one-line summary, publication date, Markdown URL and estimated tokens, plus the "
+            f"list of sections. Paged by `limit` (default 100, at most {MAX_LIST}) and "
+            "`offset`; `next_offset` is null at the end."
+        ),
+        input_model=ListNotesInput,
+        output_model=ListNotesOutput,
+        func=func,
+        note=None,
+        examples=(
+            Example("All notes", {}),
+            Example("Only the investing notes", {"section": "invest"}),
+        ),
+        tags=("notes",),
+    )
