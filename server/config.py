@@ -153,7 +153,9 @@ class Settings:
         return self.content_dir / "llms-full.txt"
 
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "": 1.0}
+_UNITS: Mapping[str, float] = MappingProxyType(
+    {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "": 1.0}
+)
 
 
 def parse_interval(text: str) -> float:

@@ -16,40 +16,47 @@ from server.config import Settings
 from server.toolset.dispatch import Toolset
 from tools.registry import ToolSpec
 
-ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["type", "message", "field"],
-            "properties": {
-                "type": {
-                    "type": "string",
-                    "description": "bad_json, bad_request, not_found, method_not_allowed, "
-                    "too_large, unsupported_media_type, invalid_input, timeout, internal",
-                },
-                "message": {
-                    "type": "string",
-                    "description": "'field: expected X, got Y'",
-                },
-                "field": {
-                    "type": ["string", "null"],
-                    "description": "the dotted path of the bad field, '(body)', or null",
-                },
-            },
-        }
-    },
-}
 
-_ERROR_CODES = {
-    "400": "malformed JSON",
-    "404": "no such tool",
-    "413": "body over the size limit, JSON nested too deep, or an input over a documented bound",
-    "415": "Content-Type is not application/json",
-    "422": "a field is missing, unknown, of the wrong type or out of bounds",
-    "504": "a heavy tool did not finish within the wall-clock limit",
-}
+def error_schema() -> dict[str, Any]:
+    """The one error shape of the API, as a JSON Schema (a fresh copy per document)."""
+    return {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["type", "message", "field"],
+                "properties": {
+                    "type": {
+                        "type": "string",
+                        "description": "bad_json, bad_request, not_found, method_not_allowed, "
+                        "too_large, unsupported_media_type, invalid_input, timeout, internal",
+                    },
+                    "message": {
+                        "type": "string",
+                        "description": "'field: expected X, got Y'",
+                    },
+                    "field": {
+                        "type": ["string", "null"],
+                        "description": "the dotted path of the bad field, '(body)', or null",
+                    },
+                },
+            }
+        },
+    }
+
+
+_ERROR_CODES: Mapping[str, str] = MappingProxyType(
+    {
+        "400": "malformed JSON",
+        "404": "no such tool",
+        "413": "body over the size limit, JSON nested too deep, or an input over a documented "
+        "bound",
+        "415": "Content-Type is not application/json",
+        "422": "a field is missing, unknown, of the wrong type or out of bounds",
+        "504": "a heavy tool did not finish within the wall-clock limit",
+    }
+)
 
 
 def _error_responses(codes: list[str]) -> dict[str, Any]:
@@ -183,7 +190,7 @@ def _search_parameters(toolset: Toolset) -> list[dict[str, Any]]:
 
 def openapi_document(toolset: Toolset, settings: Settings, base_url: str = "") -> dict[str, Any]:
     """The OpenAPI 3.1 document for ``toolset``'s tools and the read-only routes."""
-    components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    components: dict[str, Any] = {"Error": error_schema()}
     paths: dict[str, Any] = {
         "/healthz": _get("liveness and counts", "application/json", {"type": "object"}),
         "/llms.txt": _get("llms.txt index (llmstxt.org)", "text/plain"),

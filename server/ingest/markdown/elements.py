@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from bs4.element import Tag
 
@@ -74,7 +76,7 @@ KNOWN_INLINE = TEXT_INLINE | {
     "slot",
 }
 KNOWN = BLOCK | DROP | MEDIA | KNOWN_INLINE | {"body", "html"}
-HEADINGS = {f"h{i}": i for i in range(1, 7)}
+HEADINGS: Mapping[str, int] = MappingProxyType({f"h{i}": i for i in range(1, 7)})
 MAX_DEPTH = 100
 """Elements nested deeper than this are flattened to their text (bounds the recursion)."""
 

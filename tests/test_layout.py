@@ -1,0 +1,67 @@
+"""The house rules that no single module's tests would notice.
+
+- No module-level mutable state in ``server/`` or ``tools/``: no ``global`` statement, and no
+  module-level name bound to a mutable container (a list, dict or set literal or comprehension,
+  or ``dict()``/``list()``/``set()``/...): constant tables are tuples, frozensets or read-only
+  ``MappingProxyType`` views, and configuration is passed in (``Settings``), never kept here.
+- Import directions are checked by ``lint-imports`` (``scripts/lint``, contracts in
+  ``pyproject.toml``).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MUTABLE_CALLS = frozenset(
+    {"dict", "list", "set", "defaultdict", "OrderedDict", "Counter", "deque", "bytearray"}
+)
+MUTABLE_NODES = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)
+MODULES = sorted(
+    p.relative_to(REPO).as_posix()
+    for room in ("server", "tools")
+    for p in (REPO / room).rglob("*.py")
+)
+
+
+def module_state(source: str) -> list[str]:
+    """``global`` statements and module-level names bound to mutable containers."""
+    tree = ast.parse(source)
+    found = [
+        f"line {node.lineno}: global {', '.join(node.names)}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Global)
+    ]
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        names = [ast.unparse(t) for t in targets]
+        mutable = isinstance(value, MUTABLE_NODES) or (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name)
+            and value.func.id in MUTABLE_CALLS
+        )
+        if mutable and names != ["__all__"]:
+            found.append(f"line {node.lineno}: {', '.join(names)} is a mutable container")
+    return found
+
+
+def test_the_scan_finds_module_state() -> None:
+    source = "X = {}\nY: list[int] = []\nZ = (1,)\n__all__ = ['a']\ndef f():\n    global X\n"
+    assert module_state(source) == [
+        "line 6: global X",
+        "line 1: X is a mutable container",
+        "line 2: Y is a mutable container",
+    ]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_no_module_level_mutable_state(module: str) -> None:
+    assert module_state((REPO / module).read_text(encoding="utf-8")) == [], module
