@@ -89,6 +89,13 @@ class Limits:
     store_pool_size: int = _limit(
         10, "connections", "open to a shared store (PostgreSQL) per process at most"
     )
+    chart_max_points: int = _limit(
+        1_500, "points", "drawn per series of a chart; longer series are sampled evenly"
+    )
+    chart_timeout_s: float = _limit(
+        20.0, "s", "rendering one chart on the heavy-tool pool, after the tool's call (504 beyond)"
+    )
+    chart_max_bytes: int = _limit(2 << 20, "bytes", "one SVG or PNG chart (413 beyond)")
 
 
 DEFAULT_LIMITS = Limits()

@@ -142,6 +142,9 @@ class YieldSpreadCheckOutput(ToolOutput):
     recession_probability_12m: float | None
     recession_probability_method: str
     assessment: Assessment
+    curve: dict[str, float] = Field(
+        description="the par yields (%) the checks read, by canonical tenor, shortest first"
+    )
 
 
 @dataclass(frozen=True)
@@ -400,6 +403,11 @@ def _result(
         recession_probability_12m=probability,
         recession_probability_method=PROBIT_METHOD,
         assessment=_assessment(checks, probability),
+        curve={
+            tenor: float(y)
+            for tenor, y in zip(TENORS, yields[row], strict=True)
+            if not math.isnan(y)
+        },
     )
 
 

@@ -20,13 +20,14 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import anyio.to_thread
 from pydantic import BaseModel
 
 from server.config import Limits, Settings
+from server.toolset.charts import Format, NoChartError, has_chart, render_chart
 from tools.context import ToolContext
 from tools.errors import StoreUnavailableError, ToolInputError
 from tools.registry import ToolSpec, all_tools
@@ -34,6 +35,7 @@ from tools.registry import ToolSpec, all_tools
 if TYPE_CHECKING:
     from server.kb.notes import KnowledgeSource
 
+T = TypeVar("T")
 
 STORE_CALL_BOUND = 4
 """A stateful tool call answers within this many ``Limits.store_timeout_s`` (a wait for a
@@ -178,6 +180,51 @@ class Toolset:
                 return await future
         except TimeoutError:
             raise ToolTimeoutError(name, self.limits.tool_timeout_s) from None
+
+    async def _bounded(self, name: str, work: Callable[[], T], seconds: float) -> T:
+        """``work`` on the heavy pool, waited for at most ``seconds``."""
+        future = asyncio.get_running_loop().run_in_executor(self._heavy_pool(), work)
+        try:
+            with anyio.fail_after(seconds):
+                # Cancelling the wait drops a call still queued for the pool; a running
+                # thread finishes in the background.
+                return await future
+        except TimeoutError:
+            raise ToolTimeoutError(name, seconds) from None
+
+    async def _run_parsed(self, spec: ToolSpec, args: BaseModel) -> dict[str, Any]:
+        """A validated call, run where :meth:`call` runs it."""
+        work = partial(self._execute, spec, args)
+        if spec.inline:
+            return work()
+        if spec.needs_context:
+            return await self._call_store(work)
+        if not spec.heavy:
+            return await anyio.to_thread.run_sync(work)
+        return await self._bounded(spec.name, work, self.limits.tool_timeout_s)
+
+    async def call_chart(
+        self, name: str, payload: Any, fmt: Format, dpi: int | None = None
+    ) -> tuple[dict[str, Any], bytes]:
+        """Call a tool, then draw the chart of its result (``server.toolset.charts``).
+
+        The chart renders on the heavy pool under ``Limits.chart_timeout_s``, so charts share
+        the bound on concurrent heavy work.
+
+        Raises
+        ------
+        NoChartError
+            The tool has no chart (HTTP 406), before anything runs.
+        UnknownToolError, ToolInputError, ToolLimitError, ToolTimeoutError
+            As :meth:`call`; ``ToolLimitError`` also for a chart over ``chart_max_bytes``.
+        """
+        spec = self.get(name)
+        if not has_chart(name):
+            raise NoChartError(name)
+        args = await anyio.to_thread.run_sync(spec.parse, payload)
+        result = await self._run_parsed(spec, args)
+        work = partial(render_chart, name, args, result, fmt, self.limits, dpi)
+        return result, await self._bounded(name, work, self.limits.chart_timeout_s)
 
     async def _call_store(self, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """A stateful tool on a worker thread, answered within ``STORE_CALL_BOUND`` store

@@ -123,6 +123,7 @@ def test_a_loop_of_next_and_record_follows_ucb_step(db: DB) -> None:
         "means": [0.0] * 4,
         "t": 0,
         "best_arm": None,
+        "upper_bounds": [None] * 4,
     }
     probs = [0.2, 0.7, 0.5, 0.4]
     counts, means = [0] * 4, [0.0] * 4
@@ -149,6 +150,10 @@ def test_a_loop_of_next_and_record_follows_ucb_step(db: DB) -> None:
     final = db.get({"name": "loop"})
     assert final["t"] == 60 and sum(final["counts"]) == 60
     assert final["best_arm"] == int(np.argmax(final["means"]))
+    # the upper confidence bounds in closed form: mean + c·sqrt(ln t / n)
+    n = np.array(final["counts"], dtype=float)
+    bound = np.array(final["means"]) + 0.8 * np.sqrt(np.log(60) / n)
+    assert final["upper_bounds"] == pytest.approx(bound.tolist(), rel=1e-12)
 
 
 def test_bandit_next_uses_the_ucb_step_implementation() -> None:
@@ -183,7 +188,14 @@ def test_create_is_idempotent_and_refuses_a_different_definition(db: DB) -> None
     first = db.create({"name": "same", "arms": ["a", "b"], "c": 1.0})
     db.record({"name": "same", "arm": "a", "reward": 0.5})
     again = db.create({"name": "same", "arms": ["a", "b"], "c": 1.0})
-    assert again == {**first, "counts": [1, 0], "means": [0.5, 0.0], "t": 1, "best_arm": 0}
+    assert again == {
+        **first,
+        "counts": [1, 0],
+        "means": [0.5, 0.0],
+        "t": 1,
+        "best_arm": 0,
+        "upper_bounds": [0.5, None],
+    }
     with pytest.raises(ToolInputError) as info:
         db.create({"name": "same", "arms": ["a", "b", "c"], "c": 1.0})
     assert info.value.field == "arms" and "existing experiment" in str(info.value)

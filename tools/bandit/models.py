@@ -52,6 +52,9 @@ class ExperimentOutput(ToolOutput):
     means: list[float] = Field(description="mean reward per arm (0 while untried)")
     t: int = Field(description="total pulls recorded")
     best_arm: int | None = Field(description="the tried arm with the highest mean, if any")
+    upper_bounds: list[float | None] = Field(
+        description="upper confidence bound per arm, mean + c·sqrt(ln t / n); null while untried"
+    )
 
 
 class NameInput(ToolInput):

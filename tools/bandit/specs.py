@@ -42,7 +42,7 @@ from tools.bandit.store import (
 from tools.context import ToolContext
 from tools.errors import ToolInputError
 from tools.registry import Example, ToolSpec
-from tools.ucb import choose_arm
+from tools.ucb import choose_arm, ucb_scores
 
 
 def _output(experiment: Experiment) -> ExperimentOutput:
@@ -50,6 +50,11 @@ def _output(experiment: Experiment) -> ExperimentOutput:
     means = np.asarray(experiment.means, dtype=np.float64)
     tried = np.flatnonzero(counts > 0)
     best = int(tried[np.argmax(means[tried])]) if tried.size else None
+    bounds: list[float | None] = [None] * counts.size
+    if tried.size:
+        ucb = ucb_scores(counts[tried], means[tried], experiment.c, math.log(experiment.t))
+        for i, value in zip(tried.tolist(), ucb.tolist(), strict=True):
+            bounds[i] = value
     return ExperimentOutput(
         name=experiment.name,
         arms=list(experiment.labels),
@@ -58,6 +63,7 @@ def _output(experiment: Experiment) -> ExperimentOutput:
         means=list(experiment.means),
         t=experiment.t,
         best_arm=best,
+        upper_bounds=bounds,
     )
 
 

@@ -1,0 +1,99 @@
+"""Charts of the numerical tools' results, drawn from each call's own output.
+
+``CHARTS`` names, per tool, the module of ``server.toolset.charts`` that draws it; the module is
+imported (and Matplotlib with it) only when a chart is first asked for. Every chart function has
+the signature ``draw(fig, args, out, max_points)``: ``args`` the tool's validated input (the data
+the tool was given: a curve, price bars, sample points), ``out`` its JSON output; nothing is
+computed a second time. Tools without a chart (the note tools: text, not numbers) are absent.
+
+Bounds (``Limits``): at most ``chart_max_points`` points per series (longer series are sampled
+evenly, deterministically), ``chart_timeout_s`` of rendering on the heavy-tool pool, and
+``chart_max_bytes`` of SVG or PNG.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import partial
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from server.config import Limits
+from tools.errors import ToolInputError, ToolLimitError
+
+Format = Literal["svg", "png"]
+
+MEDIA_TYPES: dict[Format, str] = {"svg": "image/svg+xml", "png": "image/png"}
+
+CHARTS: dict[str, str] = {
+    "ucb_step": "bandit",
+    "ucb_simulate": "bandit",
+    "bandit_create": "bandit",
+    "bandit_next": "bandit",
+    "bandit_record": "bandit",
+    "bandit_get": "bandit",
+    "yield_spread_check": "yield_curve",
+    "yield_curve_history": "yield_curve",
+    "real_growth_estimate": "growth",
+    "breakout_validate": "breakout",
+    "breakout_scan": "breakout",
+    "group_lasso_solve": "group_lasso",
+    "convex_relu_fit": "convex_relu",
+    "elbo_evaluate": "elbo",
+}
+"""Tool name → module drawing its chart (the function has the tool's name)."""
+
+NO_CHART_REASON = (
+    "only the numerical tools have a chart; the note tools return text (search hits, a note's "
+    "Markdown, a list of notes)"
+)
+
+
+class NoChartError(ToolInputError):
+    """A chart asked of a tool that has none (HTTP 406)."""
+
+    status = 406
+    type = "not_acceptable"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            "Accept",
+            f"application/json ({name} has no chart: {NO_CHART_REASON})",
+            "a chart media type",
+        )
+
+
+def has_chart(name: str) -> bool:
+    return name in CHARTS
+
+
+def render_chart(
+    name: str,
+    args: BaseModel,
+    out: dict[str, Any],
+    fmt: Format,
+    limits: Limits,
+    dpi: int | None = None,
+) -> bytes:
+    """The chart of one tool call as SVG or PNG bytes.
+
+    Raises
+    ------
+    KeyError
+        ``name`` has no chart (check :func:`has_chart` first).
+    ToolLimitError
+        The chart is over ``limits.chart_max_bytes``.
+    """
+    from server.toolset.charts import figure
+
+    module = importlib.import_module(f"server.toolset.charts.{CHARTS[name]}")
+    draw = getattr(module, name)
+    body = figure.render(
+        partial(draw, args=args, out=out, max_points=limits.chart_max_points), fmt, dpi
+    )
+    if len(body) > limits.chart_max_bytes:
+        raise ToolLimitError(
+            "(chart)", f"a chart of at most {limits.chart_max_bytes} bytes", f"{len(body)} bytes"
+        )
+    return body

@@ -1,0 +1,158 @@
+"""Charts of the bandit tools: pulls, mean reward and upper confidence bound per arm
+(``ucb_step``, ``bandit_*``), and the regret curve of ``ucb_simulate``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from server.toolset.charts.figure import BLUE, GREEN, INK, ORANGE, RED, footnote, name_bars, title
+
+
+def _per_arm(
+    fig: Figure,
+    labels: Sequence[str],
+    counts: Sequence[int],
+    means: Sequence[float],
+    bounds: Sequence[float | None],
+    chosen: int | None,
+    heading: str,
+) -> None:
+    """Left: pulls per arm. Right: mean reward and upper confidence bound per arm."""
+    pulls_ax, value_ax = fig.subplots(1, 2, width_ratios=(1, 1.4))
+    x = np.arange(len(labels))
+    colours = [GREEN if i == chosen else BLUE for i in range(len(labels))]
+    name_bars(pulls_ax.bar(x, counts, color=colours), "pulls")
+    pulls_ax.set_xticks(x, labels, rotation=30 if len(labels) > 4 else 0, ha="right")
+    pulls_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    pulls_ax.set_ylabel("pulls (count)")
+    pulls_ax.set_xlabel("arm")
+    title(pulls_ax, "拉动次数", "pulls per arm")
+    name_bars(value_ax.bar(x, means, color=colours, alpha=0.8, label="mean reward"), "means")
+    tried = [i for i, b in enumerate(bounds) if b is not None]
+    if tried:
+        value_ax.scatter(
+            tried,
+            [bounds[i] for i in tried],
+            marker="v",
+            color=ORANGE,
+            zorder=3,
+            label="upper confidence bound",
+            gid="upper-bounds",
+        )
+        value_ax.vlines(
+            tried,
+            [means[i] for i in tried],
+            [bounds[i] for i in tried],
+            color=ORANGE,
+            linewidth=1.2,
+        )
+    for i, b in enumerate(bounds):
+        if b is None:
+            value_ax.annotate("untried", (i, 0), ha="center", va="bottom", color=RED, fontsize=8)
+    value_ax.set_xticks(x, labels, rotation=30 if len(labels) > 4 else 0, ha="right")
+    value_ax.set_xlabel("arm")
+    value_ax.set_ylabel("reward (mean, upper bound)")
+    value_ax.legend(loc="upper left", fontsize=8)
+    title(value_ax, "置信上界", heading)
+
+
+def _labels(out: dict[str, Any]) -> list[str]:
+    return list(out.get("arms") or [str(i) for i in range(len(out["counts"]))])
+
+
+def ucb_step(fig: Figure, args: Any, out: dict[str, Any], max_points: int) -> None:
+    _per_arm(
+        fig,
+        _labels(out),
+        out["counts"],
+        out["means"],
+        out["scores"],
+        out["arm"],
+        f"next arm {out['arm']} ({out['reason']})",
+    )
+    footnote(fig, f"t = {out['t']} pulls; green: the arm chosen next")
+
+
+def bandit_next(fig: Figure, args: Any, out: dict[str, Any], max_points: int) -> None:
+    labels = [str(i) for i in range(len(out["counts"]))]
+    labels[out["arm"]] = out["label"]
+    _per_arm(
+        fig,
+        labels,
+        out["counts"],
+        out["means"],
+        out["scores"],
+        out["arm"],
+        f"{out['name']}: next {out['label']}",
+    )
+    footnote(fig, f"t = {out['t']} pulls; {out['reason']}; green: the arm chosen next")
+
+
+def bandit_get(fig: Figure, args: Any, out: dict[str, Any], max_points: int) -> None:
+    _per_arm(
+        fig,
+        _labels(out),
+        out["counts"],
+        out["means"],
+        out["upper_bounds"],
+        out["best_arm"],
+        f"experiment {out['name']}",
+    )
+    footnote(fig, f"t = {out['t']} pulls, c = {out['c']:.3g}; green: best mean so far")
+
+
+bandit_create = bandit_get
+bandit_record = bandit_get
+
+
+def ucb_simulate(fig: Figure, args: Any, out: dict[str, Any], max_points: int) -> None:
+    """Regret against steps (log axis) with a ln t reference; pulls per arm."""
+    regret_ax, pulls_ax = fig.subplots(1, 2, width_ratios=(1.6, 1))
+    steps = np.asarray(out["checkpoints"], dtype=float)
+    regret = np.asarray(out["regret"], dtype=float)
+    se = np.asarray(out["regret_se"], dtype=float)
+    regret_ax.plot(steps, regret, color=BLUE, label="UCB1 regret (mean of runs)", gid="regret")
+    regret_ax.fill_between(
+        steps,
+        regret - 2 * se,
+        regret + 2 * se,
+        color=BLUE,
+        alpha=0.2,
+        linewidth=0,
+        label="± 2 standard errors",
+    )
+    final = steps[-1]
+    if final > 1:
+        scale = out["final_regret"] / np.log(final)
+        ref_x = steps[steps >= 1]
+        regret_ax.plot(
+            ref_x,
+            scale * np.log(ref_x),
+            color=INK,
+            linestyle="--",
+            label="logarithmic reference ∝ ln t",
+            gid="log-reference",
+        )
+    regret_ax.set_xscale("log")
+    regret_ax.set_xlabel("step t (pulls, log scale)")
+    regret_ax.set_ylabel("cumulative regret (reward)")
+    regret_ax.legend(loc="upper left", fontsize=8)
+    title(regret_ax, "累积遗憾", "regret against steps")
+    pulls = out["pulls"]
+    x = np.arange(len(pulls))
+    colours = [GREEN if i == out["best_arm"] else BLUE for i in x]
+    name_bars(pulls_ax.bar(x, pulls, color=colours), "pulls")
+    pulls_ax.set_xticks(x, [str(i) for i in x])
+    pulls_ax.set_xlabel("arm (green: best)")
+    pulls_ax.set_ylabel("pulls per run (mean)")
+    title(pulls_ax, "拉动次数", "pulls per arm")
+    footnote(
+        fig,
+        f"final regret {out['final_regret']:.4g}; UCB1 bound {out['ucb1_bound']:.4g}; best arm "
+        f"pulled {out['best_arm_share']:.1%} of the time",
+    )

@@ -1,0 +1,81 @@
+"""Chart of ``elbo_evaluate``: the ELBO as reconstruction term minus KL (and the entropy of q),
+per example of a batch when the call had one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from server.toolset.charts.figure import (
+    BLUE,
+    GREEN,
+    INK,
+    ORANGE,
+    footnote,
+    name_bars,
+    sample_indices,
+    title,
+)
+
+_TERMS = (
+    ("reconstruction", "E_q[log p(x|z)]", BLUE),
+    ("kl", "KL(q‖p)", ORANGE),
+    ("elbo", "ELBO", GREEN),
+)
+
+
+def elbo_evaluate(fig: Figure, args: Any, out: dict[str, Any], max_points: int) -> None:
+    per_example = out["per_example"]
+    if per_example:
+        terms_ax, batch_ax = fig.subplots(1, 2, width_ratios=(1, 1.4))
+    else:
+        terms_ax, batch_ax = fig.subplots(), None
+    x = np.arange(len(_TERMS))
+    values = [out[key] for key, _, _ in _TERMS]
+    name_bars(terms_ax.bar(x, values, color=[c for _, _, c in _TERMS]), "term")
+    if out["stderr"] is not None:
+        terms_ax.errorbar(
+            x[[0, 2]],
+            [values[0], values[2]],
+            yerr=2 * out["stderr"],
+            fmt="none",
+            ecolor=INK,
+            capsize=4,
+        )
+    for xi, v in zip(x, values, strict=True):
+        terms_ax.annotate(
+            f"{v:.4g}",
+            (xi, v),
+            xytext=(0, 3 if v >= 0 else -12),
+            textcoords="offset points",
+            ha="center",
+            fontsize=9,
+        )
+    terms_ax.axhline(0, color=INK, linewidth=0.8)
+    terms_ax.set_xticks(x, [label for _, label, _ in _TERMS])
+    terms_ax.set_ylabel("nats")
+    title(terms_ax, "证据下界", "ELBO = reconstruction − KL")
+    if batch_ax is not None and per_example:
+        picked = sample_indices(len(per_example), max_points)
+        for key, label, colour in _TERMS:
+            batch_ax.plot(
+                picked,
+                [per_example[i][key] for i in picked],
+                color=colour,
+                marker="o" if len(picked) < 40 else None,
+                markersize=3,
+                label=label,
+                gid=f"per-example-{key}",
+            )
+        batch_ax.set_xlabel("example in the batch")
+        batch_ax.set_ylabel("nats")
+        batch_ax.legend(loc="best", fontsize=8)
+        title(batch_ax, "逐样本", "per example")
+    stderr = "" if out["stderr"] is None else f", ± {out['stderr']:.3g} (standard error)"
+    footnote(
+        fig,
+        f"method {out['method']}{stderr}; entropy H(q) {out['entropy']:.4g} nats"
+        + ("" if out["n_samples"] is None else f"; {out['n_samples']} samples"),
+    )

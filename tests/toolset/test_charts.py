@@ -1,0 +1,296 @@
+"""Charts of the numerical tools (server.toolset.charts), rendered for real with Matplotlib.
+
+Every example of every tool is charted as SVG and PNG: the SVG parses and holds the series the
+chart promises (found by their SVG ids), the PNG decodes to 800 × 500 pixels, the Chinese title
+is drawn with real glyphs (the font's glyph outlines are defined in the SVG; two different
+characters give different pixels, which tofu boxes would not), the same input gives the same
+bytes, and long series are sampled to the ``Limits.chart_max_points`` bound. Over HTTP,
+``Accept`` picks the chart; tools without one answer 406 with the project's error shape.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from PIL import Image
+from starlette.testclient import TestClient
+
+from server.config import Limits, settings_for
+from server.kb.notes import KnowledgeBase
+from server.toolset.charts import CHARTS, has_chart, render_chart
+from server.toolset.dispatch import Toolset, ToolTimeoutError
+from server.web.app import create_app
+from server.web.charts import chart_format
+from tools.bandit.store import SQLiteBanditStore
+from tools.context import ToolContext
+from tools.errors import ToolLimitError
+from tools.registry import all_tools
+
+REPO = Path(__file__).resolve().parents[2]
+HOST = "http://127.0.0.1:8000"
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+EXPECTED_IDS: dict[str, tuple[str, ...]] = {
+    "ucb_step": ("pulls-0", "means-0", "upper-bounds"),
+    "ucb_simulate": ("regret", "log-reference", "pulls-0"),
+    "bandit_create": ("pulls-0", "means-0", "upper-bounds"),
+    "bandit_next": ("pulls-0", "means-0", "upper-bounds"),
+    "bandit_record": ("pulls-0", "means-0", "upper-bounds"),
+    "bandit_get": ("pulls-0", "means-0", "upper-bounds"),
+    "yield_spread_check": ("curve", "inverted-0", "verdict-inversion_1y_3y"),
+    "yield_curve_history": ("spread-10Y-3M", "spread-10Y-2Y", "inversion-0"),
+    "real_growth_estimate": ("range-0", "range-1", "range-2"),
+    "breakout_validate": ("close", "low-high", "resistance", "box", "breakout", "volume-0"),
+    "breakout_scan": ("close", "volume-0", "event-42"),
+    "group_lasso_solve": ("group-norm-0", "group-norm-1"),
+    "convex_relu_fit": ("data", "fit"),
+    "elbo_evaluate": ("term-0", "term-1", "term-2"),
+}
+
+
+def _examples() -> list[tuple[str, int]]:
+    return [(n, i) for n, s in all_tools().items() for i in range(len(s.examples))]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], tuple[Any, Any]]:
+    """``(validated input, JSON output)`` of every example, run in registry order (the bandit
+    examples build on each other) against a fresh bandit store."""
+    found = {}
+    store = SQLiteBanditStore(tmp_path_factory.mktemp("charts") / "bandit.sqlite")
+    context = ToolContext(bandit_store=store)
+    try:
+        for name, spec in all_tools().items():
+            for i, example in enumerate(spec.examples):
+                args = spec.parse(dict(example.input))
+                found[(name, i)] = (args, spec.call(args, context).model_dump(mode="json"))
+    finally:
+        context.close()
+    return found
+
+
+def svg_ids(svg: bytes) -> set[str]:
+    root = ET.fromstring(svg)
+    assert root.tag == f"{SVG_NS}svg"
+    return {el.attrib["id"] for el in root.iter() if "id" in el.attrib}
+
+
+def cjk_glyph_ids(text: str) -> set[str]:
+    """The SVG ids Matplotlib gives the CJK font's glyphs of the Chinese characters of ``text``."""
+    from matplotlib import font_manager
+
+    from server.toolset.charts import figure
+
+    assert figure.cjk_font_file(), "a CJK font (fonts-noto-cjk) must be installed"
+    props = font_manager.FontProperties(family=figure.CJK_FAMILY)
+    font = font_manager.get_font(font_manager.findfont(props, fallback_to_default=False))
+    ids = set()
+    for ch in text:
+        if "\u4e00" <= ch <= "\u9fff":
+            index = font.get_char_index(ord(ch))
+            assert index != 0, f"{ch!r} is not in {font.family_name}"
+            ids.add(f"{font.postscript_name}-{index:x}")
+    return ids
+
+
+def test_every_registry_tool_has_a_chart_and_note_tools_none() -> None:
+    assert set(CHARTS) == set(all_tools())
+    assert set(EXPECTED_IDS) == set(CHARTS)
+    for name in ("search_notes", "get_note", "list_notes"):
+        assert not has_chart(name)
+
+
+@pytest.mark.parametrize(("name", "index"), _examples())
+def test_chart_of_every_example(
+    results: dict[tuple[str, int], tuple[Any, Any]], name: str, index: int
+) -> None:
+    args, out = results[(name, index)]
+    limits = Limits()
+    svg = render_chart(name, args, out, "svg", limits)
+    ids = svg_ids(svg)
+    expected = EXPECTED_IDS[name]
+    missing = [i for i in expected if i not in ids]
+    assert not missing, f"{name}: series {missing} not drawn"
+    # the bilingual title's Chinese characters are drawn from the CJK font's outlines
+    titles = re.findall(r"<!-- (.*?) -->", svg.decode())
+    chinese = "".join(t for t in titles if re.search("[\u4e00-\u9fff]", t))
+    assert chinese, f"{name}: no Chinese text in the chart"
+    glyphs = cjk_glyph_ids(chinese)
+    assert glyphs and glyphs <= ids, f"{name}: CJK glyph outlines missing"
+    png = render_chart(name, args, out, "png", limits)
+    with Image.open(io.BytesIO(png)) as image:
+        assert image.format == "PNG"
+        assert image.size == (800, 500)
+        extrema = image.convert("RGBA").getextrema()
+        assert extrema[3][1] == 255, "nothing opaque drawn"
+        assert extrema[3][0] == 0, "the background should be transparent"
+
+
+def test_same_input_same_bytes(results: dict[tuple[str, int], tuple[Any, Any]]) -> None:
+    args, out = results[("ucb_simulate", 0)]
+    for fmt in ("svg", "png"):
+        first = render_chart("ucb_simulate", args, out, fmt, Limits())
+        assert render_chart("ucb_simulate", args, out, fmt, Limits()) == first
+    svg = render_chart("ucb_simulate", args, out, "svg", Limits())
+    assert b"<dc:date>" not in svg and b"Matplotlib v" not in svg
+    # and in another process (ids are content hashes with a fixed salt, not random)
+    code = (
+        "import hashlib, json, sys\n"
+        "from server.config import Limits\n"
+        "from server.toolset.charts import render_chart\n"
+        "from tools.registry import get_tool\n"
+        "spec = get_tool('ucb_simulate')\n"
+        "args = spec.parse(dict(spec.examples[0].input))\n"
+        "out = spec.func(args).model_dump(mode='json')\n"
+        "print(hashlib.sha256(render_chart('ucb_simulate', args, out, 'svg', Limits()))"
+        ".hexdigest())\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == hashlib.sha256(svg).hexdigest()
+
+
+def test_chinese_glyphs_are_not_tofu() -> None:
+    """Two different characters drawn alone give different PNGs (tofu boxes are all alike)."""
+    from matplotlib.figure import Figure
+
+    from server.toolset.charts import figure
+
+    def one(ch: str) -> bytes:
+        def draw(fig: Figure) -> None:
+            fig.text(0.1, 0.3, ch * 3, fontsize=60)
+
+        return figure.render(draw, "png")
+
+    assert one("累") != one("遗")
+    assert one("累") != one("")
+
+
+def test_long_series_are_sampled_to_the_bound(shared_data: Path) -> None:
+    path = shared_data / "ohlcv" / "backtrader_nvda-1999-2014.csv"
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    bars = {
+        k: [float(r[k.capitalize()]) for r in rows]
+        for k in ("open", "high", "low", "close", "volume")
+    }
+    assert len(rows) > 3000
+    spec = all_tools()["breakout_scan"]
+    args = spec.parse({"bars": bars, "limit": 20})
+    out = spec.func(args).model_dump(mode="json")
+    limits = Limits(chart_max_points=400)
+    svg = render_chart("breakout_scan", args, out, "svg", limits)
+    ids = svg_ids(svg)
+    volume_bars = [i for i in ids if i.startswith("volume-")]
+    assert 400 <= len(volume_bars) <= 400 + len(out["events"])
+    for event in out["events"]:
+        assert f"event-{event['index']}" in ids
+    root = ET.fromstring(svg)
+    close = next(el for el in root.iter() if el.attrib.get("id") == "close")
+    d = next(p.attrib["d"] for p in close.iter(f"{SVG_NS}path"))
+    assert len(re.findall(r"[ML]", d)) <= 400 + len(out["events"])
+
+
+def test_chart_over_the_byte_bound_is_refused(
+    results: dict[tuple[str, int], tuple[Any, Any]],
+) -> None:
+    args, out = results[("ucb_simulate", 0)]
+    with pytest.raises(ToolLimitError, match=r"\(chart\): expected a chart of at most 1000"):
+        render_chart("ucb_simulate", args, out, "svg", Limits(chart_max_bytes=1000))
+
+
+def test_render_timeout_uses_the_heavy_tool_limit() -> None:
+    toolset = Toolset(all_tools().values(), Limits(chart_timeout_s=0.001))
+    spec = all_tools()["elbo_evaluate"]
+
+    async def main() -> None:
+        with pytest.raises(ToolTimeoutError, match="within 0.001 s"):
+            await toolset.call_chart("elbo_evaluate", dict(spec.examples[0].input), "svg")
+
+    try:
+        anyio.run(main)
+    finally:
+        toolset.close()
+
+
+def test_importing_and_building_the_app_does_not_import_matplotlib() -> None:
+    code = (
+        "import sys\n"
+        "from server.web.app import create_app\n"
+        "from server.mcp.server import create_mcp\n"
+        "create_app()\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported at start-up'\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ("", None),
+        ("*/*", None),
+        ("application/json", None),
+        ("image/svg+xml", "svg"),
+        ("image/png", "png"),
+        ("image/*", "svg"),
+        ("image/png, image/svg+xml;q=0.5", "png"),
+        ("application/json, image/svg+xml;q=0.9", None),
+        ("image/svg+xml, */*;q=0.1", "svg"),
+        ("text/html", None),
+    ],
+)
+def test_accept_negotiation(accept: str, expected: str | None) -> None:
+    assert chart_format(accept) == expected
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    db = tmp_path_factory.mktemp("charts-http") / "bandit.sqlite"
+    settings = settings_for(db=str(db))
+    kb = KnowledgeBase.load(settings)
+    with TestClient(create_app(settings, kb=kb), base_url=HOST) as client:
+        yield client
+
+
+def test_http_accept_returns_the_chart(client: TestClient) -> None:
+    payload = dict(all_tools()["yield_spread_check"].examples[0].input)
+    url = "/api/tools/yield_spread_check"
+    svg = client.post(url, json=payload, headers={"Accept": "image/svg+xml"})
+    assert svg.status_code == 200
+    assert svg.headers["content-type"] == "image/svg+xml"
+    assert "curve" in svg_ids(svg.content)
+    png = client.post(url, json=payload, headers={"Accept": "image/png"})
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    with Image.open(io.BytesIO(png.content)) as image:
+        assert image.size == (800, 500)
+    plain = client.post(url, json=payload)
+    assert plain.headers["content-type"] == "application/json"
+    assert plain.json()["curve"]["10Y"] == 4.43
+
+
+def test_http_chart_errors(client: TestClient) -> None:
+    accept = {"Accept": "image/svg+xml"}
+    none = client.post("/api/tools/list_notes", json={}, headers=accept)
+    assert none.status_code == 406
+    error = none.json()["error"]
+    assert error["type"] == "not_acceptable" and error["field"] == "Accept"
+    assert "list_notes has no chart" in error["message"]
+    bad = client.post("/api/tools/ucb_simulate", json={"probs": [2.0]}, headers=accept)
+    assert bad.status_code == 422
+    assert bad.json()["error"]["field"].startswith("probs")
