@@ -217,7 +217,7 @@ def test_render_timeout_uses_the_heavy_tool_limit() -> None:
     spec = all_tools()["elbo_evaluate"]
 
     async def main() -> None:
-        with pytest.raises(ToolTimeoutError, match="within 0.001 s"):
+        with pytest.raises(ToolTimeoutError, match=r"within 0\.001 s"):
             await toolset.call_chart("elbo_evaluate", dict(spec.examples[0].input), "svg")
 
     try:
