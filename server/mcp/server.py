@@ -2,7 +2,8 @@
 
 One ``MCPServer`` serves stdio (``notes-kb mcp``) and streamable HTTP (mounted at ``/mcp`` by the
 Starlette app). Tools are generated from ``Toolset.specs``: each publishes exactly its pydantic
-input model's JSON Schema as ``inputSchema`` and its output model's as ``outputSchema``, and every
+input model's JSON Schema as ``inputSchema`` (tools with a chart add the optional boolean
+``chart``: see ``server.mcp.charts``) and its output model's as ``outputSchema``, and every
 call goes through ``Toolset.call`` so the same validation, concurrency bound and wall-clock limit
 apply as over HTTP. No response exceeds ``Limits.max_response_tokens``: posts read as resources are
 paged (``notes://posts/<section>/<slug>?page=N``) and an over-long tool result becomes an error
@@ -23,6 +24,8 @@ import pydantic_core
 
 from server.config import Settings
 from server.ingest.posts import Post, estimate_tokens
+from server.mcp.charts import chart_too_large, image_data, image_tokens, pop_chart, with_chart_field
+from server.toolset.charts import has_chart
 from server.toolset.dispatch import Toolset, ToolTimeoutError
 from tools.errors import StoreUnavailableError, ToolInputError, ToolLimitError
 from tools.registry import ToolSpec
@@ -111,12 +114,14 @@ def _registry_tool_class() -> type[Any]:
     """A ``Tool`` subclass whose ``run`` calls ``Toolset.call`` (built lazily: imports mcp)."""
     from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
     from mcp.server.mcpserver.tools import Tool
-    from mcp.types import CallToolResult, TextContent
+    from mcp.types import CallToolResult, ImageContent, TextContent
 
     class RegistryTool(Tool):
-        """A registry tool: the SDK's argument model is bypassed, ``fn`` is ``Toolset.call``."""
+        """A registry tool: the SDK's argument model is bypassed, ``fn`` is ``Toolset.call``;
+        ``chart_fn`` (``Toolset.call_chart``) is set for tools that have a chart."""
 
         max_tokens: int = 25_000
+        chart_fn: Any = None
 
         async def run(
             self,
@@ -124,8 +129,20 @@ def _registry_tool_class() -> type[Any]:
             context: Context[Any, Any],
             convert_result: bool = False,
         ) -> CallToolResult:
+            png: bytes | None = None
+            want_chart = False
             try:
-                data: dict[str, Any] = await self.fn(self.name, arguments)
+                if self.chart_fn is not None:
+                    want_chart, arguments = pop_chart(self.name, arguments)
+            except ValueError as exc:
+                raise ToolError(
+                    f"{self.name}: invalid input. {exc}. Fix that field and call again."
+                ) from None
+            try:
+                if want_chart:
+                    data, png = await self.chart_fn(self.name, arguments, "png")
+                else:
+                    data = await self.fn(self.name, arguments)
             except Exception as exc:
                 message = tool_error_message(self.name, exc)
                 if message is None:
@@ -134,7 +151,7 @@ def _registry_tool_class() -> type[Any]:
                 raise ToolError(message) from exc
             text = pydantic_core.to_json(data).decode()
             # A character is at most one estimated token: only long texts need counting.
-            tokens = estimate_tokens(text) if len(text) > self.max_tokens else 0
+            tokens = estimate_tokens(text) if len(text) > self.max_tokens else len(text)
             if tokens > self.max_tokens:
                 raise ToolError(
                     f"{self.name}: the result is about {tokens:,} tokens, over the "
@@ -143,9 +160,15 @@ def _registry_tool_class() -> type[Any]:
                     "where it has them), or fetch it in full over HTTP: "
                     f"POST /api/tools/{self.name}."
                 )
-            return CallToolResult(
-                content=[TextContent(type="text", text=text)], structured_content=data
-            )
+            content: list[TextContent | ImageContent] = [TextContent(type="text", text=text)]
+            if png is not None:
+                if tokens + image_tokens(png) > self.max_tokens:
+                    content.append(TextContent(type="text", text=chart_too_large(self.name, png)))
+                else:
+                    content.append(
+                        ImageContent(type="image", data=image_data(png), mime_type="image/png")
+                    )
+            return CallToolResult(content=content, structured_content=data)
 
     return RegistryTool
 
@@ -163,7 +186,11 @@ def registry_tools(toolset: Toolset, settings: Settings) -> list[Any]:
                 name=name,
                 title=spec.title,
                 description=tool_description(spec),
-                parameters=spec.input_model.model_json_schema(),
+                parameters=(
+                    with_chart_field(spec.input_model.model_json_schema())
+                    if has_chart(name)
+                    else spec.input_model.model_json_schema()
+                ),
                 fn_metadata=FuncMetadata(
                     arg_model=ArgModelBase,
                     output_schema=spec.output_model.model_json_schema(),
@@ -171,6 +198,7 @@ def registry_tools(toolset: Toolset, settings: Settings) -> list[Any]:
                 is_async=True,
                 annotations=tool_annotations(spec),
                 max_tokens=settings.limits.max_response_tokens,
+                chart_fn=toolset.call_chart if has_chart(name) else None,
             )
         )
     return tools

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from server.config import Settings, settings_for
 from server.ingest.posts import Post, estimate_tokens
 from server.kb.notes import KnowledgeBase
+from server.mcp.charts import with_chart_field
 from server.mcp.server import (
     LLMS_TXT_URI,
     create_mcp,
@@ -29,6 +30,7 @@ from server.mcp.server import (
     tool_description,
     transport_security,
 )
+from server.toolset.charts import has_chart
 from server.toolset.dispatch import Toolset
 from tests.servers import Server, running_server
 from tools.registry import Example, ToolSpec
@@ -109,7 +111,10 @@ async def test_list_tools_publishes_every_spec_exactly(
         assert tool.title == spec.title
         assert tool.description == tool_description(spec)
         assert spec.description.strip() in (tool.description or "")
-        assert tool.input_schema == spec.input_model.model_json_schema()
+        schema = spec.input_model.model_json_schema()
+        if has_chart(name):  # plus the optional boolean "chart" (tests/mcp/test_charts.py)
+            schema = with_chart_field(schema)
+        assert tool.input_schema == schema
         assert tool.output_schema == spec.output_model.model_json_schema()
         ann = tool.annotations
         assert ann is not None
