@@ -24,6 +24,7 @@ from typing import Any
 
 from server.config import REPO_ROOT, Limits, Settings, limit_rows, section_title, settings_for
 from server.toolset.agreement import texts_agree
+from server.toolset.charts import SHOWS, has_chart
 from server.toolset.dispatch import Toolset
 from tools.registry import Example, ToolSpec
 
@@ -61,6 +62,41 @@ def curl_command(name: str, payload: Any, host: str = DOC_HOST) -> str:
         f"curl -s -X POST {host}/api/tools/{name} \\\n"
         "  -H 'Content-Type: application/json' \\\n"
         f"  -d {shlex.quote(compact_json(payload))}"
+    )
+
+
+CHART_FILE = "chart.svg"
+
+
+def chart_curl_command(name: str, payload: Any, host: str = DOC_HOST) -> str:
+    """The documented ``curl`` call that saves a tool's chart as ``chart.svg``."""
+    return (
+        f"curl -s -X POST {host}/api/tools/{name} \\\n"
+        "  -H 'Content-Type: application/json' \\\n"
+        "  -H 'Accept: image/svg+xml' \\\n"
+        f"  -d {shlex.quote(compact_json(payload))} -o {CHART_FILE}"
+    )
+
+
+def chart_section(spec: ToolSpec, settings: Settings, host: str) -> str:
+    """The ``## Chart`` section of a tool that has one: what it shows, how to get it, bounds."""
+    if not has_chart(spec.name) or not spec.examples:
+        return ""
+    limits = settings.limits
+    payload = json.loads(compact_json(dict(spec.examples[0].input)))
+    return (
+        "## Chart\n\n"
+        f"What the chart of a call's result shows: {SHOWS[spec.name]}. Ask for it with "
+        "`Accept: image/svg+xml` (or `image/png`, 800 × 500 pixels) on the same "
+        '`POST`; JSON stays the default. Over MCP, add `"chart": true` to the arguments: the '
+        "result then carries a PNG image block beside `structuredContent`. The chart of the "
+        "first example:\n\n"
+        f"```sh\n{chart_curl_command(spec.name, payload, host)}\n```\n\n"
+        f"Bounds: at most {limits.chart_max_points:,} points per series (longer series are "
+        f"sampled evenly), {limits.chart_timeout_s:g} s of rendering (HTTP 504 beyond), "
+        f"{limits.chart_max_bytes:,} bytes of SVG or PNG (413 beyond). Charts are drawn from "
+        "the result itself (and the data given), deterministic (the same call gives the same "
+        "bytes), with transparent backgrounds for light and dark pages.\n\n"
     )
 
 
@@ -293,6 +329,7 @@ def render_tool_doc(
     for example in spec.examples:
         parts.append(example_section(toolset, spec, example, host))
         parts.append("\n")
+    parts.append(chart_section(spec, settings, host))
     parts.append(
         "## Errors\n\n"
         'Every error has the shape `{"error": {"type", "message", "field"}}`; the message reads '

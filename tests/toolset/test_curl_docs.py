@@ -4,7 +4,9 @@ Each ```sh block that starts with ``curl`` in README.md and docs/tools/*.md is r
 ``curl`` binary against uvicorn on 127.0.0.1 (the documented host ``http://127.0.0.1:8000`` is
 replaced by the test server's), and its output is compared with the fenced block that follows:
 JSON blocks as JSON (floats to 1e-9 relative, since the docs round them to 12 digits), other
-blocks as text. Tool docs run in registry order against a fresh bandit store, as when generated.
+blocks as text. A curl that saves a chart (``-o chart.svg``, no output block) runs in a temporary
+directory and the file must be an SVG image. Tool docs run in registry order against a fresh
+bandit store, as when generated.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,8 +24,9 @@ import pytest
 from server.config import settings_for
 from server.kb.notes import KnowledgeBase
 from server.toolset.agreement import texts_agree, values_agree
+from server.toolset.charts import CHARTS
 from server.toolset.dispatch import Toolset
-from server.toolset.docs import DOC_HOST
+from server.toolset.docs import CHART_FILE, DOC_HOST
 from tests.servers import Server, running_server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,7 +41,10 @@ def curl_examples(path: Path) -> list[tuple[str, str, str, str]]:
     ]
     found = []
     for i, (lang, body, line) in enumerate(blocks):
-        if lang == "sh" and body.startswith("curl"):
+        if lang == "sh" and body.startswith("curl") and body.endswith(f" -o {CHART_FILE}"):
+            # a chart: the output is the file, checked to be an SVG image
+            found.append((f"{path.relative_to(REPO)}:{line}", body, "svg", ""))
+        elif lang == "sh" and body.startswith("curl"):
             assert i + 1 < len(blocks), f"{path.name}:{line}: curl block without an output block"
             out_lang, expected, _ = blocks[i + 1]
             found.append((f"{path.relative_to(REPO)}:{line}", body, out_lang, expected))
@@ -73,21 +80,31 @@ def test_docs_have_curl_examples() -> None:
     tools_with_docs = {p.name for p in (REPO / "docs" / "tools").glob("*.md")}
     assert {Path(w).name for w in where if w.startswith("docs/")} == tools_with_docs
     assert shutil.which("curl"), "the real curl binary is needed"
+    charted = {Path(w.split(":")[0]).stem for w, _, lang, _ in EXAMPLES if lang == "svg"}
+    assert charted == set(CHARTS), "every tool with a chart documents its chart curl"
 
 
 @pytest.mark.parametrize(
     ("where", "command", "lang", "expected"), EXAMPLES, ids=[e[0] for e in EXAMPLES]
 )
-def test_curl_example(server: Server, where: str, command: str, lang: str, expected: str) -> None:
+def test_curl_example(
+    server: Server, tmp_path: Path, where: str, command: str, lang: str, expected: str
+) -> None:
     assert DOC_HOST in command
     run = subprocess.run(
         ["bash", "-c", "set -o pipefail; " + command.replace(DOC_HOST, server.url)],
         capture_output=True,
         text=True,
         timeout=60,
+        cwd=tmp_path,
     )
     assert run.returncode == 0, f"{where}: {run.stderr}"
-    if lang == "json":
+    if lang == "svg":
+        root = ET.parse(tmp_path / CHART_FILE).getroot()
+        assert root.tag == "{http://www.w3.org/2000/svg}svg", where
+        assert float(root.attrib["width"].removesuffix("pt")) > 100, where
+        assert len(list(root.iter())) > 100, f"{where}: an almost empty SVG"
+    elif lang == "json":
         actual = json.loads(run.stdout)
         assert values_agree(actual, json.loads(expected)), f"{where}:\n{run.stdout}"
     else:

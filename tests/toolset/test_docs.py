@@ -11,6 +11,7 @@ import pytest
 
 from server.config import Limits, settings_for
 from server.kb.notes import KnowledgeBase
+from server.toolset.charts import has_chart
 from server.toolset.dispatch import Toolset
 from server.toolset.docs import (
     bounds_text,
@@ -68,6 +69,9 @@ def test_every_tool_has_a_complete_page(generated: dict[str, str], tmp_path: Pat
         curls = [
             i for i, (lang, body) in enumerate(blocks) if lang == "sh" and body.startswith("curl")
         ]
+        charts = [i for i in curls if blocks[i][1].endswith(" -o chart.svg")]
+        assert len(charts) == (1 if has_chart(name) else 0), name
+        curls = [i for i in curls if i not in charts]
         assert len(curls) == len(spec.examples) >= 1
         for i, example in zip(curls, spec.examples, strict=True):
             lang, output = blocks[i + 1]

@@ -44,6 +44,33 @@ CHARTS: dict[str, str] = {
 }
 """Tool name → module drawing its chart (the function has the tool's name)."""
 
+_PER_ARM = "pulls per arm, and each arm's mean reward with its upper confidence bound"
+SHOWS: dict[str, str] = {
+    "ucb_step": _PER_ARM + " (the arm chosen next in green)",
+    "ucb_simulate": "cumulative regret against steps on a log axis, ± 2 standard errors, with a "
+    "logarithmic reference (∝ ln t); pulls per arm",
+    "bandit_create": _PER_ARM,
+    "bandit_next": _PER_ARM + " (the arm chosen next in green)",
+    "bandit_record": _PER_ARM,
+    "bandit_get": _PER_ARM,
+    "yield_spread_check": "the par curve by tenor (log axis) with its inverted segments in red "
+    "and the fed funds floor; the checks' verdicts beside it",
+    "yield_curve_history": "10Y−3M and 10Y−2Y over the returned page of dates, 10Y−3M "
+    "inversion periods shaded, and the monthly recession probability on a second axis",
+    "real_growth_estimate": "nominal growth, inflation and real growth as ranges (% per year)",
+    "breakout_validate": "price (close, low–high band) with the resistance line and the box, "
+    "volume bars against their average, RSI and MACD at the breakout bar, and the verdict "
+    "with the rules that failed",
+    "breakout_scan": "price and volume with every breakout of the page marked in its verdict's "
+    "colour at its resistance",
+    "group_lasso_solve": "each group's coefficient norm (which groups survived λ) and, with "
+    '"trace": true, the relative duality gap per iteration (log axis)',
+    "convex_relu_fit": "for one-dimensional inputs the data, the fitted ReLU network with its "
+    "kinks marked and the predictions at X_test; otherwise the active neurons' weights",
+    "elbo_evaluate": "the reconstruction term, KL and ELBO (nats), per example for a batch",
+}
+"""What each chart shows, for the tool docs."""
+
 NO_CHART_REASON = (
     "only the numerical tools have a chart; the note tools return text (search hits, a note's "
     "Markdown, a list of notes)"
