@@ -49,6 +49,7 @@ from server.ingest.posts import Post
 from server.toolset.charts import MEDIA_TYPES
 from server.toolset.dispatch import Toolset, ToolTimeoutError
 from server.toolset.openapi import SEARCH_QUERY_NAMES
+from server.web import forms
 from server.web import html as html_view
 from server.web.charts import chart_format
 from tools.errors import StoreUnavailableError, ToolInputError, ToolLimitError
@@ -362,7 +363,7 @@ class Service:
         if hit is None:
             spec = self.tool(name)
             text = self.tool_markdown(name).body.decode("utf-8")
-            page = html_view.markdown_page(spec.title, text, md_href=f"/tools/{name}.md")
+            page = forms.tool_page(spec, text)
             hit = self._tool_html[name] = Cached(page, HTML)
         return hit
 
@@ -485,6 +486,11 @@ async def post(request: Request) -> Response:
 async def tool_doc(request: Request) -> Response:
     service = _service(request)
     name: str = request.path_params["name"]
+    if request.method == "POST":  # the page's form (server/web/forms.py)
+        spec = service.tool(name)
+        text = await anyio.to_thread.run_sync(service.tool_markdown, name)
+        limit = service.settings.limits.max_body_bytes
+        return await forms.form_response(request, service.toolset, spec, text.body.decode(), limit)
     if name.endswith(".md"):
         item = await anyio.to_thread.run_sync(service.tool_markdown, name[:-3])
         return content_response(request, item)
@@ -818,7 +824,7 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/llms-full.txt", llms_full, methods=["GET"]),
         Route("/", index, methods=["GET"]),
-        Route("/tools/{name}", tool_doc, methods=["GET"]),
+        Route("/tools/{name}", tool_doc, methods=["GET", "POST"]),
         Route("/api/tools", api_tools, methods=["GET"]),
         Route("/api/search", search, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),

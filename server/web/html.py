@@ -30,7 +30,7 @@ INDEX_INTRO = (
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
 _MATHML_TAGS = frozenset(

@@ -1,10 +1,13 @@
 """The HTML pages as a person sees them: headless Chromium against the real server.
 
-Chromium must be installed (``scripts/check`` installs it): without it this test fails.
+Chromium must be installed (``scripts/check`` installs it): without it this test fails. The tool
+form is driven through the DevTools protocol (``tests/web/cdp.py``): type into a field, click the
+button, and look at the screenshot of the chart.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
@@ -13,10 +16,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from server.config import settings_for
 from server.kb.notes import KnowledgeBase
 from tests.servers import Server, running_server
+from tests.web.cdp import chromium_page
 from tools.registry import all_tools
 
 
@@ -139,3 +144,46 @@ def test_feed_script_never_runs(tmp_path: Path) -> None:
     assert "script" not in [tag for tag, _ in dom.tags]
     assert "img" not in [tag for tag, _ in dom.tags]
     assert "math" in [tag for tag, _ in dom.tags]
+
+
+def _ink(image: Image.Image) -> float:
+    """Share of pixels that differ clearly from the page's white background."""
+    grey = image.convert("L")
+    dark = sum(grey.point(lambda v: 255 if v < 200 else 0).histogram()[255:])
+    return dark / (grey.width * grey.height)
+
+
+def test_tool_form_in_chromium(server: Server, tmp_path: Path) -> None:
+    """Fill the yield-curve form, submit it, and see the result table and the drawn chart."""
+    with chromium_page(chromium(), tmp_path / "profile") as page:
+        page.goto(f"{server.url}/tools/yield_spread_check")
+        assert "2025-07-11" in page.text("#field-date")  # prefilled with the first example
+        page.type_into("#field-fed_funds_lower", "4.5")
+        page.events.clear()
+        page.click("#try button")
+        page.wait("Page.loadEventFired")
+        table = page.text("#result table")
+        assert "hard_landing_risk" in table and "<th>curve</th>" in table
+        assert "4.5</textarea>" in page.text("#field-fed_funds_lower")
+        shot = page.screenshot("#chart img")
+        (tmp_path / "chart.png").write_bytes(shot)
+        page.type_into("#field-fed_funds_lower", "a lot")
+        page.events.clear()
+        page.click("#try button")
+        page.wait("Page.loadEventFired")
+        error = page.text("#error-fed_funds_lower")
+        field_box = page.box("#field-fed_funds_lower")
+        error_box = page.box("#error-fed_funds_lower")
+        form_shot = page.screenshot()
+        (tmp_path / "error.png").write_bytes(form_shot)
+    assert "fed_funds_lower: expected a valid number" in error
+    # the message sits right under the field it names
+    assert 0 <= error_box[1] - (field_box[1] + field_box[3]) < 40
+    with Image.open(io.BytesIO(shot)) as image:
+        assert image.width > 600 and image.height > 350
+        # drawn, not blank: lines, bars and text cover a fair part of the chart
+        assert _ink(image) > 0.03
+        assert len(image.convert("RGB").getcolors(1 << 20) or []) > 30
+        # the Chinese title at the top left (收益率曲线 · …) is drawn: ink in that strip
+        title = image.crop((0, 0, image.width // 5, image.height // 16))
+        assert _ink(title) > 0.05
