@@ -5,7 +5,9 @@ small keep-alive HTTP/1.1 client on asyncio (a fixed number of connections, each
 next request as soon as the previous answer is read), so the client costs little next to the
 servers. For each case it prints requests per second and p50/p99 latency for both servers and
 the ratio ours / bare (aims: static content >= 80%, a JSON tool call >= 50%, an MCP tool call
->= 25%), and for two sizes of each case how the cost grows.
+>= 25%), and for two sizes of each case how the cost grows. The chart path (the same ucb_step
+call with ``Accept: image/svg+xml``: a Matplotlib render per request, over 2 connections as the
+heavy-tool pool has 2 threads) is reported next to the JSON path, without an aim.
 
 A second table (every full run, or ``--deadlines``) puts the same app under uvicorn before the
 receipt deadlines, uvicorn with them (``notes-kb serve``), Granian and Hypercorn: when each closes
@@ -37,7 +39,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests/servers.py starts the real uvicorn
 
-AIMS = {"static": 0.80, "json": 0.50, "mcp": 0.25}
+AIMS = {"static": 0.80, "json": 0.50, "mcp": 0.25, "chart": 0.0}
 
 
 # ------------------------------------------------------------------------------ the bare peer
@@ -51,10 +53,29 @@ def bare_app(fixtures: dict[str, Any]) -> Any:
     from starlette.routing import Route
 
     routes = []
+    charts = {c["path"]: c for c in fixtures["cases"] if c["kind"] == "chart"}
     for case in fixtures["cases"]:
         body = case["response"].encode("utf-8")
         media = case["media_type"]
-        if case["method"] == "GET":
+        if case["kind"] == "chart":
+            continue  # served by the JSON case's route of the same path, by Accept
+        chart = charts.get(case["path"])
+        if chart is not None:
+
+            async def negotiated(
+                request: Request,
+                body: bytes = body,
+                media: str = media,
+                image: bytes = chart["response"].encode("utf-8"),
+                image_media: str = chart["media_type"],
+            ) -> Response:
+                json.loads(await request.body())
+                if "image/" in request.headers.get("accept", ""):
+                    return Response(image, media_type=image_media)
+                return Response(body, media_type=media)
+
+            routes.append(Route(case["path"], negotiated, methods=["POST"]))
+        elif case["method"] == "GET":
 
             async def get(request: Request, body: bytes = body, media: str = media) -> Response:
                 return Response(body, media_type=media)
@@ -258,6 +279,17 @@ def cases() -> list[dict[str, Any]]:
             "headers": json_headers,
         },
         {
+            "kind": "chart",
+            "label": "POST ucb_step (3 arms) Accept: SVG chart",
+            "method": "POST",
+            "path": "/api/tools/ucb_step",
+            "body": json.dumps(ucb),
+            "headers": {**json_headers, "Accept": "image/svg+xml"},
+            # charts render on the heavy-tool pool (Limits.max_concurrent_heavy = 2): more
+            # connections would only queue, up to the render's wall-clock limit
+            "connections": 2,
+        },
+        {
             "kind": "mcp",
             "label": "MCP tools/call ucb_step (3 arms)",
             "method": "POST",
@@ -304,7 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     ):
         for case in all_cases:
             case["response"] = fetch(ours.url, case)
-            case["media_type"] = "application/json" if case["kind"] != "static" else "text/plain"
+            case["media_type"] = {"static": "text/plain", "chart": "image/svg+xml"}.get(
+                case["kind"], "application/json"
+            )
         fixtures = {"cases": all_cases}
         with bare_server(fixtures, Path(tmp)) as bare:
             print(
@@ -315,9 +349,12 @@ def main(argv: list[str] | None = None) -> int:
             header += f"{'aim':>5} {'p50 ms':>13} {'p99 ms':>13}"
             print(header)
             ratios: dict[str, list[float]] = {}
+            rps: dict[str, float] = {}
             for case in all_cases:
-                a = measure(ours.url, case, seconds, args.connections)
-                b = measure(bare, case, seconds, args.connections)
+                connections = case.get("connections", args.connections)
+                a = measure(ours.url, case, seconds, connections)
+                rps[case["label"]] = a.rps
+                b = measure(bare, case, seconds, connections)
                 ratio = a.rps / b.rps if b.rps else float("nan")
                 ratios.setdefault(case["kind"], []).append(ratio)
                 aim = AIMS[case["kind"]]
@@ -334,6 +371,12 @@ def main(argv: list[str] | None = None) -> int:
     for kind, values in ratios.items():
         worst = min(values)
         print(f"ratio {kind}: {worst:.2f} (aim >= {AIMS[kind]:.2f}, worst of its cases)")
+    chart = rps["POST ucb_step (3 arms) Accept: SVG chart"]
+    plain = rps["POST /api/tools/ucb_step (3 arms)"]
+    print(
+        f"chart path: {chart:.1f} req/s next to the JSON path's {plain:.0f} req/s for the same "
+        f"call (chart / JSON {chart / plain:.4f})"
+    )
     if args.deadlines or not args.quick:
         deadlines_report(seconds, args.connections)
     return 0

@@ -68,6 +68,8 @@ def test_serving() -> None:
         match = re.search(rf"^ratio {kind}: (\d+\.\d+) \(aim >= 0\.\d+", out, re.M)
         assert match, out
         assert float(match.group(1)) > 0
+    chart = re.search(r"^chart path: (\d+\.\d) req/s next to the JSON path's \d+ req/s", out, re.M)
+    assert chart and float(chart.group(1)) > 0, out
     assert "errors:" not in out
 
 

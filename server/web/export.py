@@ -9,6 +9,8 @@ Layout (the same URLs as the live service, so links keep working)::
     DIR/posts/<section>/<slug>.md          each post exactly as built
     DIR/posts/<section>/<slug>/index.html  each post as HTML with MathML (no script)
     DIR/tools/<name>.md                    each tool's documentation
+    DIR/tools/<name>/index.html            the same as HTML, with its examples' charts
+    DIR/tools/<name>/example-<i>.svg       the chart of the tool's i-th example (1-based)
     DIR/api/tools.json, DIR/openapi.json   the tool catalogue and the API description
 
 Files are written atomically and only when their bytes change. Nothing else in DIR is touched.
@@ -25,6 +27,7 @@ from server.config import Settings
 from server.files import write_atomic
 from server.toolset.dispatch import Toolset
 from server.web import html as html_view
+from tools.registry import ToolSpec
 
 if TYPE_CHECKING:
     from server.kb.notes import KnowledgeBase
@@ -47,6 +50,42 @@ def _inside(root: Path, relative: str) -> Path:
     path = (root / relative).resolve()
     path.relative_to(root)
     return path
+
+
+def example_charts(toolset: Toolset) -> dict[str, list[bytes]]:
+    """The SVG chart of every worked example of every charted tool, in registry order (the
+    examples of stateful tools run against a fresh, temporary bandit store, as for the docs)."""
+    import tempfile
+
+    from server.toolset.charts import has_chart, render_chart
+    from tools import bandit
+
+    charts: dict[str, list[bytes]] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="notes-kb-export-") as tmp,
+        bandit.using_db(Path(tmp) / "export.sqlite"),
+    ):
+        for spec in toolset.specs.values():
+            for example in spec.examples:
+                if not has_chart(spec.name):
+                    continue
+                payload = json.loads(json.dumps(dict(example.input)))
+                result = toolset.call_sync(spec.name, payload)
+                args = spec.parse(payload)
+                svg = render_chart(spec.name, args, result, "svg", toolset.limits)
+                charts.setdefault(spec.name, []).append(svg)
+    return charts
+
+
+def _charts_markdown(spec: ToolSpec, names: list[str]) -> str:
+    """A section showing the examples' charts (paths relative to the tool's page)."""
+    if not names:
+        return ""
+    lines = ["\n## Charts of the examples\n"]
+    for example, name in zip(spec.examples, names, strict=False):
+        alt = example.title.replace("[", "(").replace("]", ")")
+        lines.append(f"\n### {example.title}\n\n![{alt}]({name})\n")
+    return "".join(lines)
 
 
 def export(
@@ -93,12 +132,21 @@ def export(
         note = f"{post.section}/{post.slug}"
         tools = [s.name for s in specs if s.note == note]
         put(f"posts/{post.section}/{post.slug}/index.html", html_view.post_page(post, tools))
+    charts = example_charts(toolset)
     for spec in specs:
         text = tool_doc_text(toolset, spec, settings, posts)
         put(f"tools/{spec.name}.md", text)
+        names = []
+        for i, svg in enumerate(charts.get(spec.name, []), start=1):
+            names.append(f"example-{i}.svg")
+            put(f"tools/{spec.name}/example-{i}.svg", svg)
         put(
             f"tools/{spec.name}/index.html",
-            html_view.markdown_page(spec.title, text, md_href=f"/tools/{spec.name}.md"),
+            html_view.markdown_page(
+                spec.title,
+                text + _charts_markdown(spec, names),
+                md_href=f"/tools/{spec.name}.md",
+            ),
         )
     from server.web.app import tool_record
 

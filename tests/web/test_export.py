@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -11,6 +12,7 @@ from starlette.testclient import TestClient
 
 from server.config import settings_for
 from server.kb.notes import KnowledgeBase
+from server.toolset.charts import has_chart
 from server.toolset.dispatch import Toolset
 from server.web.app import create_app
 from server.web.export import export
@@ -43,6 +45,16 @@ def test_export_matches_the_live_service(tmp_path: Path) -> None:
         assert f"](/posts/{post.section}/{post.slug}.md)" in llms
     assert (out / "llms-full.txt").stat().st_size > sum(len(p.title) for p in kb.posts)
     assert (out / "openapi.json").is_file() and (out / "api" / "tools.json").is_file()
+    # every example of every charted tool has its chart, shown on the tool's page
+    for name, spec in toolset.specs.items():
+        page = (out / f"tools/{name}/index.html").read_text("utf-8")
+        for i in range(1, len(spec.examples) + 1):
+            chart = out / f"tools/{name}/example-{i}.svg"
+            assert chart.is_file() == has_chart(name), chart
+            if has_chart(name):
+                root = ET.parse(chart).getroot()
+                assert root.tag == "{http://www.w3.org/2000/svg}svg"
+                assert f'src="example-{i}.svg"' in page
 
     # a second export writes nothing (same bytes), and leaves foreign files alone
     (out / "CNAME").write_text("notes.example.org\n")
