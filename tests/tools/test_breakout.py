@@ -314,6 +314,36 @@ def test_rsi_overbought_and_indicators_equal_talib() -> None:
     assert "rsi_overbought" in out["warnings"]
 
 
+def test_indicator_window_equals_talib_bar_by_bar(shared_data: Path) -> None:
+    """The series a chart draws: TA-Lib's RSI and MACD (and a rolling volume mean) over the
+    window of up to lookback bars before the judged bar and 60 after, warm-up as null."""
+    bars = load(shared_data / "ohlcv" / "backtrader_orcl-1995-2014.csv")
+    n = len(bars["close"])
+    i = n - 200
+    out = run(VALIDATE, {"bars": bars, "index": i, "lookback": 120})
+    window = out["indicator_window"]
+    assert window["start"] == i - 120
+    assert len(window["rsi"]) == 120 + 1 + 60
+    close = np.array(bars["close"], dtype=float)
+    at = slice(window["start"], window["start"] + len(window["rsi"]))
+    line, sig, hist = talib.MACD(close, 12, 26, 9)
+    for key, expected in (
+        ("rsi", talib.RSI(close, 14)),
+        ("macd", line),
+        ("macd_signal", sig),
+        ("macd_hist", hist),
+    ):
+        assert window[key] == pytest.approx(expected[at].tolist(), abs=1e-9), key
+    volume = np.array(bars["volume"], dtype=float)
+    mean = np.convolve(volume, np.ones(20) / 20, mode="valid")[:-1]  # the 20 bars before
+    assert window["volume_average"] == pytest.approx(mean[at.start - 20 : at.stop - 20].tolist())
+    assert window["rsi"][i - window["start"]] == pytest.approx(out["indicators"]["rsi"])
+    # the window stops at the series' start, with the warm-up as null
+    early = run(VALIDATE, {"bars": bars, "index": 30})
+    assert early["indicator_window"]["start"] == 0
+    assert early["indicator_window"]["rsi"][0] is None
+
+
 def test_macd_bearish_divergence_on_a_slow_second_peak() -> None:
     s = Series()
     for k in range(30):

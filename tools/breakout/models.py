@@ -131,6 +131,23 @@ class Indicators(ToolOutput):
     volume_average: float | None = Field(description="Mean volume of the window before the bar.")
 
 
+WINDOW_BEFORE, WINDOW_AFTER = 300, 60
+"""Bars of ``indicator_window`` before (at most, and at most ``lookback``) and after the bar."""
+
+
+class IndicatorWindow(ToolOutput):
+    """The indicators bar by bar around the judged bar (what a chart of the breakout draws)."""
+
+    start: int = Field(description="Index of the window's first bar.")
+    rsi: list[float | None] = Field(description="RSI per bar (null in its warm-up).")
+    macd: list[float | None]
+    macd_signal: list[float | None]
+    macd_hist: list[float | None]
+    volume_average: list[float | None] = Field(
+        description="Mean volume of the volume_window bars before each bar."
+    )
+
+
 class Box(ToolOutput):
     top: float
     bottom: float
@@ -153,6 +170,10 @@ class BreakoutValidateOutput(ToolOutput):
     box: Box | None
     bars_after: int = Field(description="Bars after the breakout bar in the series.")
     summary: str
+    indicator_window: IndicatorWindow | None = Field(
+        description=f"RSI, MACD and the volume average per bar from up to lookback (at most "
+        f"{WINDOW_BEFORE}) bars before the judged bar to {WINDOW_AFTER} after it"
+    )
 
 
 class ScanEvent(ToolOutput):

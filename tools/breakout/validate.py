@@ -9,9 +9,12 @@ from tools.breakout.arrays import FloatArray, IntArray
 from tools.breakout.levels import auto_levels, crossings
 from tools.breakout.models import (
     VERDICTS,
+    WINDOW_AFTER,
+    WINDOW_BEFORE,
     BreakoutValidateInput,
     BreakoutValidateOutput,
     Indicators,
+    IndicatorWindow,
 )
 from tools.breakout.series import Prepared, prepare, to_series
 from tools.breakout.verdict import Evaluation, evaluate
@@ -59,6 +62,7 @@ def _no_crossing(given: float | None) -> BreakoutValidateOutput:
         indicators=None,
         box=None,
         bars_after=0,
+        indicator_window=None,
         summary="No close crosses above "
         + (f"the resistance {given:g}." if given is not None else "a tested resistance."),
     )
@@ -82,6 +86,25 @@ def _output(inp: BreakoutValidateInput, pr: Prepared, ev: Evaluation) -> Breakou
         box=report.box_of(inp, ev, 0) if has_level else None,
         bars_after=pr.s.n - 1 - i,
         summary=report.summary(pr, ev, 0, verdict),
+        indicator_window=_window(inp, pr, i),
+    )
+
+
+def _window(inp: BreakoutValidateInput, pr: Prepared, i: int) -> IndicatorWindow:
+    """The indicator series around bar ``i`` (NaN warm-up values become null)."""
+    start = max(0, i - min(inp.lookback, WINDOW_BEFORE))
+    end = min(pr.s.n, i + WINDOW_AFTER + 1)
+
+    def cut(values: FloatArray) -> list[float | None]:
+        return [report.num(float(v)) for v in values[start:end]]
+
+    return IndicatorWindow(
+        start=start,
+        rsi=cut(pr.rsi),
+        macd=cut(pr.macd),
+        macd_signal=cut(pr.macd_signal),
+        macd_hist=cut(pr.macd_hist),
+        volume_average=cut(pr.vol_avg),
     )
 
 

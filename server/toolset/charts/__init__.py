@@ -59,8 +59,8 @@ SHOWS: dict[str, str] = {
     "inversion periods shaded, and the monthly recession probability on a second axis",
     "real_growth_estimate": "nominal growth, inflation and real growth as ranges (% per year)",
     "breakout_validate": "price (close, low–high band) with the resistance line and the box, "
-    "volume bars against their average, RSI and MACD at the breakout bar, and the verdict "
-    "with the rules that failed",
+    "volume bars against their average, RSI and MACD panels (the indicator_window around the "
+    "judged bar, which the chart spans), and the verdict with the rules that failed",
     "breakout_scan": "price and volume with every breakout of the page marked in its verdict's "
     "colour at its resistance",
     "group_lasso_solve": "each group's coefficient norm (which groups survived λ) and, with "

@@ -19,7 +19,7 @@ from matplotlib.patches import Rectangle
 
 from server.toolset.charts.figure import (
     BLUE,
-    GRID,
+    GREEN,
     INK,
     ORANGE,
     RED,
@@ -46,16 +46,24 @@ def _date_ticks(ax: Axes, picked: npt.NDArray[np.intp], dates: Sequence[str] | N
 
 
 def _price_volume(
-    fig: Figure, args: Any, keep: Sequence[int], max_points: int, extra_panel: bool
-) -> tuple[Axes, Axes, Axes | None, npt.NDArray[np.intp]]:
+    fig: Figure,
+    args: Any,
+    keep: Sequence[int],
+    max_points: int,
+    panels: int = 0,
+    span: tuple[int, int] | None = None,
+) -> tuple[Axes, Axes, list[Axes], npt.NDArray[np.intp]]:
+    """Price over volume, plus ``panels`` more axes below, all sharing the bar axis; only the
+    bars within ``span`` (``[first, end)``, default all) are drawn."""
     bars = _bars(args)
     n = len(bars.close)
-    picked = sample_indices(n, max_points, keep)
-    ratios = (3.0, 1.2, 1.0) if extra_panel else (3.0, 1.2)
+    lo, hi = span or (0, n)
+    picked = lo + sample_indices(hi - lo, max_points, [k - lo for k in keep])
+    ratios = (3.0, 1.2, *([1.0] * panels))
     grid = fig.add_gridspec(len(ratios), 1, height_ratios=ratios)
     price_ax = fig.add_subplot(grid[0])
     volume_ax = fig.add_subplot(grid[1], sharex=price_ax)
-    price_ax.tick_params(labelbottom=False)
+    extra = [fig.add_subplot(grid[2 + k], sharex=price_ax) for k in range(panels)]
     close = np.asarray(bars.close)[picked]
     high = np.asarray(bars.high)[picked]
     low = np.asarray(bars.low)[picked]
@@ -69,17 +77,27 @@ def _price_volume(
     name_bars(
         volume_ax.bar(picked, volume, width=width, color=INK, alpha=0.6, label="volume"), "volume"
     )
-    volume_ax.set_ylabel("volume (shares)")
-    _date_ticks(volume_ax, picked, bars.date)
-    extra = fig.add_subplot(grid[2]) if extra_panel else None
+    volume_ax.set_ylabel("volume")
+    axes = [price_ax, volume_ax, *extra]
+    for ax in axes[:-1]:
+        ax.tick_params(labelbottom=False)
+    _date_ticks(axes[-1], picked, bars.date)
+    price_ax.set_xlim(lo - 0.5, hi - 0.5)
     return price_ax, volume_ax, extra, picked
 
 
 def breakout_validate(fig: Figure, args: Any, out: dict[str, Any], max_points: int) -> None:
+    """Price, resistance and box; volume and its average; RSI and MACD of the bars around the
+    breakout (``indicator_window``); the verdict and the rules that failed."""
     index = out["breakout_index"]
     keep = [] if index is None else [index]
-    price_ax, volume_ax, ind_ax, _picked = _price_volume(fig, args, keep, max_points, True)
-    assert ind_ax is not None
+    window = out.get("indicator_window")
+    span = None
+    if window is not None:
+        span = (window["start"], window["start"] + len(window["rsi"]))
+    price_ax, volume_ax, panels, _ = _price_volume(
+        fig, args, keep, max_points, 2 if window else 0, span
+    )
     bars = _bars(args)
     n = len(bars.close)
     lookback = int(getattr(args, "lookback", 60))
@@ -129,24 +147,11 @@ def breakout_validate(fig: Figure, args: Any, out: dict[str, Any], max_points: i
             color=colour,
             fontsize=9,
         )
+        volume_ax.bar([index], [bars.volume[index]], color=colour)
     price_ax.legend(loc="upper left", fontsize=8)
     title(price_ax, "突破验证", f"breakout {out['breakout_date'] or index}: {out['verdict']}")
-    indicators = out["indicators"] or {}
-    if index is not None:
-        volume_ax.bar([index], [bars.volume[index]], color=colour)
-        average = indicators.get("volume_average")
-        if average is not None:
-            window = int(getattr(args, "volume_window", 20))
-            volume_ax.hlines(
-                average,
-                max(0, index - window),
-                index,
-                color=ORANGE,
-                label=f"{window}-bar average",
-                gid="volume-average",
-            )
-            volume_ax.legend(loc="upper left", fontsize=8)
-    _indicator_panel(ind_ax, indicators, float(getattr(args, "rsi_overbought", 70.0)), index)
+    if window is not None:
+        _indicator_panels(volume_ax, panels, window, args, index, colour)
     failed = [c["id"] for c in out["checks"] if c["kind"] == "rule" and c["passed"] is False]
     reasons = "rules failed: " + ", ".join(failed) if failed else "every rule passed or pending"
     if out["warnings"]:
@@ -154,45 +159,52 @@ def breakout_validate(fig: Figure, args: Any, out: dict[str, Any], max_points: i
     footnote(fig, shorten(f"{out['verdict']}: {reasons}", 150))
 
 
-def _indicator_panel(
-    ax: Axes, indicators: dict[str, Any], overbought: float, index: int | None
+def _series(window: dict[str, Any], key: str) -> npt.NDArray[np.float64]:
+    return np.array([np.nan if v is None else v for v in window[key]], dtype=float)
+
+
+def _indicator_panels(
+    volume_ax: Axes,
+    panels: list[Axes],
+    window: dict[str, Any],
+    args: Any,
+    index: int | None,
+    colour: str,
 ) -> None:
-    """RSI and MACD at the breakout bar (the tool returns them at that bar only)."""
-    ax.grid(False)
-    ax.axis("off")
-    if index is None or not indicators:
-        ax.text(0.0, 0.5, "no breakout bar: no indicators", transform=ax.transAxes, fontsize=9)
-        return
-    rsi = indicators.get("rsi")
-    rsi_text = "RSI —" if rsi is None else f"RSI {rsi:.1f} (overbought > {overbought:g})"
-    rsi_colour = INK if rsi is None else RED if rsi > overbought else BLUE
-    macd, signal, hist = (indicators.get(k) for k in ("macd", "macd_signal", "macd_hist"))
-    macd_text = "MACD —"
-    if macd is not None and signal is not None and hist is not None:
-        macd_text = f"MACD {macd:.3g}, signal {signal:.3g}, histogram {hist:+.3g}"
-    ax.text(0.0, 0.75, "指标 · at the breakout bar", transform=ax.transAxes, fontsize=9)
-    ax.text(0.0, 0.4, rsi_text, transform=ax.transAxes, fontsize=9, color=rsi_colour)
-    ax.text(0.45, 0.4, macd_text, transform=ax.transAxes, fontsize=9, color=VIOLET)
-    ax.add_patch(
-        Rectangle((0, 0), 1, 0.2, transform=ax.transAxes, facecolor=GRID, edgecolor="none")
+    """Volume average on the volume panel; RSI with its overbought line; MACD, signal and
+    histogram. Every series is the tool's own ``indicator_window``."""
+    rsi_ax, macd_ax = panels
+    x = window["start"] + np.arange(len(window["rsi"]))
+    volume_ax.plot(
+        x,
+        _series(window, "volume_average"),
+        color=ORANGE,
+        label=f"{int(getattr(args, 'volume_window', 20))}-bar average",
+        gid="volume-average",
     )
-    if rsi is not None:
-        ax.add_patch(
-            Rectangle(
-                (0, 0),
-                min(rsi, 100) / 100 * 0.4,
-                0.2,
-                transform=ax.transAxes,
-                facecolor=rsi_colour,
-                edgecolor="none",
-            )
-        )
+    volume_ax.legend(loc="upper left", fontsize=8)
+    overbought = float(getattr(args, "rsi_overbought", 70.0))
+    rsi_ax.plot(x, _series(window, "rsi"), color=VIOLET, gid="rsi")
+    rsi_ax.axhline(overbought, color=RED, linestyle=":", linewidth=1)
+    rsi_ax.set_ylim(0, 100)
+    rsi_ax.set_yticks([0, 30, overbought, 100])
+    rsi_ax.set_ylabel("RSI", fontsize=8)
+    hist = _series(window, "macd_hist")
+    rsi_ax.grid(True)
+    macd_ax.bar(x, np.nan_to_num(hist), color=[GREEN if h >= 0 else RED for h in hist], alpha=0.5)
+    macd_ax.plot(x, _series(window, "macd"), color=BLUE, label="MACD", gid="macd")
+    macd_ax.plot(x, _series(window, "macd_signal"), color=ORANGE, label="signal", gid="signal")
+    macd_ax.set_ylabel("MACD", fontsize=8)
+    macd_ax.legend(loc="upper left", fontsize=7, ncols=2)
+    if index is not None:
+        for ax in (rsi_ax, macd_ax):
+            ax.axvline(index, color=colour, linewidth=1, alpha=0.7)
 
 
 def breakout_scan(fig: Figure, args: Any, out: dict[str, Any], max_points: int) -> None:
     events = out["events"]
     keep = [e["index"] for e in events]
-    price_ax, volume_ax, _, _picked = _price_volume(fig, args, keep, max_points, False)
+    price_ax, volume_ax, _, _ = _price_volume(fig, args, keep, max_points)
     bars = _bars(args)
     seen: set[str] = set()
     for event in events:
