@@ -102,16 +102,22 @@ class ElboOutput(ToolOutput):
     stderr: float | None
     batch_size: int | None
     per_example: list[ExampleTerms] | None
+    kl_per_latent: list[float] = Field(
+        description="KL(q_d‖p_d) of each latent dimension d in nats (mean over the batch); "
+        "they sum to kl"
+    )
 
 
 @dataclass(frozen=True)
 class Terms:
-    """Per-example terms, each of shape ``(B,)``; ``stderr`` is None for exact results."""
+    """Per-example terms, each of shape ``(B,)``, and ``kl_latent`` of shape ``(B, D)``;
+    ``stderr`` is None for exact results."""
 
     reconstruction: Array
     kl: Array
     entropy: Array
     stderr: Array | None
+    kl_latent: Array
 
 
 def _array(value: object, field: str, ndims: tuple[int, ...]) -> Array:
@@ -248,6 +254,8 @@ def discrete_terms(
 ) -> Terms:
     """Per-example ELBO terms for discrete latents (shapes as in the module docstring)."""
     kl, entropy = categorical_kl_uniform(log_q)
+    q = np.exp(log_q)
+    kl_latent = math.log(log_q.shape[2]) + np.where(q > 0, q * log_q, 0.0).sum(axis=2)
     stderr: Array | None = None
     if decoder_probs is not None:
         per_sample = bernoulli_log_prob_probs(x[:, None, :], decoder_probs)  # (B, S)
@@ -262,7 +270,7 @@ def discrete_terms(
             recon, stderr = _mc_stats(bernoulli_log_prob_logits(x[:, None, :], logits))
     else:  # pragma: no cover - guarded by the public entry
         raise ValueError("a decoder is required")
-    return Terms(recon, kl, entropy, stderr)
+    return Terms(recon, kl, entropy, stderr, kl_latent)
 
 
 def gaussian_terms(
@@ -275,7 +283,8 @@ def gaussian_terms(
     decoder_log_var: Array | None = None,
 ) -> Terms:
     """Per-example ELBO terms for Gaussian latents with given decoder outputs (B, S, P)."""
-    kl = 0.5 * np.sum(np.exp(log_var) + mu**2 - 1.0 - log_var, axis=1)
+    kl_latent = 0.5 * (np.exp(log_var) + mu**2 - 1.0 - log_var)
+    kl = kl_latent.sum(axis=1)
     entropy = 0.5 * np.sum(1.0 + math.log(2 * math.pi) + log_var, axis=1)
     if decoder_probs is not None:
         per_sample = bernoulli_log_prob_probs(x[:, None, :], decoder_probs)
@@ -286,7 +295,7 @@ def gaussian_terms(
     else:  # pragma: no cover - guarded by the public entry
         raise ValueError("a decoder is required")
     recon, stderr = _mc_stats(per_sample)
-    return Terms(recon, kl, entropy, stderr)
+    return Terms(recon, kl, entropy, stderr, kl_latent)
 
 
 # --- public entry: validation ------------------------------------------------------------------
@@ -471,6 +480,7 @@ def elbo_evaluate(inp: ElboInput) -> ElboOutput:
         stderr=stderr,
         batch_size=n_batch if batch else None,
         per_example=per_example,
+        kl_per_latent=[float(v) for v in terms.kl_latent.mean(axis=0)],
     )
 
 

@@ -134,6 +134,10 @@ def test_decoder_probs_samples_match_torch_bce_clamping() -> None:
         OneHotCategorical(probs=torch.tensor(q)), OneHotCategorical(probs=torch.full((2, 4), 0.25))
     ).sum()
     assert out["kl"] == pytest.approx(kl.item(), rel=TOL)
+    per_latent = kl_divergence(
+        OneHotCategorical(probs=torch.tensor(q)), OneHotCategorical(probs=torch.full((2, 4), 0.25))
+    )
+    assert out["kl_per_latent"] == pytest.approx(per_latent.tolist(), rel=TOL)
     assert out["method"] == "samples" and out["n_samples"] == 5
 
 
@@ -163,6 +167,8 @@ def test_gaussian_terms_match_torch() -> None:
         assert terms["entropy"] == pytest.approx(q.entropy()[b].sum().item(), rel=TOL)
     assert out["elbo"] == pytest.approx((recon - kl).mean().item(), rel=TOL)
     assert out["batch_size"] == B
+    per_latent = kl_divergence(q, Normal(torch.zeros(B, J, dtype=torch.float64), 1.0)).mean(0)
+    assert out["kl_per_latent"] == pytest.approx(per_latent.tolist(), rel=TOL)
 
 
 def test_gaussian_bernoulli_decoder_matches_torch() -> None:

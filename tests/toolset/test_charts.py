@@ -66,7 +66,7 @@ EXPECTED_IDS: dict[str, tuple[str, ...]] = {
     "breakout_scan": ("close", "volume-0", "event-42"),
     "group_lasso_solve": ("group-norm-0", "group-norm-1"),
     "convex_relu_fit": ("data", "fit"),
-    "elbo_evaluate": ("term-0", "term-1", "term-2"),
+    "elbo_evaluate": ("term-0", "term-1", "term-2", "kl-latent-0", "kl-latent-1"),
 }
 
 

@@ -67,7 +67,8 @@ SHOWS: dict[str, str] = {
     '"trace": true, the relative duality gap per iteration (log axis)',
     "convex_relu_fit": "for one-dimensional inputs the data, the fitted ReLU network with its "
     "kinks marked and the predictions at X_test; otherwise the active neurons' weights",
-    "elbo_evaluate": "the reconstruction term, KL and ELBO (nats), per example for a batch",
+    "elbo_evaluate": "the reconstruction term, KL and ELBO (nats), the KL of each latent "
+    "dimension, and the terms per example for a batch",
 }
 """What each chart shows, for the tool docs."""
 

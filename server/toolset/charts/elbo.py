@@ -1,11 +1,12 @@
 """Chart of ``elbo_evaluate``: the ELBO as reconstruction term minus KL (and the entropy of q),
-per example of a batch when the call had one."""
+the KL of each latent dimension, and the terms per example of a batch when the call had one."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from server.toolset.charts.figure import (
@@ -26,12 +27,24 @@ _TERMS = (
 )
 
 
+def _per_latent(ax: Axes, kl: list[float], max_points: int) -> None:
+    """KL(q_d‖p_d) per latent dimension (they sum to the KL term)."""
+    picked = sample_indices(len(kl), max_points)
+    name_bars(ax.bar(picked, [kl[i] for i in picked], color=ORANGE), "kl-latent")
+    ax.set_xlabel("latent dimension d")
+    ax.set_ylabel("KL(q_d‖p_d) (nats)")
+    if len(kl) <= 20:
+        ax.set_xticks(picked)
+    title(ax, "逐潜变量", "KL per latent")
+
+
 def elbo_evaluate(fig: Figure, args: Any, out: dict[str, Any], max_points: int) -> None:
     per_example = out["per_example"]
-    if per_example:
-        terms_ax, batch_ax = fig.subplots(1, 2, width_ratios=(1, 1.4))
-    else:
-        terms_ax, batch_ax = fig.subplots(), None
+    columns = 3 if per_example else 2
+    axes = fig.subplots(1, columns, width_ratios=(1, 1, 1.3)[:columns])
+    terms_ax, latent_ax = axes[0], axes[1]
+    batch_ax = axes[2] if per_example else None
+    _per_latent(latent_ax, out["kl_per_latent"], max_points)
     x = np.arange(len(_TERMS))
     values = [out[key] for key, _, _ in _TERMS]
     name_bars(terms_ax.bar(x, values, color=[c for _, _, c in _TERMS]), "term")
