@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import re
 import subprocess
 import sys
@@ -306,3 +307,35 @@ def test_http_chart_errors(client: TestClient) -> None:
     bad = client.post("/api/tools/ucb_simulate", json={"probs": [2.0]}, headers=accept)
     assert bad.status_code == 422
     assert bad.json()["error"]["field"].startswith("probs")
+
+
+def test_convex_relu_chart_of_two_features_shows_the_weights(shared_data: Path) -> None:
+    """Next-day NVDA log return (%) from its last two returns: no 1-D curve to draw, so the
+    chart shows the active neurons' first-layer weights and output weights."""
+    path = shared_data / "ohlcv" / "backtrader_nvda-1999-2014.csv"
+    with path.open(newline="") as f:
+        closes = [float(r["Adj Close"]) for r in csv.DictReader(f) if r["Date"].startswith("2003")]
+    returns = [100 * (b / a - 1) for a, b in itertools.pairwise(closes)][:63]
+    X = [[returns[i + 1], returns[i]] for i in range(len(returns) - 2)]
+    y = returns[2:]
+    spec = all_tools()["convex_relu_fit"]
+    args = spec.parse({"X": X, "y": y, "lam": 1.0, "n_patterns": 20})
+    out = spec.func(args).model_dump(mode="json")
+    assert out["network"]["w2"], "expected some active neurons"
+    ids = svg_ids(render_chart("convex_relu_fit", args, out, "svg", Limits()))
+    assert "W1" in ids and "data" not in ids
+    assert sum(1 for i in ids if i.startswith("w2-")) == len(out["network"]["w2"])
+
+
+def test_yield_history_chart_samples_a_long_page(shared_data: Path) -> None:
+    data = (shared_data / "treasury" / "par_yield_1990_2025-07-11_combined.csv").read_text()
+    spec = all_tools()["yield_curve_history"]
+    args = spec.parse({"data": data, "limit": 500, "offset": 4200})
+    out = spec.func(args).model_dump(mode="json")
+    assert len(out["spreads"]["rows"]) == 500
+    svg = render_chart("yield_curve_history", args, out, "svg", Limits(chart_max_points=100))
+    root = ET.fromstring(svg)
+    for name in ("spread-10Y-3M", "spread-10Y-2Y"):
+        group = next(el for el in root.iter() if el.attrib.get("id") == name)
+        d = next(p.attrib["d"] for p in group.iter(f"{SVG_NS}path"))
+        assert 2 <= len(re.findall(r"[ML]", d)) <= 100
