@@ -339,3 +339,25 @@ def test_yield_history_chart_samples_a_long_page(shared_data: Path) -> None:
         group = next(el for el in root.iter() if el.attrib.get("id") == name)
         d = next(p.attrib["d"] for p in group.iter(f"{SVG_NS}path"))
         assert 2 <= len(re.findall(r"[ML]", d)) <= 100
+
+
+def _luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of ``#rrggbb``."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_colours_read_on_light_and_dark_pages() -> None:
+    """Transparent charts: text and series keep 3:1 contrast (WCAG for graphics) on white and
+    on a near-black page."""
+    from server.toolset.charts import figure
+
+    for colour in (figure.INK, *figure.PALETTE):
+        assert _contrast(colour, "#ffffff") >= 3.0, colour
+        assert _contrast(colour, "#111111") >= 3.0, colour
