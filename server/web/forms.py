@@ -40,7 +40,9 @@ FORM_STYLE = """
 .try textarea{width:100%;box-sizing:border-box;font:13px/1.4 ui-monospace,monospace}
 .try button{margin-top:1rem;padding:.3rem 1.2rem}
 .field-error,.form-error{color:#b3261e;font-size:.9rem;margin:.2rem 0}
-.result td pre{margin:0;max-height:12rem;overflow:auto}
+.result{table-layout:fixed;width:100%}.result th{text-align:left}.result th:first-child{width:11rem}
+.result td{overflow-wrap:anywhere}
+.result td pre{margin:0;max-height:12rem;overflow:auto;white-space:pre-wrap;word-break:break-all}
 .chart img{width:100%;height:auto}
 """
 
