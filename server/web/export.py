@@ -58,22 +58,25 @@ def example_charts(toolset: Toolset) -> dict[str, list[bytes]]:
     import tempfile
 
     from server.toolset.charts import has_chart, render_chart
-    from tools import bandit
+    from tools.bandit.store import SQLiteBanditStore
+    from tools.context import ToolContext
 
     charts: dict[str, list[bytes]] = {}
-    with (
-        tempfile.TemporaryDirectory(prefix="notes-kb-export-") as tmp,
-        bandit.using_db(Path(tmp) / "export.sqlite"),
-    ):
-        for spec in toolset.specs.values():
-            for example in spec.examples:
-                if not has_chart(spec.name):
-                    continue
-                payload = json.loads(json.dumps(dict(example.input)))
-                result = toolset.call_sync(spec.name, payload)
-                args = spec.parse(payload)
-                svg = render_chart(spec.name, args, result, "svg", toolset.limits)
-                charts.setdefault(spec.name, []).append(svg)
+    with tempfile.TemporaryDirectory(prefix="notes-kb-export-") as tmp:
+        store = SQLiteBanditStore(Path(tmp) / "export.sqlite")
+        scratch = toolset.with_context(ToolContext(bandit_store=store))
+        try:
+            for spec in scratch.specs.values():
+                for example in spec.examples:
+                    if not has_chart(spec.name):
+                        continue
+                    payload = json.loads(json.dumps(dict(example.input)))
+                    result = scratch.call_sync(spec.name, payload)
+                    args = spec.parse(payload)
+                    svg = render_chart(spec.name, args, result, "svg", scratch.limits)
+                    charts.setdefault(spec.name, []).append(svg)
+        finally:
+            scratch.close()
     return charts
 
 

@@ -28,7 +28,7 @@ FIELD = re.compile(r'<textarea id="field-([^"]+)" name="[^"]+"[^>]*>\n([^<]*)</t
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = settings_for(db_path=tmp_path_factory.mktemp("forms") / "bandit.sqlite")
+    settings = settings_for(db=str(tmp_path_factory.mktemp("forms") / "bandit.sqlite"))
     with TestClient(create_app(settings, kb=KnowledgeBase.load(settings)), base_url=HOST) as c:
         yield c
 
