@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
 from server.toolset.charts.figure import (
@@ -137,8 +138,11 @@ def yield_curve_history(fig: Figure, args: Any, out: dict[str, Any], max_points:
             label="10Y−3M inverted" if n == 0 else None,
             gid=f"inversion-{n}",
         )
-    if len(dates):
-        ax.set_xlim(dates[0], dates[-1] + np.timedelta64(1, "D"))
+    if len(dates) > 1:
+        ax.set_xlim(dates[0], dates[-1])
+    locator = AutoDateLocator(maxticks=8)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     ax.set_xlabel("date")
     ax.set_ylabel("spread (bp)")
     monthly = out["recession_probability_monthly"]
@@ -164,7 +168,6 @@ def yield_curve_history(fig: Figure, args: Any, out: dict[str, Any], max_points:
         ax.legend(handles + more, labels + more_labels, loc="upper left", fontsize=8)
     else:
         ax.legend(loc="upper left", fontsize=8)
-    fig.autofmt_xdate()
     page = out["spreads"]
     title(ax, "利差历史", f"spreads {out['first_date']} … {out['last_date']}")
     footnote(
