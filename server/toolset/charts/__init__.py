@@ -14,7 +14,9 @@ evenly, deterministically), ``chart_timeout_s`` of rendering on the heavy-tool p
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from functools import partial
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -24,52 +26,56 @@ from tools.errors import ToolInputError, ToolLimitError
 
 Format = Literal["svg", "png"]
 
-MEDIA_TYPES: dict[Format, str] = {"svg": "image/svg+xml", "png": "image/png"}
+MEDIA_TYPES: Mapping[Format, str] = MappingProxyType({"svg": "image/svg+xml", "png": "image/png"})
 
-CHARTS: dict[str, str] = {
-    "ucb_step": "bandit",
-    "ucb_simulate": "bandit",
-    "bandit_create": "bandit",
-    "bandit_next": "bandit",
-    "bandit_record": "bandit",
-    "bandit_get": "bandit",
-    "yield_spread_check": "yield_curve",
-    "yield_curve_history": "yield_curve",
-    "real_growth_estimate": "growth",
-    "breakout_validate": "breakout",
-    "breakout_scan": "breakout",
-    "group_lasso_solve": "group_lasso",
-    "convex_relu_fit": "convex_relu",
-    "elbo_evaluate": "elbo",
-}
+CHARTS: Mapping[str, str] = MappingProxyType(
+    {
+        "ucb_step": "bandit",
+        "ucb_simulate": "bandit",
+        "bandit_create": "bandit",
+        "bandit_next": "bandit",
+        "bandit_record": "bandit",
+        "bandit_get": "bandit",
+        "yield_spread_check": "yield_curve",
+        "yield_curve_history": "yield_curve",
+        "real_growth_estimate": "growth",
+        "breakout_validate": "breakout",
+        "breakout_scan": "breakout",
+        "group_lasso_solve": "group_lasso",
+        "convex_relu_fit": "convex_relu",
+        "elbo_evaluate": "elbo",
+    }
+)
 """Tool name → module drawing its chart (the function has the tool's name)."""
 
 _PER_ARM = "pulls per arm, and each arm's mean reward with its upper confidence bound"
-SHOWS: dict[str, str] = {
-    "ucb_step": _PER_ARM + " (the arm chosen next in green)",
-    "ucb_simulate": "cumulative regret against steps on a log axis, ± 2 standard errors, with a "
-    "logarithmic reference (∝ ln t); pulls per arm",
-    "bandit_create": _PER_ARM,
-    "bandit_next": _PER_ARM + " (the arm chosen next in green)",
-    "bandit_record": _PER_ARM,
-    "bandit_get": _PER_ARM,
-    "yield_spread_check": "the par curve by tenor (log axis) with its inverted segments in red "
-    "and the fed funds floor; the checks' verdicts beside it",
-    "yield_curve_history": "10Y−3M and 10Y−2Y over the returned page of dates, 10Y−3M "
-    "inversion periods shaded, and the monthly recession probability on a second axis",
-    "real_growth_estimate": "nominal growth, inflation and real growth as ranges (% per year)",
-    "breakout_validate": "price (close, low–high band) with the resistance line and the box, "
-    "volume bars against their average, RSI and MACD panels (the indicator_window around the "
-    "judged bar, which the chart spans), and the verdict with the rules that failed",
-    "breakout_scan": "price and volume with every breakout of the page marked in its verdict's "
-    "colour at its resistance",
-    "group_lasso_solve": "each group's coefficient norm (which groups survived λ) and, with "
-    '"trace": true, the relative duality gap per iteration (log axis)',
-    "convex_relu_fit": "for one-dimensional inputs the data, the fitted ReLU network with its "
-    "kinks marked and the predictions at X_test; otherwise the active neurons' weights",
-    "elbo_evaluate": "the reconstruction term, KL and ELBO (nats), the KL of each latent "
-    "dimension, and the terms per example for a batch",
-}
+SHOWS: Mapping[str, str] = MappingProxyType(
+    {
+        "ucb_step": _PER_ARM + " (the arm chosen next in green)",
+        "ucb_simulate": "cumulative regret against steps on a log axis, ± 2 standard errors, "
+        "with a logarithmic reference (∝ ln t); pulls per arm",
+        "bandit_create": _PER_ARM,
+        "bandit_next": _PER_ARM + " (the arm chosen next in green)",
+        "bandit_record": _PER_ARM,
+        "bandit_get": _PER_ARM,
+        "yield_spread_check": "the par curve by tenor (log axis) with its inverted segments in red "
+        "and the fed funds floor; the checks' verdicts beside it",
+        "yield_curve_history": "10Y−3M and 10Y−2Y over the returned page of dates, 10Y−3M "
+        "inversion periods shaded, and the monthly recession probability on a second axis",
+        "real_growth_estimate": "nominal growth, inflation and real growth as ranges (% per year)",
+        "breakout_validate": "price (close, low–high band) with the resistance line and the box, "
+        "volume bars against their average, RSI and MACD panels (the indicator_window around the "
+        "judged bar, which the chart spans), and the verdict with the rules that failed",
+        "breakout_scan": "price and volume with every breakout of the page marked in its verdict's "
+        "colour at its resistance",
+        "group_lasso_solve": "each group's coefficient norm (which groups survived λ) and, with "
+        '"trace": true, the relative duality gap per iteration (log axis)',
+        "convex_relu_fit": "for one-dimensional inputs the data, the fitted ReLU network with its "
+        "kinks marked and the predictions at X_test; otherwise the active neurons' weights",
+        "elbo_evaluate": "the reconstruction term, KL and ELBO (nats), the KL of each latent "
+        "dimension, and the terms per example for a batch",
+    }
+)
 """What each chart shows, for the tool docs."""
 
 NO_CHART_REASON = (

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import matplotlib
@@ -65,16 +66,18 @@ PALETTE = ("#3d85c6", "#d47f1f", "#5f9b45", "#cc4125", "#8e7cc3", "#3c9494", "#c
 """Mid-tone hues (blue, orange, green, red, violet, teal, pink), each at least 3:1 against white
 and against #111 (WCAG's contrast for graphics)."""
 BLUE, ORANGE, GREEN, RED, VIOLET, TEAL, PINK = PALETTE
-VERDICT_COLOURS = {
-    "signal": RED,
-    "clear": GREEN,
-    "unknown": INK,
-    "confirmed": GREEN,
-    "pending": ORANGE,
-    "weak": VIOLET,
-    "false_breakout": RED,
-    "none": INK,
-}
+VERDICT_COLOURS = MappingProxyType(
+    {
+        "signal": RED,
+        "clear": GREEN,
+        "unknown": INK,
+        "confirmed": GREEN,
+        "pending": ORANGE,
+        "weak": VIOLET,
+        "false_breakout": RED,
+        "none": INK,
+    }
+)
 
 SALT = "notes-kb"
 

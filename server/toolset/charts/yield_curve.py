@@ -4,6 +4,7 @@ periods shaded and the recession-probability line (``yield_curve_history``)."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from server.toolset.charts.figure import (
     title,
 )
 
-_TENOR_YEARS = {"M": 1 / 12, "Y": 1.0}
+_TENOR_YEARS = MappingProxyType({"M": 1 / 12, "Y": 1.0})
 
 
 def _years(tenor: str) -> float:
