@@ -178,7 +178,9 @@ def run_mcp(args: argparse.Namespace) -> int:
     if not settings.feed and not _ensure_built(settings):
         return 1
     from server.mcp.server import run_stdio
+    from server.web.serve import limit_blas_threads
 
+    limit_blas_threads(settings)
     run_stdio(settings)
     return 0
 

@@ -53,6 +53,12 @@ class Limits:
         "receiving a request body, from its head to its last byte (408 and close beyond)",
     )
     max_json_depth: int = _limit(32, "levels", "nesting of a JSON request body (413 beyond)")
+    blas_threads: int = _limit(
+        1,
+        "threads",
+        "BLAS threads of each server process (`serve` workers, `mcp`): N workers use N cores "
+        "instead of oversubscribing them with threaded matrix products",
+    )
     tool_timeout_s: float = _limit(
         75.0,
         "s",

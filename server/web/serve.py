@@ -9,9 +9,32 @@ from __future__ import annotations
 
 from contextlib import suppress
 from functools import partial
+from typing import TYPE_CHECKING
 
 from server.config import Settings
 from server.web.deadlines import protocol_factory
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+
+def limit_blas_threads(settings: Settings) -> None:
+    """Cap this process's BLAS pool at ``Limits.blas_threads`` (threadpoolctl, for whichever BLAS
+    numpy and scipy load): a heavy tool's matrix products then use one core per worker. The
+    libraries are loaded first, since a limit applies only to the pools already loaded."""
+    import numpy  # noqa: F401
+    import scipy.linalg  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=settings.limits.blas_threads, user_api="blas")
+
+
+def worker_app(settings: Settings) -> Starlette:
+    """The app of one uvicorn worker: BLAS threads capped first, then ``create_app``."""
+    from server.web.app import create_app
+
+    limit_blas_threads(settings)
+    return create_app(settings)
 
 
 def serve(
@@ -27,10 +50,8 @@ def serve(
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from server.web.app import create_app
-
     config = uvicorn.Config(
-        partial(create_app, settings),
+        partial(worker_app, settings),
         factory=True,
         host=host,
         port=port,

@@ -137,3 +137,20 @@ def test_the_deadlines_are_documented_limits() -> None:
     limits = Limits()
     assert 0 < limits.header_timeout_s <= 60 and 0 < limits.body_timeout_s <= 120
     assert Limits.__dataclass_fields__["header_timeout_s"].default == limits.header_timeout_s
+
+
+def test_each_worker_caps_its_blas_threads() -> None:
+    """The worker factory caps BLAS before the app exists (issue 11 #6: threaded BLAS in each of
+    two workers oversubscribed two cores and a 10 s solve took 43-54 s)."""
+    from dataclasses import replace
+
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from server.config import Limits, settings_for
+    from server.web.serve import limit_blas_threads
+
+    with threadpool_limits(limits=None):  # restore whatever the process had afterwards
+        limit_blas_threads(replace(settings_for(), limits=Limits(blas_threads=1)))
+        blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+        assert blas, "numpy's BLAS is not visible to threadpoolctl"
+        assert all(p["num_threads"] == 1 for p in blas), blas
