@@ -28,10 +28,10 @@ import contextlib
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from server.config import Settings, settings_for
+from server.config import Settings
 from server.files import file_mode, write_atomic
 from server.ingest.history import HISTORY_NAME, content_revision
 
@@ -97,17 +97,10 @@ class GenerationStore:
         return Generation(path.name, path)
 
     def settings_of(self, settings: Settings, generation: Generation) -> Settings:
-        """``settings`` with the root moved to the generation (base URL and limits kept)."""
-        return settings_for(
-            generation.path,
-            base_url=settings.base_url,
-            db=settings.db,
-            limits=settings.limits,
-            feed=settings.feed,
-            refresh=settings.refresh,
-            webhook_secret=settings.webhook_secret,
-            events=settings.events,
-            state=str(settings.state_dir),
+        """``settings`` with the root moved to the generation; every other setting kept (the
+        state directory pinned to the live root's, which it would otherwise derive anew)."""
+        return replace(
+            settings, root=Path(generation.path).resolve(), state=str(settings.state_dir)
         )
 
     # ---- building
