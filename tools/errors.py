@@ -1,7 +1,13 @@
 """Errors a caller can act on. Pure Python: adapters map them to MCP and HTTP errors.
 
 ``ToolInputError`` maps to MCP ``ToolError`` / HTTP 422, ``ToolLimitError`` (an input over a
-documented bound) to HTTP 413. Both name the field, what was expected and what came.
+documented bound) to HTTP 413, ``ToolNotFoundError`` (a name of something that does not exist:
+a note, a section, an experiment) to 404 and ``ToolConflictError`` (an input that contradicts
+what is stored) to 409. All name the field, what was expected and what came.
+
+The split matters to clients: a 422 or 413 means the input breaks the published schema or a
+rule its descriptions state, so the same request always fails; a 404 or 409 depends on the
+content and the stores at the time, which no schema can list.
 """
 
 from __future__ import annotations
@@ -59,6 +65,22 @@ class ToolLimitError(ToolInputError):
 
     status = 413
     type = "too_large"
+
+
+class ToolNotFoundError(ToolInputError):
+    """The input names something that does not exist now: a note, a section, a heading of a
+    note, a stored experiment or one of its arms (HTTP 404)."""
+
+    status = 404
+    type = "not_found"
+
+
+class ToolConflictError(ToolInputError):
+    """The input contradicts what is stored: an experiment of that name with other arms, or a
+    request id already recorded with another arm or reward (HTTP 409)."""
+
+    status = 409
+    type = "conflict"
 
 
 class StoreUnavailableError(Exception):

@@ -69,13 +69,22 @@ ColumnIndex = Annotated[int, Field(ge=0, le=MAX_ENTRIES)]
 
 
 class GroupLassoInput(ToolInput):
-    A: list[list[Value]] = Field(
+    A: list[Annotated[list[Value], Field(min_length=1)]] = Field(
+        min_length=1,
         max_length=MAX_ENTRIES,
-        description="design matrix, n rows of p numbers (|a| ≤ 1e9); n·p ≤ 4,000,000",
+        description="design matrix, n rows of p numbers (|a| ≤ 1e9), all rows of one length; "
+        "n·p ≤ 4,000,000",
     )
-    y: list[Value] = Field(max_length=MAX_ENTRIES, description="response, n numbers")
-    groups: list[GroupSize] | list[list[ColumnIndex]] = Field(
-        max_length=MAX_ENTRIES,
+    y: list[Value] = Field(
+        min_length=1, max_length=MAX_ENTRIES, description="response, n numbers (one per row of A)"
+    )
+    groups: (
+        Annotated[list[GroupSize], Field(min_length=1, max_length=MAX_ENTRIES)]
+        | Annotated[
+            list[Annotated[list[ColumnIndex], Field(min_length=1)]],
+            Field(min_length=1, max_length=MAX_ENTRIES),
+        ]
+    ) = Field(
         description=(
             "group sizes in column order (summing to p), or lists of 0-based column indices "
             "that partition the columns"
@@ -83,7 +92,9 @@ class GroupLassoInput(ToolInput):
     )
     lam: float = Field(ge=1e-12, le=1e12, description="λ > 0 (1e-12 … 1e12), the penalty weight")
     weights: list[Annotated[float, Field(ge=1e-6, le=1e6)]] | None = Field(
-        None, max_length=MAX_ENTRIES, description="ω_g > 0 (1e-6 … 1e6) per group (default 1)"
+        None,
+        max_length=MAX_ENTRIES,
+        description="ω_g > 0 (1e-6 … 1e6), one per group (default 1)",
     )
     tol: float = Field(1e-6, ge=1e-12, le=0.1, description="target relative duality gap")
     max_iter: int | None = Field(

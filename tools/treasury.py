@@ -50,9 +50,24 @@ def canonical_tenor(name: str) -> str | None:
     return tenor if tenor in TENOR_INDEX else None
 
 
+TREASURY_TENOR_NAMES = (
+    "1 Mo", "1.5 Mo", "2 Mo", "3 Mo", "4 Mo", "6 Mo",
+    "1 Yr", "2 Yr", "3 Yr", "5 Yr", "7 Yr", "10 Yr", "20 Yr", "30 Yr",
+)  # fmt: skip
+"""The Treasury's column names of :data:`TENORS`, in the same order."""
+CURVE_KEYS = TENORS + TREASURY_TENOR_NAMES
+"""The keys a curve given as JSON may use (its schema's ``propertyNames``)."""
+
+DATE_PATTERN = (
+    r"^\s*([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(T[0-9:.]+Z?)?"
+    r"|(0?[1-9]|1[0-2])/(0?[1-9]|[12][0-9]|3[01])/[0-9]{4})\s*$"
+)
+"""What :func:`parse_date` reads, as a JSON Schema ``pattern``; it also needs a real calendar
+day (no February 30)."""
+
 _DATE_RES = (
-    (re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:T[\d:.]+Z?)?$"), (1, 2, 3)),
-    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), (3, 1, 2)),
+    (re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:T[\d:.]+Z?)?$", re.ASCII), (1, 2, 3)),
+    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII), (3, 1, 2)),
 )
 
 

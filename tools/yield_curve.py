@@ -47,6 +47,8 @@ from tools.errors import ToolInputError
 from tools.registry import Example, ToolSpec
 from tools.schema import ToolInput, ToolOutput
 from tools.treasury import (
+    CURVE_KEYS,
+    DATE_PATTERN,
     TENOR_INDEX,
     TENORS,
     YieldTable,
@@ -93,26 +95,38 @@ class Thresholds(ToolInput):
     inversion_3m_10y_bp: float = Field(0.0, ge=-500, le=500)
 
 
+DateText = Annotated[
+    str, Field(pattern=DATE_PATTERN, description="YYYY-MM-DD or MM/DD/YYYY, a real calendar day")
+]
+Curve = Annotated[
+    dict[str, Yield],
+    Field(max_length=32, json_schema_extra={"propertyNames": {"enum": list(CURVE_KEYS)}}),
+]
+"""tenor → par yield; the keys are :data:`CURVE_KEYS`, each tenor once (not "1M" and "1 Mo")."""
+
+
 class DatedCurve(ToolInput):
-    date: str | None = None
-    curve: dict[str, Yield] = Field(max_length=32)
+    date: DateText | None = None
+    curve: Curve = Field(description="tenor → par yield in percent, like the input's curve")
 
 
 class DatedValue(ToolInput):
-    date: str
+    date: DateText
     value: Yield
 
 
 class YieldSpreadCheckInput(ToolInput):
-    curve: dict[str, Yield] = Field(
-        max_length=32,
+    curve: Curve = Field(
         description="tenor → par yield in percent; tenors 1M, 1.5M, 2M, 3M, 4M, 6M, 1Y, 2Y, 3Y, "
-        "5Y, 7Y, 10Y, 20Y, 30Y or the Treasury's names '1 Mo' … '30 Yr'",
+        "5Y, 7Y, 10Y, 20Y, 30Y or the Treasury's names '1 Mo' … '30 Yr', each tenor once",
     )
-    date: str | None = Field(None, description="YYYY-MM-DD or MM/DD/YYYY")
+    date: DateText | None = None
     fed_funds_lower: Yield | None = Field(None, description="lower bound of the target range, %")
     history: list[DatedCurve] = Field(
-        default_factory=list, max_length=MAX_HISTORY, description="earlier curves, oldest first"
+        default_factory=list,
+        max_length=MAX_HISTORY,
+        description="earlier curves, oldest first: dates, where given, strictly ascending and "
+        "before date",
     )
     thresholds: Thresholds = Field(default_factory=Thresholds)
 
@@ -329,9 +343,9 @@ PROBIT_METHOD = (
 def _curve_row(curve: dict[str, float], field: str) -> Array:
     row = np.full(len(TENORS), np.nan)
     for key, value in curve.items():
-        tenor = canonical_tenor(key)
+        tenor = canonical_tenor(key) if key in CURVE_KEYS else None
         if tenor is None:
-            raise ToolInputError(f"{field}.{key}", f"a tenor, one of {', '.join(TENORS)}", key)
+            raise ToolInputError(f"{field}.{key}", f"a tenor, one of {', '.join(CURVE_KEYS)}", key)
         if not math.isnan(row[TENOR_INDEX[tenor]]):
             raise ToolInputError(f"{field}.{key}", f"each tenor once ({tenor} given twice)", key)
         row[TENOR_INDEX[tenor]] = check_yield(value, f"{field}.{key}")
@@ -453,7 +467,8 @@ class YieldCurveHistoryInput(ToolInput):
     fed_funds_lower: list[DatedValue] = Field(
         default_factory=list,
         max_length=MAX_FED_FUNDS_POINTS,
-        description="dated lower bounds of the target range; each applies until the next",
+        description="dated lower bounds of the target range, dates strictly ascending; each "
+        "applies until the next",
     )
     thresholds: Thresholds = Field(default_factory=Thresholds)
     offset: int | None = Field(

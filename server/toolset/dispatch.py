@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from server.config import Limits, Settings
 from server.toolset.charts import Format, NoChartError, has_chart, render_chart
 from tools.context import ToolContext
-from tools.errors import StoreUnavailableError, ToolInputError
+from tools.errors import StoreUnavailableError, ToolNotFoundError
 from tools.registry import ToolSpec, all_tools
 
 if TYPE_CHECKING:
@@ -42,11 +42,8 @@ STORE_CALL_BOUND = 4
 pooled connection plus a lock wait plus statements, each bounded by the store itself)."""
 
 
-class UnknownToolError(ToolInputError):
+class UnknownToolError(ToolNotFoundError):
     """A tool name that is not registered (HTTP 404)."""
-
-    status = 404
-    type = "not_found"
 
     def __init__(self, name: str, known: Iterable[str]) -> None:
         super().__init__("tool", f"one of {', '.join(sorted(known))}", repr(name))

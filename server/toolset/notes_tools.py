@@ -19,7 +19,7 @@ from server.config import DEFAULT_LIMITS
 from server.ingest.posts import Post, estimate_tokens
 from server.kb.notes import KnowledgeBase, KnowledgeRef, KnowledgeSource, Section
 from server.kb.search import MAX_LIMIT, MAX_QUERY_CHARS
-from tools.errors import ToolInputError
+from tools.errors import ToolNotFoundError
 from tools.registry import Example, ToolSpec
 from tools.schema import ToolInput, ToolOutput
 
@@ -53,7 +53,9 @@ class SearchNotesInput(ToolInput):
     query: str = Field(
         min_length=1,
         max_length=MAX_QUERY_CHARS,
-        description="What to look for, in Chinese or English (words, a question, a formula).",
+        pattern=r"\S",
+        description="What to look for, in Chinese or English (words, a question, a formula); "
+        "not only whitespace.",
     )
     section: str | None = Field(
         default=None, max_length=MAX_SECTION_CHARS, description="Only notes of this section."
@@ -176,7 +178,7 @@ def _info(kb: KnowledgeBase, post: Post) -> NoteInfo:
 
 def _check_section(kb: KnowledgeBase, section: str | None) -> None:
     if section is not None and section not in kb.section_names:
-        raise ToolInputError("section", f"one of {', '.join(kb.section_names)}", section)
+        raise ToolNotFoundError("section", f"one of {', '.join(kb.section_names)}", section)
 
 
 def _find(kb: KnowledgeBase, section: str, slug: str) -> Post:
@@ -185,7 +187,7 @@ def _find(kb: KnowledgeBase, section: str, slug: str) -> Post:
     if post is None:
         near = [p.slug for p in kb.nearest(f"{section}/{slug}", limit=len(kb.posts))]
         near = [s for s in near if kb.get(section, s) is not None][:5]
-        raise ToolInputError(
+        raise ToolNotFoundError(
             "slug", f"a note of section {section!r}, nearest: {', '.join(near)}", slug
         )
     return post
@@ -206,7 +208,7 @@ def _find_heading(kb: KnowledgeBase, post: Post, heading: str) -> Section:
         if found:
             return found[0]
     listed = ", ".join(s.anchor for s in sections[:30]) + (", ..." if len(sections) > 30 else "")
-    raise ToolInputError("heading", f"a heading text or anchor of this note ({listed})", heading)
+    raise ToolNotFoundError("heading", f"a heading text or anchor of this note ({listed})", heading)
 
 
 _BLOCK_FENCE = re.compile(r"^[ ]{0,3}(```|~~~|\$\$)", re.M)
@@ -289,14 +291,14 @@ def _revision(kb: KnowledgeBase, post: Post, revision: str | None) -> tuple[Post
     if revision is None or revision == ids[-1]:
         return post, ids[-1]
     if revision not in ids:
-        raise ToolInputError("revision", f"a revision of this note ({', '.join(ids)})", revision)
+        raise ToolNotFoundError("revision", f"a revision of this note ({', '.join(ids)})", revision)
     from server.ingest.posts import parse_post
 
     path = kb.settings.state_dir / "blobs" / revision[:2] / f"{revision}.md"
     try:
         return parse_post(path.read_text(encoding="utf-8")), revision
     except (OSError, ValueError):
-        raise ToolInputError("revision", "a revision still stored", revision) from None
+        raise ToolNotFoundError("revision", "a revision still stored", revision) from None
 
 
 def _search_notes(source: KnowledgeSource, args: SearchNotesInput) -> SearchNotesOutput:
@@ -368,7 +370,7 @@ def _note_page(kb: KnowledgeBase, args: GetNoteInput) -> _Page:
         heading, anchor = sec.heading, sec.anchor
         text = post.body[sec.start : sec.end].rstrip() + "\n"
     if args.offset > len(text) or (args.offset == len(text) and text):
-        raise ToolInputError(
+        raise ToolNotFoundError(
             "offset", f"a character offset below {len(text)} (the text's length)", args.offset
         )
     return _Page(kb, post, revision, text, heading, anchor)

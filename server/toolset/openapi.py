@@ -49,11 +49,15 @@ def error_schema() -> dict[str, Any]:
 _ERROR_CODES: Mapping[str, str] = MappingProxyType(
     {
         "400": "malformed JSON",
-        "404": "no such tool",
+        "404": "no such tool, or the input names something that does not exist now (a note, "
+        "a section, a heading, a revision, a stored experiment or one of its arms)",
+        "409": "the input contradicts what is stored (an experiment of that name with other arms "
+        "or c, a request_id recorded with another arm or reward)",
         "413": "body over the size limit, JSON nested too deep, or an input over a documented "
         "bound",
         "415": "Content-Type is not application/json",
         "422": "a field is missing, unknown, of the wrong type or out of bounds",
+        "503": "the store the tool needs is down or too slow; nothing was changed, try again",
         "504": "a heavy tool did not finish within the wall-clock limit",
     }
 )
@@ -128,7 +132,11 @@ def _tool_path(spec: ToolSpec, components: dict[str, Any]) -> dict[str, Any]:
                         "application/json": {"schema": {"$ref": f"#/components/schemas/{out_name}"}}
                     },
                 },
-                **_error_responses(["400", "404", "413", "415", "422", "504"]),
+                **_error_responses(
+                    ["400", "404", "409", "413", "415", "422", "503", "504"]
+                    if spec.needs_context
+                    else ["400", "404", "413", "415", "422", "504"]
+                ),
             },
             "externalDocs": {"url": f"/tools/{spec.name}.md"},
         },

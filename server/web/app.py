@@ -491,14 +491,19 @@ async def tool_doc(request: Request) -> Response:
         text = await anyio.to_thread.run_sync(service.tool_markdown, name)
         limit = service.settings.limits.max_body_bytes
         return await forms.form_response(request, service.toolset, spec, text.body.decode(), limit)
-    if name.endswith(".md"):
-        item = await anyio.to_thread.run_sync(service.tool_markdown, name[:-3])
-        return content_response(request, item)
     if prefers_markdown(request):
         item = await anyio.to_thread.run_sync(service.tool_markdown, name)
         return content_response(request, item, vary=True)
     item = await anyio.to_thread.run_sync(service.tool_html, name)
     return content_response(request, item, vary=True)
+
+
+async def tool_doc_markdown(request: Request) -> Response:
+    """``GET /tools/<name>.md``: the tool's page as Markdown (read-only: the form posts to
+    ``/tools/<name>``)."""
+    service = _service(request)
+    item = await anyio.to_thread.run_sync(service.tool_markdown, request.path_params["name"])
+    return content_response(request, item)
 
 
 async def api_tools(request: Request) -> Response:
@@ -824,6 +829,7 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/llms-full.txt", llms_full, methods=["GET"]),
         Route("/", index, methods=["GET"]),
+        Route("/tools/{name}.md", tool_doc_markdown, methods=["GET"]),
         Route("/tools/{name}", tool_doc, methods=["GET", "POST"]),
         Route("/api/tools", api_tools, methods=["GET"]),
         Route("/api/search", search, methods=["GET"]),

@@ -31,7 +31,14 @@ class CreateInput(ToolInput):
     name: Name = Field(description=NAME_FIELD_DOC)
     arms: (
         Annotated[int, Field(ge=1, le=MAX_EXPERIMENT_ARMS)]
-        | Annotated[list[Name], Field(min_length=1, max_length=MAX_EXPERIMENT_ARMS)]
+        | Annotated[
+            list[Name],
+            Field(
+                min_length=1,
+                max_length=MAX_EXPERIMENT_ARMS,
+                json_schema_extra={"uniqueItems": True},
+            ),
+        ]
     ) = Field(
         description="the number of arms (labelled '0', '1', …) or the list of distinct arm labels"
     )

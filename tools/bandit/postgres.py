@@ -338,7 +338,7 @@ class PostgresBanditStore:
         """Inside a transaction holding the experiment's row lock: add one reward unless its
         request_id is known."""
         prefix = history_prefix(position)
-        index = resolve_arm(labels, arm, prefix + "arm")
+        index = resolve_arm(labels, arm, prefix + "arm", stored=position is None)
         if request_id is not None:
             seen = cur.execute(
                 "SELECT arm, reward FROM bandit_records WHERE experiment = %s AND request_id = %s",

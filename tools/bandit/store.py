@@ -39,7 +39,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from tools.errors import StoreUnavailableError, ToolInputError, ToolLimitError
+from tools.errors import (
+    StoreUnavailableError,
+    ToolConflictError,
+    ToolInputError,
+    ToolLimitError,
+    ToolNotFoundError,
+)
 from tools.ucb import update_mean
 
 NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -107,36 +113,39 @@ class BanditStore(Protocol):
         ...
 
 
-def not_found(name: str) -> ToolInputError:
-    return ToolInputError(
+def not_found(name: str) -> ToolNotFoundError:
+    return ToolNotFoundError(
         "name", "the name of an existing experiment (create it with bandit_create)", name
     )
 
 
-def resolve_arm(labels: Sequence[str], arm: int | str, field: str = "arm") -> int:
-    """An arm given as an index or a label, as an index; ``ToolInputError`` otherwise."""
+def resolve_arm(
+    labels: Sequence[str], arm: int | str, field: str = "arm", *, stored: bool = True
+) -> int:
+    """An arm given as an index or a label, as an index. Otherwise ``ToolNotFoundError`` when
+    ``labels`` are a stored experiment's (the arm does not exist), ``ToolInputError`` when they
+    came in the same request (a rule of the input)."""
     if isinstance(arm, int):
         if 0 <= arm < len(labels):
             return arm
     elif arm in labels:
         return list(labels).index(arm)
     shown = ", ".join(labels[:10]) + (", …" if len(labels) > 10 else "")
-    raise ToolInputError(
-        field, f"an arm index in [0, {len(labels) - 1}] or one of the labels {shown}", arm
-    )
+    error = ToolNotFoundError if stored else ToolInputError
+    raise error(field, f"an arm index in [0, {len(labels) - 1}] or one of the labels {shown}", arm)
 
 
 def check_same_definition(existing: Experiment, labels: Sequence[str], c: float) -> None:
     if tuple(labels) != existing.labels:
         shown = list(existing.labels[:10])
-        raise ToolInputError(
+        raise ToolConflictError(
             "arms",
             f"the arms of the existing experiment {existing.name!r} ({len(existing.labels)} "
             f"arms {shown}); use another name for a different experiment",
             list(labels)[:10],
         )
     if c != existing.c:
-        raise ToolInputError(
+        raise ToolConflictError(
             "c",
             f"the c of the existing experiment {existing.name!r} ({existing.c!r}); use another "
             "name for a different experiment",
@@ -153,8 +162,8 @@ def check_room(n_experiments: int, max_experiments: int) -> None:
         )
 
 
-def conflicting_request(prefix: str, request_id: str, arm: int, reward: float) -> ToolInputError:
-    return ToolInputError(
+def conflicting_request(prefix: str, request_id: str, arm: int, reward: float) -> ToolConflictError:
+    return ToolConflictError(
         prefix + "request_id",
         f"a new id (this one was recorded with arm {arm} and reward {reward!r})",
         request_id,
@@ -388,7 +397,7 @@ class SQLiteBanditStore:
     ) -> tuple[int, bool]:
         """Inside an open write transaction: add one reward unless its request_id is known."""
         prefix = history_prefix(position)
-        index = resolve_arm(labels, arm, prefix + "arm")
+        index = resolve_arm(labels, arm, prefix + "arm", stored=position is None)
         now = time.time()
         if request_id is not None:
             seen = con.execute(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -21,11 +21,18 @@ MAX_TIME_S = 60.0
 MAX_TRACE = 10_000
 
 
+Row = Annotated[list[Value], Field(min_length=1)]
+
+
 class ConvexReluInput(ToolInput):
-    X: list[list[Value]] = Field(
-        max_length=MAX_ROWS, description="training inputs, n rows of d numbers (n ≤ 20,000)"
+    X: list[Row] = Field(
+        min_length=1,
+        max_length=MAX_ROWS,
+        description="training inputs, n rows of d numbers (n ≤ 20,000), all rows of one length",
     )
-    y: list[Value] = Field(max_length=MAX_ROWS, description="training targets, n numbers")
+    y: list[Value] = Field(
+        min_length=1, max_length=MAX_ROWS, description="training targets, n numbers (one per row)"
+    )
     lam: float = Field(
         ge=1e-12, le=1e12, description="λ > 0 (1e-12 … 1e12), the equivalent network's weight decay"
     )
@@ -54,11 +61,12 @@ class ConvexReluInput(ToolInput):
             "passes, the best point so far is returned with converged false"
         ),
     )
-    X_test: list[list[Value]] | None = Field(
-        None, max_length=MAX_ROWS, description="inputs to predict, rows of d numbers"
+    X_test: list[Row] | None = Field(
+        None, min_length=1, max_length=MAX_ROWS, description="inputs to predict, rows of d numbers"
     )
-    pattern_vectors: list[list[Value]] | None = Field(
+    pattern_vectors: list[Row] | None = Field(
         None,
+        min_length=1,
         max_length=MAX_FEATURES + 1,
         description=(
             "generators u_k as a (d + bias)×P matrix used instead of sampling: "
