@@ -93,6 +93,7 @@ class GroupLassoInput(ToolInput):
     lam: float = Field(ge=1e-12, le=1e12, description="λ > 0 (1e-12 … 1e12), the penalty weight")
     weights: list[Annotated[float, Field(ge=1e-6, le=1e6)]] | None = Field(
         None,
+        min_length=1,
         max_length=MAX_ENTRIES,
         description="ω_g > 0 (1e-6 … 1e6), one per group (default 1)",
     )

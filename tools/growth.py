@@ -22,13 +22,15 @@ Rate = Annotated[float, Field(ge=-50, le=100)]
 
 
 class Range(ToolInput):
+    """A range of percentages, low ≤ high (equal for a point)."""
+
     low: float = Field(ge=-50, le=100)
     high: float = Field(ge=-50, le=100)
 
     @model_validator(mode="after")
     def _ordered(self) -> Range:
         if self.low > self.high:
-            raise ValueError(f"low ≤ high, got low={self.low} > high={self.high}")
+            raise ValueError("low ≤ high")
         return self
 
 

@@ -246,11 +246,19 @@ class UcbSimulateInput(ToolInput):
         max_length=MAX_SIM_ARMS,
         description="success probability of each Bernoulli arm (reward 1 with probability p)",
     )
-    steps: int = Field(ge=1, le=MAX_STEPS, description="pulls per run (horizon T)")
+    steps: int = Field(
+        ge=1,
+        le=MAX_STEPS,
+        description=f"pulls per run (horizon T); steps·n_runs·len(probs) ≤ {MAX_SIM_WORK:,}",
+    )
     c: float = C_FIELD
     seed: int = Field(0, ge=0, le=MAX_SEED, description="seed of the numpy random Generator")
     n_runs: int = Field(
-        1, ge=1, le=MAX_RUNS, description="independent runs, simulated together; results are means"
+        1,
+        ge=1,
+        le=MAX_RUNS,
+        description="independent runs, simulated together, results are means; "
+        f"n_runs·len(probs) ≤ {MAX_SIM_CELLS:,}",
     )
     n_checkpoints: int = Field(
         30,

@@ -38,7 +38,9 @@ DAY_RULES = ("volume_surge", "close_margin", "strong_body", "no_long_upper_shado
 
 
 class Bars(ToolInput):
-    """OHLCV columns of equal length, oldest first.
+    """OHLCV columns of equal length (date too, when given), oldest first; each high ≥
+    max(open, close) and each low ≤ min(open, close); at least max(volume_window + 1,
+    rsi_period + 1, macd_slow + macd_signal − 1) bars (34 with the defaults).
 
     Also accepted: a list of row objects ``{open, high, low, close, volume, date?}``; they are
     turned into columns first, so errors name the column and row as ``bars.<column>.<row>``.
@@ -90,7 +92,7 @@ class BreakoutParams(ToolInput):
     )
     rsi_period: int = Field(14, ge=2, le=200)
     rsi_overbought: float = Field(70.0, ge=50, le=100)
-    macd_fast: int = Field(12, ge=2, le=200)
+    macd_fast: int = Field(12, ge=2, le=200, description="Below macd_slow.")
     macd_slow: int = Field(26, ge=3, le=400)
     macd_signal: int = Field(9, ge=1, le=200)
     wide_box_pct: float = Field(
@@ -101,7 +103,11 @@ class BreakoutParams(ToolInput):
 class BreakoutValidateInput(BreakoutParams):
     bars: Bars
     index: int | None = Field(
-        None, ge=0, le=MAX_BARS, description="Breakout bar (0-based); latest crossing if absent."
+        None,
+        ge=0,
+        le=MAX_BARS,
+        description="Breakout bar (0-based), from volume_window to the last bar; latest crossing "
+        "if absent.",
     )
 
 
