@@ -472,7 +472,10 @@ class YieldCurveHistoryInput(ToolInput):
     )
     thresholds: Thresholds = Field(default_factory=Thresholds)
     offset: int | None = Field(
-        None, ge=0, description="first row of the per-date spreads page (default: the last page)"
+        None,
+        ge=0,
+        description="first row of the per-date spreads page (default: the last page; past "
+        "the end: an empty page)",
     )
     limit: int = Field(20, ge=1, le=500, description="rows in the per-date spreads page")
     merge_gap: int = Field(
@@ -650,10 +653,9 @@ def _history_from_table(table: YieldTable, inp: YieldCurveHistoryInput) -> Yield
     with np.errstate(invalid="ignore"):
         inverted_2_10 = spreads["10Y-2Y"] < 0
     periods["inversion_10y_2y"] = _periods(dates, spreads["10Y-2Y"], inverted_2_10, -1, inp)
+    # past the end: an empty page, as list_notes and breakout_scan answer
     offset = max(0, n - inp.limit) if inp.offset is None else inp.offset
-    if offset >= n:
-        raise ToolInputError("offset", f"a row index below n_dates ({n})", offset)
-    stop = min(n, offset + inp.limit)
+    stop = max(offset, min(n, offset + inp.limit))
     rows = [
         SpreadRow(
             date=iso(dates[i]), spreads_bp={k: _round(float(v[i])) for k, v in spreads.items()}

@@ -372,3 +372,17 @@ def test_bad_data_says_where(data: str, field: str, fragment: str) -> None:
         yield_curve_history(YieldCurveHistoryInput(data=data))
     assert info.value.field == field
     assert fragment in str(info.value)
+
+
+def test_history_page_past_the_end_is_empty() -> None:
+    """An offset past the last date is an empty page (like list_notes), not an error: the
+    schema cannot know how many dates the data holds."""
+    tool = get_tool("yield_curve_history")
+    data = dict(tool.examples[0].input)["data"]
+    whole = tool.run({"data": data, "offset": 0, "limit": 500})["spreads"]
+    n = whole["total"]
+    assert n >= 2 and len(whole["rows"]) == n and whole["next_offset"] is None
+    past = tool.run({"data": data, "offset": n + 5})["spreads"]
+    assert past["rows"] == [] and past["next_offset"] is None and past["total"] == n
+    last = tool.run({"data": data, "offset": n - 1, "limit": 1})["spreads"]
+    assert len(last["rows"]) == 1 and last["next_offset"] is None

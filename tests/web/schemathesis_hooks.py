@@ -86,7 +86,7 @@ def _ucb_step(body: Body) -> Body:
     body["means"] = _cycle(body["means"], n)  # "mean reward per arm, same length as counts"
     update = body.get("update")
     if isinstance(update, dict):
-        update["arm"] %= n  # an arm of counts
+        update["arm"] = int(update["arm"]) % n  # an arm of counts (5.0 is an integer too)
         if body["counts"][update["arm"]] >= 10**12:  # counts ≤ 1e12 after the update
             body["counts"][update["arm"]] = 10**12 - 1
     return _seeded(body)
@@ -100,19 +100,18 @@ def _seeded(body: Body) -> Body:
 
 def _ucb_simulate(body: Body) -> Body:
     arms = len(body["probs"])
-    body["n_runs"] = max(1, min(body.get("n_runs", 1), MAX_SIM_CELLS // arms))
-    runs = body.get("n_runs", 1)
-    body["steps"] = max(1, min(body["steps"], MAX_SIM_WORK // (runs * arms)))
+    runs = body["n_runs"] = max(1, min(int(body.get("n_runs", 1)), MAX_SIM_CELLS // arms))
+    body["steps"] = max(1, min(int(body["steps"]), MAX_SIM_WORK // (runs * arms)))
     return body
 
 
 def _bandit_create(body: Body) -> Body:
     arms = body["arms"]
-    labels = [str(i) for i in range(arms)] if isinstance(arms, int) else arms
+    labels = [str(i) for i in range(int(arms))] if isinstance(arms, int | float) else arms
     for record in body.get("history", []):
         arm = record["arm"]
-        if isinstance(arm, int):
-            record["arm"] = arm % len(labels)  # "arm index, or its label"
+        if isinstance(arm, int | float):
+            record["arm"] = int(arm) % len(labels)  # "arm index, or its label"
         elif arm not in labels:
             record["arm"] = labels[len(arm) % len(labels)]
     return body
@@ -190,12 +189,13 @@ def _real_bars() -> str:
 
 def _breakout(body: Body) -> Body:
     body["bars"] = json.loads(_real_bars())
-    if body.get("macd_fast", 12) >= body.get("macd_slow", 26):  # "Below macd_slow."
-        body["macd_fast"] = max(2, body.get("macd_slow", 26) - 1)
-        body["macd_slow"] = max(body.get("macd_slow", 26), body["macd_fast"] + 1)
+    fast, slow = int(body.get("macd_fast", 12)), int(body.get("macd_slow", 26))
+    if fast >= slow:  # "Below macd_slow."
+        body["macd_fast"] = max(2, slow - 1)
+        body["macd_slow"] = max(slow, body["macd_fast"] + 1)
     if body.get("index") is not None:  # "from volume_window to the last bar"
-        lo = body.get("volume_window", 20)
-        body["index"] = lo + body["index"] % (BARS - lo)
+        lo = int(body.get("volume_window", 20))
+        body["index"] = lo + int(body["index"]) % (BARS - lo)
     return body
 
 
