@@ -31,6 +31,7 @@ import schemathesis
 from schemathesis import GenerationMode
 
 from tools.breakout.models import MAX_BARS
+from tools.convex_relu.models import MAX_PATTERNS
 from tools.registry import all_tools
 from tools.treasury import canonical_tenor
 from tools.ucb import MAX_SIM_CELLS, MAX_SIM_WORK
@@ -225,7 +226,9 @@ def _convex_relu(body: Body) -> Body:
     if vectors is not None:  # "(d + bias)×P"
         rows = d + (1 if body.get("bias", True) else 0)
         width = len(vectors[0])
-        body["pattern_vectors"] = [_cycle(row, width) for row in _cycle(vectors, rows)]
+        # "at least one D_k must be nonzero": u = 0 gives D = I
+        width = min(width, MAX_PATTERNS - 1)
+        body["pattern_vectors"] = [[*_cycle(row, width), 0.0] for row in _cycle(vectors, rows)]
     return _capped(body)
 
 
@@ -286,6 +289,7 @@ STATED: dict[str, tuple[str, ...]] = {
         "one per row",
         "rows of d numbers",
         "(d + bias)×P",
+        "at least one D_k must be nonzero",
     ),
     "elbo_evaluate": ("D×K", "S×P", "J or B×J"),
 }

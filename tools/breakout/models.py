@@ -18,6 +18,8 @@ MAX_EVENTS_PAGE = 1000
 
 Verdict = Literal["confirmed", "false_breakout", "pending", "weak", "none"]
 Source = Literal["given", "box_top", "swing_high", "none"]
+PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+"""The columns every bar has (``date`` is optional)."""
 VERDICTS: tuple[Verdict, ...] = ("none", "false_breakout", "weak", "pending", "confirmed")
 
 Price = Annotated[float, Field(ge=1e-6, le=1e12)]
@@ -68,6 +70,33 @@ class Bars(ToolInput):
         return {k: [row.get(k) for row in data] for k in keys}
 
 
+def _bars_or_rows(schema: dict[str, Any]) -> None:
+    """Publish both forms of ``bars``: the columns (``Bars``) or the rows they are made from
+    (the model's own schema shows only the columns)."""
+    columns = Bars.model_json_schema()["properties"]
+    row = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(PRICE_COLUMNS),
+        "properties": {
+            **{k: columns[k]["items"] for k in PRICE_COLUMNS},
+            "date": next(b for b in columns["date"]["anyOf"] if b.get("type") == "array")["items"],
+        },
+    }
+    rows = {
+        "type": "array",
+        "maxItems": MAX_BARS,
+        "items": row,
+        "description": "the same bars as row objects, oldest first (a date in all rows or none)",
+    }
+    ref = {k: schema.pop(k) for k in list(schema) if k in ("$ref", "allOf")}
+    schema["anyOf"] = [ref, rows]
+
+
+BarsInput = Annotated[Bars, Field(json_schema_extra=_bars_or_rows)]
+"""``bars`` as its schema is published: columns, or a list of row objects."""
+
+
 class BreakoutParams(ToolInput):
     resistance: float | None = Field(
         None, ge=1e-6, le=1e12, description="Resistance price; found from the bars when absent."
@@ -101,7 +130,7 @@ class BreakoutParams(ToolInput):
 
 
 class BreakoutValidateInput(BreakoutParams):
-    bars: Bars
+    bars: BarsInput
     index: int | None = Field(
         None,
         ge=0,
@@ -112,7 +141,7 @@ class BreakoutValidateInput(BreakoutParams):
 
 
 class BreakoutScanInput(BreakoutParams):
-    bars: Bars
+    bars: BarsInput
     verdicts: list[Verdict] | None = Field(
         None, max_length=5, description="Only list events with these verdicts."
     )

@@ -15,10 +15,10 @@ import numpy as np
 
 from tools import indicators as ind
 from tools.breakout.arrays import BoolArray, FloatArray, IntArray
-from tools.breakout.models import Bars, BreakoutParams
+from tools.breakout.models import PRICE_COLUMNS, Bars, BreakoutParams
 from tools.errors import ToolInputError
 
-RULE_COLUMNS = ("open", "high", "low", "close", "volume")
+RULE_COLUMNS = PRICE_COLUMNS
 
 
 @dataclass(frozen=True)

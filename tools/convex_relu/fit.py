@@ -193,6 +193,12 @@ def convex_relu_fit(inp: ConvexReluInput) -> ConvexReluOutput:
     mask, generators = sign_patterns(x, data.generators)
     p = mask.shape[1]
     trace_every = trace_stride(inp.max_iter or MAX_ITER, MAX_TRACE) if inp.trace else 0
+    if p == 0 and inp.pattern_vectors is not None:
+        raise ToolInputError(
+            "pattern_vectors",
+            "at least one generator u_k with X u_k ≥ 0 on some row (a nonzero pattern)",
+            "only all-zero patterns",
+        )
     if p == 0:
         raise ToolInputError("X", "data with at least one nonzero sign pattern", "all-zero X")
     solve = _gated if inp.form == "gated" else _exact

@@ -64,13 +64,16 @@ class ConvexReluInput(ToolInput):
     X_test: list[Row] | None = Field(
         None, min_length=1, max_length=MAX_ROWS, description="inputs to predict, rows of d numbers"
     )
-    pattern_vectors: list[Row] | None = Field(
+    pattern_vectors: (
+        list[Annotated[list[Value], Field(min_length=1, max_length=MAX_PATTERNS)]] | None
+    ) = Field(
         None,
         min_length=1,
         max_length=MAX_FEATURES + 1,
         description=(
             "generators u_k as a (d + bias)×P matrix used instead of sampling: "
-            "D_k = diag(1[X u_k ≥ 0]) on X with the bias column (last) when bias is true"
+            "D_k = diag(1[X u_k ≥ 0]) on X with the bias column (last) when bias is true; at "
+            "least one D_k must be nonzero"
         ),
     )
     trace: bool = Field(False, description="return the objective and relative gap over iterations")
