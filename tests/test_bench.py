@@ -73,6 +73,12 @@ def test_serving() -> None:
     assert "errors:" not in out
 
 
+def test_big_bodies() -> None:
+    out = run_bench("big_bodies.py", timeout=180)
+    assert re.search(r"^after +\d+\.\d +\d+\.\d +\d+\.\d", out, re.M), out
+    assert re.search(r"^aim: loaded /healthz p99 < 150 ms: (met|missed)", out, re.M), out
+
+
 def test_ucb() -> None:
     out = run_bench("ucb.py", timeout=120)
     step_lines = [line for line in out.splitlines() if line.strip().startswith("K=")]
