@@ -17,21 +17,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from serving import _free_port, peer_server
 
 REPO = Path(__file__).resolve().parents[1]
 BEFORE = "63fd93d~1"
@@ -47,41 +44,14 @@ def body(n: int = 400, p: int = 250) -> bytes:
     return json.dumps(args).encode()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def serving(tree: Path, db: Path) -> Iterator[str]:
+    """``notes-kb serve`` (one uvicorn worker) from the source ``tree``."""
     port = _free_port()
-    env = dict(os.environ, PYTHONPATH=str(tree), OPENBLAS_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
     cmd += ["--log-level", "warning", "--no-access-log", "--db", str(db)]
-    proc = subprocess.Popen(
-        cmd, cwd=tree, env=env, start_new_session=True, stdout=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{tree}: the server did not start") from None
-                time.sleep(0.1)
+    with peer_server(cmd, port, tree) as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
 
 
 @contextmanager

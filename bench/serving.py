@@ -433,14 +433,17 @@ def peer_commands(port: int) -> dict[str, list[str] | None]:
 
 
 @contextmanager
-def peer_server(cmd: list[str], port: int) -> Iterator[str]:
+def peer_server(cmd: list[str], port: int, tree: Path = REPO) -> Iterator[str]:
+    """The server ``cmd`` runs on ``port``, started from the source ``tree`` (default: this
+    repository; another one for an earlier version), until the block ends."""
     env = dict(os.environ)
-    env["NOTES_KB_ROOT"] = str(REPO)  # app_from_env's settings, for the peers
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env["NOTES_KB_ROOT"] = str(tree)  # app_from_env's settings, for the peers
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(tree), env.get("PYTHONPATH", "")) if p)
+    env["OPENBLAS_NUM_THREADS"] = "1"
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         cmd,
-        cwd=REPO,
+        cwd=tree,
         env=env,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
