@@ -366,3 +366,15 @@ def test_exact_with_defaults_is_certified() -> None:
     assert out["duality_gap"]["relative"] <= 1e-6 and out["constraint_violation"] <= 1e-6
     ref = reference(xa, y, lam, u, "exact")
     assert abs(out["objective"] - ref) <= REL * ref
+
+
+@pytest.mark.parametrize("seed", [2, 13, 18])
+def test_samples_with_only_empty_patterns_fall_back_to_the_identity(seed: int) -> None:
+    """One sampled u with X u < 0 on every row (these seeds, on the tool's example) used to be
+    a 422 blaming X; now the pattern D = I (u = 0) stands in, and the fit is that of u = 0."""
+    example = dict(SPEC.examples[0].input)
+    x, y = np.asarray(example["X"], dtype=float), np.asarray(example["y"], dtype=float)
+    out = fit(x, y, lam=0.1, n_patterns=1, seed=seed, tol=1e-8, max_iter=100_000)
+    assert out["n_patterns_used"] == 1
+    ref = reference(augmented(x, True), y, 0.1, np.zeros((2, 1)), "gated")
+    assert out["converged"] and abs(out["objective"] - ref) <= REL * ref

@@ -200,7 +200,10 @@ def convex_relu_fit(inp: ConvexReluInput) -> ConvexReluOutput:
             "only all-zero patterns",
         )
     if p == 0:
-        raise ToolInputError("X", "data with at least one nonzero sign pattern", "all-zero X")
+        # every sampled u_k has X u_k < 0 on every row (few samples, one-sided data): u = 0
+        # gives D = I, a pattern of every arrangement, so the network keeps one neuron
+        mask, generators = sign_patterns(x, np.zeros((data.generators.shape[0], 1)))
+        p = mask.shape[1]
     solve = _gated if inp.form == "gated" else _exact
     sol = solve(inp, x, y, mask, Budget(inp.max_iter, deadline, trace_every))
     w1, w2, cert = sol.w1, sol.w2, sol.cert
