@@ -9,8 +9,9 @@ as generated: everything the schema forbids must be refused.
 
 Inputs whose shapes are tied together (matrices, bars, the ELBO's tensors) take their shapes
 from the tool's own documented example or from real data (``../shared/data``); every other
-field keeps its generated value. The heavy tools' ``time_limit_s`` is capped at a few seconds
-to bound the run: a budget of this test, not a rule of the service.
+field keeps its generated value. The heavy tools' ``time_limit_s`` is capped at a few seconds,
+and ucb_simulate's work at a twentieth of its bound, to bound the run: a budget of this test,
+not a rule of the service.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ MAX_BODY_BYTES = int(os.environ.get("NOTES_KB_TEST_MAX_BODY_BYTES", "1048576"))
 """The service's ``Limits.max_body_bytes`` (passed in by the test): a larger body is a 413."""
 TIME_CAP_S = 3.0
 """Heavy tools' time_limit_s in positive cases (this run's budget, not a rule)."""
+SIM_WORK_CAP = MAX_SIM_WORK // 20
+"""ucb_simulate's steps·n_runs·arms in positive cases (the run's budget: the service's bound,
+20x more, takes about 10 s a call)."""
 BARS = 1_200
 """Real bars given to the breakout tools: enough for any schema-valid indicator window."""
 
@@ -102,7 +106,7 @@ def _seeded(body: Body) -> Body:
 def _ucb_simulate(body: Body) -> Body:
     arms = len(body["probs"])
     runs = body["n_runs"] = max(1, min(int(body.get("n_runs", 1)), MAX_SIM_CELLS // arms))
-    body["steps"] = max(1, min(int(body["steps"]), MAX_SIM_WORK // (runs * arms)))
+    body["steps"] = max(1, min(int(body["steps"]), SIM_WORK_CAP // (runs * arms)))
     return body
 
 

@@ -56,7 +56,7 @@ def test_schemathesis_finds_no_disagreement(tmp_path: Path) -> None:
             "--workers",
             "2",
             "--request-timeout",
-            "30",
+            "60",
             "--no-color",
             "--report",
             "json",
