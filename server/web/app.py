@@ -51,7 +51,7 @@ from server.toolset.dispatch import Toolset, ToolTimeoutError
 from server.toolset.openapi import SEARCH_QUERY_NAMES
 from server.web import forms
 from server.web import html as html_view
-from server.web.charts import chart_format
+from server.web.charts import chart_format, q_values
 from tools.errors import StoreUnavailableError, ToolInputError, ToolLimitError
 from tools.registry import ToolSpec
 
@@ -179,26 +179,9 @@ def content_response(request: Request, item: Cached, vary: bool = False) -> Resp
     return Response(item.body, 200, headers=dict(headers), media_type=item.media_type)
 
 
-def _q_values(accept: str) -> dict[str, float]:
-    result: dict[str, float] = {}
-    for part in accept.split(","):
-        fields = [f.strip() for f in part.split(";")]
-        if not fields[0]:
-            continue
-        q = 1.0
-        for param in fields[1:]:
-            if param.startswith("q="):
-                try:
-                    q = float(param[2:])
-                except ValueError:
-                    q = 0.0
-        result[fields[0].lower()] = max(q, result.get(fields[0].lower(), 0.0))
-    return result
-
-
 def prefers_markdown(request: Request) -> bool:
     """True when ``Accept`` ranks ``text/markdown`` (or ``text/plain``) above ``text/html``."""
-    q = _q_values(request.headers.get("accept", ""))
+    q = q_values(request.headers.get("accept", ""))
     md = max(q.get("text/markdown", 0.0), q.get("text/x-markdown", 0.0))
     html = max(q.get("text/html", 0.0), q.get("application/xhtml+xml", 0.0))
     if md == 0.0 and html == 0.0:
