@@ -105,28 +105,32 @@ def serve_bare(fixtures_path: str, port: int) -> None:
     )
 
 
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float) -> None:
+    """Until ``url``'s ``/healthz`` answers; ``RuntimeError`` if ``proc`` exits first or
+    ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
+                return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.05)
+
+
 @contextmanager
 def bare_server(fixtures: dict[str, Any], tmp: Path) -> Iterator[str]:
     path = tmp / "bare-fixtures.json"
     path.write_text(json.dumps(fixtures), encoding="utf-8")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = _free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [sys.executable, __file__, "--serve-bare", str(path), "--port", str(port)],
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the bare server did not start") from None
-                time.sleep(0.05)
+        _wait_healthy(url, proc, "the bare server", timeout=30)
         yield url
     finally:
         proc.terminate()
@@ -450,15 +454,7 @@ def peer_server(cmd: list[str], port: int, tree: Path = REPO) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{cmd[:4]} did not start") from None
-                time.sleep(0.1)
+        _wait_healthy(url, proc, str(cmd[:4]), timeout=60)
         yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
