@@ -79,10 +79,6 @@ def _real_day(text: str) -> str:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
-def _iso_key(text: str) -> str:
-    return _real_day(text)
-
-
 # --- one function per tool: the rules stated in its fields' descriptions ---------------------
 
 
@@ -146,7 +142,7 @@ def _yield_spread(body: Body) -> Body:
     body["curve"] = _curve(body["curve"])
     if body.get("date"):
         body["date"] = _real_day(body["date"])
-    last = _iso_key(body["date"]) if body.get("date") else None
+    last = _real_day(body["date"]) if body.get("date") else None
     history = body.get("history", [])
     for item in history:
         item["curve"] = _curve(item["curve"])
@@ -155,7 +151,7 @@ def _yield_spread(body: Body) -> Body:
     # "dates, where given, strictly ascending and before date": dates out of order are dropped
     previous = ""
     for item in history:
-        day = _iso_key(item["date"]) if item.get("date") else None
+        day = _real_day(item["date"]) if item.get("date") else None
         if day is None:
             continue
         if day <= previous or (last is not None and day >= last):
@@ -170,7 +166,7 @@ def _yield_history(body: Body) -> Body:
     points = body.get("fed_funds_lower", [])
     by_day: dict[str, Any] = {}
     for point in points:  # "dates strictly ascending"
-        by_day.setdefault(_iso_key(point["date"]), point["value"])
+        by_day.setdefault(_real_day(point["date"]), point["value"])
     body["fed_funds_lower"] = [{"date": d, "value": v} for d, v in sorted(by_day.items())]
     return body
 

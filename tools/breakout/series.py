@@ -18,8 +18,6 @@ from tools.breakout.arrays import BoolArray, FloatArray, IntArray
 from tools.breakout.models import PRICE_COLUMNS, Bars, BreakoutParams
 from tools.errors import ToolInputError
 
-RULE_COLUMNS = PRICE_COLUMNS
-
 
 @dataclass(frozen=True)
 class Series:
@@ -64,7 +62,7 @@ def to_series(bars: Bars, p: BreakoutParams) -> Series:
 
 def _columns(bars: Bars) -> dict[str, FloatArray]:
     """The OHLCV columns as float64 arrays, checked to have as many values as ``close``."""
-    cols = {k: np.asarray(getattr(bars, k), dtype=np.float64) for k in RULE_COLUMNS}
+    cols = {k: np.asarray(getattr(bars, k), dtype=np.float64) for k in PRICE_COLUMNS}
     n = cols["close"].shape[0]
     for k, v in cols.items():
         if v.shape[0] != n:
