@@ -140,24 +140,20 @@ def _curve(curve: Body) -> Body:
 
 def _yield_spread(body: Body) -> Body:
     body["curve"] = _curve(body["curve"])
+    last = None
     if body.get("date"):
-        body["date"] = _real_day(body["date"])
-    last = _real_day(body["date"]) if body.get("date") else None
-    history = body.get("history", [])
-    for item in history:
-        item["curve"] = _curve(item["curve"])
-        if item.get("date"):
-            item["date"] = _real_day(item["date"])
+        last = body["date"] = _real_day(body["date"])
     # "dates, where given, strictly ascending and before date": dates out of order are dropped
     previous = ""
-    for item in history:
-        day = _real_day(item["date"]) if item.get("date") else None
-        if day is None:
+    for item in body.get("history", []):
+        item["curve"] = _curve(item["curve"])
+        if not item.get("date"):
             continue
+        day = _real_day(item["date"])
         if day <= previous or (last is not None and day >= last):
             item["date"] = None
         else:
-            previous = day
+            item["date"] = previous = day
     return body
 
 
