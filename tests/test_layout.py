@@ -65,3 +65,33 @@ def test_the_scan_finds_module_state() -> None:
 @pytest.mark.parametrize("module", MODULES)
 def test_no_module_level_mutable_state(module: str) -> None:
     assert module_state((REPO / module).read_text(encoding="utf-8")) == [], module
+
+
+#: What the registry may import of ``tools``: the seams every tool shares, never a tool.
+REGISTRY_MAY_IMPORT = frozenset({"tools.context", "tools.errors", "tools.patterns"})
+
+
+def _tools_imports(path: Path) -> set[str]:
+    """The ``tools.*`` modules a file imports, at any depth of its code (lazy imports too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name == "tools" or name.startswith("tools.")}
+
+
+def test_the_registry_imports_no_tool() -> None:
+    """``tools/registry.py`` and what it imports of ``tools`` stay below every tool (DESIGN.md:
+    a tool's registry imports no tool), so no tool module can close an import circle through it."""
+    seen: set[str] = set()
+    todo = ["tools.registry"]
+    while todo:
+        module = todo.pop()
+        base = REPO / module.replace(".", "/")
+        path = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+        for name in _tools_imports(path) - seen:
+            seen.add(name)
+            todo.append(name)
+    assert seen <= REGISTRY_MAY_IMPORT, sorted(seen - REGISTRY_MAY_IMPORT)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from tools.context import MissingContextError, ToolContext
 from tools.errors import ToolInputError, ToolLimitError, describe
+from tools.patterns import PATTERN_WORDS
 
 MODULES = (
     "ucb",
@@ -126,21 +127,6 @@ def _clean_loc(loc: tuple[int | str, ...], payload: Any, keep_last: bool) -> str
     return ".".join(parts) or "(body)"
 
 
-@cache
-def _pattern_words() -> Mapping[str, str]:
-    """What a schema ``pattern`` means, in words, for error messages (others quote the pattern).
-    Imported when first needed: the modules that define the patterns import this one."""
-    from tools.bandit.store import NAME_PATTERN, REQUEST_ID_PATTERN
-    from tools.treasury import DATE_PATTERN
-
-    return {
-        DATE_PATTERN: "a date as YYYY-MM-DD or MM/DD/YYYY",
-        NAME_PATTERN: "1 to 64 characters among letters, digits, '_', '.' and '-'",
-        REQUEST_ID_PATTERN: "1 to 128 printable ASCII characters, no spaces",
-        r"\S": "text that is not only whitespace",
-    }
-
-
 def input_error(exc: ValidationError, payload: Any = None) -> ToolInputError:
     """The first bad field of a pydantic error as a ``ToolInputError`` (``ToolLimitError`` for
     size bounds). Errors other than a type mismatch come first, then the deepest type mismatch,
@@ -170,7 +156,7 @@ def input_error(exc: ValidationError, payload: Any = None) -> ToolInputError:
         return ToolLimitError(loc, f"at most {limit} characters", f"{len(got)} characters")
     if err["type"] == "string_pattern_mismatch":
         pattern = err.get("ctx", {}).get("pattern", "?")
-        words = _pattern_words().get(pattern, f"text matching the pattern {pattern}")
+        words = PATTERN_WORDS.get(pattern, f"text matching the pattern {pattern}")
         return ToolInputError(loc, words, describe(got))
     return ToolInputError(loc, expected, describe(got))
 

@@ -58,13 +58,6 @@ TREASURY_TENOR_NAMES = (
 CURVE_KEYS = TENORS + TREASURY_TENOR_NAMES
 """The keys a curve given as JSON may use (its schema's ``propertyNames``)."""
 
-DATE_PATTERN = (
-    r"^\s*([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(T[0-9:.]+Z?)?"
-    r"|(0?[1-9]|1[0-2])/(0?[1-9]|[12][0-9]|3[01])/[0-9]{4})\s*$"
-)
-"""What :func:`parse_date` reads, as a JSON Schema ``pattern``; it also needs a real calendar
-day (no February 30)."""
-
 _DATE_RES = (
     (re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:T[\d:.]+Z?)?$", re.ASCII), (1, 2, 3)),
     (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII), (3, 1, 2)),

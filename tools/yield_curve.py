@@ -44,11 +44,11 @@ import numpy.typing as npt
 from pydantic import Field
 
 from tools.errors import ToolInputError
+from tools.patterns import DATE_PATTERN
 from tools.registry import Example, ToolSpec
 from tools.schema import ToolInput, ToolOutput
 from tools.treasury import (
     CURVE_KEYS,
-    DATE_PATTERN,
     TENOR_INDEX,
     TENORS,
     YieldTable,

@@ -9,9 +9,8 @@ from pydantic import Field
 from tools.bandit.store import (
     MAX_EXPERIMENT_ARMS,
     MAX_HISTORY,
-    NAME_PATTERN,
-    REQUEST_ID_PATTERN,
 )
+from tools.patterns import NAME_PATTERN, REQUEST_ID_PATTERN
 from tools.schema import ToolInput, ToolOutput
 from tools.ucb import C_FIELD, SEED_FIELD, TIE_BREAK_FIELD, Reason, Reward, TieBreak
 

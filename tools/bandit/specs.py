@@ -35,12 +35,12 @@ from tools.bandit.store import (
     MAX_EXPERIMENT_ARMS,
     MAX_EXPERIMENTS,
     MAX_HISTORY,
-    NAME_PATTERN,
     Experiment,
     Record,
 )
 from tools.context import ToolContext
 from tools.errors import ToolInputError
+from tools.patterns import NAME_PATTERN
 from tools.registry import Example, ToolSpec
 from tools.ucb import choose_arm, ucb_scores
 

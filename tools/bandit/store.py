@@ -48,8 +48,6 @@ from tools.errors import (
 )
 from tools.ucb import update_mean
 
-NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
-REQUEST_ID_PATTERN = r"^[!-~]{1,128}$"
 MAX_EXPERIMENT_ARMS = 1_000
 MAX_EXPERIMENTS = 10_000
 MAX_HISTORY = 1_000
