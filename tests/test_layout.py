@@ -72,13 +72,20 @@ REGISTRY_MAY_IMPORT = frozenset({"tools.context", "tools.errors", "tools.pattern
 
 
 def _tools_imports(path: Path) -> set[str]:
-    """The ``tools.*`` modules a file imports, at any depth of its code (lazy imports too)."""
+    """The ``tools.*`` modules a file imports when it runs, at any depth of its code (lazy
+    imports too; not those under ``if TYPE_CHECKING:``, which never run)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    todo: list[ast.AST] = [ast.parse(path.read_text(encoding="utf-8"))]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            todo.extend(node.orelse)
+            continue
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
+        todo.extend(ast.iter_child_nodes(node))
     return {name for name in found if name == "tools" or name.startswith("tools.")}
 
 
