@@ -101,3 +101,8 @@ def test_refresh() -> None:
     out = run_bench("refresh.py", "--sizes", "30")
     assert re.search(r"ratio full build / refresh until served \(30 items\): \d+\.\dx", out), out
     assert "a cold refresher" in out and "memory of a worker holding 30 notes" in out
+
+
+def test_packed_input_bench() -> None:
+    out = run_bench("packed_input.py", timeout=180)
+    assert "packed vs lists" in out and "ratio" in out

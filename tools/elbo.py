@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
+from tools.arrays import PACKED_WORDS, PackedArray, PackedMatrix, unpack
 from tools.errors import ToolInputError, ToolLimitError
 from tools.registry import Example, ToolSpec
 from tools.schema import ToolInput, ToolOutput
@@ -67,8 +68,8 @@ class ElboInput(ToolInput):
     z_indices: IntNested | None = Field(
         None, description="discrete: the sampled categories S×D or B×S×D behind decoder_probs"
     )
-    decoder_weights: list[list[float]] | None = Field(
-        None, description="discrete: linear-sigmoid decoder weights P×(D·K)"
+    decoder_weights: list[list[float]] | PackedMatrix | None = Field(
+        None, description=f"discrete: linear-sigmoid decoder weights P×(D·K); {PACKED_WORDS}"
     )
     decoder_bias: list[float] | None = Field(None, description="discrete: decoder bias, P")
     method: Literal["exact", "mc"] | None = Field(
@@ -121,6 +122,8 @@ class Terms:
 
 
 def _array(value: object, field: str, ndims: tuple[int, ...]) -> Array:
+    if isinstance(value, PackedArray):
+        value = unpack(value, field, MAX_VALUES, MAX_ABS)
     try:
         arr = np.asarray(value, dtype=np.float64)
     except ValueError:

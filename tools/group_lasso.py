@@ -30,6 +30,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
+from tools.arrays import PACKED_WORDS, PackedArray, PackedMatrix, unpack
 from tools.errors import ToolInputError, ToolLimitError
 from tools.group_lasso_admm import admm
 from tools.group_lasso_ws import working_set_solve
@@ -69,11 +70,15 @@ ColumnIndex = Annotated[int, Field(ge=0, le=MAX_ENTRIES)]
 
 
 class GroupLassoInput(ToolInput):
-    A: list[Annotated[list[Value], Field(min_length=1)]] = Field(
-        min_length=1,
-        max_length=MAX_ENTRIES,
+    A: (
+        Annotated[
+            list[Annotated[list[Value], Field(min_length=1)]],
+            Field(min_length=1, max_length=MAX_ENTRIES),
+        ]
+        | PackedMatrix
+    ) = Field(
         description="design matrix, n rows of p numbers (|a| ≤ 1e9), all rows of one length; "
-        "n·p ≤ 4,000,000",
+        f"n·p ≤ 4,000,000; {PACKED_WORDS}",
     )
     y: list[Value] = Field(
         min_length=1, max_length=MAX_ENTRIES, description="response, n numbers (one per row of A)"
@@ -199,8 +204,16 @@ class GroupLassoOutput(ToolOutput):
     trace: list[GroupLassoTraceEntry] | None
 
 
-def matrix(rows: list[list[float]], field: str) -> Array:
-    """A non-empty rectangular finite matrix from a list of rows."""
+def matrix(
+    rows: list[list[float]] | PackedArray,
+    field: str,
+    max_values: int = MAX_ENTRIES,
+    max_abs: float = MAX_ABS,
+) -> Array:
+    """A non-empty rectangular finite matrix from a list of rows or a packed array (whose size
+    is checked against ``max_values`` before it is decoded)."""
+    if isinstance(rows, PackedArray):
+        return unpack(rows, field, max_values, max_abs)
     if not rows:
         raise ToolInputError(field, "a non-empty list of rows", "[]")
     width = len(rows[0])
@@ -545,6 +558,24 @@ TOOLS = (
                     "rho": 1.0,
                     "trace": True,
                     "max_iter": 500,
+                },
+            ),
+            Example(
+                "The first problem with A packed: its 16 values as little-endian float64, row by "
+                "row, in base64 (for large matrices: no per-number JSON parsing)",
+                {
+                    "A": {
+                        "shape": [4, 4],
+                        "dtype": "float64",
+                        "base64": (
+                            "AAAAAAAA8D8AAAAAAAAAAAAAAAAAAOA/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAPA/"
+                            "AAAAAAAAAAAAAAAAAADgPwAAAAAAAPA/AAAAAAAA8D8AAAAAAAAAAAAAAAAAAPA/"
+                            "AAAAAAAAAAAAAAAAAADgPwAAAAAAAPA/AAAAAAAA8D8="
+                        ),
+                    },
+                    "y": [1, 2, 3, 1],
+                    "groups": [2, 2],
+                    "lam": 0.5,
                 },
             ),
         ),

@@ -28,9 +28,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import schemathesis
 from schemathesis import GenerationMode
 
+from tools.arrays import pack
 from tools.breakout.models import MAX_BARS
 from tools.convex_relu.models import MAX_PATTERNS
 from tools.registry import all_tools
@@ -216,8 +218,11 @@ def _convex_relu(body: Body) -> Body:
     example = _example("convex_relu_fit")
     body["X"], body["y"] = example["X"], example["y"]
     d = len(example["X"][0])
-    if body.get("X_test") is not None:  # "rows of d numbers"
-        body["X_test"] = [_cycle(row, d) for row in body["X_test"]]
+    x_test = body.get("X_test")
+    if isinstance(x_test, dict):  # packed: "exactly prod(shape) values", rows of d numbers
+        body["X_test"] = pack(np.zeros((x_test["shape"][0] % 50 + 1, d)), x_test["dtype"])
+    elif x_test is not None:  # "rows of d numbers"
+        body["X_test"] = [_cycle(row, d) for row in x_test]
     vectors = body.get("pattern_vectors")
     if vectors is not None:  # "(d + bias)×P"
         rows = d + (1 if body.get("bias", True) else 0)
@@ -285,6 +290,7 @@ STATED: dict[str, tuple[str, ...]] = {
         "one per row",
         "rows of d numbers",
         "(d + bias)×P",
+        "exactly prod(shape) values",
         "at least one D_k must be nonzero",
     ),
     "elbo_evaluate": ("D×K", "S×P", "J or B×J"),

@@ -83,7 +83,7 @@ def _generators(inp: ConvexReluInput, d: int, d_aug: int) -> Array:
 
 def _read(inp: ConvexReluInput) -> _Data:
     """Check the sizes and shapes of the input and convert it to arrays."""
-    x_raw = matrix(inp.X, "X")
+    x_raw = matrix(inp.X, "X", MAX_DATA)
     n, d = x_raw.shape
     if d > MAX_FEATURES:
         raise ToolLimitError("X", f"at most {MAX_FEATURES} features per row", f"{d}")
@@ -99,7 +99,7 @@ def _read(inp: ConvexReluInput) -> _Data:
         )
     x_test: Array | None = None
     if inp.X_test is not None:
-        x_test_raw = matrix(inp.X_test, "X_test")
+        x_test_raw = matrix(inp.X_test, "X_test", MAX_DATA)
         if x_test_raw.shape[1] != d:
             raise ToolInputError(
                 "X_test", f"rows of d = {d} numbers like X", f"{x_test_raw.shape[1]}"

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from tools.arrays import PACKED_WORDS, PackedMatrix
 from tools.group_lasso import DualityGap, TraceEntry, Value
 from tools.schema import ToolInput, ToolOutput
 
@@ -25,10 +26,9 @@ Row = Annotated[list[Value], Field(min_length=1)]
 
 
 class ConvexReluInput(ToolInput):
-    X: list[Row] = Field(
-        min_length=1,
-        max_length=MAX_ROWS,
-        description="training inputs, n rows of d numbers (n ≤ 20,000), all rows of one length",
+    X: Annotated[list[Row], Field(min_length=1, max_length=MAX_ROWS)] | PackedMatrix = Field(
+        description="training inputs, n rows of d numbers (n ≤ 20,000), all rows of one length; "
+        + PACKED_WORDS,
     )
     y: list[Value] = Field(
         min_length=1, max_length=MAX_ROWS, description="training targets, n numbers (one per row)"
@@ -61,8 +61,8 @@ class ConvexReluInput(ToolInput):
             "passes, the best point so far is returned with converged false"
         ),
     )
-    X_test: list[Row] | None = Field(
-        None, min_length=1, max_length=MAX_ROWS, description="inputs to predict, rows of d numbers"
+    X_test: Annotated[list[Row], Field(min_length=1, max_length=MAX_ROWS)] | PackedMatrix | None = (
+        Field(None, description=f"inputs to predict, rows of d numbers; {PACKED_WORDS}")
     )
     pattern_vectors: (
         list[Annotated[list[Value], Field(min_length=1, max_length=MAX_PATTERNS)]] | None
