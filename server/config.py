@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -18,6 +19,11 @@ SECTION_NAMES: Mapping[str, str] = MappingProxyType(
 
 def section_title(section: str) -> str:
     return SECTION_NAMES.get(section, section.replace("-", " ").replace("_", " ").title())
+
+
+def env_list(name: str) -> tuple[str, ...]:
+    """An environment variable as a list: entries separated by commas or white space."""
+    return tuple(e for e in re.split(r"[\s,]+", os.environ.get(name, "")) if e)
 
 
 def _limit(default: Any, unit: str, doc: str) -> Any:
@@ -75,6 +81,12 @@ class Limits:
         30.0, "s", "fetching a feed URL: the whole exchange, from connecting to the last byte"
     )
     max_feed_bytes: int = _limit(50 << 20, "bytes", "a feed document (fetched or read)")
+    max_redirects: int = _limit(
+        5,
+        "hops",
+        "redirects followed by one outbound fetch (feeds, market data); each hop's address is "
+        "checked like the first URL's (`NOTES_KB_FETCH_ALLOW_HOSTS`); a loop is refused at once",
+    )
     max_query_chars: int = _limit(
         500, "characters", "a search query (`search_notes`, `/api/search`)"
     )
@@ -127,6 +139,13 @@ class Settings:
     )
     events: str = field(default_factory=lambda: os.environ.get("NOTES_KB_EVENTS") or "memory")
     state: str | None = field(default_factory=lambda: os.environ.get("NOTES_KB_STATE") or None)
+    fetch_allow: tuple[str, ...] = field(
+        default_factory=lambda: env_list("NOTES_KB_FETCH_ALLOW_HOSTS")
+    )
+    """Hosts an outbound fetch may reach although their addresses are not globally routable
+    (loopback, private, link-local ...): host names, IP addresses or CIDR blocks, from
+    ``NOTES_KB_FETCH_ALLOW_HOSTS`` (comma separated). Empty: only global addresses
+    (``server.ingest.fetch``)."""
 
     @property
     def state_dir(self) -> Path:

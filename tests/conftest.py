@@ -16,6 +16,20 @@ from tests.dbservers import (
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+TEST_FETCH_ALLOW = "127.0.0.1"
+"""What the tests' outbound fetches may reach besides global addresses: their feed servers on
+127.0.0.1 (never any other loopback, private or link-local address)."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fetch_allows_the_test_servers() -> Iterator[None]:
+    """``NOTES_KB_FETCH_ALLOW_HOSTS=127.0.0.1`` for the whole session: the test feed servers
+    listen there, and the outbound client refuses loopback by default (``server.ingest.fetch``).
+    Configuration, not a weaker default: the servers and CLIs the tests start inherit it, and
+    the tests of the policy itself remove it or pass their own policy."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NOTES_KB_FETCH_ALLOW_HOSTS", TEST_FETCH_ALLOW)
+        yield
 
 
 @pytest.fixture(scope="session")

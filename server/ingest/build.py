@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from server.config import Settings, settings_for
 from server.files import AtomicBatch, locked, recover
 from server.ingest.feed import Feed, FeedError, FeedItem, Fetched, is_url, load_feed
+from server.ingest.fetch import FetchPolicy
 from server.ingest.llms_txt import (
     Site,
     ToolLink,
@@ -542,11 +543,16 @@ def build(
     source: str | Path = feed if feed is not None else settings.feed_path
     if loaded is None:
         try:
+            policy = FetchPolicy.from_settings(settings)  # NOTES_KB_FETCH_ALLOW_HOSTS
+        except ValueError as exc:
+            raise BuildError(str(exc)) from None
+        try:
             loaded = load_feed(
                 source,
                 timeout_s=settings.limits.feed_timeout_s,
                 max_bytes=settings.limits.max_feed_bytes,
                 cache_dir=settings.content_dir if is_url(source) else None,
+                policy=policy,
             )
         except FeedError as exc:
             raise BuildError(str(exc)) from None

@@ -1,10 +1,12 @@
 """Read an RSS 2.0 / Atom feed from a file or an http(s) URL into plain records.
 
-Fetching is bounded (timeout, size cap, http(s) only) and conditional: the ETag and
-Last-Modified of the last good response are cached next to the manifest together with its body,
-so an unchanged feed costs one ``304 Not Modified``. Parsing refuses XML bombs (a DOCTYPE that
-declares entities) and documents that are not feeds; item-level trouble (missing fields, bytes that
-are not valid in the declared encoding) becomes a warning on that item, never an exception.
+Fetching goes through the one outbound client (``server.ingest.fetch``: one deadline, a size
+cap, http(s) only, every redirect hop's address checked against the policy) and is conditional:
+the ETag and Last-Modified of the last good response are cached next to the manifest together
+with its body, so an unchanged feed costs one ``304 Not Modified``. Parsing refuses XML bombs (a
+DOCTYPE that declares entities) and documents that are not feeds; item-level trouble (missing
+fields, bytes that are not valid in the declared encoding) becomes a warning on that item, never
+an exception.
 """
 
 from __future__ import annotations
@@ -16,20 +18,15 @@ import contextlib
 import dataclasses
 import hashlib
 import html
-import http.client
 import json
 import re
-import socket
-import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from server.files import write_atomic
+from server.ingest.fetch import DEFAULT_POLICY, FetchError, FetchPolicy, fetch
 
 USER_AGENT = "notes-kb/0.1 (+feed ingest)"
 
@@ -108,21 +105,6 @@ def is_url(source: str | Path) -> bool:
     return isinstance(source, str) and "://" in source
 
 
-class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: Any,
-        code: int,
-        msg: str,
-        headers: Any,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
-            raise FeedError(f"feed: expected a redirect to an http(s) URL, got {code} to {newurl}")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
 def _cache_paths(cache_dir: Path) -> tuple[Path, Path]:
     return cache_dir / ".feed-cache.json", cache_dir / ".feed-cache.xml"
 
@@ -153,74 +135,10 @@ def write_cache(cache_dir: Path, url: str, headers: dict[str, str], body: bytes)
     write_atomic(meta_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
 
-class _Deadline:
-    """One wall-clock deadline over a whole HTTP exchange (connect, status line, headers, body).
-
-    Socket timeouts bound each read, not their sum: a server that sends one header byte every
-    second never trips them. Every connection the exchange opens registers its socket here, and
-    a timer shuts them all down at the deadline, which ends any read in progress."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.expired = False
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _Deadline:
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
-
-    def watch(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.append(sock)
-            expired = self.expired
-        if expired:
-            self._shut(sock)
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            sockets = list(self._sockets)
-        for sock in sockets:
-            self._shut(sock)
-
-    @staticmethod
-    def _shut(sock: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-    def handlers(self) -> list[urllib.request.BaseHandler]:
-        """urllib handlers whose connections register their sockets with this deadline."""
-        deadline = self
-
-        class Http(http.client.HTTPConnection):
-            def connect(self) -> None:
-                super().connect()
-                deadline.watch(self.sock)
-
-        class Https(http.client.HTTPSConnection):
-            def connect(self) -> None:
-                super().connect()
-                deadline.watch(self.sock)
-
-        class HttpHandler(urllib.request.HTTPHandler):
-            def http_open(self, req: urllib.request.Request) -> Any:
-                return self.do_open(Http, req)
-
-        class HttpsHandler(urllib.request.HTTPSHandler):
-            def https_open(self, req: urllib.request.Request) -> Any:
-                return self.do_open(Https, req)
-
-        return [HttpHandler(), HttpsHandler()]
-
-
-def _timed_out(timeout_s: float) -> FeedError:
-    return FeedError(f"feed: expected a response within {timeout_s:g} s, timed out")
+def _cached_validators(meta: dict[str, str], cached: bytes | None) -> tuple[str | None, str | None]:
+    if cached is None:
+        return None, None
+    return meta.get("etag"), meta.get("last-modified")
 
 
 def fetch_url(
@@ -229,76 +147,36 @@ def fetch_url(
     timeout_s: float,
     max_bytes: int,
     cache_dir: Path | None = None,
+    policy: FetchPolicy = DEFAULT_POLICY,
 ) -> Fetched:
-    """GET ``url`` (http or https only) with a conditional request when a cached copy exists.
+    """GET a feed URL through the outbound client (``server.ingest.fetch``: http(s) only, every
+    hop's address checked against ``policy``, bounded redirects), conditionally when a cached
+    copy exists.
 
-    ``timeout_s`` bounds the whole exchange (connecting, the status line and headers, the
-    body), not just each socket read; a body over
-    ``max_bytes`` is refused. On 304 the cached body is returned with ``not_modified=True``.
-    The cache (``.feed-cache.json`` + ``.feed-cache.xml`` in ``cache_dir``) is written by
-    ``load_feed`` only once the body has parsed as a feed.
+    ``timeout_s`` bounds the whole exchange (resolving, connecting, the status line and
+    headers, the body, every redirect); a body over ``max_bytes`` is refused. On 304 the cached
+    body is returned with ``not_modified=True``. The cache (``.feed-cache.json`` +
+    ``.feed-cache.xml`` in ``cache_dir``) holds only a document that passed every check: it is
+    written by ``load_feed`` once the body has parsed as a feed (by the live refresher once it
+    has built), never before, so the validators of a refused document are never sent.
     """
-    scheme = urllib.parse.urlsplit(url).scheme.lower()
-    if scheme not in ("http", "https"):
-        raise FeedError(f"feed: expected an http(s) URL or a file path, got scheme {scheme!r}")
     meta, cached = _read_cache(cache_dir, url)
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    if cached is not None:
-        if "etag" in meta:
-            request.add_header("If-None-Match", meta["etag"])
-        if "last-modified" in meta:
-            request.add_header("If-Modified-Since", meta["last-modified"])
-    watchdog = _Deadline(timeout_s)
-    opener = urllib.request.build_opener(_HttpOnlyRedirects(), *watchdog.handlers())
-    deadline = time.monotonic() + timeout_s
+    etag, last_modified = _cached_validators(meta, cached)
     try:
-        with watchdog, opener.open(request, timeout=timeout_s) as response:
-            headers = {k.lower(): v for k, v in response.headers.items()}
-            length = headers.get("content-length", "")
-            if length.isdigit() and int(length) > max_bytes:
-                raise FeedError(
-                    f"feed: expected at most {max_bytes} bytes, got Content-Length {length}"
-                )
-            chunks: list[bytes] = []
-            size = 0
-            while True:
-                if time.monotonic() > deadline:
-                    raise FeedError(f"feed: expected a response within {timeout_s:g} s, timed out")
-                chunk = response.read1(64 * 1024)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FeedError(f"feed: expected at most {max_bytes} bytes, got more")
-                chunks.append(chunk)
-    except urllib.error.HTTPError as exc:
-        if watchdog.expired:
-            raise _timed_out(timeout_s) from None
-        if exc.code == 304 and cached is not None:
-            return Fetched(cached, url, meta.get("content-type"), not_modified=True)
-        location = exc.headers.get("Location") if exc.headers else None
-        if 300 <= exc.code < 400 and location:
-            raise FeedError(
-                f"feed: expected a redirect to an http(s) URL, got {exc.code} to {location}"
-            ) from None
-        raise FeedError(
-            f"feed: expected HTTP 200 from {url}, got {exc.code} {exc.reason}"
-        ) from None
-    except TimeoutError:
-        raise FeedError(f"feed: expected a response within {timeout_s:g} s, timed out") from None
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError) or watchdog.expired:
-            raise FeedError(
-                f"feed: expected a response within {timeout_s:g} s, timed out"
-            ) from None
-        raise FeedError(f"feed: cannot fetch {url}: {exc.reason}") from None
-    except (OSError, http.client.HTTPException) as exc:
-        if watchdog.expired:
-            raise _timed_out(timeout_s) from None
-        raise FeedError(f"feed: cannot fetch {url}: {exc}") from None
-    if watchdog.expired:
-        raise FeedError(f"feed: expected a response within {timeout_s:g} s, timed out")
-    return Fetched(b"".join(chunks), url, headers.get("content-type"), headers=headers)
+        response = fetch(
+            url,
+            policy=policy,
+            max_bytes=max_bytes,
+            deadline_s=timeout_s,
+            etag=etag,
+            last_modified=last_modified,
+            headers={"User-Agent": USER_AGENT},
+        )
+    except FetchError as exc:
+        raise FeedError(f"feed: {exc}") from None
+    if response.not_modified and cached is not None:
+        return Fetched(cached, url, meta.get("content-type"), not_modified=True)
+    return Fetched(response.body, url, response.content_type, headers=dict(response.headers))
 
 
 def read_source(
@@ -307,10 +185,18 @@ def read_source(
     timeout_s: float,
     max_bytes: int,
     cache_dir: Path | None = None,
+    policy: FetchPolicy = DEFAULT_POLICY,
 ) -> Fetched:
-    """The feed's bytes from a local path or an http(s) URL (``file:`` and others refused)."""
+    """The feed's bytes from a local path or an http(s) URL (``file:`` and others refused);
+    a URL is fetched under ``policy`` (see ``fetch_url``)."""
     if is_url(source):
-        return fetch_url(str(source), timeout_s=timeout_s, max_bytes=max_bytes, cache_dir=cache_dir)
+        return fetch_url(
+            str(source),
+            timeout_s=timeout_s,
+            max_bytes=max_bytes,
+            cache_dir=cache_dir,
+            policy=policy,
+        )
     path = Path(source)
     try:
         size = path.stat().st_size
@@ -687,9 +573,12 @@ def load_feed(
     timeout_s: float = 30.0,
     max_bytes: int = 50 << 20,
     cache_dir: Path | None = None,
+    policy: FetchPolicy = DEFAULT_POLICY,
 ) -> tuple[Feed, Fetched]:
     """Read and parse a feed from a path or an http(s) URL (see ``fetch_url``)."""
-    fetched = read_source(source, timeout_s=timeout_s, max_bytes=max_bytes, cache_dir=cache_dir)
+    fetched = read_source(
+        source, timeout_s=timeout_s, max_bytes=max_bytes, cache_dir=cache_dir, policy=policy
+    )
     feed = parse_feed(fetched.data, content_type=fetched.content_type)
     if cache_dir is not None and is_url(source) and not fetched.not_modified:
         write_cache(cache_dir, fetched.source, fetched.headers, fetched.data)

@@ -36,6 +36,7 @@ from server.ingest.feed import (
     read_source,
 )
 from server.ingest.feed import write_cache as write_feed_cache
+from server.ingest.fetch import FetchPolicy
 from server.ingest.history import (
     HISTORY_NAME,
     Change,
@@ -78,12 +79,23 @@ class Refresher:
         ``feed`` (a path or an http(s) URL), ``refresh_s``, ``state_dir``, ``limits``.
     tools
         The tools ``llms.txt`` lists (``server.content.default_tools``).
+    policy
+        What the feed's URL and its redirects may reach (default: from ``settings``, i.e.
+        ``NOTES_KB_FETCH_ALLOW_HOSTS``; see ``server.ingest.fetch``). A ValueError names a bad
+        setting at once.
     """
 
-    def __init__(self, settings: Settings, tools: Sequence[ToolLink] = ()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        tools: Sequence[ToolLink] = (),
+        *,
+        policy: FetchPolicy | None = None,
+    ) -> None:
         if not settings.feed:
             raise ValueError("feed: expected a path or an http(s) URL to follow, got nothing")
         self.settings = settings
+        self.policy = policy or FetchPolicy.from_settings(settings)
         self.source: str | Path = settings.feed if is_url(settings.feed) else Path(settings.feed)
         self.tools = list(tools)
         self.store = GenerationStore.for_settings(settings)
@@ -170,12 +182,16 @@ class Refresher:
             timeout_s=limits.feed_timeout_s,
             max_bytes=limits.max_feed_bytes,
             cache_dir=cache,
+            policy=self.policy,
         )
         sha = hashlib.sha256(fetched.data).hexdigest()
         if sha == current_feed_sha:
             return None  # 304 for the feed we built from, or the same bytes
-        # only the items whose bytes changed are parsed (after this process's first refresh)
-        feed, self._items = parse_feed_incremental(
+        # only the items whose bytes changed are parsed (after this process's first refresh);
+        # the item cache is kept only once the whole document passed every check below: items
+        # cached from a refused document would let the next parse of the same bytes skip the
+        # part that was not well-formed, and accept it (issue 19, item 3)
+        feed, items = parse_feed_incremental(
             fetched.data, self._items, content_type=fetched.content_type
         )
         if not feed.items:
@@ -187,6 +203,7 @@ class Refresher:
                 f"feed: expected a well-formed RSS or Atom document, got {feed.malformed} "
                 "(kept content)"
             )
+        self._items = items
         return feed, fetched, sha
 
     def _refresh_locked(self) -> RefreshResult:

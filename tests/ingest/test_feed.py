@@ -16,6 +16,11 @@ from pathlib import Path
 import pytest
 
 from server.ingest.feed import FeedError, load_feed, parse_feed, read_source
+from server.ingest.fetch import FetchPolicy
+from tests.conftest import TEST_FETCH_ALLOW
+
+LOCAL = FetchPolicy.allowing([TEST_FETCH_ALLOW])
+"""The outbound policy of these tests: the feed servers on 127.0.0.1 are allowed."""
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 
@@ -359,11 +364,11 @@ def feed_server(repo: Path) -> Iterator[_FeedServer]:
 
 def test_url_feed_200_then_304_with_etag(feed_server: _FeedServer, tmp_path: Path) -> None:
     url = feed_server.url + "/feed.xml"
-    first, fetched = load_feed(url, cache_dir=tmp_path)
+    first, fetched = load_feed(url, cache_dir=tmp_path, policy=LOCAL)
     assert not fetched.not_modified and len(first.items) == 10
     assert "If-None-Match" not in feed_server.requests[0][1]
     assert (tmp_path / ".feed-cache.xml").read_bytes() == feed_server.body
-    second, fetched2 = load_feed(url, cache_dir=tmp_path)
+    second, fetched2 = load_feed(url, cache_dir=tmp_path, policy=LOCAL)
     assert fetched2.not_modified
     headers = feed_server.requests[1][1]
     assert headers["If-None-Match"] == '"' + hashlib.sha256(feed_server.body).hexdigest()[:16] + '"'
@@ -371,7 +376,7 @@ def test_url_feed_200_then_304_with_etag(feed_server: _FeedServer, tmp_path: Pat
     assert second == first
     # the feed changes: a new ETag, a full 200 and a refreshed cache
     feed_server.body = feed_server.body.replace(b"My world", b"My new world")
-    third, fetched3 = load_feed(url, cache_dir=tmp_path)
+    third, fetched3 = load_feed(url, cache_dir=tmp_path, policy=LOCAL)
     assert not fetched3.not_modified and third.title == "My new world"
     assert (tmp_path / ".feed-cache.xml").read_bytes() == feed_server.body
     assert len(feed_server.requests) == 3
@@ -379,8 +384,8 @@ def test_url_feed_200_then_304_with_etag(feed_server: _FeedServer, tmp_path: Pat
 
 def test_url_feed_304_by_last_modified(feed_server: _FeedServer, tmp_path: Path) -> None:
     url = feed_server.url + "/last-modified-only.xml"
-    load_feed(url, cache_dir=tmp_path)
-    _, fetched = load_feed(url, cache_dir=tmp_path)
+    load_feed(url, cache_dir=tmp_path, policy=LOCAL)
+    _, fetched = load_feed(url, cache_dir=tmp_path, policy=LOCAL)
     assert fetched.not_modified
     assert feed_server.requests[1][1]["If-Modified-Since"] == feed_server.last_modified
     assert "If-None-Match" not in feed_server.requests[1][1]
@@ -388,7 +393,7 @@ def test_url_feed_304_by_last_modified(feed_server: _FeedServer, tmp_path: Path)
 
 def test_http_charset_decodes_an_undeclared_document_only(feed_server: _FeedServer) -> None:
     reference = parse_feed(feed_server.body)
-    gbk, _ = load_feed(feed_server.url + "/gbk-undeclared")
+    gbk, _ = load_feed(feed_server.url + "/gbk-undeclared", policy=LOCAL)
     assert [i.title for i in gbk.items] == [i.title for i in reference.items]
     same = 0
     for ours, ref in zip(gbk.items, reference.items, strict=True):
@@ -399,7 +404,9 @@ def test_http_charset_decodes_an_undeclared_document_only(feed_server: _FeedServ
         assert ours.html == ref.html
         same += 1
     assert same >= 5
-    wrong, _ = load_feed(feed_server.url + "/wrong-charset")  # the XML declaration wins
+    wrong, _ = load_feed(
+        feed_server.url + "/wrong-charset", policy=LOCAL
+    )  # the XML declaration wins
     assert wrong.items == reference.items and wrong.title == "My world"
 
 
@@ -407,7 +414,7 @@ def test_unparseable_url_feed_does_not_touch_the_cache(
     feed_server: _FeedServer, tmp_path: Path
 ) -> None:
     with pytest.raises(FeedError, match="expected an RSS or Atom document"):
-        load_feed(feed_server.url + "/garbage", cache_dir=tmp_path)
+        load_feed(feed_server.url + "/garbage", cache_dir=tmp_path, policy=LOCAL)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -415,21 +422,21 @@ def test_unparseable_url_feed_does_not_touch_the_cache(
 def test_url_feed_timeout_bounds_the_whole_transfer(feed_server: _FeedServer, path: str) -> None:
     start = time.perf_counter()
     with pytest.raises(FeedError, match="timed out"):
-        read_source(feed_server.url + path, timeout_s=0.5, max_bytes=1 << 20)
+        read_source(feed_server.url + path, timeout_s=0.5, max_bytes=1 << 20, policy=LOCAL)
     assert time.perf_counter() - start < 1.5
 
 
 @pytest.mark.parametrize("path", ["/big-declared", "/big-undeclared"])
 def test_url_feed_size_cap(feed_server: _FeedServer, path: str) -> None:
     with pytest.raises(FeedError, match="expected at most 4096 bytes"):
-        read_source(feed_server.url + path, timeout_s=5, max_bytes=4096)
+        read_source(feed_server.url + path, timeout_s=5, max_bytes=4096, policy=LOCAL)
 
 
 def test_url_errors(feed_server: _FeedServer) -> None:
     with pytest.raises(FeedError, match=r"expected HTTP 200.*got 404"):
-        read_source(feed_server.url + "/nothing-here", timeout_s=5, max_bytes=1 << 20)
+        read_source(feed_server.url + "/nothing-here", timeout_s=5, max_bytes=1 << 20, policy=LOCAL)
     with pytest.raises(FeedError, match="expected a redirect to an http\\(s\\) URL, got 302"):
-        read_source(feed_server.url + "/to-file", timeout_s=5, max_bytes=1 << 20)
+        read_source(feed_server.url + "/to-file", timeout_s=5, max_bytes=1 << 20, policy=LOCAL)
 
 
 @pytest.mark.parametrize(
@@ -437,7 +444,7 @@ def test_url_errors(feed_server: _FeedServer) -> None:
 )
 def test_non_http_schemes_are_refused(url: str) -> None:
     with pytest.raises(FeedError, match="expected an http\\(s\\) URL"):
-        read_source(url, timeout_s=5, max_bytes=1 << 20)
+        read_source(url, timeout_s=5, max_bytes=1 << 20, policy=LOCAL)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -499,7 +506,12 @@ def test_url_feed_deadline_covers_status_line_and_headers(repo: Path, where: str
     try:
         start = time.perf_counter()
         with pytest.raises(FeedError, match="within 1 s, timed out"):
-            read_source(f"http://127.0.0.1:{server.port}/feed.xml", timeout_s=1, max_bytes=1 << 22)
+            read_source(
+                f"http://127.0.0.1:{server.port}/feed.xml",
+                timeout_s=1,
+                max_bytes=1 << 22,
+                policy=LOCAL,
+            )
         assert time.perf_counter() - start < 2.0
     finally:
         server.close()
