@@ -1,13 +1,15 @@
 """A real HTTP feed server on 127.0.0.1 whose answer is changed between requests by the test,
-and small RSS feeds v1 → v2 (a new and an edited note) → v3 (another edit) built from scratch."""
+small RSS feeds v1 → v2 (a new and an edited note) → v3 (another edit) built from scratch, and the
+outbound client's seams for tests (:class:`Seams`: a stub resolver, a recording connector)."""
 
 from __future__ import annotations
 
 import hashlib
+import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
@@ -94,9 +96,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         srv = self.server
         with srv.lock:
-            status, body = srv.status, srv.body
+            status, body, location = srv.status, srv.body, srv.location
             srv.requests.append(dict(self.headers.items()))
-        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        etag = srv.etag(body)
+        if location is not None:
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if status != 200:
             self.send_response(status)
             self.send_header("Content-Length", "0")
@@ -119,26 +127,37 @@ class _Handler(BaseHTTPRequestHandler):
 class FeedServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, body: bytes) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, body: bytes, host: str = "127.0.0.1") -> None:
+        super().__init__((host, 0), _Handler)
         self.lock = threading.Lock()
         self.body = body
         self.status = 200
+        self.location: str | None = None
         self.not_modified = 0
         self.requests: list[dict[str, str]] = []
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/feed.xml"
+        return f"http://{self.server_address[0]}:{self.server_address[1]}/feed.xml"
 
     def serve(self, body: bytes, status: int = 200) -> None:
         with self.lock:
-            self.body, self.status = body, status
+            self.body, self.status, self.location = body, status, None
+
+    def redirect(self, location: str) -> None:
+        """Answer every request with ``302 Location: location`` (until ``serve``)."""
+        with self.lock:
+            self.location = location
+
+    @staticmethod
+    def etag(body: bytes) -> str:
+        """The ETag this server gives ``body``."""
+        return '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
 
 
 @contextmanager
-def feed_server(body: bytes = V1) -> Iterator[FeedServer]:
-    server = FeedServer(body)
+def feed_server(body: bytes = V1, host: str = "127.0.0.1") -> Iterator[FeedServer]:
+    server = FeedServer(body, host)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -147,3 +166,28 @@ def feed_server(body: bytes = V1) -> Iterator[FeedServer]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@dataclass
+class Seams:
+    """The outbound client's seams for a test (``FetchPolicy.resolve`` / ``.connect``): a stub
+    resolver answering from ``names`` (a list of answers is served one per lookup, the last one
+    repeated) and a connector that records every address and connects only to 127.0.0.1, so a
+    wrong client never sends a packet to a private, link-local or outside address."""
+
+    names: dict[str, list[list[str]]] = field(default_factory=dict)
+    resolved: list[str] = field(default_factory=list)
+    connected: list[tuple[str, int]] = field(default_factory=list)
+
+    def resolve(self, host: str, port: int) -> Sequence[str]:
+        self.resolved.append(host)
+        answers = self.names.get(host)
+        if not answers:
+            raise OSError(f"stub resolver: no such name {host}")
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+    def connect(self, address: tuple[str, int], timeout_s: float) -> socket.socket:
+        self.connected.append(address)
+        if address[0] != "127.0.0.1":
+            raise ConnectionRefusedError(f"test connector: refusing {address[0]}")
+        return socket.create_connection(address, timeout=timeout_s)

@@ -13,11 +13,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.config import Settings, settings_for
+from server.ingest.fetch import FetchPolicy
 from server.ingest.history import HISTORY_NAME
 from server.live.generations import GenerationStore
 from server.live.refresh import Refresher
 from server.web.app import create_app
-from tests.live.feeds import BROKEN, HTML_PAGE, V1, V2, V3, feed_server, rss
+from tests.live.feeds import BROKEN, HTML_PAGE, V1, V2, V3, Seams, feed_server, rss
 
 BASE = "http://127.0.0.1:8000"
 
@@ -245,3 +246,104 @@ def test_seeded_from_the_plain_build_then_refreshed(tmp_path: Path, repo: Path) 
 def test_bad_intervals_are_refused_by_name(interval: str) -> None:
     with pytest.raises(ValueError, match="refresh: expected an interval"):
         _ = settings_for(Path("."), feed="x.xml", refresh=interval).refresh_s
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 19, item 3: a document refused once is refused every time
+
+NOT_WELL_FORMED = V2.replace(b"<title>Boxes and breakouts</title>", b"<title>Boxes & more</title>")
+
+
+def test_a_feed_refused_as_not_well_formed_stays_refused(tmp_path: Path) -> None:
+    """The same refused bytes again (from this process, whose item cache has seen them, and from
+    a new one) are refused again; the validators sent stay those of the last good document, so
+    no 304 can hand the refused one back; what is served never changes."""
+    with feed_server(V1) as srv:
+        settings = settings_for(tmp_path / "root", feed=srv.url, refresh="1h")
+        refresher = Refresher(settings)
+        assert refresher.refresh().outcome == "built"
+        store = refresher.store
+        served = _tree(_current(settings))
+        revision = store.current().revision  # type: ignore[union-attr]
+        srv.serve(NOT_WELL_FORMED)
+        for attempt in (refresher, refresher, refresher, Refresher(settings)):
+            result = attempt.refresh()
+            assert result.outcome == "error", result
+            assert "expected a well-formed RSS or Atom document" in str(result.error)
+            assert srv.requests[-1]["If-None-Match"] == srv.etag(V1)
+            assert store.current().revision == revision  # type: ignore[union-attr]
+            assert _tree(_current(settings)) == served
+        assert srv.not_modified == 0
+        # the cached copy and its validators are still the good document's
+        assert (store.feed_cache / ".feed-cache.xml").read_bytes() == V1
+        srv.serve(V1)  # the good document again: a 304, nothing to build
+        assert refresher.refresh().outcome == "unchanged" and srv.not_modified == 1
+        srv.serve(V2)  # a good new document is built as usual
+        assert refresher.refresh().outcome == "built"
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 19, item 2: the refresher follows redirects only to addresses the policy allows
+
+
+def test_the_refresher_refuses_a_redirect_to_another_loopback_address(tmp_path: Path) -> None:
+    """By configuration alone (the test harness allows 127.0.0.1, not 127.0.0.2): a feed that
+    moves to 127.0.0.2 (a real feed server there) is refused before connecting, and nothing is
+    published."""
+    with feed_server(V1) as srv, feed_server(V1, "127.0.0.2") as other:
+        other_host = other.url
+        settings = settings_for(tmp_path / "root", feed=srv.url, refresh="1h")
+        refresher = Refresher(settings)
+        srv.redirect(other_host)
+        result = refresher.refresh()
+        assert result.outcome == "error"
+        assert f"redirect 1 (of at most 5) to {other_host}: loopback address 127.0.0.2" in str(
+            result.error
+        )
+        assert refresher.store.current() is None and other.requests == []
+        assert "NOTES_KB_FETCH_ALLOW_HOSTS" in str(refresher.store.read_status()["last_error"])
+
+
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", "link-local address 169.254.169.254"),
+        ("http://10.1.2.3/feed.xml", "private address 10.1.2.3"),
+        ("http://feed.internal/feed.xml", "private address 10.1.2.3"),
+    ],
+)
+def test_the_refresher_refuses_a_redirect_to_a_private_address(
+    tmp_path: Path, location: str, reason: str
+) -> None:
+    seams = Seams(names={"feed.internal": [["10.1.2.3"]]})
+    with feed_server(V1) as srv:
+        settings = settings_for(tmp_path / "root", feed=srv.url, refresh="1h")
+        policy = FetchPolicy.allowing(
+            settings.fetch_allow, resolve=seams.resolve, connect=seams.connect
+        )
+        refresher = Refresher(settings, policy=policy)
+        assert refresher.refresh().outcome == "built"
+        revision = refresher.store.current().revision  # type: ignore[union-attr]
+        srv.redirect(location)
+        result = refresher.refresh()
+        assert result.outcome == "error" and f"to {location}: {reason}" in str(result.error)
+        assert refresher.store.current().revision == revision  # type: ignore[union-attr]
+        assert seams.connected == [("127.0.0.1", srv.server_address[1])] * 2
+
+
+def test_the_default_policy_refuses_a_loopback_feed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the harness's setting the test feed server itself is refused: loopback is not a
+    feed host by default, and a bad setting is refused by name at once."""
+    monkeypatch.delenv("NOTES_KB_FETCH_ALLOW_HOSTS")
+    with feed_server(V1) as srv:
+        refresher = Refresher(settings_for(tmp_path / "root", feed=srv.url, refresh="1h"))
+        result = refresher.refresh()
+        assert result.outcome == "error" and "loopback address 127.0.0.1 is not allowed" in str(
+            result.error
+        )
+        assert srv.requests == []
+    monkeypatch.setenv("NOTES_KB_FETCH_ALLOW_HOSTS", "10.0.0.0/33")
+    with pytest.raises(ValueError, match="NOTES_KB_FETCH_ALLOW_HOSTS: expected host names"):
+        Refresher(settings_for(tmp_path / "root", feed="http://feed.example/feed.xml"))
