@@ -66,6 +66,13 @@ def _check_live(settings: Settings, command: str) -> bool:
     except ValueError as exc:
         print(f"notes-kb {command}: --{exc}", file=sys.stderr)
         return False
+    from server.ingest.fetch import parse_allow
+
+    try:
+        parse_allow(settings.fetch_allow)
+    except ValueError as exc:
+        print(f"notes-kb {command}: {exc}", file=sys.stderr)
+        return False
     return True
 
 
