@@ -148,6 +148,7 @@ def fetch_url(
     max_bytes: int,
     cache_dir: Path | None = None,
     policy: FetchPolicy = DEFAULT_POLICY,
+    what: str = "feed",
 ) -> Fetched:
     """GET a feed URL through the outbound client (``server.ingest.fetch``: http(s) only, every
     hop's address checked against ``policy``, bounded redirects), conditionally when a cached
@@ -159,6 +160,7 @@ def fetch_url(
     ``.feed-cache.xml`` in ``cache_dir``) holds only a document that passed every check: it is
     written by ``load_feed`` once the body has parsed as a feed (by the live refresher once it
     has built), never before, so the validators of a refused document are never sent.
+    ``what`` starts the FeedError's message (``feed``; the market follower passes its own).
     """
     meta, cached = _read_cache(cache_dir, url)
     etag, last_modified = _cached_validators(meta, cached)
@@ -173,7 +175,7 @@ def fetch_url(
             headers={"User-Agent": USER_AGENT},
         )
     except FetchError as exc:
-        raise FeedError(f"feed: {exc}") from None
+        raise FeedError(f"{what}: {exc}") from None
     if response.not_modified and cached is not None:
         return Fetched(cached, url, meta.get("content-type"), not_modified=True)
     return Fetched(response.body, url, response.content_type, headers=dict(response.headers))

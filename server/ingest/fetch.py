@@ -475,12 +475,10 @@ def fetch(
             visited.append(hop.url)
             try:
                 answer = _exchange(policy, hop, request_headers, max_bytes, deadline)
-            except FetchError:
-                raise
             except (OSError, http.client.HTTPException) as exc:
-                if deadline.expired:
+                if deadline.expired or isinstance(exc, TimeoutError):
                     raise deadline.error() from None
-                raise FetchError(f"{hop.label}: cannot fetch {hop.url}: {exc}") from None
+                raise FetchError(f"{hop.label}: cannot fetch: {exc}") from None
             status, reason, got, body = answer
             if status in _REDIRECTS and "location" in got:
                 next_url = urllib.parse.urljoin(hop.url, got["location"]).split("#")[0]
@@ -510,8 +508,8 @@ def fetch(
             if status != 200:
                 if 300 <= status < 400:
                     raise FetchError(
-                        f"{hop.label}: expected HTTP 200 from {hop.url}, got {status} {reason} "
-                        "without a Location to follow"
+                        f"expected HTTP 200 from {hop.url}, got {status} {reason} without a "
+                        "Location to follow"
                     )
                 raise FetchError(f"expected HTTP 200 from {hop.url}, got {status} {reason}")
             return Response(url, hop.url, 200, got, body, redirects)
