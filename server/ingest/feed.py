@@ -146,8 +146,8 @@ def fetch_url(
     *,
     timeout_s: float,
     max_bytes: int,
+    policy: FetchPolicy,
     cache_dir: Path | None = None,
-    policy: FetchPolicy = DEFAULT_POLICY,
     what: str = "feed",
 ) -> Fetched:
     """GET a feed URL through the outbound client (``server.ingest.fetch``: http(s) only, every
