@@ -519,9 +519,14 @@ def parse_feed_incremental(
 ) -> tuple[Feed, ItemCache]:
     """``parse_feed`` that parses only the items whose bytes it has not parsed before.
 
-    The document is parsed with its items cut down to the unseen ones (the channel and every
-    new item are read by feedparser exactly as in a whole parse); the others come from ``cache``
-    when the channel context they inherit is unchanged. Returns the feed, equal to
+    The document is parsed with every item seen before replaced by an empty element of its tag
+    (``<item/>``; the channel and every new item are read by feedparser exactly as in a whole
+    parse); those items come from ``cache`` when the channel context they inherit is unchanged.
+    An empty element, not nothing, keeps the document's shape: bytes that only a cached item
+    made not well-formed (an item copied into an attribute value) still are, and an item that a
+    whole parse would not see (inside a comment or CDATA) changes the item count, which falls
+    back to a whole parse. So the verdict on a document never depends on the cache: a document
+    refused once is refused every time (issue 19, item 3). Returns the feed, equal to
     ``parse_feed(data)``, and the cache for the next call (this feed's items only). Falls back
     to a whole parse when the items cannot be cut out unambiguously."""
     split = None
@@ -541,16 +546,17 @@ def parse_feed_incremental(
         reduced += data[pos:start]
         if i in missing:
             reduced += data[start:end]
+        else:
+            reduced += b"<entry/>" if chunks[i].startswith(b"<entry") else b"<item/>"
         pos = end
     reduced += data[pos:]
     partial = parse_feed(bytes(reduced), content_type=content_type)
-    if partial.context != context or len(partial.items) != len(missing):
+    if partial.context != context or len(partial.items) != len(chunks):
         feed = parse_feed(data, content_type=content_type)
         return feed, _cache_of(data, feed)
-    fresh = iter(partial.items)
     items = []
     for i, key in enumerate(keys):
-        item = next(fresh) if i in missing else cache[(key, context)]
+        item = partial.items[i] if i in missing else cache[(key, context)]
         items.append(dataclasses.replace(item, index=i))
     dates = [d for it in items for d in (it.updated, it.published) if d]
     feed = dataclasses.replace(

@@ -326,7 +326,7 @@ def _split(url: str, label: str) -> _Hop:
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise FetchError(f"{label}: expected an http(s) URL, got scheme {scheme!r}")
-    host = (parts.hostname or "").rstrip(".") if parts.hostname else ""
+    host = (parts.hostname or "").rstrip(".")
     if not host:
         raise FetchError(f"{label}: expected a host in the URL, got none")
     try:

@@ -611,3 +611,37 @@ def test_incremental_parse_notices_a_changed_channel_context(repo: Path) -> None
     feed, _ = parse_feed_incremental(relanguaged, cache)
     assert feed == parse_feed(relanguaged)
     assert {item.language for item in feed.items} == {"en"}
+
+
+@pytest.mark.parametrize(
+    ("where", "malformed"),
+    [
+        ("attribute", True),  # a known item copied into an attribute value: not well-formed
+        ("comment", False),  # a known item commented out: no item for a whole parse
+        ("cdata", False),
+    ],
+)
+def test_incremental_parse_gives_the_whole_parse_verdict_whatever_the_cache(
+    where: str, malformed: bool
+) -> None:
+    """Issue 19, item 3: the verdict on a document never depends on the item cache. A known
+    item's bytes put where a whole parse does not read them as an item (an attribute, a comment,
+    CDATA) give the same feed as a whole parse: the same refusal, the same items."""
+    from server.ingest.feed import parse_feed_incremental, split_items
+    from tests.live.feeds import V1
+
+    _, cache = parse_feed_incremental(V1, {})
+    split = split_items(V1)
+    assert split is not None
+    known = split[0][0]
+    assert b"--" not in known and b"]]>" not in known and b'"' not in known
+    wrapped = {
+        "attribute": b'<x a="' + known + b'"/>',
+        "comment": b"<!-- " + known + b" -->",
+        "cdata": b"<x><![CDATA[" + known + b"]]></x>",
+    }[where]
+    hostile = V1.replace(b"<lastBuildDate>", wrapped + b"<lastBuildDate>", 1)
+    whole = parse_feed(hostile)
+    assert (whole.malformed is not None) == malformed and len(whole.items) == 2
+    incremental, _ = parse_feed_incremental(hostile, cache)
+    assert incremental == whole

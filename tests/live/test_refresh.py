@@ -252,12 +252,21 @@ def test_bad_intervals_are_refused_by_name(interval: str) -> None:
 # issue 19, item 3: a document refused once is refused every time
 
 NOT_WELL_FORMED = V2.replace(b"<title>Boxes and breakouts</title>", b"<title>Boxes & more</title>")
+_KNOWN = V1[V1.index(b"<item>") : V1.index(b"</item>") + len(b"</item>")]
+KNOWN_ITEM_IN_AN_ATTRIBUTE = V1.replace(
+    b"<lastBuildDate>", b'<x a="' + _KNOWN + b'"/><lastBuildDate>'
+)
+"""Well-formed but for a known item's bytes inside an attribute value."""
 
 
-def test_a_feed_refused_as_not_well_formed_stays_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "bad", [NOT_WELL_FORMED, KNOWN_ITEM_IN_AN_ATTRIBUTE], ids=["item", "known"]
+)
+def test_a_feed_refused_as_not_well_formed_stays_refused(tmp_path: Path, bad: bytes) -> None:
     """The same refused bytes again (from this process, whose item cache has seen them, and from
-    a new one) are refused again; the validators sent stay those of the last good document, so
-    no 304 can hand the refused one back; what is served never changes."""
+    a new one) are refused again, whatever this process's item cache holds; the validators sent
+    stay those of the last good document, so no 304 can hand the refused one back; what is
+    served never changes."""
     with feed_server(V1) as srv:
         settings = settings_for(tmp_path / "root", feed=srv.url, refresh="1h")
         refresher = Refresher(settings)
@@ -265,7 +274,7 @@ def test_a_feed_refused_as_not_well_formed_stays_refused(tmp_path: Path) -> None
         store = refresher.store
         served = _tree(_current(settings))
         revision = store.current().revision  # type: ignore[union-attr]
-        srv.serve(NOT_WELL_FORMED)
+        srv.serve(bad)
         for attempt in (refresher, refresher, refresher, Refresher(settings)):
             result = attempt.refresh()
             assert result.outcome == "error", result
