@@ -116,7 +116,8 @@ def bench(n: int, tmp: Path, server: _Feed) -> dict[str, float]:
 
     server.body = v1
     url = f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
-    settings = settings_for(tmp / f"live-{n}", feed=url, refresh="1h")
+    # the bench's feed server is on 127.0.0.1: allowed by configuration (NOTES_KB_FETCH_ALLOW_HOSTS)
+    settings = settings_for(tmp / f"live-{n}", feed=url, refresh="1h", fetch_allow=("127.0.0.1",))
     refresher = Refresher(settings)
     assert refresher.refresh().outcome == "built"
     first = refresher.store.current()
