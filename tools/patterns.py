@@ -25,9 +25,6 @@ February 30)."""
 NOT_BLANK_PATTERN = r"\S"
 """Text that is not only whitespace (a search query)."""
 
-BASE64_PATTERN = r"^[A-Za-z0-9+/]*={0,2}$"
-"""Standard base64 (RFC 4648 §4, with padding): no line breaks, no URL-safe alphabet (packed
-arrays, :mod:`tools.arrays`)."""
 
 PATTERN_WORDS = MappingProxyType(
     {
@@ -35,7 +32,6 @@ PATTERN_WORDS = MappingProxyType(
         NAME_PATTERN: "1 to 64 characters among letters, digits, '_', '.' and '-'",
         REQUEST_ID_PATTERN: "1 to 128 printable ASCII characters, no spaces",
         NOT_BLANK_PATTERN: "text that is not only whitespace",
-        BASE64_PATTERN: "standard base64 text (A-Z, a-z, 0-9, '+', '/', '=' padding)",
     }
 )
 """What each pattern means, for error messages (a pattern not listed here is quoted)."""

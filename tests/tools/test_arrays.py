@@ -100,3 +100,13 @@ def test_the_packed_example_matches_the_first_example() -> None:
     assert _call("group_lasso_solve", dict(packed.input)) == _call(
         "group_lasso_solve", dict(examples[0].input)
     )
+
+
+@pytest.mark.parametrize("text", ["!!!!", "AAAAAAAAAAA", "AAAA\nAAAA", "AAAA-_AA"])
+def test_text_that_is_not_base64_is_refused_by_name(text: str) -> None:
+    """Other alphabets, lost padding and line breaks: refused as ``A.base64``, not decoded."""
+    spec = get_tool("group_lasso_solve")
+    body = {"A": {"shape": [1, 1], "base64": text}, "y": [1.0], "groups": [1], "lam": 0.5}
+    with pytest.raises(ToolInputError) as err:
+        spec.call(spec.parse(body))
+    assert err.value.field == "A.base64" and "base64" in str(err.value)
