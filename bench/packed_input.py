@@ -15,6 +15,13 @@ conversion to arrays and the certified solve (``spec.call``), for
 Then the phases of one call each way (parse, validate, convert, solve) and the body sizes.
 Times are the best of ``--repeat`` runs, BLAS on one thread. Run:
 ``python bench/packed_input.py [--quick] [--repeat R] [--n N] [--p P]``.
+
+History (n=2000, p=500, 1M floats; this 2-core machine at load ~12 from other work, so every
+time is inflated and only same-run ratios mean much): lists 20.7 MB of body, 1.9–2.9 s a call
+(json.loads alone 3.1 s at its worst run); packed 10.7 MB, 0.21–0.38 s, 6.6–13.8x faster end to
+end, 1.9–2.9x skglm's time on the same arrays (skglm is given arrays and pays no parsing). Of
+a packed call, pydantic's regular expression over the base64 text took 65 ms and the decode
+90 ms: the pattern was dropped (the decode checks the alphabet).
 """
 
 from __future__ import annotations
