@@ -146,6 +146,10 @@ class Settings:
     (loopback, private, link-local ...): host names, IP addresses or CIDR blocks, from
     ``NOTES_KB_FETCH_ALLOW_HOSTS`` (comma separated). Empty: only global addresses
     (``server.ingest.fetch``)."""
+    embedder: str = field(
+        default_factory=lambda: os.environ.get("NOTES_KB_EMBEDDER") or "use-multilingual-v3"
+    )
+    """The search's embedding model (``server.ingest.embedder``); ``none``: lexical search only."""
 
     @property
     def state_dir(self) -> Path:

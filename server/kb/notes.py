@@ -22,7 +22,14 @@ from markdown_it import MarkdownIt
 from server.config import Settings
 from server.files import JOURNAL, STAGING, locked
 from server.ingest.build import LOCK_NAME, recover_root
-from server.ingest.history import HISTORY_NAME, History, content_revision, read_history
+from server.ingest.embedder import EMBEDDINGS_DIR
+from server.ingest.history import (
+    HISTORY_NAME,
+    History,
+    content_revision,
+    read_history,
+    revision_id,
+)
 from server.ingest.posts import Post, iter_post_files, load_posts, parse_post
 from server.kb.anchors import heading_text, unique_anchors
 
@@ -216,16 +223,37 @@ class KnowledgeBase:
         ranked = sorted(self.posts, key=score, reverse=True)
         return ranked[: max(limit, 0)]
 
+    def _post_shas(self) -> dict[str, str]:
+        """Post path (``ai/bandit.md``) → the sha256 of its file, from the manifest."""
+        prefix = "content/posts/"
+        return {k[len(prefix) :]: v for k, v in self._shas.items() if k.startswith(prefix)}
+
+    @property
+    def search_status(self) -> dict[str, str | None]:
+        """How search ranks (``SearchIndex.status``), or ``mode: pending`` before the first
+        search has built the index (``/healthz`` reports it without building it)."""
+        index = self._index
+        if index is None:
+            return {"mode": "pending", "model": None, "reason": None}
+        return index.status
+
     @property
     def search_index(self) -> SearchIndex:
-        """The BM25F index over every post's sections, built on first use (thread-safe)."""
+        """The search index over every post's sections, built on first use (thread-safe):
+        hybrid with ``settings.embedder`` and the build's stored embeddings, else lexical."""
         index = self._index
         if index is None:
             with self._lock:
                 if self._index is None:
                     from server.kb.search import SearchIndex
 
-                    self._index = SearchIndex.build(self.posts, self.sections)
+                    self._index = SearchIndex.build(
+                        self.posts,
+                        self.sections,
+                        revisions={p: revision_id(h) for p, h in self._post_shas().items()},
+                        embedder=self.settings.embedder,
+                        store=self.settings.content_dir / EMBEDDINGS_DIR,
+                    )
                 index = self._index
         return index
 

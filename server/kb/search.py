@@ -17,6 +17,18 @@ give character unigrams and bigrams; other letters and digits give words (``2y``
 Scoring is vectorised: the index stores, for each term, the chunks it occurs in and its
 saturated BM25F term weight there (arrays sorted by term), so a query is one ``np.bincount``
 over the concatenated postings of its terms.
+
+Hybrid ranking. An index built with an embedding model (``build(..., embedder=...)``; the
+knowledge base does so with ``Settings.embedder``) also scores every section by meaning
+(``server.kb.dense``: multilingual sentence vectors of overlapping windows and of the whole
+section). The two are fused per section by a calibrated blend,
+``LEX_SHARE · lexical / max lexical + (1 − LEX_SHARE) · dense / max dense``, where the lexical
+part down-weights everyday English query words by how common they are in general text
+(``common_words.txt``: with ten notes, "data" and "hyperplane" both occur in one note, so the
+inverse document frequency alone cannot tell them apart). A post scores as its best section. A
+section takes part when it matches a query term or its best window is at least ``DENSE_FLOOR``
+similar to the query, so nonsense still finds nothing. When the model cannot be loaded, the
+index is lexical only and says why (``status``); ``bench/retrieval.py`` measures every part.
 """
 
 from __future__ import annotations
@@ -26,13 +38,23 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from server.config import DEFAULT_LIMITS
+from server.ingest.embedder import (
+    EmbedderUnavailable,
+    EmbeddingStore,
+    Progress,
+    embed_texts,
+    load_embedder,
+)
+from server.kb.dense import DenseIndex, SectionText, all_texts
 from tools.errors import ToolInputError, ToolLimitError
 
 if TYPE_CHECKING:
@@ -48,6 +70,17 @@ K1 = 1.2
 FIELD_WEIGHTS = (2.0, 3.0, 1.0)  # title, heading, body
 FIELD_B = (0.5, 0.5, 0.75)
 SPREAD_WEIGHT = 0.1
+LEX_SHARE = 0.2
+"""Weight of the (max-normalised) lexical score in the hybrid blend; dense has the rest."""
+DENSE_FLOOR = 0.2
+"""A section with no query term takes part in a hybrid ranking only when its best window's cosine
+similarity to the query reaches this (nonsense such as "zzqqxxyy" peaks near 0.17 on the seed;
+the answering note of a real question reaches it for 63 of the 66 questions of
+bench/retrieval_questions.yaml)."""
+COMMON_LO, COMMON_HI = 10.0, 14.0
+"""A query word of log-probability ``s`` in general text weighs ``clip((−s − LO)/(HI − LO), 0.1,
+1)`` in the hybrid's lexical part: "the" (−4.9) 0.1, "data" (−9.4) 0.1, "network" (−11.0) 0.25,
+"bandit" (−14.0) and rarer words 1."""
 
 _CJK_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _TOKEN_RE = re.compile(rf"(?P<cjk>[{_CJK_CLASS}]+)|(?P<word>[^\W_{_CJK_CLASS}]+)")
@@ -208,6 +241,48 @@ def weighted_query_terms(query: str) -> dict[str, float]:
     return terms
 
 
+def parse_common_words(text: str) -> dict[str, float]:
+    """``common_words.txt``: lines ``log-probability word word ...`` (``#`` comments) → word →
+    log-probability."""
+    out: dict[str, float] = {}
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].split()
+        if line:
+            score = float(line[0])
+            for word in line[1:]:
+                out.setdefault(word, score)
+    return out
+
+
+@cache
+def _common_words() -> Mapping[str, float]:
+    text = resources.files(__package__).joinpath("common_words.txt").read_text("utf-8")
+    return parse_common_words(text)
+
+
+def commonness_weight(word: str) -> float:
+    """How much an English query word counts in the hybrid's lexical part (1 for rare words;
+    see ``COMMON_LO``)."""
+    score = _common_words().get(word)
+    if score is None:
+        return 1.0
+    return float(min(1.0, max(0.1, (-score - COMMON_LO) / (COMMON_HI - COMMON_LO))))
+
+
+def hybrid_query_terms(query: str) -> dict[str, float]:
+    """``weighted_query_terms`` with each English word's weight scaled by ``commonness_weight``
+    (the lowest of the words that stem to one term)."""
+    terms = weighted_query_terms(query)
+    scale: dict[str, float] = {}
+    norm = unicodedata.normalize("NFKC", query).lower()
+    for word in _WORD_RE.findall(norm):
+        if word.isascii() and word.isalpha():
+            term = _word_term(word)
+            if term is not None and term in terms:
+                scale[term] = min(scale.get(term, 1.0), commonness_weight(word))
+    return {t: w * scale.get(t, 1.0) for t, w in terms.items()}
+
+
 _MD_RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     (re.compile(r"^\s*(```|~~~).*$", re.M), " "),
     (re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$", re.M), " "),
@@ -303,6 +378,10 @@ class SearchHit:
     """Site-relative ``/posts/<section>/<slug>.md``; adapters prefix their base URL."""
     score: float
     snippet: str
+    revision: str | None = None
+    """The revision of the note's file in this build (``server.ingest.history.revision_id``)."""
+    published: str | None = None
+    """When the note was published (ISO 8601, from its front matter)."""
 
 
 @dataclass(frozen=True)
@@ -336,8 +415,8 @@ def _chunks(post_index: int, post: Post, sections: list[Section]) -> list[_Chunk
 
 
 class SearchIndex:
-    """An immutable BM25F index of posts' sections. Build once (``build``), query from any
-    thread (``search``).
+    """An immutable index of posts' sections: BM25F, plus the dense half when built with an
+    embedding model. Build once (``build``), query from any thread (``search``, ``sections``).
 
     Parameters
     ----------
@@ -355,6 +434,8 @@ class SearchIndex:
         where ``tf~ = Σ_f w_f tf_f / (1 - b_f + b_f len_f / avglen_f)``.
     idf : ndarray of float64, shape (n_terms,)
         ``ln(1 + (n_posts - df + 0.5) / (df + 0.5))`` with ``df`` counted over posts.
+    revisions : mapping, optional
+        Post path (``ai/bandit.md``) → the revision id its hits carry.
     """
 
     def __init__(
@@ -366,6 +447,8 @@ class SearchIndex:
         doc_ids: npt.NDArray[np.int32],
         weights: npt.NDArray[np.float64],
         idf: npt.NDArray[np.float64],
+        *,
+        revisions: Mapping[str, str] | None = None,
     ) -> None:
         self._posts = tuple(posts)
         self._chunks = tuple(chunks)
@@ -376,15 +459,43 @@ class SearchIndex:
         self._idf = idf
         self._chunk_post = np.array([c.post for c in chunks], dtype=np.int64)
         self._post_section = np.array([p.section for p in posts], dtype=object)
+        self._revisions = dict(revisions or {})
+        self._dense: DenseIndex | None = None
+        self._dense_problem: str | None = None
 
     @property
     def size(self) -> tuple[int, int, int]:
         """(posts, chunks, distinct terms)."""
         return len(self._posts), len(self._chunks), len(self._vocab)
 
+    @property
+    def status(self) -> dict[str, str | None]:
+        """How this index ranks: ``mode`` ``hybrid`` (lexical + dense, with ``model``) or
+        ``lexical`` (``reason`` says why, when a model was asked for but could not be used)."""
+        if self._dense is not None:
+            return {"mode": "hybrid", "model": self._dense.model, "reason": None}
+        return {"mode": "lexical", "model": None, "reason": self._dense_problem}
+
+    def section_texts(self) -> list[SectionText]:
+        """What the dense half embeds of each chunk, in chunk order."""
+        return [SectionText(self._posts[c.post].title, c.heading, c.text) for c in self._chunks]
+
     @classmethod
-    def build(cls, posts: Sequence[Post], sections: Callable[[Post], list[Section]]) -> SearchIndex:
-        """Index ``posts`` (in the order given: ties in score keep it) by their ``sections``."""
+    def build(
+        cls,
+        posts: Sequence[Post],
+        sections: Callable[[Post], list[Section]],
+        *,
+        revisions: Mapping[str, str] | None = None,
+        embedder: str | None = None,
+        store: Path | None = None,
+    ) -> SearchIndex:
+        """Index ``posts`` (in the order given: ties in score keep it) by their ``sections``.
+
+        Lexical only, unless ``embedder`` names a model (``server.ingest.embedder``): then the
+        sections' vectors are read from the ``EmbeddingStore`` in the directory ``store`` (by text
+        hash) or embedded now, and queries are ranked by the hybrid blend. A model that cannot be
+        loaded leaves the index lexical, with the reason in ``status``."""
         chunks: list[_Chunk] = []
         for i, post in enumerate(posts):
             chunks.extend(_chunks(i, post, sections(post)))
@@ -432,7 +543,18 @@ class SearchIndex:
         df = np.bincount(pairs // max(len(posts), 1), minlength=len(vocab)).astype(np.float64)
         n = float(len(posts))
         idf = np.log1p((n - df + 0.5) / (df + 0.5))
-        return cls(posts, chunks, vocab, offsets, u_docs, saturated, idf)
+        index = cls(posts, chunks, vocab, offsets, u_docs, saturated, idf, revisions=revisions)
+        if embedder is not None:
+            index._attach_dense(embedder, store)
+        return index
+
+    def _attach_dense(self, embedder: str, store: Path | None) -> None:
+        try:
+            model = load_embedder(embedder)
+            stored = EmbeddingStore.load(store, model.name) if store is not None else None
+            self._dense = DenseIndex.build(self.section_texts(), model, stored)
+        except EmbedderUnavailable as exc:
+            self._dense_problem = str(exc)
 
     def _chunk_scores(self, terms: Mapping[str, float]) -> npt.NDArray[np.float64]:
         """Σ over query terms of weight · idf · saturated BM25F tf, for every chunk."""
@@ -448,13 +570,7 @@ class SearchIndex:
         scores = np.bincount(docs, weights=weights, minlength=n_chunks).astype(np.float64)
         return scores
 
-    def search(self, query: str, *, section: str | None = None, limit: int = 10) -> list[SearchHit]:
-        """The best ``limit`` posts for ``query``, best first (ties: newest first).
-
-        Raises ``ToolInputError`` for an empty or blank query or a ``limit`` outside
-        1…``MAX_LIMIT``, ``ToolLimitError`` for a query over ``MAX_QUERY_CHARS`` characters.
-        An unknown ``section`` matches nothing.
-        """
+    def _check(self, query: str, limit: int) -> None:
         if not isinstance(query, str) or not query.strip():
             raise ToolInputError("query", "a non-empty search text", query)
         if len(query) > MAX_QUERY_CHARS:
@@ -463,15 +579,60 @@ class SearchIndex:
             )
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise ToolInputError("limit", f"an integer from 1 to {MAX_LIMIT}", limit)
+
+    def _hybrid_scores(
+        self, query: str, dense: DenseIndex
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        """The blended score of every chunk, and which chunks take part (a query term, or a
+        window at least ``DENSE_FLOOR`` similar)."""
+        lexical = self._chunk_scores(hybrid_query_terms(query))
+        combined, best_window = dense.scores(dense.embed_query(query))
+        top_lex = float(lexical.max()) if len(lexical) else 0.0
+        top_dense = float(combined.max()) if len(combined) else 0.0
+        blend = np.zeros(len(self._chunks))
+        if top_lex > 0:
+            blend += LEX_SHARE * lexical / top_lex
+        if top_dense > 0:
+            blend += (1.0 - LEX_SHARE) * np.maximum(combined, 0.0) / top_dense
+        return blend, (lexical > 0) | (best_window >= DENSE_FLOOR)
+
+    def _chunk_ranking(
+        self, query: str
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], dict[str, float]]:
+        """Per chunk: the score, whether it takes part, and the snippet's term weights."""
         terms = weighted_query_terms(query)
-        scores = self._chunk_scores(terms)
+        idf = {
+            t: w * float(self._idf[self._vocab[t]]) for t, w in terms.items() if t in self._vocab
+        }
+        dense = self._dense
+        if dense is None:
+            scores = self._chunk_scores(terms)
+            return scores, scores > 0, idf
+        scores, taking_part = self._hybrid_scores(query, dense)
+        return scores, taking_part, idf
+
+    def search(self, query: str, *, section: str | None = None, limit: int = 10) -> list[SearchHit]:
+        """The best ``limit`` posts for ``query``, best first (ties: newest first), each with its
+        best section.
+
+        Raises ``ToolInputError`` for an empty or blank query or a ``limit`` outside
+        1…``MAX_LIMIT``, ``ToolLimitError`` for a query over ``MAX_QUERY_CHARS`` characters.
+        An unknown ``section`` matches nothing.
+        """
+        self._check(query, limit)
+        scores, taking_part, idf = self._chunk_ranking(query)
         if not len(scores):
             return []
         n_posts = len(self._posts)
-        best = np.full(n_posts, -1.0)
-        np.maximum.at(best, self._chunk_post, scores)
-        total = np.bincount(self._chunk_post, weights=scores, minlength=n_posts)
-        post_scores = best + SPREAD_WEIGHT * (total - best)
+        if self._dense is None:
+            best = np.full(n_posts, -1.0)
+            np.maximum.at(best, self._chunk_post, scores)
+            total = np.bincount(self._chunk_post, weights=scores, minlength=n_posts)
+            post_scores = best + SPREAD_WEIGHT * (total - best)
+        else:
+            scores = np.where(taking_part, scores, -1.0)
+            post_scores = np.full(n_posts, -1.0)
+            np.maximum.at(post_scores, self._chunk_post, scores)
         # Best chunk of each post: first row per post after sorting by (post, -score).
         order = np.lexsort((-scores, self._chunk_post))
         first = np.ones(len(order), dtype=bool)
@@ -484,26 +645,64 @@ class SearchIndex:
             eligible &= self._post_section == section
         candidates = np.flatnonzero(eligible)
         ranked = candidates[np.argsort(-post_scores[candidates], kind="stable")][:limit]
-        idf = {
-            t: w * float(self._idf[self._vocab[t]]) for t, w in terms.items() if t in self._vocab
-        }
-        hits: list[SearchHit] = []
-        for p in ranked:
-            post = self._posts[int(p)]
-            chunk = self._chunks[int(best_chunk[p])]
-            # A heading directly followed by subheadings: quote its subsections instead.
-            text = chunk.text or strip_markdown(post.body[chunk.start : chunk.end])
-            text = text or strip_markdown(post.summary)
-            hits.append(
-                SearchHit(
-                    section=post.section,
-                    slug=post.slug,
-                    title=post.title,
-                    heading=chunk.heading,
-                    anchor=chunk.anchor,
-                    url=f"/posts/{post.section}/{post.slug}.md",
-                    score=round(float(post_scores[p]), 4),
-                    snippet=make_snippet(text, idf),
-                )
-            )
-        return hits
+        return [self._hit(int(best_chunk[p]), float(post_scores[p]), idf) for p in ranked]
+
+    def sections(
+        self, query: str, *, section: str | None = None, limit: int = 10
+    ) -> list[SearchHit]:
+        """The best ``limit`` *sections* for ``query``, best first (several may come from one
+        post; ties keep the post order, then the order in the post). Same checks as ``search``;
+        each hit's ``score`` is its section's own."""
+        self._check(query, limit)
+        scores, taking_part, idf = self._chunk_ranking(query)
+        eligible = taking_part & (scores > 0)
+        if section is not None:
+            eligible &= self._post_section[self._chunk_post] == section
+        candidates = np.flatnonzero(eligible)
+        ranked = candidates[np.argsort(-scores[candidates], kind="stable")][:limit]
+        return [self._hit(int(c), float(scores[c]), idf) for c in ranked]
+
+    def _hit(self, chunk_id: int, score: float, idf: dict[str, float]) -> SearchHit:
+        chunk = self._chunks[chunk_id]
+        post = self._posts[chunk.post]
+        # A heading directly followed by subheadings: quote its subsections instead.
+        text = chunk.text or strip_markdown(post.body[chunk.start : chunk.end])
+        text = text or strip_markdown(post.summary)
+        return SearchHit(
+            section=post.section,
+            slug=post.slug,
+            title=post.title,
+            heading=chunk.heading,
+            anchor=chunk.anchor,
+            url=f"/posts/{post.section}/{post.slug}.md",
+            score=round(score, 4),
+            snippet=make_snippet(text, idf),
+            revision=self._revisions.get(post.path),
+            published=post.published,
+        )
+
+
+def build_embeddings(
+    index: SearchIndex,
+    directory: Path,
+    embedder: str,
+    progress: Progress | None = None,
+) -> tuple[int, int]:
+    """The embedding step of a build: make the ``EmbeddingStore`` under ``directory`` hold exactly
+    the texts ``index``'s dense half embeds, embedding only those not stored yet (by text hash).
+    Returns ``(texts, embedded now)``. Raises ``EmbedderUnavailable``."""
+    model = load_embedder(embedder)
+    texts = all_texts(index.section_texts())
+    previous = EmbeddingStore.load(directory, model.name)
+    fresh = 0
+
+    def counted(done: int, total: int) -> None:
+        nonlocal fresh
+        fresh = total
+        if progress is not None:
+            progress(done, total)
+
+    store = embed_texts(texts, model, previous, counted)
+    if previous is None or store.keys != previous.keys:
+        store.save(directory)
+    return len(store.keys), fresh

@@ -1,0 +1,154 @@
+"""Dense retrieval over heading sections: what text of a section is embedded, and how a query
+scores each section by meaning.
+
+Every section (the text from one heading to the next, as the lexical index cuts it) is embedded
+in two views, each prefixed with the note's title and the section's heading so that a passage
+knows what it is about:
+
+- its *windows*: ``WINDOW_CHARS`` characters of plain text every ``WINDOW_STRIDE`` characters
+  (overlapping), so a long section is found by its best passage;
+- the whole section (its first ``SECTION_VIEW_CHARS`` characters), one vector.
+
+A section scores ``max over its windows of cos(q, w) + SECTION_VIEW_WEIGHT · cos(q, section)``.
+All vectors come from the build's ``EmbeddingStore`` (keyed by the hash of the text embedded); a
+text the store lacks is embedded when the index is built (and remembered by the embedder).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from server.ingest.embedder import Embedder, EmbeddingStore, Vectors, text_key
+
+WINDOW_CHARS = 300
+WINDOW_STRIDE = 200
+SECTION_VIEW_CHARS = 2000
+SECTION_VIEW_WEIGHT = 0.5
+
+Scores = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class SectionText:
+    """What the dense index knows of one section: the note's title, the heading (None for the
+    text before the first heading) and the section's own plain text."""
+
+    title: str
+    heading: str | None
+    text: str
+
+
+def windows(text: str, size: int = WINDOW_CHARS, stride: int = WINDOW_STRIDE) -> list[str]:
+    """Overlapping windows of ``text``: ``text[k·stride : k·stride + size]`` until the end is
+    covered (one window when the text is short)."""
+    if len(text) <= size:
+        return [text]
+    out = []
+    for start in range(0, len(text), stride):
+        out.append(text[start : start + size])
+        if start + size >= len(text):
+            break
+    return out
+
+
+def _prefix(section: SectionText) -> str:
+    return f"{section.title} / {section.heading or ''}: "
+
+
+def views(section: SectionText) -> tuple[list[str], str]:
+    """The texts embedded for ``section``: its windows, and its whole-section view."""
+    head = _prefix(section)
+    body = section.text or (section.heading or "")
+    return [head + w for w in windows(body)], head + body[:SECTION_VIEW_CHARS]
+
+
+def all_texts(sections: Sequence[SectionText]) -> list[str]:
+    """Every text the dense index of ``sections`` embeds (with repeats), in a stable order."""
+    out: list[str] = []
+    for section in sections:
+        wins, whole = views(section)
+        out.extend(wins)
+        out.append(whole)
+    return out
+
+
+class DenseIndex:
+    """Section vectors and the embedder that embeds queries in the same space.
+
+    Parameters
+    ----------
+    embedder : Embedder
+    window_vectors : ndarray of float32, shape (n_windows, dim)
+    window_section : ndarray of int64, shape (n_windows,)
+        The section (index into the sections given to ``build``) of each window.
+    section_vectors : ndarray of float32, shape (n_sections, dim)
+        The whole-section view of each section.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        window_vectors: Vectors,
+        window_section: npt.NDArray[np.int64],
+        section_vectors: Vectors,
+    ) -> None:
+        self.embedder = embedder
+        self._windows = window_vectors
+        self._window_section = window_section
+        self._sections = section_vectors
+
+    @property
+    def model(self) -> str:
+        return self.embedder.name
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(windows, sections)."""
+        return len(self._windows), len(self._sections)
+
+    @classmethod
+    def build(
+        cls,
+        sections: Sequence[SectionText],
+        embedder: Embedder,
+        store: EmbeddingStore | None = None,
+    ) -> DenseIndex:
+        """Vectors for ``sections``: from ``store`` by text hash, the rest embedded now."""
+        window_texts: list[str] = []
+        owner: list[int] = []
+        whole_texts: list[str] = []
+        for i, section in enumerate(sections):
+            wins, whole = views(section)
+            window_texts.extend(wins)
+            owner.extend([i] * len(wins))
+            whole_texts.append(whole)
+        texts = window_texts + whole_texts
+        if store is not None and store.model == embedder.name and store.dim == embedder.dim:
+            vectors, missing = store.lookup(text_key(t) for t in texts)
+        else:
+            vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+            missing = list(range(len(texts)))
+        if missing:
+            vectors[missing] = embedder.embed([texts[i] for i in missing])
+        n = len(window_texts)
+        return cls(embedder, vectors[:n], np.array(owner, dtype=np.int64), np.array(vectors[n:]))
+
+    def embed_query(self, query: str) -> Vectors:
+        """The query's vector, shape (dim,)."""
+        return np.asarray(self.embedder.embed([query])[0], dtype=np.float32)
+
+    def scores(
+        self, query_vector: Vectors
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """``(combined, best_window)`` per section: the best window's cosine plus
+        ``SECTION_VIEW_WEIGHT`` times the whole section's, and the best window's alone."""
+        n = len(self._sections)
+        best = np.full(n, -1.0)
+        if len(self._windows):
+            np.maximum.at(best, self._window_section, self._windows @ query_vector)
+        whole = (self._sections @ query_vector).astype(np.float64) if n else np.zeros(0)
+        return best + SECTION_VIEW_WEIGHT * whole, best
