@@ -32,9 +32,35 @@ def build_content(
     base_url: str | None = None,
     *,
     progress: Progress | None = None,
+    embed_progress: Progress | None = None,
 ) -> BuildReport:
-    """``server.ingest.build.build`` with the service's tools in ``llms.txt``."""
-    return build(settings, feed, base_url, tools=default_tools(settings), progress=progress)
+    """``server.ingest.build.build`` with the service's tools in ``llms.txt``, then the build's
+    embedding step (``embed_content``; a model that cannot be loaded is a warning: search is then
+    lexical until a build can embed)."""
+    report = build(settings, feed, base_url, tools=default_tools(settings), progress=progress)
+    problem = embed_content(settings, progress=embed_progress)
+    if problem is not None:
+        report.warnings.append(problem)
+    return report
+
+
+def embed_content(settings: Settings, *, progress: Progress | None = None) -> str | None:
+    """Embed the sections of the build under ``settings.root`` that no store has yet, into
+    ``content/embeddings/`` (see ``server.kb.search.build_embeddings``); None when done or turned
+    off (``Settings.embedder`` ``none``), else why it could not be done."""
+    from server.ingest.embedder import EMBEDDINGS_DIR, NO_MODEL, EmbedderUnavailable
+    from server.kb.notes import KnowledgeBase
+    from server.kb.search import SearchIndex, build_embeddings
+
+    if settings.embedder == NO_MODEL:
+        return None
+    kb = KnowledgeBase.load(settings)
+    index = SearchIndex.build(kb.posts, kb.sections)  # only its sections' texts are needed
+    try:
+        build_embeddings(index, settings.content_dir / EMBEDDINGS_DIR, settings.embedder, progress)
+    except EmbedderUnavailable as exc:
+        return f"content/{EMBEDDINGS_DIR}: not updated ({exc}); search is lexical"
+    return None
 
 
 def check_content(settings: Settings, feed: str | Path | None = None) -> list[str]:
@@ -67,13 +93,15 @@ def configure_build(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _terminal_progress(stream: Any) -> Progress | None:
+def _terminal_progress(
+    stream: Any, what: str = "converting {done}/{total} items"
+) -> Progress | None:
     if not stream.isatty():
         return None
 
     def show(done: int, total: int) -> None:
         if done == 1 or done == total or done % 25 == 0:
-            stream.write(f"\rconverting {done}/{total} items")
+            stream.write("\r" + what.format(done=done, total=total))
             if done == total:
                 stream.write("\n")
             stream.flush()
@@ -91,7 +119,11 @@ def run_build(args: argparse.Namespace) -> int:
         feed = Path(feed).resolve()
     try:
         report = build_content(
-            settings, feed, args.base_url, progress=_terminal_progress(sys.stderr)
+            settings,
+            feed,
+            args.base_url,
+            progress=_terminal_progress(sys.stderr),
+            embed_progress=_terminal_progress(sys.stderr, "embedding {done}/{total} new texts"),
         )
     except BuildError as exc:
         print(f"notes-kb build: {exc}", file=sys.stderr)

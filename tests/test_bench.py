@@ -106,3 +106,11 @@ def test_refresh() -> None:
 def test_packed_input_bench() -> None:
     out = run_bench("packed_input.py", timeout=180)
     assert "packed vs lists" in out and "ratio" in out
+
+
+def test_retrieval() -> None:
+    out = run_bench("retrieval.py")
+    for ranker in ("lexical", "rank_bm25+jieba", "dense", "rrf", "hybrid"):
+        assert re.search(rf"^{re.escape(ranker)}\s", out, re.M), out
+    assert "en_no_keywords" in out and "get_context@2000" in out
+    assert re.search(r"ratio hybrid/lexical note@1: \d+\.\d\d", out), out

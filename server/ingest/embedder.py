@@ -41,7 +41,7 @@ EMBEDDINGS_DIR = "embeddings"
 """Where a build keeps its embeddings, under ``content/``."""
 EMBED_BATCH = 32
 """Texts per call to the model while building (the progress callback fires after each batch)."""
-MEMO_ROWS = 50_000
+MEMO_ROWS = 20_000
 """Vectors an embedder remembers by text hash, so rebuilding the same notes in one process (tests,
 a refresh) embeds nothing twice."""
 
@@ -196,29 +196,38 @@ def _npy_bytes(array: Vectors) -> bytes:
 
 def embed_texts(
     texts: Sequence[str],
-    embedder: Embedder,
-    previous: EmbeddingStore | None = None,
+    model: str | Embedder,
+    stores: Sequence[EmbeddingStore] = (),
     progress: Progress | None = None,
 ) -> EmbeddingStore:
-    """A store holding exactly the (distinct) ``texts``: rows of ``previous`` are reused by text
-    hash, only the others are embedded (``EMBED_BATCH`` at a time, reporting ``progress(done,
-    total)`` over the texts to embed)."""
-    keys = list(dict.fromkeys(text_key(t) for t in texts))
+    """A store of ``model`` holding exactly the distinct ``texts``: rows found in ``stores`` (by
+    text hash) are copied, only the others are embedded, ``EMBED_BATCH`` at a time, reporting
+    ``progress(done, total)`` over the texts to embed. A model given by name is loaded only when
+    a text is missing (raises ``EmbedderUnavailable`` then if it cannot be loaded)."""
+    name = model if isinstance(model, str) else model.name
     by_key = {text_key(t): t for t in texts}
-    if previous is not None and (previous.model != embedder.name or previous.dim != embedder.dim):
-        previous = None
-    vectors = np.zeros((len(keys), embedder.dim), dtype=np.float32)
-    todo: list[int] = []
+    keys = list(by_key)
+    usable = [s for s in stores if s.model == name]
+    found: dict[str, Vectors] = {}
+    for key in keys:
+        for store in usable:
+            row = store.row(key)
+            if row is not None:
+                found[key] = store.vectors[row]
+                break
+    todo = [i for i, key in enumerate(keys) if key not in found]
+    embedder: Embedder | None = None
+    if todo or not usable:
+        embedder = load_embedder(model) if isinstance(model, str) else model
+    dim = embedder.dim if embedder is not None else usable[0].dim
+    vectors = np.zeros((len(keys), dim), dtype=np.float32)
     for i, key in enumerate(keys):
-        row = previous.row(key) if previous is not None else None
-        if row is None:
-            todo.append(i)
-        else:
-            assert previous is not None
-            vectors[i] = previous.vectors[row]
+        if key in found:
+            vectors[i] = found[key]
     for start in range(0, len(todo), EMBED_BATCH):
+        assert embedder is not None
         batch = todo[start : start + EMBED_BATCH]
         vectors[batch] = embedder.embed([by_key[keys[i]] for i in batch])
         if progress is not None:
             progress(min(start + EMBED_BATCH, len(todo)), len(todo))
-    return EmbeddingStore(embedder.name, embedder.dim, keys, vectors)
+    return EmbeddingStore(name, dim, keys, vectors)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from server.ingest.embedder import Embedder, EmbeddingStore, Vectors, text_key
+from server.ingest.embedder import Embedder, EmbeddingStore, Vectors, embed_texts, text_key
 
 WINDOW_CHARS = 300
 WINDOW_STRIDE = 200
@@ -115,9 +115,9 @@ class DenseIndex:
         cls,
         sections: Sequence[SectionText],
         embedder: Embedder,
-        store: EmbeddingStore | None = None,
+        stores: Sequence[EmbeddingStore] = (),
     ) -> DenseIndex:
-        """Vectors for ``sections``: from ``store`` by text hash, the rest embedded now."""
+        """Vectors for ``sections``: from ``stores`` by text hash, the rest embedded now."""
         window_texts: list[str] = []
         owner: list[int] = []
         whole_texts: list[str] = []
@@ -127,15 +127,11 @@ class DenseIndex:
             owner.extend([i] * len(wins))
             whole_texts.append(whole)
         texts = window_texts + whole_texts
-        if store is not None and store.model == embedder.name and store.dim == embedder.dim:
-            vectors, missing = store.lookup(text_key(t) for t in texts)
-        else:
-            vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
-            missing = list(range(len(texts)))
-        if missing:
-            vectors[missing] = embedder.embed([texts[i] for i in missing])
+        store = embed_texts(texts, embedder, stores)
+        rows = np.array([store.row(text_key(t)) for t in texts], dtype=np.int64)
+        vectors = np.asarray(store.vectors, dtype=np.float32)[rows]
         n = len(window_texts)
-        return cls(embedder, vectors[:n], np.array(owner, dtype=np.int64), np.array(vectors[n:]))
+        return cls(embedder, vectors[:n], np.array(owner, dtype=np.int64), vectors[n:])
 
     def embed_query(self, query: str) -> Vectors:
         """The query's vector, shape (dim,)."""

@@ -46,8 +46,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from server.config import DEFAULT_LIMITS
+from server.config import DEFAULT_LIMITS, REPO_ROOT
 from server.ingest.embedder import (
+    EMBEDDINGS_DIR,
+    NO_MODEL,
     EmbedderUnavailable,
     EmbeddingStore,
     Progress,
@@ -551,8 +553,8 @@ class SearchIndex:
     def _attach_dense(self, embedder: str, store: Path | None) -> None:
         try:
             model = load_embedder(embedder)
-            stored = EmbeddingStore.load(store, model.name) if store is not None else None
-            self._dense = DenseIndex.build(self.section_texts(), model, stored)
+            stores = load_stores(store, model.name)
+            self._dense = DenseIndex.build(self.section_texts(), model, stores)
         except EmbedderUnavailable as exc:
             self._dense_problem = str(exc)
 
@@ -682,6 +684,18 @@ class SearchIndex:
         )
 
 
+def load_stores(directory: Path | None, model: str) -> list[EmbeddingStore]:
+    """The embedding stores to take vectors from: the build's own (``directory``), then the one
+    committed with the source tree's seed content, so building the seed anywhere embeds nothing
+    (vectors are keyed by text hash, so a store can only give the vector of the same text)."""
+    dirs = [] if directory is None else [directory]
+    seed = REPO_ROOT / "content" / EMBEDDINGS_DIR
+    if directory is None or seed.resolve() != directory.resolve():
+        dirs.append(seed)
+    found = (EmbeddingStore.load(d, model) for d in dirs)
+    return [s for s in found if s is not None]
+
+
 def build_embeddings(
     index: SearchIndex,
     directory: Path,
@@ -689,11 +703,13 @@ def build_embeddings(
     progress: Progress | None = None,
 ) -> tuple[int, int]:
     """The embedding step of a build: make the ``EmbeddingStore`` under ``directory`` hold exactly
-    the texts ``index``'s dense half embeds, embedding only those not stored yet (by text hash).
-    Returns ``(texts, embedded now)``. Raises ``EmbedderUnavailable``."""
-    model = load_embedder(embedder)
+    the texts ``index``'s dense half embeds, embedding only those no store has yet (by text hash;
+    see ``load_stores``). Returns ``(texts, embedded now)``. Raises ``EmbedderUnavailable`` when
+    texts need embedding and the model cannot be loaded (or ``embedder`` is ``none``)."""
+    if embedder == NO_MODEL:
+        raise EmbedderUnavailable("dense retrieval is turned off (embedder 'none')")
     texts = all_texts(index.section_texts())
-    previous = EmbeddingStore.load(directory, model.name)
+    stores = load_stores(directory, embedder)
     fresh = 0
 
     def counted(done: int, total: int) -> None:
@@ -702,7 +718,8 @@ def build_embeddings(
         if progress is not None:
             progress(done, total)
 
-    store = embed_texts(texts, model, previous, counted)
-    if previous is None or store.keys != previous.keys:
+    store = embed_texts(texts, embedder, stores, counted)
+    own = EmbeddingStore.load(directory, embedder)
+    if own is None or own.keys != store.keys:
         store.save(directory)
     return len(store.keys), fresh

@@ -427,6 +427,8 @@ async def healthz(request: Request) -> Response:
 
     service = _service(request)
     body = {"status": "ok", "posts": len(service.kb.posts), "tools": len(service.toolset.specs)}
+    # search: hybrid | lexical (degraded: the model could not load; reason says why) | pending
+    body["search"] = service.kb.search_status
     return JSONResponse({**body, **live_health(request, service)})
 
 
