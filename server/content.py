@@ -45,22 +45,10 @@ def build_content(
 
 
 def embed_content(settings: Settings, *, progress: Progress | None = None) -> str | None:
-    """Embed the sections of the build under ``settings.root`` that no store has yet, into
-    ``content/embeddings/`` (see ``server.kb.search.build_embeddings``); None when done or turned
-    off (``Settings.embedder`` ``none``), else why it could not be done."""
-    from server.ingest.embedder import EMBEDDINGS_DIR, NO_MODEL, EmbedderUnavailable
-    from server.kb.notes import KnowledgeBase
-    from server.kb.search import SearchIndex, build_embeddings
+    """The build's embedding step (``server.kb.embeddings.embed_build``)."""
+    from server.kb.embeddings import embed_build
 
-    if settings.embedder == NO_MODEL:
-        return None
-    kb = KnowledgeBase.load(settings)
-    index = SearchIndex.build(kb.posts, kb.sections)  # only its sections' texts are needed
-    try:
-        build_embeddings(index, settings.content_dir / EMBEDDINGS_DIR, settings.embedder, progress)
-    except EmbedderUnavailable as exc:
-        return f"content/{EMBEDDINGS_DIR}: not updated ({exc}); search is lexical"
-    return None
+    return embed_build(settings, progress=progress)
 
 
 def check_content(settings: Settings, feed: str | Path | None = None) -> list[str]:

@@ -684,11 +684,14 @@ class SearchIndex:
         )
 
 
-def load_stores(directory: Path | None, model: str) -> list[EmbeddingStore]:
-    """The embedding stores to take vectors from: the build's own (``directory``), then the one
-    committed with the source tree's seed content, so building the seed anywhere embeds nothing
-    (vectors are keyed by text hash, so a store can only give the vector of the same text)."""
-    dirs = [] if directory is None else [directory]
+def load_stores(
+    directory: Path | None, model: str, lend: Sequence[Path] = ()
+) -> list[EmbeddingStore]:
+    """The embedding stores to take vectors from: the build's own (``directory``), those under
+    ``lend`` (earlier builds), then the one committed with the source tree's seed content, so
+    building the seed anywhere embeds nothing (vectors are keyed by text hash, so a store can
+    only give the vector of the same text)."""
+    dirs = ([] if directory is None else [directory]) + list(lend)
     seed = REPO_ROOT / "content" / EMBEDDINGS_DIR
     if directory is None or seed.resolve() != directory.resolve():
         dirs.append(seed)
@@ -701,6 +704,7 @@ def build_embeddings(
     directory: Path,
     embedder: str,
     progress: Progress | None = None,
+    lend: Sequence[Path] = (),
 ) -> tuple[int, int]:
     """The embedding step of a build: make the ``EmbeddingStore`` under ``directory`` hold exactly
     the texts ``index``'s dense half embeds, embedding only those no store has yet (by text hash;
@@ -709,7 +713,7 @@ def build_embeddings(
     if embedder == NO_MODEL:
         raise EmbedderUnavailable("dense retrieval is turned off (embedder 'none')")
     texts = all_texts(index.section_texts())
-    stores = load_stores(directory, embedder)
+    stores = load_stores(directory, embedder, lend)
     fresh = 0
 
     def counted(done: int, total: int) -> None:

@@ -232,6 +232,7 @@ class Refresher:
                 reuse=history.sources,
                 cache=self._posts,
             )
+            self._embed(path, current.path if current is not None else self.settings.root)
             manifest = json.loads((path / "content" / "index.json").read_text(encoding="utf-8"))
             revision = content_revision(path) or ""
             new_history, changes = next_history(
@@ -275,6 +276,7 @@ class Refresher:
         if not self.settings.manifest_path.is_file():
             return None
         path = self.store.start(None, seed=self.settings.root)
+        self._embed(path, self.settings.root)
         manifest = json.loads((path / "content" / "index.json").read_text(encoding="utf-8"))
         revision = content_revision(path) or ""
         history, changes = next_history(
@@ -289,6 +291,16 @@ class Refresher:
         self._save_blobs(path, changes)
         write_atomic(path / HISTORY_NAME, history.to_json())
         return self.store.publish(path)
+
+    def _embed(self, path: Path, previous: Path) -> None:
+        """The embedding step for the build at ``path``, lending ``previous``'s vectors (so a
+        refresh embeds only changed sections). A model that cannot load leaves search lexical."""
+        from server.kb.embeddings import embed_build
+
+        embed_build(
+            settings_for(path, embedder=self.settings.embedder, limits=self.settings.limits),
+            previous=[previous],
+        )
 
     def _save_blobs(self, path: Path, changes: Sequence[Change]) -> None:
         for change in changes:
