@@ -276,7 +276,6 @@ class Refresher:
         if not self.settings.manifest_path.is_file():
             return None
         path = self.store.start(None, seed=self.settings.root)
-        self._embed(path, self.settings.root)
         manifest = json.loads((path / "content" / "index.json").read_text(encoding="utf-8"))
         revision = content_revision(path) or ""
         history, changes = next_history(
