@@ -232,7 +232,7 @@ class Refresher:
                 reuse=history.sources,
                 cache=self._posts,
             )
-            self._embed(path, current.path if current is not None else self.settings.root)
+            self._embed(path, [*([current.path] if current else []), self.settings.root])
             manifest = json.loads((path / "content" / "index.json").read_text(encoding="utf-8"))
             revision = content_revision(path) or ""
             new_history, changes = next_history(
@@ -291,14 +291,15 @@ class Refresher:
         write_atomic(path / HISTORY_NAME, history.to_json())
         return self.store.publish(path)
 
-    def _embed(self, path: Path, previous: Path) -> None:
-        """The embedding step for the build at ``path``, lending ``previous``'s vectors (so a
-        refresh embeds only changed sections). A model that cannot load leaves search lexical."""
+    def _embed(self, path: Path, previous: Sequence[Path]) -> None:
+        """The embedding step for the build at ``path``, lending the vectors of the ``previous``
+        roots (the generation it started from, the plain build), so a refresh embeds only changed
+        sections. A model that cannot load leaves search lexical."""
         from server.kb.embeddings import embed_build
 
         embed_build(
             settings_for(path, embedder=self.settings.embedder, limits=self.settings.limits),
-            previous=[previous],
+            previous=previous,
         )
 
     def _save_blobs(self, path: Path, changes: Sequence[Change]) -> None:
