@@ -126,6 +126,11 @@ class BuildReport:
             )
             calls = ", ".join(f"{k} {v}" for k, v in sorted(m.judgement_calls.items()))
             lines.append(f"  judgement calls: {calls or 'none'}")
+            kept = ", ".join(f"{k} {v}" for k, v in m.text_spans.items())
+            lines.append(
+                f"  dollar spans kept as text: {sum(m.text_spans.values())}"
+                + (f" ({kept})" if kept else "")
+            )
             for label, kinds in (
                 ("recovered", m.recovered),
                 ("ambiguous, left as written", m.ambiguous),
@@ -352,10 +357,12 @@ def _latest(a: str | None, b: str | None) -> str | None:
     return max(x for x in (a, b) if x) if (a or b) else None
 
 
-def _convert(item: FeedItem, base_url: str | None) -> tuple[str, Any, tuple[str, ...]]:
+def _convert(
+    item: FeedItem, base_url: str | None, feed_math: bool | None = None
+) -> tuple[str, Any, tuple[str, ...]]:
     from server.ingest.markdown import html_to_markdown
 
-    conversion = html_to_markdown(item.html, base_url=base_url)
+    conversion = html_to_markdown(item.html, base_url=base_url, feed_math=feed_math)
     return conversion.markdown, conversion.math, conversion.warnings
 
 
@@ -370,10 +377,20 @@ def _converter_key() -> str:
     return digest.hexdigest()[:16]
 
 
-def source_key(item: FeedItem) -> str:
-    """What an item's post file is made from (its fields and the converter's code), hashed:
-    two items with the same key give the same file, so a refresh converts only new keys."""
+def feed_has_math(feed: Feed) -> bool:
+    """Whether any item of the feed has math by itself (``mathfix.math_evidence``): then a
+    ``$x$`` with nothing TeX about it is math in every post; otherwise it stays text."""
+    from server.ingest.mathfix import math_evidence
+
+    return any(math_evidence(item.html) for item in feed.items)
+
+
+def source_key(item: FeedItem, feed_math: bool | None = None) -> str:
+    """What an item's post file is made from (its fields, whether the feed has math, and the
+    converter's code), hashed: two items with the same key give the same file, so a refresh
+    converts only new keys."""
     fields = (
+        None if feed_math is None else str(feed_math),
         item.guid,
         item.link,
         item.title,
@@ -431,6 +448,7 @@ def _plan(
     seen: dict[str, int] = {}
     planned: list[_Planned] = []
     total = len(feed.items)
+    feed_math = feed_has_math(feed)
     for n, item in enumerate(feed.items, 1):
         if progress is not None:
             progress(n, total)
@@ -450,7 +468,7 @@ def _plan(
             report.warnings.append(f"{label}: no link")
         if not item.published and not item.updated:
             report.warnings.append(f"{label}: no date (published/updated left empty)")
-        key = source_key(item)
+        key = source_key(item, feed_math)
         report.sources[ident] = key
         if reuse is not None and reuse.get(ident) == key:
             kept = _reused(root, entries.get(ident), cache)
@@ -460,7 +478,7 @@ def _plan(
                 planned.append(_Planned(ident, kept[0], kept[1]))
                 continue
         try:
-            markdown, math, conv_warnings = _convert(item, item.base)
+            markdown, math, conv_warnings = _convert(item, item.base, feed_math)
         except Exception as exc:  # one bad item never stops the build
             report.warnings.append(f"{label}: cannot convert its HTML ({exc!r}); skipped")
             continue

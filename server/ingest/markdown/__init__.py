@@ -42,9 +42,15 @@ from server.ingest.mathfix import protect_math
 __all__ = ["Conversion", "MathReport", "html_to_markdown"]
 
 
-def html_to_markdown(html: str, *, base_url: str | None = None) -> Conversion:
-    """Convert one feed item's HTML body to Markdown, repairing its math."""
-    protected = protect_math(html)
+def html_to_markdown(
+    html: str, *, base_url: str | None = None, feed_math: bool | None = None
+) -> Conversion:
+    """Convert one feed item's HTML body to Markdown, repairing its math.
+
+    ``feed_math``: whether the feed has math elsewhere (``server.ingest.mathfix.math_evidence``
+    of any item; None: unknown, taken as yes). Spans with nothing TeX about them are math only
+    where the feed or the item has math."""
+    protected = protect_math(html, feed_math=feed_math)
     soup = BeautifulSoup(protected.html, "html.parser")
     writer = Writer(protected.formulas, base_url)
     blocks = [b for b in writer.blocks(soup) if b.strip()]

@@ -32,6 +32,10 @@ class MathReport:
     ``unclosed_environment``, ``matrix_rows``, ``image_codecogs`` (an image kept as an image)…"""
     furniture: dict[str, int] = field(default_factory=dict)
     """Engine furniture dropped, by rule name (:data:`server.ingest.markdown.furniture.RULES`)."""
+    text_spans: dict[str, int] = field(default_factory=dict)
+    """Spans between math delimiters kept as text (their dollars escaped), by reason: ``code``,
+    ``prose``, ``unbalanced``, ``latex_source``, ``no_math``
+    (:mod:`server.ingest.mathfix.dollars`)."""
 
     def merged(self, other: MathReport) -> MathReport:
         return MathReport(
@@ -43,6 +47,7 @@ class MathReport:
             recovered=counts(self.recovered, other.recovered),
             ambiguous=counts(self.ambiguous, other.ambiguous),
             furniture=counts(self.furniture, other.furniture),
+            text_spans=counts(self.text_spans, other.text_spans),
         )
 
 

@@ -602,6 +602,7 @@ class Writer:
             recovered=counts(protected.recovered, self.recovered),
             ambiguous=counts(protected.ambiguous, self.ambiguous),
             furniture=counts(self.furniture),
+            text_spans=counts(protected.text_spans),
         )
 
 

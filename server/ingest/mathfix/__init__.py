@@ -39,7 +39,7 @@ Judgement repairs run on formulas up to :data:`MAX_REPAIR_CHARS` characters.
 
 from __future__ import annotations
 
-from server.ingest.mathfix.protect import protect_math
+from server.ingest.mathfix.protect import math_evidence, protect_math
 from server.ingest.mathfix.records import PLACEHOLDER_TAG, Formula, Protected
 from server.ingest.mathfix.repair import MAX_REPAIR_CHARS, repair_tex
 from server.ingest.mathfix.segments import MAX_INLINE_CHARS
@@ -50,6 +50,7 @@ __all__ = [
     "PLACEHOLDER_TAG",
     "Formula",
     "Protected",
+    "math_evidence",
     "protect_math",
     "repair_tex",
 ]

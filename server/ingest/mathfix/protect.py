@@ -13,17 +13,18 @@ import html as _html
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
+from server.ingest.mathfix.dollars import has_math_markup
 from server.ingest.mathfix.emphasis import emphasis_char, emphasis_pairs
 from server.ingest.mathfix.environments import for_katex
 from server.ingest.mathfix.html_out import emit
 from server.ingest.mathfix.records import PLACEHOLDER_TAG, Formula, Protected
 from server.ingest.mathfix.repair import repair_tex
-from server.ingest.mathfix.segments import CJK, Run, Segment, runs, segments
+from server.ingest.mathfix.segments import CJK, Judge, Run, Segment, runs, segments
 from server.ingest.mathfix.split_display import rejoin_split_display
 from server.ingest.mathfix.stray_dollars import split_stray_dollars
 from server.ingest.mathfix.tokens import Tok, tokenize
 
-__all__ = ["protect_math"]
+__all__ = ["math_evidence", "protect_math"]
 
 
 @dataclass
@@ -67,16 +68,43 @@ class _Locator:
         return k if k >= 0 and p < self.segs[k].end else -1
 
 
-def protect_math(src: str) -> Protected:
-    """Replace every math segment of ``src`` by a placeholder and repair its TeX."""
+def math_evidence(src: str) -> bool:
+    """Whether an item's HTML has math by itself: math markup (MathJax/KaTeX, MathML, formula
+    images, LaTeX shortcodes) or a formula that is TeX beyond doubt (a control word such as
+    ``\\alpha``, a bare environment). A feed with one such item has math (``feed_math``)."""
+    if has_math_markup(src):
+        return True
+    toks, _ = rejoin_split_display(tokenize(src))
+    return _probe(runs(toks))
+
+
+def _probe(all_runs: list[Run]) -> bool:
+    probe = Judge(context=True)
+    for run in all_runs:
+        segments(run.text, run.code, None, probe, run.breaks)
+        if probe.strong:
+            return True
+    return False
+
+
+def protect_math(src: str, *, feed_math: bool | None = None) -> Protected:
+    """Replace every math segment of ``src`` by a placeholder and repair its TeX.
+
+    ``feed_math`` says whether the feed has math elsewhere (None: unknown, taken as yes). A span
+    with nothing TeX about it (``$x$``) is math only where the feed or this item has math; code
+    and prose between dollars never are (:mod:`.dollars`); the spans kept as text are counted in
+    ``Protected.text_spans``."""
     toks = tokenize(src)
     toks, joined = rejoin_split_display(toks)
     result = Protected(html="")
     if joined:
         result.judgement_calls["split_display"] += joined
     edits = _Edits()
-    for run in runs(toks):
-        segs = segments(run.text, run.code, result.ambiguous)
+    all_runs = runs(toks)
+    context = feed_math is not False or has_math_markup(src) or _probe(all_runs)
+    judge = Judge(context=context)
+    for run in all_runs:
+        segs = segments(run.text, run.code, result.ambiguous, judge, run.breaks)
         if not segs:
             continue
         where = _Locator(segs)
@@ -84,6 +112,7 @@ def protect_math(src: str) -> Protected:
         for gathered in _gather(run, toks, where, edits):
             edits.layouts.append(_place(gathered, result))
     result.html = emit(toks, edits.literal, edits.cuts, edits.dropped, edits.layouts)
+    result.text_spans.update(judge.text)
     return result
 
 

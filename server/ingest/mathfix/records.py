@@ -40,4 +40,8 @@ class Protected:
     ambiguous: Counter[str] = field(default_factory=Counter)
     """Cases left as written because the context does not prove a repair, by kind
     (``unclosed_environment``, ``matrix_rows``)."""
+    text_spans: Counter[str] = field(default_factory=Counter)
+    """Candidate math spans kept as text, by reason (see :mod:`.dollars`): ``code``, ``prose``,
+    ``unbalanced``, ``latex_source``, ``no_math`` (nothing TeX about it, on a blog without
+    math)."""
     warnings: list[str] = field(default_factory=list)

@@ -9,6 +9,12 @@ Delimiters
     a block element, never opens inside ``<code>``/``<pre>``, ``<script>``, ``<style>`` or
     rendered math (KaTeX/MathJax HTML, MathML).
 
+    Each candidate is then judged (:mod:`.dollars`): code, prose and the like stay text, and so
+    does a span with nothing TeX about it (``$x$``) where neither the post nor the feed has math
+    (``Judge.context``); the search then goes on just after the rejected opening delimiter, so
+    that its closer may open the next formula. A block that shows LaTeX source
+    (``\documentclass``…) has no formulas. Every rejection is counted by reason.
+
     A display environment written straight into the prose (``\begin{equation}…\end{equation}``,
     ``align``, ``gather``…; see :mod:`.environments`) is a display segment too, its
     ``\begin``/``\end`` kept as part of the TeX.
@@ -17,14 +23,17 @@ Delimiters
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from server.ingest.mathfix.dollars import LATEX_SOURCE, PLAIN, TEX, classify, is_strong
 from server.ingest.mathfix.environments import BEGIN, find_environment
+from server.ingest.mathfix.stray_dollars import split_stray_dollars
 from server.ingest.mathfix.tokens import INLINE, NO_SCAN, RAW_TEXT, Tok, classes
 
-__all__ = ["CJK", "MAX_INLINE_CHARS", "Run", "Segment", "runs", "segments"]
+__all__ = ["CJK", "MAX_INLINE_CHARS", "Judge", "Run", "Segment", "runs", "segments"]
 
 MAX_INLINE_CHARS = 4000
 """An inline ``$…$`` formula closes within this many characters (bounds the scan)."""
@@ -45,6 +54,8 @@ class Run:
     """Token index → text offset where it starts."""
     code: bytearray
     """Per character: 1 inside ``<code>``."""
+    breaks: list[int] = field(default_factory=list)
+    """Text offsets of the ``<br>`` line breaks (they add no text)."""
 
 
 @dataclass(frozen=True)
@@ -91,11 +102,48 @@ def _looks_like_tex(body: str) -> bool:
     return bool(_TEX_MARK.search(body)) and not CJK.search(body)
 
 
-def segments(text: str, code: bytearray, ambiguous: Counter[str] | None = None) -> list[Segment]:
+@dataclass
+class Judge:
+    """How the candidates of a post are judged, and what was decided."""
+
+    context: bool = True
+    """The post or its feed has math elsewhere: spans with nothing TeX about them are math."""
+    text: Counter[str] = field(default_factory=Counter)
+    """Candidates kept as text, by reason (``code``, ``prose``, ``unbalanced``,
+    ``latex_source``, ``no_math``)."""
+    strong: int = 0
+    """Accepted segments that are TeX beyond doubt (evidence that the post has math)."""
+
+    def accepts(self, body: str, after: str, *, delim: str) -> bool:
+        parts = split_stray_dollars(body) if "$" in body else [body]
+        if parts is None:
+            return True  # left to the stray-dollar repair, which keeps it as text
+        verdicts = [classify(p, after, delim=delim) for p in parts[::2] if p.strip()]
+        bad = next((v for v in verdicts if v not in (TEX, PLAIN)), None)
+        if bad is None and not self.context and TEX not in verdicts:
+            bad = "no_math"
+        if bad is not None:
+            self.text[bad] += 1
+            return False
+        self.strong += any(is_strong(p) for p in parts[::2])
+        return True
+
+
+def segments(
+    text: str,
+    code: bytearray,
+    ambiguous: Counter[str] | None = None,
+    judge: Judge | None = None,
+    breaks: list[int] | None = None,
+) -> list[Segment]:
     """Math segments of one run, in order; environments that do not close in the run are
-    counted in ``ambiguous`` (``unclosed_environment``)."""
+    counted in ``ambiguous`` (``unclosed_environment``); candidates ``judge`` rejects are
+    counted in it."""
     segs: list[Segment] = []
-    scan = _Scan(text, ambiguous)
+    if judge is not None and LATEX_SOURCE.search(text):
+        judge.text["latex_source"] += len(_DELIM.findall(text))
+        return segs
+    scan = _Scan(text, ambiguous, judge, breaks or [])
     pos = 0
     while pos < len(text):
         m = _DELIM.search(text, pos)
@@ -121,6 +169,8 @@ class _Scan:
 
     text: str
     ambiguous: Counter[str] | None
+    judge: Judge | None = None
+    breaks: list[int] = field(default_factory=list)
     closed: set[str] = field(default_factory=set)
     """Opening delimiters whose closer is known to be absent from here on."""
     closers: dict[str, int] = field(default_factory=dict)
@@ -138,13 +188,27 @@ class _Scan:
             if body >= len(self.text):
                 return None, body
             e = _closing_dollar(self.text, body)
-            return (None, body) if e < 0 else (Segment(s, e + 1, False, 1), e + 1)
+            if e < 0 or not self._accepts(body, e, e + 1, "$"):
+                return None, body
+            return Segment(s, e + 1, False, 1), e + 1
         e = self.text.find(_CLOSER[d], body)
         if e < 0:
             self.closed.add(d)
         if e < 0 or not self.text[body:e].strip():
             return None, after
+        if not self._accepts(body, e, e + 2, d):
+            return None, after
         return Segment(s, e + 2, d != "\\(", 2), e + 2
+
+    def _accepts(self, body: int, end: int, after: int, delim: str) -> bool:
+        if self.judge is None:
+            return True
+        tail = self.text[after : after + 24]
+        inner = self.text[body:end].replace("\n", " ")  # a source newline is a space in HTML
+        lo, hi = bisect_left(self.breaks, body), bisect_right(self.breaks, end)
+        for at in reversed(self.breaks[lo:hi]):  # the <br> line breaks, as the reader sees them
+            inner = inner[: at - body] + "\n" + inner[at - body :]
+        return self.judge.accepts(inner, tail, delim=delim)
 
     def _environment(self, s: int, after: int) -> tuple[Segment | None, int]:
         if BEGIN.match(self.text, s) is None:
@@ -154,6 +218,8 @@ class _Scan:
             if self.ambiguous is not None:
                 self.ambiguous["unclosed_environment"] += 1
             return None, after
+        if self.judge is not None:
+            self.judge.strong += 1
         return Segment(s, e, True, 0), e
 
 
@@ -217,6 +283,8 @@ def runs(toks: list[Tok]) -> list[Run]:
             continue
         cur.toks.append(idx)
         cur.offset[idx] = length
+        if tok.kind == "open" and tok.name == "br":
+            cur.breaks.append(length)
         if tok.kind == "text":
             text.append(tok.text)
             cur.code.extend((b"\x01" if code_depth else b"\x00") * len(tok.text))
