@@ -27,6 +27,7 @@ import shutil
 import tempfile
 import unicodedata
 import urllib.parse
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ from server.ingest.llms_txt import (
     site_from_manifest,
 )
 from server.ingest.posts import Post, parse_post
+from server.ingest.wordpress import PUBLISHED_TYPES
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -100,6 +102,10 @@ class BuildReport:
     """Per post id, the key of the item's source (see ``source_key``): equal keys, equal post."""
     reused: int = 0
     """Items not converted again because their source had not changed (``reuse``)."""
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Items of a WordPress export that are not published posts or pages, by kind: the post
+    type (``attachment``, ``nav_menu_item``, ``revision``…), else the status (``draft``,
+    ``private``, ``trash``…), or ``untitled`` (no title and almost no text)."""
 
     @property
     def posts(self) -> int:
@@ -110,6 +116,14 @@ class BuildReport:
             f"feed: {self.source}"
             + (" (304 Not Modified: cached copy)" if self.not_modified else ""),
             f"  dated {self.feed_date or 'unknown'}, {self.items} item(s)",
+            *(
+                [
+                    f"  skipped {sum(self.skipped.values())} item(s) that are not published "
+                    "posts or pages: " + ", ".join(f"{k} {v}" for k, v in self.skipped.items())
+                ]
+                if self.skipped
+                else []
+            ),
             f"posts: {len(self.written)} written, {len(self.unchanged)} unchanged, "
             f"{len(self.kept)} kept from earlier feeds ({self.posts} in all)",
         ]
@@ -131,6 +145,14 @@ class BuildReport:
                 f"  dollar spans kept as text: {sum(m.text_spans.values())}"
                 + (f" ({kept})" if kept else "")
             )
+            if m.shortcodes or m.unknown_shortcodes:
+                done = ", ".join(f"{k} {v}" for k, v in m.shortcodes.items())
+                left = ", ".join(f"[{k}] {v}" for k, v in m.unknown_shortcodes.items())
+                lines.append(
+                    f"  wordpress markup rendered: {done or 'none'}; unknown shortcodes kept "
+                    f"as text: {sum(m.unknown_shortcodes.values())}"
+                    + (f" ({left})" if left else "")
+                )
             for label, kinds in (
                 ("recovered", m.recovered),
                 ("ambiguous, left as written", m.ambiguous),
@@ -186,6 +208,8 @@ def section_and_slug(item: FeedItem, ident: str) -> tuple[str, str]:
     section = next(
         (s for s in (_clean_segment(c, lower=True) for c in item.categories) if s), "posts"
     )
+    if item.post_type == "page":
+        section = "pages"  # a WordPress page: a section of its own
     segments = [s for s in path.split("/") if s]
     slug = ""
     if segments:
@@ -194,6 +218,8 @@ def section_and_slug(item: FeedItem, ident: str) -> tuple[str, str]:
         if dot and stem and ext.isalpha() and len(ext) <= 5:
             last = stem
         slug = _clean_segment(last)
+    if item.slug:
+        slug = _clean_segment(item.slug) or slug  # a WordPress export's wp:post_name
     if not slug:
         slug = _clean_segment(item.title, lower=True)
     return section, slug or f"post-{_short_hash(ident)}"
@@ -362,7 +388,9 @@ def _convert(
 ) -> tuple[str, Any, tuple[str, ...]]:
     from server.ingest.markdown import html_to_markdown
 
-    conversion = html_to_markdown(item.html, base_url=base_url, feed_math=feed_math)
+    conversion = html_to_markdown(
+        item.html, base_url=base_url, feed_math=feed_math, wordpress=item.raw
+    )
     return conversion.markdown, conversion.math, conversion.warnings
 
 
@@ -382,7 +410,7 @@ def feed_has_math(feed: Feed) -> bool:
     ``$x$`` with nothing TeX about it is math in every post; otherwise it stays text."""
     from server.ingest.mathfix import math_evidence
 
-    return any(math_evidence(item.html) for item in feed.items)
+    return any(math_evidence(item.html) for item in feed.items if skip_kind(item) is None)
 
 
 def source_key(item: FeedItem, feed_math: bool | None = None) -> str:
@@ -391,6 +419,9 @@ def source_key(item: FeedItem, feed_math: bool | None = None) -> str:
     converts only new keys."""
     fields = (
         None if feed_math is None else str(feed_math),
+        item.slug,
+        item.post_type,
+        "raw" if item.raw else "html",
         item.guid,
         item.link,
         item.title,
@@ -449,9 +480,14 @@ def _plan(
     planned: list[_Planned] = []
     total = len(feed.items)
     feed_math = feed_has_math(feed)
+    skipped: Counter[str] = Counter()
     for n, item in enumerate(feed.items, 1):
         if progress is not None:
             progress(n, total)
+        kind = skip_kind(item)
+        if kind is not None:
+            skipped[kind] += 1
+            continue
         ident = item_id(item)
         label = f"item {item.index + 1} ({item.title or item.link or ident})"
         report.warnings.extend(f"{label}: {w}" for w in item.warnings)
@@ -521,7 +557,29 @@ def _plan(
         if cache is not None:
             cache[hashlib.sha256(text.encode("utf-8")).hexdigest()] = (post, text)
         planned.append(_Planned(ident, post, text))
+    report.skipped = dict(sorted(skipped.items()))
     return planned
+
+
+_FRAGMENT_CHARS = 200
+"""An untitled export item with less text than this is a fragment, not a post."""
+
+
+def skip_kind(item: FeedItem) -> str | None:
+    """Why an item of a WordPress export is not a note (None: it is one). Feeds' items always
+    are: only an export says post type and status."""
+    if item.post_type is None:
+        return None
+    if item.post_type not in PUBLISHED_TYPES:
+        return item.post_type
+    if item.status != "publish":
+        return item.status or "no_status"
+    if not item.title and len(" ".join(_TAGS.sub(" ", item.html).split())) < _FRAGMENT_CHARS:
+        return "untitled"
+    return None
+
+
+_TAGS = re.compile(r"<[^>]*>")
 
 
 def _feed_record(feed: Feed, source: str | Path, old: dict[str, Any]) -> dict[str, Any]:

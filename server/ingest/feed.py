@@ -27,6 +27,7 @@ from typing import Any
 
 from server.files import write_atomic
 from server.ingest.fetch import DEFAULT_POLICY, FetchError, FetchPolicy, fetch
+from server.ingest.wordpress.wxr import wxr_fields, wxr_prefix
 
 USER_AGENT = "notes-kb/0.1 (+feed ingest)"
 
@@ -52,6 +53,18 @@ class FeedItem:
     base: str | None = None
     """The URL that relative links in ``html`` are relative to (xml:base, else the link)."""
     warnings: tuple[str, ...] = ()
+    post_type: str | None = None
+    """In a WordPress export, the item's ``wp:post_type`` (``post``, ``page``, ``attachment``,
+    ``nav_menu_item``, ``revision``…); None in a feed (every item is a post)."""
+    status: str | None = None
+    """In a WordPress export, the item's ``wp:status`` (``publish``, ``draft``, ``private``…)."""
+    slug: str | None = None
+    """In a WordPress export, ``wp:post_name``, percent-decoded."""
+    tags: tuple[str, ...] = ()
+    """In a WordPress export, the item's tags (``<category domain="post_tag">``)."""
+    raw: bool = False
+    """``html`` is raw WordPress post content (an export): paragraphs and shortcodes are made
+    when it is converted (``server.ingest.wordpress.render_raw``)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,8 @@ class Feed:
     context: str = ""
     """What items inherit from the channel (language, author, link), hashed: equal contexts,
     equal items for equal item bytes (see ``parse_feed_incremental``)."""
+    wxr: bool = False
+    """A WordPress export (WXR), not a feed: its items say their post type and status."""
 
 
 @dataclass(frozen=True)
@@ -435,6 +450,7 @@ def parse_feed(data: bytes, *, content_type: str | None = None) -> Feed:
             f"feed: not well-formed XML, read leniently: {parsed.get('bozo_exception')}"
         )
     language = channel.get("language") or None
+    wxr = wxr_prefix(data)
     items: list[FeedItem] = []
     for index, entry in enumerate(entries):
         warnings: list[str] = []
@@ -444,6 +460,9 @@ def parse_feed(data: bytes, *, content_type: str | None = None) -> Feed:
             )
         link = str(entry.get("link") or "").strip()
         guid = str(entry.get("id") or "").strip()
+        if wxr is not None:
+            items.append(_wxr_item(index, entry, channel, language, wxr, warnings))
+            continue
         items.append(
             FeedItem(
                 index=index,
@@ -485,6 +504,34 @@ def parse_feed(data: bytes, *, content_type: str | None = None) -> Feed:
         malformed=str(parsed.get("bozo_exception")) if parsed.get("bozo") else None,
         channel_date=channel_date,
         context=hashlib.sha256(context.encode("utf-8")).hexdigest(),
+        wxr=wxr is not None,
+    )
+
+
+def _wxr_item(
+    index: int, entry: Any, channel: Any, language: str | None, prefix: str, warnings: list[str]
+) -> FeedItem:
+    """One item of a WordPress export: its post type, status, slug, GMT date, categories and
+    tags come from the ``wp:`` elements (the RSS ``pubDate`` of a draft is 1970)."""
+    wp = wxr_fields(entry, prefix)
+    return FeedItem(
+        index=index,
+        guid=str(entry.get("id") or "").strip(),
+        link=str(entry.get("link") or "").strip(),
+        title=_title(entry),
+        published=wp.published,
+        updated=None,
+        author=_text(entry.get("author")) or _text(channel.get("author")) or None,
+        categories=wp.categories,
+        language=_item_language(entry, language),
+        html=_item_html(entry),
+        base=_item_base(entry, channel),
+        warnings=tuple(warnings),
+        post_type=wp.post_type,
+        status=wp.status,
+        slug=wp.slug,
+        tags=wp.tags,
+        raw=True,
     )
 
 

@@ -33,23 +33,34 @@ Modules: :mod:`.report` (what a conversion returns), :mod:`.elements` (element c
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bs4 import BeautifulSoup
 
-from server.ingest.markdown.report import Conversion, MathReport
+from server.ingest.markdown.report import Conversion, MathReport, counts
 from server.ingest.markdown.writer import Writer
 from server.ingest.mathfix import protect_math
+from server.ingest.wordpress import render_raw
 
 __all__ = ["Conversion", "MathReport", "html_to_markdown"]
 
 
 def html_to_markdown(
-    html: str, *, base_url: str | None = None, feed_math: bool | None = None
+    html: str,
+    *,
+    base_url: str | None = None,
+    feed_math: bool | None = None,
+    wordpress: bool = False,
 ) -> Conversion:
     """Convert one feed item's HTML body to Markdown, repairing its math.
 
     ``feed_math``: whether the feed has math elsewhere (``server.ingest.mathfix.math_evidence``
     of any item; None: unknown, taken as yes). Spans with nothing TeX about them are math only
-    where the feed or the item has math."""
+    where the feed or the item has math. ``wordpress``: ``html`` is raw WordPress post content
+    (an export): wpautop and the shortcodes run first (``server.ingest.wordpress.render_raw``)."""
+    rendered = render_raw(html) if wordpress else None
+    if rendered is not None:
+        html = rendered.html
     protected = protect_math(html, feed_math=feed_math)
     soup = BeautifulSoup(protected.html, "html.parser")
     writer = Writer(protected.formulas, base_url)
@@ -59,9 +70,16 @@ def html_to_markdown(
     warnings = list(dict.fromkeys(protected.warnings + writer.warnings))
     if unused:
         warnings.append(f"{unused} formula(s) inside dropped elements")
+    report = writer.report(protected)
+    if rendered is not None:
+        report = replace(
+            report,
+            shortcodes=counts(rendered.shortcodes),
+            unknown_shortcodes=counts(rendered.unknown),
+        )
     return Conversion(
         markdown=markdown,
-        math=writer.report(protected),
+        math=report,
         warnings=tuple(warnings),
         formulas=tuple(writer.emitted),
     )

@@ -36,6 +36,11 @@ class MathReport:
     """Spans between math delimiters kept as text (their dollars escaped), by reason: ``code``,
     ``prose``, ``unbalanced``, ``latex_source``, ``no_math``
     (:mod:`server.ingest.mathfix.dollars`)."""
+    shortcodes: dict[str, int] = field(default_factory=dict)
+    """WordPress shortcodes and code blocks rendered, by kind (``code``, ``wp_syntax``,
+    ``latex``, ``caption``, ``gist``, ``embed``: :mod:`server.ingest.wordpress.shortcodes`)."""
+    unknown_shortcodes: dict[str, int] = field(default_factory=dict)
+    """Shortcodes left as text, by name."""
 
     def merged(self, other: MathReport) -> MathReport:
         return MathReport(
@@ -48,6 +53,8 @@ class MathReport:
             ambiguous=counts(self.ambiguous, other.ambiguous),
             furniture=counts(self.furniture, other.furniture),
             text_spans=counts(self.text_spans, other.text_spans),
+            shortcodes=counts(self.shortcodes, other.shortcodes),
+            unknown_shortcodes=counts(self.unknown_shortcodes, other.unknown_shortcodes),
         )
 
 
