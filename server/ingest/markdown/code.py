@@ -69,12 +69,16 @@ figure)."""
 def code_block(pre: Tag) -> tuple[str, str]:
     """The fenced block of ``pre`` and the language it names (``""`` if none)."""
     lang = language(pre)
-    inner = pre.find_all("pre")
-    if inner:  # Rouge's line numbers: a table of (gutter, code) inside the <pre>
-        pre = inner[-1]
     for gutter in pre.find_all(class_=GUTTER_CLASSES.__contains__):
         if isinstance(gutter, Tag):
             gutter.decompose()
+    inner = [p for p in pre.find_all("pre") if isinstance(p, Tag)]
+    if inner:
+        lang = lang or language(inner[-1])
+        # Rouge's line numbers: a table of (gutter, code) inside the <pre>, nothing else; an
+        # author's <pre> around a WP-Syntax one keeps its own text too
+        if pre.get_text().strip() == inner[-1].get_text().strip():
+            pre = inner[-1]
     for br in pre.find_all("br"):
         br.replace_with("\n")
     text = pre.get_text()

@@ -10,6 +10,7 @@ spans give their text back), repairs the TeX and writes the HTML back with place
 from __future__ import annotations
 
 import html as _html
+import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
@@ -25,6 +26,9 @@ from server.ingest.mathfix.stray_dollars import split_stray_dollars
 from server.ingest.mathfix.tokens import Tok, tokenize
 
 __all__ = ["math_evidence", "protect_math"]
+
+_WP_LATEX = re.compile(r"latex[ =]")
+_WP_PARAMS = re.compile(r"(?:&(?:amp;)?(?:bg|fg|s|zoom)=[^&]*)+\s*$")
 
 
 @dataclass
@@ -199,7 +203,12 @@ def _place(g: _Gathered, result: Protected) -> str:
     """Repair a gathered segment, record its formulas and return the HTML that replaces it."""
     raw = "".join(g.pieces)
     dl = g.seg.delim
-    parts = split_stray_dollars(raw[dl : len(raw) - dl])
+    body = raw[dl : len(raw) - dl]
+    if raw.startswith("$") and not raw.startswith("$$") and _WP_LATEX.match(body):
+        # WordPress.com's $latex …$ left unrendered: the word is the syntax, not the formula
+        body = _WP_PARAMS.sub("", _WP_LATEX.sub("", body, count=1))
+        result.recovered["wordpress_latex"] += 1
+    parts = split_stray_dollars(body)
     if parts is None:
         result.warnings.append(f"math with unbalanced $ left as text: {raw[:60]!r}")
         return _html.escape(raw, quote=False)
