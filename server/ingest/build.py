@@ -45,6 +45,7 @@ from server.ingest.llms_txt import (
     render_llms_txt,
     site_from_manifest,
 )
+from server.ingest.mathfix.macros import unknown_commands
 from server.ingest.posts import Post, parse_post
 from server.ingest.wordpress import PUBLISHED_TYPES
 
@@ -102,6 +103,9 @@ class BuildReport:
     """Per post id, the key of the item's source (see ``source_key``): equal keys, equal post."""
     reused: int = 0
     """Items not converted again because their source had not changed (``reuse``)."""
+    undefined: dict[str, list[str]] = field(default_factory=dict)
+    """Per post converted by this build, the TeX control words of its formulas that neither
+    KaTeX nor the site's macros (``--tex-macros``) define."""
     skipped: dict[str, int] = field(default_factory=dict)
     """Items of a WordPress export that are not published posts or pages, by kind: the post
     type (``attachment``, ``nav_menu_item``, ``revision``…), else the status (``draft``,
@@ -160,6 +164,12 @@ class BuildReport:
             ):
                 if kinds:
                     lines.append(f"  {label}: " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
+        if self.undefined:
+            lines.append(
+                f"TeX commands KaTeX does not know, in {len(self.undefined)} post(s) "
+                "(define them with --tex-macros FILE):"
+            )
+            lines += [f"  {path}: {', '.join(cmds)}" for path, cmds in self.undefined.items()]
         lines.append(f"warnings: {len(self.warnings)}")
         lines += [f"  {w}" for w in self.warnings]
         return "\n".join(lines)
@@ -385,13 +395,13 @@ def _latest(a: str | None, b: str | None) -> str | None:
 
 def _convert(
     item: FeedItem, base_url: str | None, feed_math: bool | None = None
-) -> tuple[str, Any, tuple[str, ...]]:
+) -> tuple[str, Any, tuple[str, ...], tuple[tuple[str, bool], ...]]:
     from server.ingest.markdown import html_to_markdown
 
     conversion = html_to_markdown(
         item.html, base_url=base_url, feed_math=feed_math, wordpress=item.raw
     )
-    return conversion.markdown, conversion.math, conversion.warnings
+    return conversion.markdown, conversion.math, conversion.warnings, conversion.formulas
 
 
 @functools.cache
@@ -470,6 +480,7 @@ def _plan(
     root: Path,
     reuse: Mapping[str, str] | None = None,
     cache: PostCache | None = None,
+    tex_macros: Mapping[str, str] | None = None,
 ) -> list[_Planned]:
     """Convert every item in memory; assign paths (manifest first, then collision suffixes).
 
@@ -514,7 +525,7 @@ def _plan(
                 planned.append(_Planned(ident, kept[0], kept[1]))
                 continue
         try:
-            markdown, math, conv_warnings = _convert(item, item.base, feed_math)
+            markdown, math, conv_warnings, formulas = _convert(item, item.base, feed_math)
         except Exception as exc:  # one bad item never stops the build
             report.warnings.append(f"{label}: cannot convert its HTML ({exc!r}); skipped")
             continue
@@ -554,6 +565,9 @@ def _plan(
             body=f"# {_escape_title(title)}\n\n{markdown}",
         )
         text = post.to_markdown()
+        unknown = sorted({c for tex, _ in formulas for c in unknown_commands(tex, tex_macros)})
+        if unknown:
+            report.undefined[f"content/posts/{section}/{slug}.md"] = unknown
         if cache is not None:
             cache[hashlib.sha256(text.encode("utf-8")).hexdigest()] = (post, text)
         planned.append(_Planned(ident, post, text))
@@ -582,6 +596,13 @@ def skip_kind(item: FeedItem) -> str | None:
 _TAGS = re.compile(r"<[^>]*>")
 
 
+def _stored_macros(record: Mapping[str, Any]) -> dict[str, str]:
+    stored = record.get("tex_macros")
+    if not isinstance(stored, dict):
+        return {}
+    return {str(k): str(v) for k, v in stored.items()}
+
+
 def _feed_record(feed: Feed, source: str | Path, old: dict[str, Any]) -> dict[str, Any]:
     feed_url = feed.self_link or (str(source) if is_url(source) else "") or old.get("feed_url")
     record = {
@@ -605,6 +626,7 @@ def build(
     loaded: tuple[Feed, Fetched] | None = None,
     reuse: Mapping[str, str] | None = None,
     cache: PostCache | None = None,
+    tex_macros: Mapping[str, str] | None = None,
 ) -> BuildReport:
     """Build ``settings.root`` from ``feed`` (a path or an http(s) URL; default
     ``content/feed.xml``). ``base_url`` prefixes the links of ``llms.txt`` (default:
@@ -633,7 +655,9 @@ def build(
         except FeedError as exc:
             raise BuildError(str(exc)) from None
     with _build_lock(settings):
-        return _build(settings, source, base_url, tools, progress, loaded, reuse, cache)
+        return _build(
+            settings, source, base_url, tools, progress, loaded, reuse, cache, tex_macros or {}
+        )
 
 
 @contextlib.contextmanager
@@ -662,6 +686,7 @@ def _build(
     loaded: tuple[Feed, Fetched],
     reuse: Mapping[str, str] | None,
     cache: PostCache | None = None,
+    tex_macros: Mapping[str, str] | None = None,
 ) -> BuildReport:
     base = settings.base_url if base_url is None else base_url
     report = BuildReport(source=str(source))
@@ -671,7 +696,11 @@ def _build(
     report.items = len(parsed.items)
     report.warnings.extend(parsed.warnings)
     old_feed, entries = load_manifest(settings.manifest_path)
-    planned = _plan(parsed, entries, report, progress, settings.root, reuse, cache)
+    # the site's macros: given now, else those of the last build (kept like the feed's title)
+    macros = dict(tex_macros or {}) or _stored_macros(old_feed)
+    planned = _plan(
+        parsed, entries, report, progress, settings.root, reuse, cache, tex_macros=macros
+    )
     tool_list = list(tools)
 
     # Every file of the build is written at once at the end, or none is (one disk flush).
@@ -738,11 +767,14 @@ def _build(
                 report.warnings.append(f"{rel}: not in the manifest (not listed in llms.txt)")
 
         record = _feed_record(parsed, source, old_feed)
+        if macros:  # for the HTML view and llms.txt (absent when there are none)
+            record["tex_macros"] = dict(sorted(macros.items()))
         site = Site(
             title=record["title"] or "notes-kb",
             description=record["description"],
             link=record["link"],
             feed_url=record["feed_url"],
+            tex_macros=tuple(sorted(macros.items())),
         )
         outputs = [
             (settings.llms_full_path, render_llms_full(posts, base, site=site)),
@@ -799,12 +831,14 @@ def check(
     feed: str | Path | None = None,
     *,
     tools: Sequence[ToolLink] = (),
+    tex_macros: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Problems with the built content under ``settings.root`` (empty when all is well).
 
     Rebuilds from ``feed`` (default ``content/feed.xml``) in a temporary copy of the manifest
     and posts (so kept posts count) and compares every built file byte for byte; also parses
-    every post (front matter and Markdown) and refuses raw HTML."""
+    every post (front matter and Markdown), refuses raw HTML and names the TeX commands that
+    neither KaTeX nor the site's macros (``tex_macros``, else those of the last build) define."""
     root = settings.root
     problems: list[str] = []
     source: str | Path = feed if feed is not None else settings.feed_path
@@ -820,9 +854,14 @@ def check(
         if settings.posts_dir.is_dir():
             shutil.copytree(settings.posts_dir, fresh.posts_dir)
         try:
-            build(fresh, source, "", tools=tools)
+            fresh_report = build(fresh, source, "", tools=tools, tex_macros=tex_macros)
         except BuildError as exc:
             return [f"build failed: {exc}"]
+        problems += [
+            f"{path}: TeX commands KaTeX does not know: {', '.join(cmds)} "
+            "(define them with --tex-macros FILE)"
+            for path, cmds in fresh_report.undefined.items()
+        ]
         expected = built_files(fresh_root, manifest_only=True)
     actual = built_files(root)
     for rel in sorted(set(expected) | set(actual)):

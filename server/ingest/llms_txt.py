@@ -29,6 +29,8 @@ class Site:
     feed_url: str = ""
     updated: str = ""
     """When a live service last updated the content from the feed (a feed date; may be "")."""
+    tex_macros: tuple[tuple[str, str], ...] = ()
+    """The site's TeX macros (``notes-kb build --tex-macros``): name, body."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,22 @@ def site_from_manifest(manifest_path: Path) -> Site:
         description=str(feed.get("description") or ""),
         link=str(feed.get("link") or ""),
         feed_url=str(feed.get("feed_url") or ""),
+        tex_macros=_stored_macros(feed.get("tex_macros")),
     )
+
+
+def _stored_macros(stored: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(stored, dict):
+        return ()
+    return tuple(sorted((str(k), str(v)) for k, v in stored.items()))
+
+
+def _macros_prose(macros: Sequence[tuple[str, str]]) -> str:
+    """The site's TeX macros, so that a reader of the formulas knows them."""
+    if not macros:
+        return ""
+    defs = "; ".join(f"`{name}` is `{body}`" for name, body in macros)
+    return f" Formulas also use the site's own TeX macros (#1, #2 are arguments): {defs}."
 
 
 def _link_title(text: str) -> str:
@@ -172,7 +189,8 @@ def render_llms_txt(
             f" The content was last updated from the feed on {site.updated}."
             if site.updated
             else ""
-        ),
+        )
+        + _macros_prose(site.tex_macros),
     ]
     for section, items in group_posts(posts):
         lines += ["", f"## {section_title(section)}", ""]

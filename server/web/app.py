@@ -282,7 +282,8 @@ class Service:
             post = self.post(section, slug)
             note = f"{section}/{slug}"
             tools = [s.name for s in self.toolset.specs.values() if s.note == note]
-            hit = self._post_html[key] = Cached(html_view.post_page(post, tools), HTML)
+            macros = dict(self.site().tex_macros)
+            hit = self._post_html[key] = Cached(html_view.post_page(post, tools, macros), HTML)
         return hit
 
     # ---- llms.txt

@@ -134,7 +134,8 @@ def export(
         put(f"posts/{post.section}/{post.slug}.md", source.read_bytes())
         note = f"{post.section}/{post.slug}"
         tools = [s.name for s in specs if s.note == note]
-        put(f"posts/{post.section}/{post.slug}/index.html", html_view.post_page(post, tools))
+        page = html_view.post_page(post, tools, dict(site.tex_macros))
+        put(f"posts/{post.section}/{post.slug}/index.html", page)
     charts = example_charts(toolset)
     for spec in specs:
         text = tool_doc_text(toolset, spec, settings, posts)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
@@ -162,12 +162,16 @@ def sanitize_mathml(markup: str) -> str:
     return "".join(parser.out)
 
 
-def latex_to_html(latex: str, display: bool) -> str:
-    """MathML for one formula, or the escaped source in ``<code>`` when it cannot be converted."""
+def latex_to_html(latex: str, display: bool, macros: Mapping[str, str] | None = None) -> str:
+    """MathML for one formula, or the escaped source in ``<code>`` when it cannot be converted.
+    ``macros``: the site's TeX macros (``notes-kb build --tex-macros``), expanded first."""
     from latex2mathml.converter import convert
 
+    from server.ingest.mathfix.macros import expand
+
     try:
-        mathml = convert(latex.strip(), display="block" if display else "inline")
+        tex = expand(latex.strip(), macros) if macros else latex.strip()
+        mathml = convert(tex, display="block" if display else "inline")
     except Exception:  # latex2mathml raises many kinds of errors on bad input
         cls = "math-error math-block" if display else "math-error"
         return f'<code class="{cls}">{html.escape(latex)}</code>'
@@ -176,7 +180,7 @@ def latex_to_html(latex: str, display: bool) -> str:
 
 def _render_math(display: bool, wrapper: str) -> Any:
     def render(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-        inner = latex_to_html(tokens[idx].content, display)
+        inner = latex_to_html(tokens[idx].content, display, (env or {}).get("tex_macros"))
         if wrapper == "div":
             return f'<div class="math block">{inner}</div>\n'
         return f'<span class="math {"display" if display else "inline"}">{inner}</span>'
@@ -217,8 +221,11 @@ def _heading_anchors(texts: Sequence[str]) -> list[str]:
     return list(unique_anchors(list(texts)))
 
 
-def render_markdown(text: str) -> tuple[str, list[Heading]]:
-    """HTML for a Markdown document, with ``id`` anchors on headings (``server.kb.anchors``)."""
+def render_markdown(
+    text: str, macros: Mapping[str, str] | None = None
+) -> tuple[str, list[Heading]]:
+    """HTML for a Markdown document, with ``id`` anchors on headings (``server.kb.anchors``);
+    ``macros`` are the site's TeX macros."""
     md = _md()
     tokens: list[Token] = md.parse(text)
     opens = [(i, tok) for i, tok in enumerate(tokens) if tok.type == "heading_open"]
@@ -228,7 +235,7 @@ def render_markdown(text: str) -> tuple[str, list[Heading]]:
     for (_, tok), heading_text, anchor in zip(opens, texts, anchors, strict=True):
         tok.attrSet("id", anchor)
         headings.append(Heading(int(tok.tag[1:]), heading_text, anchor))
-    rendered: str = md.renderer.render(tokens, md.options, {})
+    rendered: str = md.renderer.render(tokens, md.options, {"tex_macros": macros or {}})
     return rendered, headings
 
 
@@ -260,9 +267,11 @@ def page(title: str, body: str, *, lang: str = "en", links: Iterable[tuple[str, 
     )
 
 
-def post_page(post: Post, tools: Sequence[str] = ()) -> str:
+def post_page(
+    post: Post, tools: Sequence[str] = (), macros: Mapping[str, str] | None = None
+) -> str:
     """The HTML view of a post: its Markdown body, its metadata, links to its tools."""
-    body, _ = render_markdown(post.body)
+    body, _ = render_markdown(post.body, macros)
     meta = [html.escape(section_title(post.section))]
     if post.published:
         meta.append(html.escape(post.published[:10]))

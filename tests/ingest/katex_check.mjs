@@ -1,4 +1,5 @@
-// Render TeX with KaTeX, strictly: reads a JSON array of {"tex", "display"} on stdin and prints
+// Render TeX with KaTeX, strictly: reads a JSON array of {"tex", "display", "macros"?} on stdin
+// (macros: KaTeX's option, {"\\name": "body"}) and prints
 // a JSON array of {"index", "tex", "error"} for every formula KaTeX refuses (empty: all render).
 // Used by tests/ingest/test_katex.py; KaTeX comes from node_modules (npm ci, package-lock.json).
 import { createRequire } from "node:module";
@@ -19,6 +20,7 @@ items.forEach((item, index) => {
       throwOnError: true,
       strict: "ignore",
       trust: false,
+      macros: item.macros ? { ...item.macros } : {},
     });
   } catch (err) {
     errors.push({ index, tex: item.tex, error: String(err && err.message ? err.message : err) });
