@@ -357,3 +357,51 @@ def test_real_wordpress_export(shared_data: Path, tmp_path: Path) -> None:
 
 
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
+
+
+# --- a WordPress feed (already rendered): its plugins' math and code markup --------------------
+
+FEED_MARKUP: dict[str, tuple[str, str]] = {
+    "katex_plugin": (
+        '<p>KaTeX <span class="katex-eq" data-katex-display="false">a &lt; b_i</span>:</p>'
+        '<p><span class="katex-eq" data-katex-display="true">\\sum_i x_i</span></p>',
+        "KaTeX $a < b_i$:\n\n$$\n\\sum_i x_i\n$$\n",
+    ),
+    "quicklatex": (
+        '<p>So <img src="https://b.example/wp-content/ql-cache/quicklatex.com-1a_l3.png" '
+        'class="ql-img-inline-formula quicklatex-auto-format" '
+        'alt="&#92;&#102;&#114;&#97;&#99;&#123;a&#125;&#123;b&#125;" /> holds.</p>'
+        '<p><img src="https://b.example/ql-cache/quicklatex.com-9_l3.png" '
+        'class="ql-img-displayed-equation" alt="\\[ x^2 + y^2 = 1 \\]" /></p>',
+        "So $\\frac{a}{b}$ holds.\n\n$$\nx^2 + y^2 = 1\n$$\n",
+    ),
+    "unrendered_latex_shortcode_zh": (
+        "<p>面积 [latex]\\pi r^2[/latex]，代码 <code>[latex]x[/latex]</code> 不变。</p>",
+        "面积 $\\pi r^2$，代码 `[latex]x[/latex]` 不变。\n",
+    ),
+    "crayon": ('<pre class="lang:python decode:true">print(1)</pre>', "```python\nprint(1)\n```\n"),
+    "crayon_default": ('<pre class="lang:default decode:true">x</pre>', "```\nx\n```\n"),
+    "enlighter": (
+        '<pre class="EnlighterJSRAW" data-enlighter-language="php">echo 1;</pre>',
+        "```php\necho 1;\n```\n",
+    ),
+    "wp_syntax_geshi": (
+        '<div class="wp_syntax"><table><tr><td class="line_numbers"><pre>1\n2\n</pre></td>'
+        '<td class="code"><pre class="python" style="font-family:monospace;">'
+        '<span class="kw1">if</span> a &amp;lt; b:\n    c</pre></td></tr></table></div>',
+        "```python\nif a &lt; b:\n    c\n```\n",
+    ),
+    "markdown_code_class": (
+        '<pre><code class="python">x = 1</code></pre>',
+        "```python\nx = 1\n```\n",
+    ),
+    "unknown_code_class": ('<pre><code class="foo">x = 1</code></pre>', "```\nx = 1\n```\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FEED_MARKUP))
+def test_wordpress_feed_markup(name: str) -> None:
+    html, markdown = FEED_MARKUP[name]
+    conv = html_to_markdown(html)
+    assert conv.markdown == markdown
+    assert katex_errors(list(conv.formulas)) == []

@@ -33,6 +33,7 @@ Modules: :mod:`.report` (what a conversion returns), :mod:`.elements` (element c
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 from bs4 import BeautifulSoup
@@ -40,7 +41,8 @@ from bs4 import BeautifulSoup
 from server.ingest.markdown.report import Conversion, MathReport, counts
 from server.ingest.markdown.writer import Writer
 from server.ingest.mathfix import protect_math
-from server.ingest.wordpress import render_raw
+from server.ingest.wordpress import Rendered, render_raw
+from server.ingest.wordpress.shortcodes import latex as latex_shortcodes
 
 __all__ = ["Conversion", "MathReport", "html_to_markdown"]
 
@@ -61,6 +63,10 @@ def html_to_markdown(
     rendered = render_raw(html) if wordpress else None
     if rendered is not None:
         html = rendered.html
+    elif "[latex]" in html.lower():  # a feed where a LaTeX plugin's shortcode was not rendered
+        found: Counter[str] = Counter()
+        html = latex_shortcodes(html, found)
+        rendered = Rendered(html, found)
     protected = protect_math(html, feed_math=feed_math)
     soup = BeautifulSoup(protected.html, "html.parser")
     writer = Writer(protected.formulas, base_url)

@@ -16,6 +16,10 @@ Pandoc, Quarto              ``div.sourceCode`` > ``pre.sourceCode.LANG``
 WordPress                   ``pre.wp-block-code`` > ``code.language-LANG`` or ``code[lang]``;
                             SyntaxHighlighter ``pre class="brush: LANG; …"``; ``pre[lang]``
 GitHub, Sphinx              ``div.highlight-source-LANG``, ``div.highlight-LANG``
+WordPress plugins           Crayon ``pre class="lang:LANG decode:true"``; Enlighter
+                            ``data-enlighter-language``; WP-Syntax's GeSHi output
+                            ``div.wp_syntax`` … ``pre.LANG``; Markdown ``<pre><code class="LANG">``
+                            (a known language name)
 ==========================  ===================================================================
 
 Line-number gutters never reach the code: a highlighter's table keeps only its code cell
@@ -34,7 +38,16 @@ from server.ingest.markdown.elements import attr, classes
 __all__ = ["GUTTER_CLASSES", "code_block", "language"]
 
 GUTTER_CLASSES = frozenset(
-    {"ln", "lnt", "linenos", "lineno", "line-numbers-rows", "gutter", "hljs-ln-numbers"}
+    {
+        "ln",
+        "lnt",
+        "linenos",
+        "lineno",
+        "line-numbers-rows",
+        "gutter",
+        "hljs-ln-numbers",
+        "line_numbers",
+    }
 )
 """Classes of the elements that hold line numbers inside a code block."""
 
@@ -43,10 +56,117 @@ _WRAPPER_PREFIX = re.compile(r"^(?:language|highlight-source|highlight)-.")
 _HUMAN_LANGUAGE = re.compile(r"^(?:[a-z]{2}(?:-[A-Za-z]{2,4})?|zh-Han[st])$")
 """``lang`` values that name a human language (``en``, ``zh-CN``): not a code language."""
 _BRUSH = re.compile(r"\bbrush\s*:\s*([A-Za-z0-9_+#.-]+)")
+_CRAYON = re.compile(r"(?:^|\s)lang:([A-Za-z0-9_+#.-]+)")
+_LANGUAGE_NAMES = frozenset(
+    [
+        "python",
+        "py",
+        "python3",
+        "bash",
+        "sh",
+        "shell",
+        "zsh",
+        "console",
+        "javascript",
+        "js",
+        "jsx",
+        "java",
+        "c",
+        "cpp",
+        "cxx",
+        "csharp",
+        "cs",
+        "php",
+        "ruby",
+        "rb",
+        "go",
+        "golang",
+        "rust",
+        "rs",
+        "sql",
+        "mysql",
+        "html",
+        "xml",
+        "xhtml",
+        "css",
+        "scss",
+        "less",
+        "json",
+        "yaml",
+        "yml",
+        "perl",
+        "lua",
+        "haskell",
+        "hs",
+        "scala",
+        "kotlin",
+        "swift",
+        "r",
+        "matlab",
+        "octave",
+        "typescript",
+        "ts",
+        "tsx",
+        "nginx",
+        "apache",
+        "apacheconf",
+        "ini",
+        "toml",
+        "diff",
+        "patch",
+        "makefile",
+        "make",
+        "cmake",
+        "dockerfile",
+        "docker",
+        "vim",
+        "viml",
+        "lisp",
+        "elisp",
+        "emacs-lisp",
+        "scheme",
+        "clojure",
+        "erlang",
+        "elixir",
+        "ocaml",
+        "fsharp",
+        "objectivec",
+        "objc",
+        "powershell",
+        "ps1",
+        "bat",
+        "batch",
+        "dos",
+        "latex",
+        "tex",
+        "markdown",
+        "md",
+        "asm",
+        "nasm",
+        "x86asm",
+        "fortran",
+        "pascal",
+        "delphi",
+        "groovy",
+        "gradle",
+        "julia",
+        "dart",
+        "protobuf",
+        "graphql",
+        "verilog",
+        "vhdl",
+        "awk",
+        "sed",
+        "tcl",
+        "coffeescript",
+        "prolog",
+    ]
+)
+"""Bare class names taken as a language on ``<pre><code class="…">`` (Markdown's output)."""
 _WRAPPERS = frozenset((
     "highlight", "highlighter-rouge", "sourceCode", "chroma", "codehilite", "code-toolbar",
     "wp-block-code", "syntaxhighlighter", "hljs", "prettyprint", "code", "lntd", "lntable",
-    "rouge-table", "rouge-code", "highlighttable", "notranslate",
+    "rouge-table", "rouge-code", "highlighttable", "notranslate", "wp_syntax",
 ))  # fmt: skip
 """Classes that mark highlighter markup (never a language name)."""
 _NOT_LANGUAGE = frozenset(
@@ -122,7 +242,7 @@ def _is_wrapper(el: Tag) -> bool:
 def _own_language(el: Tag) -> str | None:
     """The language one element names: None when it names none (keep searching), ``""`` when it
     says the code is plain text."""
-    for key in ("data-lang", "data-language"):
+    for key in ("data-lang", "data-language", "data-enlighter-language"):
         value = attr(el, key)
         if value:
             return _clean(value)
@@ -132,6 +252,9 @@ def _own_language(el: Tag) -> str | None:
     m = _BRUSH.search(attr(el, "class"))
     if m:
         return _clean(m.group(1))  # SyntaxHighlighter
+    m = _CRAYON.search(attr(el, "class"))
+    if m and el.name == "pre":
+        return _clean("" if m.group(1) == "default" else m.group(1))  # Crayon
     names = classes(el)
     for c in names:
         m = _PREFIXED.match(c)
@@ -145,7 +268,17 @@ def _own_language(el: Tag) -> str | None:
         rest = [c for c in names if c not in _MARKERS]
         if rest:
             return _clean(rest[0])  # Hexo figure.highlight.LANG, Pandoc, hljs LANG
+    if el.name in ("pre", "code") and len(names) == 1 and names[0].lower() in _LANGUAGE_NAMES:
+        parent = el.parent if isinstance(el.parent, Tag) else None
+        if el.name == "code" and parent is not None and parent.name == "pre":
+            return _clean(names[0])  # Markdown's <pre><code class="python">
+        if el.name == "pre" and _in_wp_syntax(el):
+            return _clean(names[0])  # WP-Syntax's GeSHi: div.wp_syntax … pre.python
     return None
+
+
+def _in_wp_syntax(el: Tag) -> bool:
+    return any("wp_syntax" in classes(parent) for parent in el.parents)
 
 
 def _clean(lang: str) -> str:

@@ -12,6 +12,8 @@ kind              URL                                                         Te
 ``upmath``        ``i.upmath.me/{svg,png}/…``                                 the path
 ``github``        ``render.githubusercontent.com/render/math?math=…``         query ``math``
 ``vercel``        ``math.vercel.app/?from=….svg`` / ``?inline=…``              query
+``quicklatex``    ``…/ql-cache/quicklatex.com-….png`` (WordPress QuickLaTeX;   ``alt``
+                  ``img.ql-img-inline-formula`` / ``ql-img-displayed-equation``)
 ================  ==========================================================  ===============
 
 The TeX is URL-decoded (in a query string ``+`` is a space, unless the URL writes its spaces
@@ -58,8 +60,28 @@ _VAGUE_ALT = re.compile(
 )
 
 
+_QL_DELIMS = re.compile(r"^\s*(?:\\\[|\\\(|\$\$|\$)(.*?)(?:\\\]|\\\)|\$\$|\$)\s*$", re.S)
+
+
+def _quicklatex(src: str, alt: str, css_classes: list[str]) -> FormulaImage | None:
+    """QuickLaTeX (WordPress): the image's ``alt`` is the TeX, delimiters and all."""
+    display = "ql-img-displayed-equation" in css_classes
+    if not (display or "ql-img-inline-formula" in css_classes or "quicklatex.com-" in src):
+        return None
+    tex = html.unescape(alt).strip()
+    m = _QL_DELIMS.match(tex)
+    if m:
+        tex = m.group(1).strip()
+    if not tex or not _trusted(tex):
+        return FormulaImage("quicklatex", None)
+    return FormulaImage("quicklatex", tex, display)
+
+
 def formula_image(src: str, alt: str, css_classes: list[str]) -> FormulaImage | None:
     """The formula an ``<img>`` shows, if its URL is a known formula renderer; None otherwise."""
+    quick = _quicklatex(src, alt, css_classes)
+    if quick is not None:
+        return quick
     parts = _split(src)
     if parts is None:
         return None

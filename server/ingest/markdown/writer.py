@@ -260,6 +260,11 @@ class Writer:
         names = classes(node)
         if "katex-display" in names or "katex" in names:
             return self._katex(node, st, display="katex-display" in names)
+        if "katex-eq" in names or "wp-katex-eq" in names:
+            # WordPress's KaTeX plugins publish the TeX as the element's text
+            display = "true" in (attr(node, "data-katex-display"), attr(node, "data-display"))
+            self.recovered["wordpress_katex"] += 1
+            return self._other_math(node.get_text(), display, st)
         if name in ("script",):
             return self._script(node, st)
         if name == "math":

@@ -230,6 +230,7 @@ def _starts_unscanned(tok: Tok) -> bool:
         tok.name in NO_SCAN
         or "katex" in cls.split()
         or "katex-display" in cls
+        or "katex-eq" in cls  # WordPress KaTeX plugins: the element's text is the TeX
         or "MathJax" in cls
         or tok.name in RAW_TEXT
     )
