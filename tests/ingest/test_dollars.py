@@ -236,6 +236,10 @@ def test_math_evidence() -> None:
         ("是一个变量，然后", "", "prose"),
         ("f(x) = x if x is the largest of them", "", "prose"),
         ("D(q \\parallel p) != D(p \\parallel q)", "", "tex"),  # the seed writes != in TeX
+        ("p(x; w_1)", "", "tex"),  # a semicolon in math, not a statement
+        ("A->B", "", "plain"),  # an arrow between single letters is an author's math
+        ("node->next", "", "code"),
+        ("a_1，a_2", "", "tex"),  # a full-width comma alone is not a CJK sentence
     ],
 )
 def test_classify(body: str, after: str, verdict: str) -> None:

@@ -405,3 +405,14 @@ def test_wordpress_feed_markup(name: str) -> None:
     conv = html_to_markdown(html)
     assert conv.markdown == markdown
     assert katex_errors(list(conv.formulas)) == []
+
+
+def test_a_malformed_export_keeps_its_post_types() -> None:
+    # WordPress exports often hold bytes XML forbids; the lenient parse still reads the wp: fields
+    data = (FIXTURES / "wordpress_export.xml").read_bytes()
+    bad = data.replace(b"<title>Private diary</title>", b"<title>Private & diary\x01</title>")
+    feed = parse_feed(bad)
+    assert feed.malformed and feed.wxr
+    assert [(i.post_type, i.status) for i in feed.items] == [
+        (i.post_type, i.status) for i in parse_feed(data).items
+    ]

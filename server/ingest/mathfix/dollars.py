@@ -48,9 +48,9 @@ _SCRIPT = re.compile(
 
 # code: statements, comments, operators and identifiers TeX does not write
 _STATEMENT_END = re.compile(r";[ \t]*(?:\n|$)")
-_STATEMENTS = re.compile(r";\s+[A-Za-z_$][A-Za-z0-9_]")
+_STATEMENTS = re.compile(r";\s+\$?[A-Za-z_][A-Za-z]{2}")
 _COMMENT = re.compile(r"(?<![:/])//(?!/)|(?:^|\s)#\s+[A-Za-z]{3,}")
-_ARROW = re.compile(r"[A-Za-z0-9_)\]]->[A-Za-z_]|->\s*[A-Za-z_]{2,}\b")
+_ARROW = re.compile(r"->\s*[A-Za-z_][A-Za-z0-9_]+")
 _OPERATORS = re.compile(r"==|!=|\+=|-=|\*=|\+\+[;)\s]|\b(?:echo|sudo|export|grep|chmod)\s")
 _SNAKE = re.compile(r"(?<![\\A-Za-z0-9])[A-Za-z][A-Za-z0-9]*[A-Za-z0-9]_[A-Za-z0-9]*[A-Za-z]{2}")
 _URL = re.compile(r"[A-Za-z]{2,}://|www\.[a-z]|[A-Za-z0-9]@[A-Za-z]|\b[A-Za-z]:\\[A-Za-z]")
@@ -158,8 +158,9 @@ def classify(body: str, after: str = "", *, delim: str = "$") -> str:
         return TEX
     if _ARROW.search(prose) or _OPERATORS.search(prose):
         return "code"
-    if _CJK_PUNCT.search(prose) or any(len(r) >= 10 for r in _CJK_RUN.findall(prose)):
-        return "prose"
+    runs = _CJK_RUN.findall(prose)
+    if (runs and _CJK_PUNCT.search(prose)) or any(len(r) >= 10 for r in runs):
+        return "prose"  # a CJK sentence (full-width commas alone are an author's math)
     tex = _SCRIPT.search(body) is not None
     if not tex:
         words = [w for w in _WORD.findall(prose) if w.lower() in _FUNCTION_WORDS]
