@@ -109,7 +109,7 @@ class BuildReport:
     skipped: dict[str, int] = field(default_factory=dict)
     """Items of a WordPress export that are not published posts or pages, by kind: the post
     type (``attachment``, ``nav_menu_item``, ``revision``…), else the status (``draft``,
-    ``private``, ``trash``…), or ``untitled`` (no title and almost no text)."""
+    ``private``, ``trash``, ``password``…), or ``untitled`` (no title and almost no text)."""
 
     @property
     def posts(self) -> int:

@@ -65,6 +65,13 @@ AUTOP: list[tuple[str, str]] = [
 
 # raw export content -> (Markdown, rendered by kind, unknown shortcodes by name)
 SHORTCODES: dict[str, tuple[str, str, dict[str, int], dict[str, int]]] = {
+    "gutenberg_blocks_no_autop_en": (
+        "<!-- wp:paragraph -->\n<p>One line\nstill one</p>\n<!-- /wp:paragraph -->\n\n"
+        '<!-- wp:code -->\n<pre class="wp-block-code"><code>a\n\nb</code></pre>\n<!-- /wp:code -->',
+        "One line still one\n\n```\na\n\nb\n```\n",
+        {},
+        {},
+    ),
     "code_language_bash_en": (
         (
             'Reload it:\n\n[code language="bash"]\nsudo nginx -s reload &amp;&amp; echo "$?"\n['
@@ -247,6 +254,7 @@ def test_wxr_items() -> None:
         ("post", "trash"),
         ("revision", "inherit"),
         ("post", "publish"),
+        ("post", "password"),  # published behind a password
     ]
     nginx, ridge, about = feed.items[:3]
     assert nginx.slug == "配置-nginx" and nginx.published == "2024-01-15T08:00:00Z"
@@ -268,6 +276,7 @@ def test_wxr_build_writes_published_posts_and_pages_only(tmp_path: Path) -> None
         "attachment": 1,
         "draft": 1,
         "nav_menu_item": 1,
+        "password": 1,
         "private": 1,
         "revision": 1,
         "trash": 1,
@@ -275,8 +284,8 @@ def test_wxr_build_writes_published_posts_and_pages_only(tmp_path: Path) -> None
     }
     text = report.format()
     assert (
-        "  skipped 7 item(s) that are not published posts or pages: attachment 1, draft 1, "
-        "nav_menu_item 1, private 1, revision 1, trash 1, untitled 1"
+        "  skipped 8 item(s) that are not published posts or pages: attachment 1, draft 1, "
+        "nav_menu_item 1, password 1, private 1, revision 1, trash 1, untitled 1"
     ) in text
     assert "  dollar spans kept as text: 3 (code 3)" in text
     assert (

@@ -2,8 +2,9 @@
 
 The order is WordPress's own: code blocks and LaTeX are taken out first (SyntaxHighlighter,
 WP-Syntax and Jetpack's LaTeX run before ``wpautop``, so their text gets no paragraphs), then
-``wpautop``, then the other shortcodes (``do_shortcode`` runs after it), then what still looks like
-a shortcode is counted as unknown.
+``wpautop`` (not for block-editor content, marked by ``<!-- wp:…`` comments, which WordPress
+shows without it), then the other shortcodes (``do_shortcode`` runs after it), then what still
+looks like a shortcode is counted as unknown.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def render_raw(raw: str) -> Rendered:
     counts: Counter[str] = Counter()
     text = code_blocks(raw, counts)
     text = latex(text, counts)
-    text = wpautop(text)
+    if "<!-- wp:" not in text:  # block-editor content has its paragraphs: WordPress skips wpautop
+        text = wpautop(text)
     text = media(text, counts)
     unknown: Counter[str] = Counter()
     count_unknown(text, unknown)

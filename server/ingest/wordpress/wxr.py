@@ -3,7 +3,8 @@
 
 An export holds every row of the site's posts table: posts and pages, but also attachments
 (``image.png``), navigation-menu items, revisions, drafts, private and trashed posts. Only
-published posts and pages are notes (:data:`PUBLISHED_TYPES`, status ``publish``). feedparser keeps
+published posts and pages are notes (:data:`PUBLISHED_TYPES`, status ``publish``; one with a
+``wp:post_password`` gets the status ``password``: its text is not public). feedparser keeps
 the namespace's elements under the document's prefix (``wp_post_type``…); :func:`wxr_fields` reads
 them: the slug from ``wp:post_name`` (percent-decoded: WordPress stores non-ASCII slugs encoded),
 the date from ``wp:post_date_gmt`` (else ``wp:post_date``; ``0000-00-00 00:00:00`` means none),
@@ -77,9 +78,12 @@ def wxr_fields(entry: Any, prefix: str) -> WxrFields:
             categories.append(term)
         elif scheme == "post_tag":
             tags.append(term)
+    status = field("status").lower() or "publish"
+    if status == "publish" and field("post_password"):
+        status = "password"  # published behind a password: WordPress shows only a form
     return WxrFields(
         post_type=field("post_type").lower() or "post",
-        status=field("status").lower() or "publish",
+        status=status,
         slug=slug,
         published=published,
         categories=tuple(dict.fromkeys(categories)),
