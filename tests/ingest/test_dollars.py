@@ -24,6 +24,32 @@ REPO = Path(__file__).resolve().parents[2]
 
 # name: (HTML, feed_math, expected Markdown, spans kept as text by reason)
 CASES: dict[str, tuple[str, bool | None, str, dict[str, int]]] = {
+    "perl_math_feed_en": (
+        "<p>In Perl, my $x = $y + 1; prints $x.</p>",
+        True,
+        "In Perl, my \\$x = \\$y + 1; prints \\$x.\n",
+        {"code": 1},
+    ),
+    "jquery_math_feed_en": (
+        '<p>jQuery: $(document).ready(function(){ $("#id").hide(); });</p>',
+        True,
+        'jQuery: \\$(document).ready(function(){ \\$("#id").hide(); });\n',
+        {"unbalanced": 1},
+    ),
+    "php_lines_math_feed_zh": (
+        "<p>连接：$conn = mysql_connect($host, $user, $pass);<br />"
+        'if (!$conn) { die("no"); }<br />echo $row["name"];</p>',
+        True,
+        "连接：\\$conn = mysql_connect(\\$host, \\$user, \\$pass);\\\n"
+        'if (!\\$conn) { die("no"); }\\\necho \\$row\\["name"\\];\n',
+        {"code": 3},
+    ),
+    "glued_and_ordinals_math_feed_en": (
+        "<p>Set root$fastcgi_script_name, the $n$th and the $k$-th.</p>",
+        True,
+        "Set root\\$fastcgi_script_name, the $n$th and the $k$-th.\n",
+        {"code": 1},
+    ),
     "shell_blockquote_en": (
         (
             "<p>Set the path:</p><blockquote>$ export PATH=$HOME/bin:$PATH<br>$ echo $PATH<br>$ ls "
@@ -196,7 +222,9 @@ def test_no_formula_is_made_from_code() -> None:
     code = [
         n
         for n in CASES
-        if not n.startswith(("plain_", "strong_", "script_", "markup_", "cjk_formula", "display_"))
+        if not n.startswith(
+            ("plain_", "strong_", "script_", "markup_", "cjk_formula", "display_", "glued_")
+        )
     ]
     for name in code:
         html, feed_math, _, _ = CASES[name]
@@ -210,7 +238,7 @@ def test_every_formula_renders_in_katex() -> None:
         for html, fm, _, _ in CASES.values()
         for f in html_to_markdown(html, feed_math=fm).formulas
     ]
-    assert len(formulas) == 11
+    assert len(formulas) == 13
     assert katex_errors(formulas) == []
 
 

@@ -130,12 +130,12 @@ def _balanced(body: str) -> bool:
     return True
 
 
-def classify(body: str, after: str = "", *, delim: str = "$") -> str:
+def classify(body: str, after: str = "", *, delim: str = "$", before: str = "") -> str:
     """``tex``, ``plain`` or the reason the span is text (see the module docstring).
 
     ``body`` is the text between the delimiters, ``after`` what follows the closing one (a few
-    characters suffice); ``delim`` is the opening delimiter (the sigil rules apply to ``$`` and
-    ``$$``, the line-end rule to ``$`` alone)."""
+    characters suffice), ``before`` the character before the opening one; ``delim`` is the opening
+    delimiter (the sigil rules apply to ``$`` and ``$$``, the line-end rule to ``$`` alone)."""
     if LATEX_SOURCE.search(body):
         return "latex_source"
     prose = _TEXT_GROUP.sub(" ", body)
@@ -144,11 +144,12 @@ def classify(body: str, after: str = "", *, delim: str = "$") -> str:
     if delim == "$" and (body[:1] == "\n" or body[-1:] == "\n"):
         return "code"  # a dollar ending or starting a line: a prompt, a regex anchor
     if delim in ("$", "$$"):
-        if _OPEN_SIGIL.match(body):
-            return "code"
+        glued = delim == "$" and before.isascii() and (before.isalnum() or before == "_")
+        if _OPEN_SIGIL.match(body) or glued:
+            return "code"  # $_GET, $HOME/…, or glued to a word before it (root$fastcgi…)
         m = _CLOSE_SIGIL.match(after)
-        if m and ("_" in m.group(0) or (len(m.group(0)) >= 2 and m.group(0) not in _ORDINAL)):
-            return "code"
+        if m and m.group(0) not in _ORDINAL:
+            return "code"  # the closing "$" opens a variable: $query_string$request_method
     for pattern in (_STATEMENT_END, _STATEMENTS, _COMMENT, _SNAKE):
         if pattern.search(prose):
             return "code"

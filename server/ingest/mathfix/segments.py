@@ -114,11 +114,13 @@ class Judge:
     strong: int = 0
     """Accepted segments that are TeX beyond doubt (evidence that the post has math)."""
 
-    def accepts(self, body: str, after: str, *, delim: str) -> bool:
+    def accepts(self, body: str, after: str, *, delim: str, before: str = "") -> bool:
         parts = split_stray_dollars(body) if "$" in body else [body]
         if parts is None:
             return True  # left to the stray-dollar repair, which keeps it as text
-        verdicts = [classify(p, after, delim=delim) for p in parts[::2] if p.strip()]
+        verdicts = [
+            classify(p, after, delim=delim, before=before) for p in parts[::2] if p.strip()
+        ]
         bad = next((v for v in verdicts if v not in (TEX, PLAIN)), None)
         if bad is None and not self.context and TEX not in verdicts:
             bad = "no_math"
@@ -208,7 +210,9 @@ class _Scan:
         lo, hi = bisect_left(self.breaks, body), bisect_right(self.breaks, end)
         for at in reversed(self.breaks[lo:hi]):  # the <br> line breaks, as the reader sees them
             inner = inner[: at - body] + "\n" + inner[at - body :]
-        return self.judge.accepts(inner, tail, delim=delim)
+        start = body - len(delim)
+        before = self.text[start - 1] if start > 0 else ""
+        return self.judge.accepts(inner, tail, delim=delim, before=before)
 
     def _environment(self, s: int, after: int) -> tuple[Segment | None, int]:
         if BEGIN.match(self.text, s) is None:
