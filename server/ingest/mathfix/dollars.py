@@ -148,7 +148,8 @@ def classify(body: str, after: str = "", *, delim: str = "$", before: str = "") 
         if _OPEN_SIGIL.match(body) or glued:
             return "code"  # $_GET, $HOME/…, or glued to a word before it (root$fastcgi…)
         m = _CLOSE_SIGIL.match(after)
-        if m and m.group(0) not in _ORDINAL:
+        word = m.group(0) if m else ""
+        if word and (delim == "$" or "_" in word or len(word) >= 2) and word not in _ORDINAL:
             return "code"  # the closing "$" opens a variable: $query_string$request_method
     for pattern in (_STATEMENT_END, _STATEMENTS, _COMMENT, _SNAKE):
         if pattern.search(prose):
