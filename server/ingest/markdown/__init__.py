@@ -26,6 +26,9 @@ HTML in the Markdown.
   paragraph).
 - Elements nested deeper than :data:`MAX_DEPTH` keep only their words (bounded recursion).
 
+Raw WordPress post content (an export's) is first rendered as WordPress shows it
+(:func:`server.ingest.wordpress.render_raw`: wpautop, shortcodes, WP-Syntax).
+
 Modules: :mod:`.report` (what a conversion returns), :mod:`.elements` (element classes),
 :mod:`.text` (escaping and inline sentinels), :mod:`.links`, :mod:`.code`, :mod:`.furniture`,
 :mod:`.formula_images` and :mod:`.writer` (the pass over the tree).

@@ -26,6 +26,13 @@ counted by kind:
 9. :mod:`.braces`: ``\{ \}`` set braces.
 10. lost subscripts (:mod:`.repair`, which runs 5–10 on one formula).
 
+Not every pair of dollars is math: each candidate is judged first (:mod:`.dollars`): code,
+prose and LaTeX source stay text, and a span with nothing TeX about it is math only where the
+item or its feed has math (``protect_math(feed_math=…)``, :func:`math_evidence`); the spans kept
+as text are counted by reason (``Protected.text_spans``). :mod:`.katex_names` lists the control
+words KaTeX knows; :mod:`.macros` reads a site's ``\newcommand`` macros, names the commands
+KaTeX lacks and expands macros for renderers without them.
+
 Display environments written bare in the prose (``\begin{equation}``, ``align``…) are found as
 segments too; :mod:`.environments` rewrites the forms KaTeX lacks and drops ``\label``. What
 the context cannot decide (an environment that does not close in its block, matrix rows that do

@@ -118,9 +118,7 @@ class Judge:
         parts = split_stray_dollars(body) if "$" in body else [body]
         if parts is None:
             return True  # left to the stray-dollar repair, which keeps it as text
-        verdicts = [
-            classify(p, after, delim=delim, before=before) for p in parts[::2] if p.strip()
-        ]
+        verdicts = [classify(p, after, delim=delim, before=before) for p in parts[::2] if p.strip()]
         bad = next((v for v in verdicts if v not in (TEX, PLAIN)), None)
         if bad is None and not self.context and TEX not in verdicts:
             bad = "no_math"
