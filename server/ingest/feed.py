@@ -27,7 +27,7 @@ from typing import Any
 
 from server.files import write_atomic
 from server.ingest.fetch import DEFAULT_POLICY, FetchError, FetchPolicy, fetch
-from server.ingest.wordpress.wxr import wxr_fields, wxr_prefix
+from server.ingest.wordpress.wxr import wxr_authors, wxr_fields, wxr_prefix
 
 USER_AGENT = "notes-kb/0.1 (+feed ingest)"
 
@@ -451,6 +451,7 @@ def parse_feed(data: bytes, *, content_type: str | None = None) -> Feed:
         )
     language = channel.get("language") or None
     wxr = wxr_prefix(data)
+    authors = wxr_authors(data, wxr) if wxr is not None else {}
     items: list[FeedItem] = []
     for index, entry in enumerate(entries):
         warnings: list[str] = []
@@ -461,7 +462,10 @@ def parse_feed(data: bytes, *, content_type: str | None = None) -> Feed:
         link = str(entry.get("link") or "").strip()
         guid = str(entry.get("id") or "").strip()
         if wxr is not None:
-            items.append(_wxr_item(index, entry, channel, language, wxr, warnings))
+            item = _wxr_item(index, entry, channel, language, wxr, warnings)
+            if item.author in authors:
+                item = dataclasses.replace(item, author=authors[item.author])
+            items.append(item)
             continue
         items.append(
             FeedItem(
@@ -486,7 +490,10 @@ def parse_feed(data: bytes, *, content_type: str | None = None) -> Feed:
         dict.get(channel, "published_parsed")
     )
     feed_date = channel_date or (max(dates) if dates else None)
-    context = json.dumps([language, _text(channel.get("author")), str(channel.get("link") or "")])
+    context = json.dumps(
+        [language, _text(channel.get("author")), str(channel.get("link") or "")]
+        + ([sorted(authors.items())] if authors else [])
+    )
     self_link = next(
         (str(lk.get("href")) for lk in channel.get("links") or [] if lk.get("rel") == "self"),
         None,

@@ -260,6 +260,7 @@ def test_wxr_items() -> None:
     assert nginx.slug == "配置-nginx" and nginx.published == "2024-01-15T08:00:00Z"
     assert nginx.categories == ("运维",) and nginx.tags == ("nginx", "PHP")
     assert nginx.raw and "谢谢" not in nginx.html  # a comment is not the post
+    assert nginx.author == "老王 Wang"  # dc:creator's login, shown as the display name
     assert about.published == "2024-01-03T08:00:00Z"  # post_date_gmt is zero: post_date
     assert feed.items[5].published is None  # a draft's dates are zero (its pubDate says 1970)
     assert ridge.categories == ("Math",) and ridge.tags == ()

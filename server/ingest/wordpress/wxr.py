@@ -13,12 +13,13 @@ categories and tags from the item's ``<category domain="category|post_tag">``.
 
 from __future__ import annotations
 
+import html
 import re
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PUBLISHED_TYPES", "WxrFields", "wp_date", "wxr_fields", "wxr_prefix"]
+__all__ = ["PUBLISHED_TYPES", "WxrFields", "wp_date", "wxr_authors", "wxr_fields", "wxr_prefix"]
 
 PUBLISHED_TYPES = frozenset({"post", "page"})
 """The post types that are notes (pages get a section of their own)."""
@@ -34,6 +35,29 @@ def wxr_prefix(data: bytes) -> str | None:
     """The prefix the document binds to the WXR namespace (``wp``), None for a plain feed."""
     m = _NAMESPACE.search(data, 0, _HEAD)
     return m.group(1).decode("ascii").lower() if m else None
+
+
+def _element(name: str) -> str:
+    return rf"<{name}>\s*(?:<!\[CDATA\[(.*?)\]\]>|([^<]*))\s*</{name}>"
+
+
+def wxr_authors(data: bytes, prefix: str) -> dict[str, str]:
+    """The channel's authors, login → display name (an item names its author by login in
+    ``dc:creator``; the site shows the display name)."""
+    p = re.escape(prefix)
+    head = data[: data.find(b"<item")] if b"<item" in data else data
+    text = head.decode("utf-8", errors="replace")
+    login = re.compile(_element(f"{p}:author_login"), re.S)
+    name = re.compile(_element(f"{p}:author_display_name"), re.S)
+    out: dict[str, str] = {}
+    for block in re.findall(rf"<{p}:author>(.*?)</{p}:author>", text, re.S):
+        lm, nm = login.search(block), name.search(block)
+        if lm and nm:
+            key = html.unescape(lm.group(1) or lm.group(2) or "").strip()
+            value = " ".join(html.unescape(nm.group(1) or nm.group(2) or "").split())
+            if key and value:
+                out[key] = value
+    return out
 
 
 @dataclass(frozen=True)
