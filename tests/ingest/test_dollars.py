@@ -28,7 +28,7 @@ CASES: dict[str, tuple[str, bool | None, str, dict[str, int]]] = {
         "<p>In Perl, my $x = $y + 1; prints $x.</p>",
         True,
         "In Perl, my \\$x = \\$y + 1; prints \\$x.\n",
-        {"code": 1},
+        {"code": 1, "spaced": 1},
     ),
     "jquery_math_feed_en": (
         '<p>jQuery: $(document).ready(function(){ $("#id").hide(); });</p>',
@@ -42,7 +42,7 @@ CASES: dict[str, tuple[str, bool | None, str, dict[str, int]]] = {
         True,
         "连接：\\$conn = mysql_connect(\\$host, \\$user, \\$pass);\\\n"
         'if (!\\$conn) { die("no"); }\\\necho \\$row\\["name"\\];\n',
-        {"code": 3},
+        {"code": 3, "spaced": 2},
     ),
     "glued_and_ordinals_math_feed_en": (
         "<p>Set root$fastcgi_script_name, the $n$th and the $k$-th.</p>",
@@ -60,13 +60,13 @@ CASES: dict[str, tuple[str, bool | None, str, dict[str, int]]] = {
             "Set the path:\n\n> \\$ export PATH=\\$HOME/bin:\\$PATH\\\n> \\$ echo \\$PATH\\\n> \\$ "
             "ls \\$HOME/.vim\n"
         ),
-        {"code": 4},
+        {"code": 4, "spaced": 2},
     ),
     "shell_prose_zh": (
         "<p>运行 cd $HOME 然后 echo $SHELL 查看，或者 kill $$ 结束。</p>",
         None,
         "运行 cd \\$HOME 然后 echo \\$SHELL 查看，或者 kill \\$\\$ 结束。\n",
-        {},
+        {"spaced": 1},
     ),
     "php_prose_zh": (
         (
@@ -78,13 +78,13 @@ CASES: dict[str, tuple[str, bool | None, str, dict[str, int]]] = {
             "先用 \\$parser = xml_parser_create(); 创建解析器，再用 \\$data = fread(\\$fp, 4096"
             "); 读入数据。\n"
         ),
-        {"code": 1},
+        {"code": 1, "spaced": 1},
     ),
     "php_object_en": (
         "<p>Call $this->name and read $_GET['id'] before $user_id is set.</p>",
         None,
         "Call \\$this->name and read \\$\\_GET\\['id'\\] before \\$user_id is set.\n",
-        {"code": 1},
+        {"code": 1, "spaced": 1},
     ),
     "nginx_blockquote_zh": (
         (
@@ -109,7 +109,7 @@ CASES: dict[str, tuple[str, bool | None, str, dict[str, int]]] = {
             "The rule is \\$(CC)\\$(CFLAGS) -o \\$@ \\$^ and then \\$(shell uname -r)\\$ for the ke"
             "rnel.\n"
         ),
-        {"code": 3},
+        {"code": 3, "spaced": 2},
     ),
     "makefile_blockquote_zh": (
         (
@@ -118,7 +118,7 @@ CASES: dict[str, tuple[str, bool | None, str, dict[str, int]]] = {
         ),
         None,
         "> all: main.o\\\n> \\$(CC) -o app \\$^\\\n> %.o: %.c\\\n> \\$(CC) -c \\$< -o \\$@\n",
-        {"code": 1},
+        {"code": 1, "spaced": 3},
     ),
     "latex_source_en": (
         (
@@ -154,7 +154,7 @@ CASES: dict[str, tuple[str, bool | None, str, dict[str, int]]] = {
         "<p>It costs $5 and the pro plan $10, or $ 20 a year.</p>",
         None,
         "It costs \\$5 and the pro plan \\$10, or \\$ 20 a year.\n",
-        {},
+        {"price": 1, "spaced": 1},
     ),
     "windows_path_en": (
         "<p>Copy it to $C:\\Users\\Cedric$ first.</p>",
@@ -166,7 +166,7 @@ CASES: dict[str, tuple[str, bool | None, str, dict[str, int]]] = {
         "<p>Let $x$ be the count and $n$ the size.</p>",
         False,
         "Let \\$x\\$ be the count and \\$n\\$ the size.\n",
-        {"no_math": 2},
+        {"no_math": 2, "spaced": 1},
     ),
     "plain_math_feed": (
         "<p>Let $x$ be the count and $n$ the size.</p>",

@@ -344,7 +344,7 @@ def test_real_wordpress_export(shared_data: Path, tmp_path: Path) -> None:
     assert report.skipped == {"attachment": 321, "draft": 6, "nav_menu_item": 11, "private": 1}
     assert report.math is not None
     assert report.math.formulas == 0  # a blog without math: its $ are shell, PHP and nginx
-    assert report.math.text_spans == {"code": 13, "prose": 1}
+    assert report.math.text_spans == {"code": 13, "prose": 1, "spaced": 3}
     assert report.math.shortcodes == {"wp_syntax": 108}
     assert report.math.unknown_shortcodes == {}
     # every WP-Syntax block keeps its language (lang="text"/"txt" name none)

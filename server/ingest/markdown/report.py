@@ -35,7 +35,8 @@ class MathReport:
     text_spans: dict[str, int] = field(default_factory=dict)
     """Spans between math delimiters kept as text (their dollars escaped), by reason: ``code``,
     ``prose``, ``unbalanced``, ``latex_source``, ``no_math``
-    (:mod:`server.ingest.mathfix.dollars`)."""
+    (:mod:`server.ingest.mathfix.dollars`), ``price`` and ``spaced`` (the delimiter rules of
+    :mod:`server.ingest.mathfix.segments`)."""
     shortcodes: dict[str, int] = field(default_factory=dict)
     """WordPress shortcodes and code blocks rendered, by kind (``code``, ``wp_syntax``,
     ``latex``, ``caption``, ``gist``, ``embed``: :mod:`server.ingest.wordpress.shortcodes`)."""

@@ -91,10 +91,17 @@ def _closing_dollar(text: str, start: int) -> int:
         if nxt == "$":  # a display delimiter never closes an inline formula
             return -1
         if nxt.isdigit():
-            return -1
+            return _PRICE
         if (text[start].isspace() or text[j - 1].isspace()) and not _looks_like_tex(text[start:j]):
-            return -1
+            return _SPACED
         return j
+
+
+_PRICE = -2
+"""``_closing_dollar``: the candidate closer is followed by a digit (``$5 and $10``)."""
+_SPACED = -3
+"""``_closing_dollar``: spaces inside the dollars and nothing TeX (``$HOME and $``)."""
+_REFUSED = MappingProxyType({_PRICE: "price", _SPACED: "spaced"})
 
 
 def _looks_like_tex(body: str) -> bool:
@@ -110,7 +117,7 @@ class Judge:
     """The post or its feed has math elsewhere: spans with nothing TeX about them are math."""
     text: Counter[str] = field(default_factory=Counter)
     """Candidates kept as text, by reason (``code``, ``prose``, ``unbalanced``,
-    ``latex_source``, ``no_math``)."""
+    ``latex_source``, ``no_math``; and the delimiter rules' ``price``, ``spaced``)."""
     strong: int = 0
     """Accepted segments that are TeX beyond doubt (evidence that the post has math)."""
 
@@ -188,6 +195,8 @@ class _Scan:
             if body >= len(self.text):
                 return None, body
             e = _closing_dollar(self.text, body)
+            if e in _REFUSED and self.judge is not None:
+                self.judge.text[_REFUSED[e]] += 1
             if e < 0 or not self._accepts(body, e, e + 1, "$"):
                 return None, body
             return Segment(s, e + 1, False, 1), e + 1
