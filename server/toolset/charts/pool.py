@@ -152,6 +152,23 @@ class ChartPool:
         with self._cond:
             return sorted(r.pid for r in self._live if r.pid is not None)
 
+    def start(self) -> None:
+        """Start the renderers now, in the background (otherwise the first chart does)."""
+        with self._cond:
+            self._fill()
+
+    def wait_ready(self, seconds: float) -> bool:
+        """Whether all ``size`` renderers are up within ``seconds`` (for tests and benches)."""
+        deadline = time.monotonic() + seconds
+        with self._cond:
+            self._fill()
+            while len(self._live) < self.size:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or (self._failure is not None and not self._starting):
+                    return False
+                self._cond.wait(remaining)
+            return True
+
     def render(
         self,
         name: str,
@@ -212,7 +229,7 @@ class ChartPool:
             self._failure = None
             self._live.add(renderer)
             self._idle.append(renderer)
-            self._cond.notify()
+            self._cond.notify_all()
 
     def _acquire(self, deadline: float) -> Renderer:
         with self._cond:
