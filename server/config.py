@@ -139,6 +139,12 @@ class Limits:
         "a slow chart holds one, the others keep drawing",
     )
     chart_max_bytes: int = _limit(2 << 20, "bytes", "one SVG or PNG chart (413 beyond)")
+    chart_cache_bytes: int = _limit(
+        32 << 20,
+        "bytes",
+        "charts kept per server process for identical requests (least recently used dropped "
+        "first; 0: none); a kept chart is answered without drawing, with the same `ETag`",
+    )
 
 
 DEFAULT_LIMITS = Limits()

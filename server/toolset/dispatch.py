@@ -34,6 +34,7 @@ from tools.registry import ToolSpec, all_tools
 
 if TYPE_CHECKING:
     from server.kb.notes import KnowledgeSource
+    from server.toolset.charts.cache import ChartCache
     from server.toolset.charts.pool import ChartPool
 
 T = TypeVar("T")
@@ -95,6 +96,7 @@ class Toolset:
             self.specs[spec.name] = spec
         self._pool: ThreadPoolExecutor | None = None
         self._charts: ChartPool | None = None
+        self._chart_cache: ChartCache | None = None
         self._pool_lock = threading.Lock()
 
     @classmethod
@@ -202,6 +204,15 @@ class Toolset:
             return await anyio.to_thread.run_sync(work)
         return await self._bounded(spec.name, work, self.limits.tool_timeout_s)
 
+    def chart_cache(self) -> ChartCache:
+        """This toolset's cache of drawn charts (``Limits.chart_cache_bytes``)."""
+        from server.toolset.charts.cache import ChartCache
+
+        with self._pool_lock:
+            if self._chart_cache is None:
+                self._chart_cache = ChartCache(self.limits.chart_cache_bytes)
+            return self._chart_cache
+
     def chart_pool(self) -> ChartPool:
         """This toolset's chart renderer processes (created at the first chart)."""
         from server.toolset.charts.pool import ChartPool
@@ -214,12 +225,36 @@ class Toolset:
     async def call_chart(
         self, name: str, payload: Any, fmt: Format, dpi: int | None = None
     ) -> tuple[dict[str, Any], bytes]:
+        """Call a tool, then draw the chart of its result (:meth:`chart_reply` without the
+        conditional request)."""
+        result, body, _ = await self.chart_reply(name, payload, fmt, dpi)
+        assert body is not None
+        return result, body
+
+    async def chart_reply(
+        self,
+        name: str,
+        payload: Any,
+        fmt: Format,
+        dpi: int | None = None,
+        if_none_match: str | None = None,
+    ) -> tuple[dict[str, Any], bytes | None, str]:
         """Call a tool, then draw the chart of its result (``server.toolset.charts``).
 
         The chart is drawn by one of ``Limits.chart_workers`` renderer processes
         (``server.toolset.charts.pool``) within ``Limits.chart_timeout_s``, the wait for a free
         renderer included; a renderer still drawing at the deadline is killed and replaced, so
         a timed-out chart costs nothing afterwards and never holds up the other charts.
+
+        Charts are deterministic: each is keyed by its input, its result and the chart code
+        (``server.toolset.charts.cache``); a chart drawn before is answered from a bounded
+        cache (``Limits.chart_cache_bytes``), and one the caller already holds
+        (``if_none_match`` names its key) is not drawn at all.
+
+        Returns
+        -------
+        The tool's result, the chart's bytes (``None`` when ``if_none_match`` matched) and its
+        key (the ``ETag``, see ``server.toolset.charts.cache.etag``).
 
         Raises
         ------
@@ -228,21 +263,31 @@ class Toolset:
         UnknownToolError, ToolInputError, ToolLimitError, ToolTimeoutError
             As :meth:`call`; ``ToolLimitError`` also for a chart over ``chart_max_bytes``.
         """
+        from server.toolset.charts.cache import chart_key, matches
+        from server.toolset.charts.pool import RenderTimeout
+
         spec = self.get(name)
         if not has_chart(name):
             raise NoChartError(name)
         args = await anyio.to_thread.run_sync(spec.parse, payload)
         result = await self._run_parsed(spec, args)
-        from server.toolset.charts.pool import RenderTimeout
-
+        key = chart_key(name, args, result, fmt, dpi, self.limits)
+        if matches(if_none_match, key):
+            return result, None, key
+        cache = self.chart_cache()
+        cached = cache.get(key)
+        if cached is not None:
+            return result, cached, key
         seconds = self.limits.chart_timeout_s
         work = partial(self.chart_pool().render, name, args, result, fmt, self.limits, dpi)
         try:
             # a cancelled request leaves the thread waiting for its renderer, at most until the
             # deadline, when the renderer is killed
-            return result, await anyio.to_thread.run_sync(work, seconds, abandon_on_cancel=True)
+            body = await anyio.to_thread.run_sync(work, seconds, abandon_on_cancel=True)
         except RenderTimeout:
             raise ToolTimeoutError(name, seconds) from None
+        cache.put(key, body)
+        return result, body, key
 
     async def _call_store(self, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """A stateful tool on a worker thread, answered within ``STORE_CALL_BOUND`` store

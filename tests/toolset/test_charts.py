@@ -466,3 +466,64 @@ def test_inversion_periods_beyond_the_mark_bound_keep_the_longest(shared_data: P
     svg = render_chart("yield_curve_history", args, out, "svg", Limits(chart_max_marks=6))
     assert len([i for i in svg_ids(svg) if i.startswith("inversion-")]) == 6
     assert f"the 6 longest of {len(periods)} inversion periods shaded" in svg_texts(svg)
+
+
+# --------------------------------------------------------------------------------------------
+# Identical requests cost a lookup (issue 22): ETag, the chart cache, 304
+
+
+def test_identical_chart_requests_are_answered_from_the_cache_and_304(client: TestClient) -> None:
+    toolset = client.app.state.service.toolset  # type: ignore[attr-defined]
+    url = "/api/tools/ucb_step"
+    payload = {"counts": [10, 5, 3], "means": [0.6, 0.4, 0.5], "update": {"arm": 2, "reward": 1}}
+    accept = {"Accept": "image/svg+xml"}
+    first = client.post(url, json=payload, headers=accept)
+    assert first.status_code == 200
+    tag = first.headers["etag"]
+    assert re.fullmatch(r'"[0-9a-f]{32}"', tag)
+    assert "Accept" in first.headers["vary"].split(", ")
+    held = len(toolset.chart_cache())
+    again = client.post(url, json=payload, headers=accept)
+    assert again.content == first.content and again.headers["etag"] == tag
+    assert len(toolset.chart_cache()) == held  # a lookup, not a second drawing
+    not_modified = client.post(url, json=payload, headers={**accept, "If-None-Match": tag})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified.headers["etag"] == tag
+    listed = client.post(url, json=payload, headers={**accept, "If-None-Match": f'"x", W/{tag}'})
+    assert listed.status_code == 304
+    stale = client.post(url, json=payload, headers={**accept, "If-None-Match": '"0123"'})
+    assert stale.status_code == 200 and stale.content == first.content
+    png = client.post(url, json=payload, headers={"Accept": "image/png"})
+    other = client.post(url, json={**payload, "means": [0.6, 0.4, 0.6]}, headers=accept)
+    assert len({tag, png.headers["etag"], other.headers["etag"]}) == 3
+
+
+def test_a_stateful_tool_s_chart_changes_with_its_state(client: TestClient) -> None:
+    """The key holds the result too: the same bandit_get input after a record is a new chart."""
+    accept = {"Accept": "image/svg+xml"}
+    created = client.post(
+        "/api/tools/bandit_create", json={"name": "etag-test", "arms": ["a", "b"]}
+    )
+    assert created.status_code == 200, created.text
+    before = client.post("/api/tools/bandit_get", json={"name": "etag-test"}, headers=accept)
+    recorded = client.post(
+        "/api/tools/bandit_record", json={"name": "etag-test", "arm": "a", "reward": 1.0}
+    )
+    assert recorded.status_code == 200, recorded.text
+    after = client.post("/api/tools/bandit_get", json={"name": "etag-test"}, headers=accept)
+    assert before.status_code == after.status_code == 200
+    assert before.headers["etag"] != after.headers["etag"]
+
+
+def test_chart_cache_drops_the_least_recently_used_beyond_its_bytes() -> None:
+    from server.toolset.charts.cache import ChartCache
+
+    cache = ChartCache(max_bytes=10)
+    cache.put("a", b"1234")
+    cache.put("b", b"5678")
+    assert cache.get("a") == b"1234"  # a is now the most recent
+    cache.put("c", b"90ab")
+    assert cache.get("b") is None and cache.get("a") == b"1234" and cache.get("c") == b"90ab"
+    assert cache.size == 8
+    cache.put("huge", b"x" * 11)  # larger than the whole cache: not kept
+    assert cache.get("huge") is None and len(cache) == 2
