@@ -6,7 +6,9 @@ README's 3-arm ``ucb_step`` chart (SVG) is requested one at a time, first on an 
 times — ``ucb_step`` with 10,000 arms as PNG, alternating with ``yield_curve_history`` over
 15,505 dates built from ``../shared/data/treasury/fred`` (when present). It prints p50 / p90 /
 max of both, the ratio loaded / unloaded, the maximal charts' own latency and statuses, and the
-aim: the README chart's p50 ≤ 1 s while a maximal one is drawn.
+aim: the README chart's p50 ≤ 1 s while a maximal one is drawn. The unloaded phase draws a new
+chart each time (the means vary: no two requests are alike); a last phase repeats one request,
+answered from the chart cache, and sends its ``ETag`` back (``If-None-Match``: 304).
 
     python bench/chart_isolation.py            # 20 requests each
     python bench/chart_isolation.py --quick    # a smoke run (5 requests each)
@@ -36,23 +38,25 @@ FRED_COLUMNS.update({"10 Yr": "DGS10", "30 Yr": "DGS30"})
 AIM_S = 1.0
 
 
-def post(url: str, payload: Any, accept: str) -> tuple[int, float]:
-    """Status and seconds of one POST."""
+def post(
+    url: str, payload: Any, accept: str, headers: dict[str, str] | None = None
+) -> tuple[int, float, str]:
+    """Status, seconds and ``ETag`` of one POST."""
     request = urllib.request.Request(
         url,
         data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json", "Accept": accept},
+        headers={"Content-Type": "application/json", "Accept": accept, **(headers or {})},
         method="POST",
     )
     start = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
             response.read()
-            status = int(response.status)
+            status, tag = int(response.status), response.headers.get("etag", "")
     except urllib.error.HTTPError as exc:
         exc.read()
-        status = exc.code
-    return status, time.perf_counter() - start
+        status, tag = exc.code, exc.headers.get("etag", "")
+    return status, time.perf_counter() - start, tag
 
 
 def treasury_csv() -> str | None:
@@ -91,6 +95,13 @@ def maximal_requests() -> list[tuple[str, dict[str, Any]]]:
     return cases
 
 
+def vary(name: str, payload: dict[str, Any], k: int) -> dict[str, Any]:
+    """The same size of request, another result: a new drawing."""
+    if name == "ucb_step":
+        return {**payload, "means": [k * 1e-6, *payload["means"][1:]]}
+    return {**payload, "limit": 500 - k % 100}
+
+
 def summary(times: list[float]) -> str:
     ordered = sorted(times)
     p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
@@ -100,14 +111,31 @@ def summary(times: list[float]) -> str:
     )
 
 
-def small_charts(url: str, count: int) -> list[float]:
+def small_charts(url: str, count: int, offset: int = 0) -> list[float]:
+    """``count`` README charts one at a time, each a new one (the third mean varies)."""
     times = []
-    for _ in range(count):
-        status, seconds = post(f"{url}/api/tools/ucb_step", SMALL, "image/svg+xml")
+    for k in range(count):
+        payload = {**SMALL, "means": [0.6, 0.4, round(0.5 + 1e-4 * (offset + k), 4)]}
+        status, seconds, _ = post(f"{url}/api/tools/ucb_step", payload, "image/svg+xml")
         if status != 200:
             raise RuntimeError(f"the README chart answered {status}")
         times.append(seconds)
     return times
+
+
+def repeated_chart(url: str, count: int) -> tuple[list[float], list[float]]:
+    """The README chart requested again and again (cache hits), then with its ``ETag``."""
+    status, _, tag = post(f"{url}/api/tools/ucb_step", SMALL, "image/svg+xml")
+    hits = [post(f"{url}/api/tools/ucb_step", SMALL, "image/svg+xml")[1] for _ in range(count)]
+    conditional = []
+    for _ in range(count):
+        status, seconds, _ = post(
+            f"{url}/api/tools/ucb_step", SMALL, "image/svg+xml", {"If-None-Match": tag}
+        )
+        if status != 304:
+            raise RuntimeError(f"If-None-Match answered {status}")
+        conditional.append(seconds)
+    return hits, conditional
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,9 +148,10 @@ def main(argv: list[str] | None = None) -> int:
 
     heavy = maximal_requests()
     with tempfile.TemporaryDirectory() as tmp, running_server(db=Path(tmp) / "b.sqlite") as srv:
-        small_charts(srv.url, 3)  # the first chart starts the renderers
+        small_charts(srv.url, 3, offset=1000)  # the first chart starts the renderers
         time.sleep(2.0)  # every renderer is up (they start in the background)
         idle = small_charts(srv.url, count)
+        hits, conditional = repeated_chart(srv.url, count)
         stop = threading.Event()
         drawn: list[tuple[str, int, float]] = []
 
@@ -130,21 +159,26 @@ def main(argv: list[str] | None = None) -> int:
             k = 0
             while not stop.is_set():
                 name, payload = heavy[k % len(heavy)]
-                status, seconds = post(f"{srv.url}/api/tools/{name}", payload, "image/png")
+                payload = vary(name, payload, k)  # a new chart each time, never a cache hit
+                status, seconds, _ = post(f"{srv.url}/api/tools/{name}", payload, "image/png")
                 drawn.append((name, status, seconds))
                 k += 1
 
         loader = threading.Thread(target=keep_one_in_flight, daemon=True)
         loader.start()
         time.sleep(0.5)
-        loaded = small_charts(srv.url, count)
+        loaded = small_charts(srv.url, count, offset=count)
         stop.set()
         loader.join(150)
     print(f"README chart (3-arm ucb_step, SVG), {count} requests one at a time:")
     print(f"  unloaded                         {summary(idle)}")
     print(f"  while a maximal chart is drawn   {summary(loaded)}")
+    print(f"  the same chart again (cache)     {summary(hits)}")
+    print(f"  with its ETag (304)              {summary(conditional)}")
     ratio = statistics.median(loaded) / statistics.median(idle)
     print(f"ratio loaded/unloaded p50: {ratio:.2f}x")
+    cached = statistics.median(hits) / statistics.median(idle)
+    print(f"ratio cached/drawn p50: {cached:.3f}x")
     for name in dict.fromkeys(n for n, _, _ in drawn):
         rows = [(s, t) for n, s, t in drawn if n == name]
         statuses = ", ".join(
