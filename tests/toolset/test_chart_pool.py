@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -20,21 +19,13 @@ import pytest
 
 from server.config import Limits
 from server.toolset.dispatch import Toolset, ToolTimeoutError
+from tests.servers import alive
 from tools.registry import all_tools
 
 SMALL = {"counts": [10, 5, 3], "means": [0.6, 0.4, 0.5], "update": {"arm": 2, "reward": 1}}
 """The README's chart example."""
 ARMS = 10_000
 HUGE = {"counts": [1 + i % 7 for i in range(ARMS)], "means": [(i % 13) / 13 for i in range(ARMS)]}
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie counts as gone: it holds no memory)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @pytest.fixture
@@ -55,6 +46,7 @@ def _chart(toolset: Toolset, payload: dict[str, Any], fmt: str = "svg") -> tuple
     return time.monotonic() - start, body
 
 
+@pytest.mark.slow
 def test_an_overrunning_chart_is_killed_replaced_and_does_not_block_the_others(
     toolset: Toolset,
 ) -> None:

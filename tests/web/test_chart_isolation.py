@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
 import threading
 import time
 import urllib.error
@@ -26,7 +28,7 @@ from typing import Any
 import pytest
 
 from server.config import Limits
-from tests.servers import running_server
+from tests.servers import alive, descendants, running_server
 
 SMALL = {"counts": [10, 5, 3], "means": [0.6, 0.4, 0.5], "update": {"arm": 2, "reward": 1}}
 """The README's chart example."""
@@ -168,3 +170,26 @@ def test_maximal_charts_do_not_hold_up_the_readme_example(
     while any(_stat(pid) is not None for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert all(_stat(pid) is None or _stat(pid)[0] == "Z" for pid in pids)  # type: ignore[index]
+
+
+@pytest.mark.slow
+def test_several_workers_draw_charts_and_leave_no_process_at_shutdown(tmp_path: Path) -> None:
+    """``--workers 2``: each uvicorn worker has its own renderers; a graceful stop (SIGTERM to
+    the supervisor only, not to the process group) ends every one of them."""
+    with running_server(db=tmp_path / "bandit.sqlite", workers=2) as srv:
+        for k in range(6):  # new charts each time, spread over the workers
+            payload = {**SMALL, "means": [0.6, 0.4, 0.5 + k / 100]}
+            status, media, body = post(f"{srv.url}/api/tools/ucb_step", payload, "image/png")
+            assert (status, media) == (200, "image/png") and body.startswith(b"\x89PNG")
+        seen = descendants(srv.pid)
+        assert len(seen) >= 2 + Limits().chart_workers  # the workers, a template, renderers
+        os.kill(srv.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while alive(srv.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(srv.pid)
+        deadline = time.monotonic() + 15
+        while any(alive(pid) for pid in seen) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = sorted(pid for pid in seen if alive(pid))
+        assert not left, f"processes left after shutdown: {left}"
