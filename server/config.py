@@ -138,6 +138,12 @@ class Limits:
         "chart renderers per server process (forked from one warm template at the first chart); "
         "a slow chart holds one, the others keep drawing",
     )
+    chart_renderer_max_bytes: int = _limit(
+        512 << 20,
+        "bytes",
+        "resident memory of a chart renderer; one that has grown past it is replaced after its "
+        "chart (a fresh one forks from the template, about 80 MB)",
+    )
     chart_max_bytes: int = _limit(2 << 20, "bytes", "one SVG or PNG chart (413 beyond)")
     chart_cache_bytes: int = _limit(
         32 << 20,

@@ -121,3 +121,17 @@ def test_a_chart_over_the_byte_bound_is_refused_through_the_pool() -> None:
             _chart(toolset, SMALL)
     finally:
         toolset.close()
+
+
+def test_a_renderer_grown_past_its_memory_bound_is_replaced() -> None:
+    toolset = Toolset(all_tools().values(), Limits(chart_renderer_max_bytes=1, chart_workers=1))
+    try:
+        pool = toolset.chart_pool()
+        assert pool.wait_ready(120)
+        first = pool.pids
+        assert _chart(toolset, SMALL)[1].startswith(b"<?xml")  # drawn, then its renderer goes
+        assert pool.wait_ready(60)
+        assert pool.pids != first and not any(alive(pid) for pid in first)
+        assert _chart(toolset, SMALL, "png")[1].startswith(b"\x89PNG")
+    finally:
+        toolset.close()

@@ -4,7 +4,8 @@ A thread cannot be stopped, and Matplotlib holds a process-wide state that allow
 a time; so a chart is drawn in a renderer process (:mod:`server.toolset.charts.worker`), and a
 renderer still drawing when ``Limits.chart_timeout_s`` runs out is killed (SIGKILL: its CPU and
 memory come back at once) and replaced. ``Limits.chart_workers`` renderers draw side by side, so
-a slow chart holds one of them while the others keep answering.
+a slow chart holds one of them while the others keep answering. A renderer whose memory has
+grown past ``Limits.chart_renderer_max_bytes`` after a chart is replaced too.
 
 Renderers are forked from a template process that imported Matplotlib and drew one chart
 (:mod:`server.toolset.charts.warm`, ``multiprocessing``'s forkserver with that preload): the
@@ -97,8 +98,9 @@ class Renderer:
             else f"a chart renderer exited with code {code} as it started (see the server's log)"
         )
 
-    def draw(self, job: tuple[Any, ...], deadline: float) -> tuple[Any, ...]:
-        """Send ``job`` and wait for the reply until ``deadline`` (``time.monotonic``).
+    def draw(self, job: tuple[Any, ...], deadline: float) -> tuple[tuple[Any, ...], int]:
+        """Send ``job`` and wait for the reply and the renderer's resident memory until
+        ``deadline`` (``time.monotonic``).
 
         Raises
         ------
@@ -111,10 +113,10 @@ class Renderer:
             self.conn.send(job)
             if not self.conn.poll(max(0.0, deadline - time.monotonic())):
                 raise RenderTimeout
-            reply: tuple[Any, ...] = self.conn.recv()
+            reply, resident = self.conn.recv()
         except (EOFError, OSError) as exc:
             raise RenderFailed(f"the chart renderer stopped: {exc or type(exc).__name__}") from exc
-        return reply
+        return reply, int(resident)
 
     def kill(self) -> None:
         """SIGKILL, reap, close the pipe (safe to call twice)."""
@@ -193,11 +195,14 @@ class ChartPool:
         deadline = time.monotonic() + seconds
         renderer = self._acquire(deadline)
         try:
-            reply = renderer.draw((name, args, out, fmt, limits, dpi), deadline)
+            reply, resident = renderer.draw((name, args, out, fmt, limits, dpi), deadline)
         except BaseException:
             self._discard(renderer)
             raise
-        self._release(renderer)
+        if resident > limits.chart_renderer_max_bytes:
+            self._discard(renderer)  # grown too large: a fresh one from the template
+        else:
+            self._release(renderer)
         if reply[0] == "ok":
             body: bytes = reply[1]
             return body

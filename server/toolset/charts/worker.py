@@ -4,9 +4,10 @@ that has Matplotlib imported and its fonts loaded (:mod:`server.toolset.charts.w
 renderer is ready in milliseconds and a renderer that overruns its deadline is simply killed.
 
 The protocol is two tuples over a ``multiprocessing`` connection: the job
-``(name, args, out, fmt, limits, dpi)`` in, and the reply ``("ok", bytes)``, ``("limit",
-field, expected, got)`` (a chart over ``chart_max_bytes``) or ``("error", message)`` out; the
-first message out is ``("ready", pid)``.
+``(name, args, out, fmt, limits, dpi)`` in, and ``(reply, resident bytes)`` out, the reply being
+``("ok", bytes)``, ``("limit", field, expected, got)`` (a chart over ``chart_max_bytes``) or
+``("error", message)``; the first message out is ``("ready", pid)``. The pool replaces a
+renderer whose memory has grown past ``Limits.chart_renderer_max_bytes``.
 
 A renderer never outlives the server: it ends when the pipe closes (the server closed the pool,
 or died), and a watchdog ends it if its parent changes while it draws.
@@ -34,6 +35,17 @@ def _watch_parent(parent: int) -> None:
             os._exit(0)
 
 
+def resident_bytes() -> int:
+    """This process's resident memory (Linux ``/proc``; elsewhere its peak, from ``getrusage``)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def reply(job: tuple[Any, ...]) -> tuple[Any, ...]:
     """The reply to one job (never raises: every failure becomes a reply)."""
     from server.toolset.charts import render_chart
@@ -58,6 +70,6 @@ def serve(conn: Connection) -> None:
         except (EOFError, OSError):
             return
         try:
-            conn.send(reply(job))
+            conn.send((reply(job), resident_bytes()))
         except (BrokenPipeError, OSError):
             return
