@@ -150,6 +150,17 @@ def new_figure() -> Figure:
     return fig
 
 
+def fixed_layout(
+    fig: Figure, *, left: float, right: float, bottom: float, top: float, wspace: float
+) -> None:
+    """Fixed margins instead of the constrained layout, for a chart kind whose text has a known
+    extent (labels shortened, a fixed number of panels): the constrained layout measures every
+    text object's extent before drawing, about 40% of a small chart's time. The bottom margin
+    leaves room for the footnote."""
+    fig.set_layout_engine(None)
+    fig.subplots_adjust(left=left, right=right, bottom=bottom, top=top, wspace=wspace)
+
+
 def save(fig: Figure, fmt: Format, dpi: int | None = None) -> bytes:
     """The figure as SVG or PNG bytes, without a date or a software stamp."""
     buffer = io.BytesIO()
