@@ -271,7 +271,8 @@ class Toolset:
             raise NoChartError(name)
         args = await anyio.to_thread.run_sync(spec.parse, payload)
         result = await self._run_parsed(spec, args)
-        key = chart_key(name, args, result, fmt, dpi, self.limits)
+        # hashing a large input and result takes milliseconds: off the event loop
+        key = await anyio.to_thread.run_sync(chart_key, name, args, result, fmt, dpi, self.limits)
         if matches(if_none_match, key):
             return result, None, key
         cache = self.chart_cache()
