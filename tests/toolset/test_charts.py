@@ -527,3 +527,20 @@ def test_chart_cache_drops_the_least_recently_used_beyond_its_bytes() -> None:
     assert cache.size == 8
     cache.put("huge", b"x" * 11)  # larger than the whole cache: not kept
     assert cache.get("huge") is None and len(cache) == 2
+
+
+def test_convex_relu_chart_of_packed_arrays_draws_the_same_data() -> None:
+    """``X`` and ``X_test`` may come packed (base64): the chart reads them as the tool does."""
+    from tools.arrays import pack
+
+    x = [[-2.0], [-1.0], [0.0], [1.0], [2.0], [3.0]]
+    payload = {"y": [2.0, 1.0, 0.1, 1.1, 2.0, 3.2], "lam": 0.01, "X_test": [[0.5], [2.5]]}
+    spec = all_tools()["convex_relu_fit"]
+    plain = spec.parse({**payload, "X": x})
+    packed = spec.parse({**payload, "X": pack(x), "X_test": pack([[0.5], [2.5]])})
+    charts = []
+    for args in (plain, packed):
+        out = spec.func(args).model_dump(mode="json")
+        charts.append(render_chart("convex_relu_fit", args, out, "svg", Limits()))
+    assert {"data", "fit", "predictions"} <= svg_ids(charts[1])
+    assert charts[0] == charts[1]

@@ -24,6 +24,7 @@ from server.toolset.charts.figure import (
     sample_indices,
     title,
 )
+from tools.group_lasso import matrix
 
 
 def _network(
@@ -36,7 +37,7 @@ def _network(
 
 
 def convex_relu_fit(fig: Figure, args: Any, out: dict[str, Any], budget: Budget) -> str:
-    X = np.asarray(args.X, dtype=float)
+    X = matrix(args.X, "X")  # lists of rows or a packed array, as the tool read it
     y = np.asarray(args.y, dtype=float)
     bias = bool(getattr(args, "bias", True))
     w1 = np.asarray(out["network"]["W1"], dtype=float).reshape(-1, len(out["network"]["w2"]))
@@ -69,8 +70,8 @@ def _one_dimensional(
     ax.scatter(x[picked], y[picked], color=BLUE, s=18, label="data (X, y)", zorder=3, gid="data")
     lo, hi = float(x.min()), float(x.max())
     test = getattr(args, "X_test", None)
-    if test and out["predictions"] is not None:
-        xt = np.asarray(test, dtype=float)[:, 0]
+    if test is not None and out["predictions"] is not None:
+        xt = matrix(test, "X_test")[:, 0]
         lo, hi = min(lo, float(xt.min())), max(hi, float(xt.max()))
         shown = sample_indices(xt.size, budget.points)
         budget.sampled(shown.size, xt.size, "predictions")
