@@ -69,7 +69,7 @@ def _per_arm(
     # labels of at most 16 characters, two panels: a fixed layout (measured: a 3-arm chart
     # draws in about 60% of its constrained-layout time); rotated labels need a deeper bottom
     bottom = 0.28 if rotation == 90 else 0.25 if rotation else 0.16
-    fixed_layout(fig, left=0.08, right=0.985, bottom=bottom, top=0.93, wspace=0.22)
+    fixed_layout(fig, left=0.09, right=0.985, bottom=bottom, top=0.93, wspace=0.22)
     pulls_ax, value_ax = fig.subplots(1, 2, width_ratios=(1, 1.4))
     x = np.arange(len(names))
     ticks: dict[str, Any] = {
@@ -167,6 +167,10 @@ bandit_record = bandit_get
 
 def ucb_simulate(fig: Figure, args: Any, out: dict[str, Any], budget: Budget) -> str:
     """Regret against steps (log axis) with a ln t reference; pulls per arm."""
+    rotated = len(out["pulls"]) > 8
+    fixed_layout(  # two panels, labels of known extent: no constrained-layout pass
+        fig, left=0.09, right=0.985, bottom=0.2 if rotated else 0.16, top=0.93, wspace=0.24
+    )
     regret_ax, pulls_ax = fig.subplots(1, 2, width_ratios=(1.6, 1))
     picked = sample_indices(len(out["checkpoints"]), budget.points)
     budget.sampled(picked.size, len(out["checkpoints"]), "checkpoints")
@@ -196,6 +200,8 @@ def ucb_simulate(fig: Figure, args: Any, out: dict[str, Any], budget: Budget) ->
             gid="log-reference",
         )
     regret_ax.set_xscale("log")
+    regret_ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 1, 10, 1k: no mathtext
+    regret_ax.yaxis.set_major_formatter(EngFormatter(sep=""))  # no "1e6" offset over the title
     regret_ax.set_xlabel("step t (pulls, log scale)")
     regret_ax.set_ylabel("cumulative regret (reward)")
     regret_ax.legend(loc="upper left", fontsize=8)
@@ -215,7 +221,8 @@ def ucb_simulate(fig: Figure, args: Any, out: dict[str, Any], budget: Budget) ->
         )
     x = np.arange(len(heights))
     name_bars(pulls_ax.bar(x, heights, color=colours), "pulls")
-    pulls_ax.set_xticks(x, names, rotation=30 if len(names) > 8 else 0)
+    pulls_ax.set_xticks(x, names, rotation=30 if rotated else 0)
+    pulls_ax.yaxis.set_major_formatter(EngFormatter(sep=""))
     pulls_ax.set_xlabel("arm (green: best)")
     pulls_ax.set_ylabel("pulls per run (mean)")
     title(pulls_ax, "拉动次数", "pulls per arm")
