@@ -108,12 +108,49 @@ class Limits:
         10, "connections", "open to a shared store (PostgreSQL) per process at most"
     )
     chart_max_points: int = _limit(
-        1_500, "points", "drawn per series of a chart; longer series are sampled evenly"
+        1_500,
+        "points",
+        "drawn per series of a chart; longer series are sampled evenly (the chart says so)",
+    )
+    chart_max_bars: int = _limit(
+        30,
+        "bars",
+        "categories drawn per chart panel (arms, groups, latent dimensions, neurons); beyond "
+        "it the largest are drawn one by one and the rest as one aggregate bar, or left out "
+        "(the chart says which)",
+    )
+    chart_max_marks: int = _limit(
+        100,
+        "marks",
+        "individually drawn marks of a chart (breakout events, shaded periods); beyond it "
+        "events are drawn as one mark set per verdict and periods keep the longest (the chart "
+        "says so)",
     )
     chart_timeout_s: float = _limit(
-        20.0, "s", "rendering one chart on the heavy-tool pool, after the tool's call (504 beyond)"
+        20.0,
+        "s",
+        "waiting for a chart renderer and drawing one chart, after the tool's call; a renderer "
+        "still drawing at the deadline is killed and replaced (504)",
+    )
+    chart_workers: int = _limit(
+        2,
+        "processes",
+        "chart renderers per server process (forked from one warm template at the first chart); "
+        "a slow chart holds one, the others keep drawing",
+    )
+    chart_renderer_max_bytes: int = _limit(
+        512 << 20,
+        "bytes",
+        "resident memory of a chart renderer; one that has grown past it is replaced after its "
+        "chart (a fresh one forks from the template, about 80 MB)",
     )
     chart_max_bytes: int = _limit(2 << 20, "bytes", "one SVG or PNG chart (413 beyond)")
+    chart_cache_bytes: int = _limit(
+        32 << 20,
+        "bytes",
+        "charts kept per server process for identical requests (least recently used dropped "
+        "first; 0: none); a kept chart is answered without drawing, with the same `ETag`",
+    )
 
 
 DEFAULT_LIMITS = Limits()

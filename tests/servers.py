@@ -143,3 +143,35 @@ def running_server(
         finally:
             _stop(proc)
             log.unlink(missing_ok=True)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process under ``pid`` (children, their children…; zombies excluded), read
+    from ``/proc``: a test's way to check that a server leaves no process behind."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if stat[0] != "Z":
+            parents.setdefault(int(stat[1]), []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie holds no memory: it counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

@@ -114,3 +114,12 @@ def test_retrieval() -> None:
         assert re.search(rf"^{re.escape(ranker)}\s", out, re.M), out
     assert "en_no_keywords" in out and "get_context@2000" in out
     assert re.search(r"ratio hybrid/lexical note@1: \d+\.\d\d", out), out
+
+
+def test_chart_isolation() -> None:
+    out = run_bench("chart_isolation.py", "--requests", "2", timeout=240)
+    assert re.search(r"^ratio loaded/unloaded p50: \d+\.\d\dx", out, re.M), out
+    assert re.search(r"^maximal ucb_step .* statuses (200|504)", out, re.M), out
+    assert re.search(
+        r"^aim: README chart p50 <= 1 s while a maximal one is drawn: (met|missed)", out, re.M
+    )

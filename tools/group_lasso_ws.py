@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tools.prox import (
+    OBJECTIVE_FLOOR,
     TINY,
     Array,
     Certificate,
@@ -155,7 +156,8 @@ def _sub_gap(
 ) -> tuple[float, float]:
     """Absolute and relative duality gap of the subproblem at ``v``, computed without the
     cancellation of ``primal − dual``: with ``∇ = c − Q v = A_Wᵀ r`` and the scale
-    ``α = min(1, 1 / max_g ‖∇_g‖/(λω_g))``, ``gap = ½(1 − α)²‖r‖² + λ Σ ω_g‖v_g‖ − α vᵀ∇``."""
+    ``α = min(1, 1 / max_g ‖∇_g‖/(λω_g))``, ``gap = ½(1 − α)²‖r‖² + λ Σ ω_g‖v_g‖ − α vᵀ∇``;
+    relative to the primal but never to less than ``OBJECTIVE_FLOOR·½‖y‖²`` (as ``Certificate``)."""
     qv = gram @ v
     grad = c - qv
     worst = float(np.max(sub.norms(grad) / lam_w))
@@ -163,7 +165,7 @@ def _sub_gap(
     rr = max(yy - 2.0 * float(c @ v) + float(v @ qv), 0.0)
     pen = float(lam_w @ sub.norms(v))
     gap = max(0.5 * (1.0 - alpha) ** 2 * rr + pen - alpha * float(v @ grad), 0.0)
-    return gap, gap / max(0.5 * rr + pen, TINY)
+    return gap, gap / max(0.5 * rr + pen, OBJECTIVE_FLOOR * 0.5 * yy, TINY)
 
 
 def _jacobian(q: Array, x: Array, nx: Array, lam_s: Array, local: Groups) -> Array:

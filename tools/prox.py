@@ -145,13 +145,31 @@ def spectral_norm_sq(
     return 1.02 * est
 
 
+OBJECTIVE_FLOOR = 1e-6
+"""Relative gaps are taken against the objective, but never against less than this fraction of
+``½‖y‖²`` (the objective at ``w = 0``, an upper bound of the optimum). A problem fitted almost
+exactly (a tiny λ, a single row, a zero design) has an optimum near 0, where a gap relative to
+the objective can only be driven down at rounding-noise level, in hundreds of thousands of
+iterations; judged against ``max(objective, OBJECTIVE_FLOOR·½‖y‖²)`` it is certified at once.
+So a certificate with relative gap ``≤ tol`` means ``gap ≤ tol · max(objective,
+OBJECTIVE_FLOOR·½‖y‖²)``: the absolute floor ``tol·OBJECTIVE_FLOOR·½‖y‖²`` scales with the
+data and the tolerance."""
+
+
+def objective_floor(y: Array) -> float:
+    """``OBJECTIVE_FLOOR · ½‖y‖²``: the least objective a relative gap is taken against."""
+    return OBJECTIVE_FLOOR * 0.5 * float(y @ y)
+
+
 @dataclass(frozen=True)
 class Certificate:
-    """Primal and dual objective at a primal point and its scaled dual point."""
+    """Primal and dual objective at a primal point and its scaled dual point; ``floor`` is the
+    least objective the relative gap is taken against (:data:`OBJECTIVE_FLOOR`)."""
 
     primal: float
     dual: float
     scale: float
+    floor: float = 0.0
 
     @property
     def gap(self) -> float:
@@ -159,7 +177,8 @@ class Certificate:
 
     @property
     def relative_gap(self) -> float:
-        return self.gap / max(self.primal, TINY) if self.gap > 0.0 else 0.0
+        """``gap / max(primal, floor)``."""
+        return self.gap / max(self.primal, self.floor, TINY) if self.gap > 0.0 else 0.0
 
 
 def certificate(
@@ -202,7 +221,7 @@ def certificate(
     else:
         gap = max(0.5 * (1.0 - alpha) ** 2 * rr + penalty - alpha * correlation, 0.0)
         dual = primal - gap
-    return Certificate(primal, dual, alpha)
+    return Certificate(primal, dual, alpha, objective_floor(y))
 
 
 @dataclass

@@ -603,8 +603,15 @@ def run_stdio(settings: Settings) -> None:
     from server.mcp.stdio import filtered_stdio
 
     if not settings.feed:
-        with filtered_stdio():
-            build_server(settings).run("stdio")
+        from server.kb.notes import KnowledgeBase as NotesKnowledgeBase
+
+        kb = NotesKnowledgeBase.load(settings)
+        toolset = Toolset.for_kb(kb, settings)
+        try:
+            with filtered_stdio():
+                create_mcp(toolset, kb, settings).run("stdio")
+        finally:
+            toolset.close()  # the chart renderers end with the server
         return
     import anyio
 
@@ -622,8 +629,11 @@ def run_stdio(settings: Settings) -> None:
             await server.run_stdio_async()
             group.cancel_scope.cancel()
 
-    with filtered_stdio():
-        anyio.run(main)
+    try:
+        with filtered_stdio():
+            anyio.run(main)
+    finally:
+        toolset.close()
 
 
 def build_server(settings: Settings) -> MCPServer:

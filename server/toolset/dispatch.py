@@ -27,13 +27,15 @@ import anyio.to_thread
 from pydantic import BaseModel
 
 from server.config import Limits, Settings
-from server.toolset.charts import Format, NoChartError, has_chart, render_chart
+from server.toolset.charts import Format, NoChartError, has_chart
 from tools.context import ToolContext
 from tools.errors import StoreUnavailableError, ToolNotFoundError
 from tools.registry import ToolSpec, all_tools
 
 if TYPE_CHECKING:
     from server.kb.notes import KnowledgeSource
+    from server.toolset.charts.cache import ChartCache
+    from server.toolset.charts.pool import ChartPool
 
 T = TypeVar("T")
 
@@ -93,6 +95,8 @@ class Toolset:
                 raise RuntimeError(f"tool {spec.name!r} registered twice")
             self.specs[spec.name] = spec
         self._pool: ThreadPoolExecutor | None = None
+        self._charts: ChartPool | None = None
+        self._chart_cache: ChartCache | None = None
         self._pool_lock = threading.Lock()
 
     @classmethod
@@ -200,13 +204,57 @@ class Toolset:
             return await anyio.to_thread.run_sync(work)
         return await self._bounded(spec.name, work, self.limits.tool_timeout_s)
 
+    def chart_cache(self) -> ChartCache:
+        """This toolset's cache of drawn charts (``Limits.chart_cache_bytes``)."""
+        from server.toolset.charts.cache import ChartCache
+
+        with self._pool_lock:
+            if self._chart_cache is None:
+                self._chart_cache = ChartCache(self.limits.chart_cache_bytes)
+            return self._chart_cache
+
+    def chart_pool(self) -> ChartPool:
+        """This toolset's chart renderer processes (created at the first chart)."""
+        from server.toolset.charts.pool import ChartPool
+
+        with self._pool_lock:
+            if self._charts is None:
+                self._charts = ChartPool(self.limits.chart_workers)
+            return self._charts
+
     async def call_chart(
         self, name: str, payload: Any, fmt: Format, dpi: int | None = None
     ) -> tuple[dict[str, Any], bytes]:
+        """Call a tool, then draw the chart of its result (:meth:`chart_reply` without the
+        conditional request)."""
+        result, body, _ = await self.chart_reply(name, payload, fmt, dpi)
+        assert body is not None
+        return result, body
+
+    async def chart_reply(
+        self,
+        name: str,
+        payload: Any,
+        fmt: Format,
+        dpi: int | None = None,
+        if_none_match: str | None = None,
+    ) -> tuple[dict[str, Any], bytes | None, str]:
         """Call a tool, then draw the chart of its result (``server.toolset.charts``).
 
-        The chart renders on the heavy pool under ``Limits.chart_timeout_s``, so charts share
-        the bound on concurrent heavy work.
+        The chart is drawn by one of ``Limits.chart_workers`` renderer processes
+        (``server.toolset.charts.pool``) within ``Limits.chart_timeout_s``, the wait for a free
+        renderer included; a renderer still drawing at the deadline is killed and replaced, so
+        a timed-out chart costs nothing afterwards and never holds up the other charts.
+
+        Charts are deterministic: each is keyed by its input, its result and the chart code
+        (``server.toolset.charts.cache``); a chart drawn before is answered from a bounded
+        cache (``Limits.chart_cache_bytes``), and one the caller already holds
+        (``if_none_match`` names its key) is not drawn at all.
+
+        Returns
+        -------
+        The tool's result, the chart's bytes (``None`` when ``if_none_match`` matched) and its
+        key (the ``ETag``, see ``server.toolset.charts.cache.etag``).
 
         Raises
         ------
@@ -215,13 +263,32 @@ class Toolset:
         UnknownToolError, ToolInputError, ToolLimitError, ToolTimeoutError
             As :meth:`call`; ``ToolLimitError`` also for a chart over ``chart_max_bytes``.
         """
+        from server.toolset.charts.cache import chart_key, matches
+        from server.toolset.charts.pool import RenderTimeout
+
         spec = self.get(name)
         if not has_chart(name):
             raise NoChartError(name)
         args = await anyio.to_thread.run_sync(spec.parse, payload)
         result = await self._run_parsed(spec, args)
-        work = partial(render_chart, name, args, result, fmt, self.limits, dpi)
-        return result, await self._bounded(name, work, self.limits.chart_timeout_s)
+        # hashing a large input and result takes milliseconds: off the event loop
+        key = await anyio.to_thread.run_sync(chart_key, name, args, result, fmt, dpi, self.limits)
+        if matches(if_none_match, key):
+            return result, None, key
+        cache = self.chart_cache()
+        cached = cache.get(key)
+        if cached is not None:
+            return result, cached, key
+        seconds = self.limits.chart_timeout_s
+        work = partial(self.chart_pool().render, name, args, result, fmt, self.limits, dpi)
+        try:
+            # a cancelled request leaves the thread waiting for its renderer, at most until the
+            # deadline, when the renderer is killed
+            body = await anyio.to_thread.run_sync(work, seconds, abandon_on_cancel=True)
+        except RenderTimeout:
+            raise ToolTimeoutError(name, seconds) from None
+        cache.put(key, body)
+        return result, body, key
 
     async def _call_store(self, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """A stateful tool on a worker thread, answered within ``STORE_CALL_BOUND`` store
@@ -245,11 +312,15 @@ class Toolset:
         return self._execute(spec, args)
 
     def close(self) -> None:
-        """Stop accepting heavy work (running threads finish on their own); release the
-        context's connections (its stores reconnect if the toolset is used again)."""
+        """Stop accepting heavy work (running threads finish on their own); kill the chart
+        renderers; release the context's connections (its stores and renderers come back if
+        the toolset is used again)."""
         with self._pool_lock:
             if self._pool is not None:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
+            charts, self._charts = self._charts, None
+        if charts is not None:
+            charts.close()
         if self.context is not None:
             self.context.close()

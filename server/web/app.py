@@ -46,12 +46,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.config import Settings, settings_for
 from server.ingest.posts import Post
-from server.toolset.charts import MEDIA_TYPES
 from server.toolset.dispatch import Toolset, ToolTimeoutError
 from server.toolset.openapi import SEARCH_QUERY_NAMES
 from server.web import forms
 from server.web import html as html_view
-from server.web.charts import chart_format, q_values
+from server.web.charts import chart_format, chart_response, q_values
 from tools.errors import StoreUnavailableError, ToolInputError, ToolLimitError
 from tools.registry import ToolSpec
 
@@ -667,8 +666,7 @@ async def call_tool(request: Request) -> Response:
     )
     fmt = chart_format(request.headers.get("accept", ""))
     if fmt is not None:
-        _, chart = await service.toolset.call_chart(spec.name, payload, fmt)
-        return Response(chart, media_type=MEDIA_TYPES[fmt])
+        return await chart_response(service.toolset, spec.name, payload, fmt, request.headers)
     result = await service.toolset.call(spec.name, payload)
     return Response(_dumps(result), media_type="application/json")
 

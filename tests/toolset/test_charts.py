@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import numpy as np
 import pytest
 from PIL import Image
 from starlette.testclient import TestClient
@@ -361,3 +362,185 @@ def test_colours_read_on_light_and_dark_pages() -> None:
     for colour in (figure.INK, *figure.PALETTE):
         assert _contrast(colour, "#ffffff") >= 3.0, colour
         assert _contrast(colour, "#111111") >= 3.0, colour
+
+
+# --------------------------------------------------------------------------------------------
+# Bounded by what they draw (issue 19, item 1): bars, marks and points, whatever the input
+
+
+def svg_texts(svg: bytes) -> str:
+    """The chart's text objects (Matplotlib writes each one's text as an SVG comment)."""
+    return "\n".join(re.findall(r"<!-- (.*?) -->", svg.decode(), flags=re.S))
+
+
+def test_ten_thousand_arms_draw_the_top_arms_and_one_others_bar() -> None:
+    spec = all_tools()["ucb_step"]
+    n = 10_000
+    args = spec.parse(
+        {
+            "counts": [1 + (i * 7919) % 500 for i in range(n)],
+            "means": [(i % 13) / 13 for i in range(n)],
+        }
+    )
+    out = spec.func(args).model_dump(mode="json")
+    limits = Limits()
+    svg = render_chart("ucb_step", args, out, "svg", limits)
+    ids = svg_ids(svg)
+    pulls = sorted(i for i in ids if i.startswith("pulls-"))
+    assert len(pulls) == limits.chart_max_bars
+    assert len([i for i in ids if i.startswith("means-")]) == limits.chart_max_bars
+    texts = svg_texts(svg)
+    shown = limits.chart_max_bars - 1
+    assert f"others ({n - shown:,})" in texts
+    assert f"{shown} of {n:,} arms drawn" in texts  # the chart says it aggregated
+    assert f"next arm {out['arm']}" in texts
+
+
+def test_top_categories_keeps_the_largest_and_the_kept() -> None:
+    from server.toolset.charts.figure import top_categories
+
+    weights = [5.0, 1.0, 9.0, 9.0, 0.0, 7.0, 2.0]
+    shown, rest = top_categories(weights, 4, keep=[4])
+    assert shown.tolist() == [2, 3, 4]  # the kept one, then the largest (ties: lower index)
+    assert rest.tolist() == [0, 1, 5, 6]
+    shown, rest = top_categories(weights, 7)
+    assert shown.tolist() == list(range(7)) and rest.size == 0
+
+
+def test_many_groups_and_latents_are_aggregated_beyond_the_bar_bound() -> None:
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((40, 300))
+    y = a[:, :5] @ np.array([3.0, -2.0, 1.5, 1.0, -1.0]) + 0.1 * rng.standard_normal(40)
+    spec = all_tools()["group_lasso_solve"]
+    args = spec.parse({"A": a.tolist(), "y": y.tolist(), "groups": [1] * 300, "lam": 0.5})
+    out = spec.func(args).model_dump(mode="json")
+    limits = Limits(chart_max_bars=12)
+    svg = render_chart("group_lasso_solve", args, out, "svg", limits)
+    assert len([i for i in svg_ids(svg) if i.startswith("group-norm-")]) == 12
+    texts = svg_texts(svg)
+    assert "the 11 of 300 groups with the largest norms drawn" in texts
+    assert "others (289)" in texts
+
+
+@pytest.mark.parametrize(("name", "index"), _examples())
+def test_every_chart_keeps_to_a_tiny_budget(
+    results: dict[tuple[str, int], tuple[Any, Any]], name: str, index: int
+) -> None:
+    """Two bars, one mark, five points: every chart still draws, within those bounds."""
+    args, out = results[(name, index)]
+    limits = Limits(chart_max_bars=2, chart_max_marks=1, chart_max_points=5)
+    ids = svg_ids(render_chart(name, args, out, "svg", limits))
+    for prefix in ("pulls-", "means-", "group-norm-", "kl-latent-", "w2-"):
+        assert len([i for i in ids if i.startswith(prefix)]) <= 2, prefix
+    assert len([i for i in ids if i.startswith("inversion-")]) <= 1
+    assert len([i for i in ids if i.startswith("event-")]) <= 1
+
+
+def test_breakout_events_beyond_the_mark_bound_are_drawn_per_verdict(shared_data: Path) -> None:
+    path = shared_data / "ohlcv" / "backtrader_orcl-1995-2014.csv"
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    bars = {
+        k: [float(r[k.capitalize()]) for r in rows]
+        for k in ("open", "high", "low", "close", "volume")
+    }
+    spec = all_tools()["breakout_scan"]
+    args = spec.parse({"bars": bars, "limit": 200})
+    out = spec.func(args).model_dump(mode="json")
+    assert len(out["events"]) > 5
+    svg = render_chart("breakout_scan", args, out, "svg", Limits(chart_max_marks=5))
+    ids = svg_ids(svg)
+    assert not [i for i in ids if i.startswith("event-")]
+    verdicts = {e["verdict"] for e in out["events"]}
+    assert {f"events-{v}" for v in verdicts} <= ids
+    assert f"{len(out['events'])} events drawn as one mark set per verdict" in svg_texts(svg)
+
+
+def test_inversion_periods_beyond_the_mark_bound_keep_the_longest(shared_data: Path) -> None:
+    data = (shared_data / "treasury" / "par_yield_1990_2025-07-11_combined.csv").read_text()
+    spec = all_tools()["yield_curve_history"]
+    args = spec.parse({"data": data, "limit": 500, "max_periods": 1000})
+    out = spec.func(args).model_dump(mode="json")
+    periods = out["periods"]["inversion_3m_10y"]["periods"]
+    assert len(periods) > 6
+    svg = render_chart("yield_curve_history", args, out, "svg", Limits(chart_max_marks=6))
+    assert len([i for i in svg_ids(svg) if i.startswith("inversion-")]) == 6
+    assert f"the 6 longest of {len(periods)} inversion periods shaded" in svg_texts(svg)
+
+
+# --------------------------------------------------------------------------------------------
+# Identical requests cost a lookup (issue 22): ETag, the chart cache, 304
+
+
+def test_identical_chart_requests_are_answered_from_the_cache_and_304(client: TestClient) -> None:
+    toolset = client.app.state.service.toolset  # type: ignore[attr-defined]
+    url = "/api/tools/ucb_step"
+    payload = {"counts": [10, 5, 3], "means": [0.6, 0.4, 0.5], "update": {"arm": 2, "reward": 1}}
+    accept = {"Accept": "image/svg+xml"}
+    first = client.post(url, json=payload, headers=accept)
+    assert first.status_code == 200
+    tag = first.headers["etag"]
+    assert re.fullmatch(r'"[0-9a-f]{32}"', tag)
+    assert "Accept" in first.headers["vary"].split(", ")
+    held = len(toolset.chart_cache())
+    again = client.post(url, json=payload, headers=accept)
+    assert again.content == first.content and again.headers["etag"] == tag
+    assert len(toolset.chart_cache()) == held  # a lookup, not a second drawing
+    not_modified = client.post(url, json=payload, headers={**accept, "If-None-Match": tag})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified.headers["etag"] == tag
+    listed = client.post(url, json=payload, headers={**accept, "If-None-Match": f'"x", W/{tag}'})
+    assert listed.status_code == 304
+    stale = client.post(url, json=payload, headers={**accept, "If-None-Match": '"0123"'})
+    assert stale.status_code == 200 and stale.content == first.content
+    png = client.post(url, json=payload, headers={"Accept": "image/png"})
+    other = client.post(url, json={**payload, "means": [0.6, 0.4, 0.6]}, headers=accept)
+    assert len({tag, png.headers["etag"], other.headers["etag"]}) == 3
+
+
+def test_a_stateful_tool_s_chart_changes_with_its_state(client: TestClient) -> None:
+    """The key holds the result too: the same bandit_get input after a record is a new chart."""
+    accept = {"Accept": "image/svg+xml"}
+    created = client.post(
+        "/api/tools/bandit_create", json={"name": "etag-test", "arms": ["a", "b"]}
+    )
+    assert created.status_code == 200, created.text
+    before = client.post("/api/tools/bandit_get", json={"name": "etag-test"}, headers=accept)
+    recorded = client.post(
+        "/api/tools/bandit_record", json={"name": "etag-test", "arm": "a", "reward": 1.0}
+    )
+    assert recorded.status_code == 200, recorded.text
+    after = client.post("/api/tools/bandit_get", json={"name": "etag-test"}, headers=accept)
+    assert before.status_code == after.status_code == 200
+    assert before.headers["etag"] != after.headers["etag"]
+
+
+def test_chart_cache_drops_the_least_recently_used_beyond_its_bytes() -> None:
+    from server.toolset.charts.cache import ChartCache
+
+    cache = ChartCache(max_bytes=10)
+    cache.put("a", b"1234")
+    cache.put("b", b"5678")
+    assert cache.get("a") == b"1234"  # a is now the most recent
+    cache.put("c", b"90ab")
+    assert cache.get("b") is None and cache.get("a") == b"1234" and cache.get("c") == b"90ab"
+    assert cache.size == 8
+    cache.put("huge", b"x" * 11)  # larger than the whole cache: not kept
+    assert cache.get("huge") is None and len(cache) == 2
+
+
+def test_convex_relu_chart_of_packed_arrays_draws_the_same_data() -> None:
+    """``X`` and ``X_test`` may come packed (base64): the chart reads them as the tool does."""
+    from tools.arrays import pack
+
+    x = [[-2.0], [-1.0], [0.0], [1.0], [2.0], [3.0]]
+    payload = {"y": [2.0, 1.0, 0.1, 1.1, 2.0, 3.2], "lam": 0.01, "X_test": [[0.5], [2.5]]}
+    spec = all_tools()["convex_relu_fit"]
+    plain = spec.parse({**payload, "X": x})
+    packed = spec.parse({**payload, "X": pack(x), "X_test": pack([[0.5], [2.5]])})
+    charts = []
+    for args in (plain, packed):
+        out = spec.func(args).model_dump(mode="json")
+        charts.append(render_chart("convex_relu_fit", args, out, "svg", Limits()))
+    assert {"data", "fit", "predictions"} <= svg_ids(charts[1])
+    assert charts[0] == charts[1]

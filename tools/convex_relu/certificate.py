@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from tools.convex_relu.patterns import paired_residual
-from tools.prox import TINY, Array, Certificate, IntArray
+from tools.prox import TINY, Array, Certificate, IntArray, objective_floor
 
 CONE_ITERS = 50
 """Iterations of the batched projection that certifies the patterns outside the working set."""
@@ -126,4 +126,4 @@ def full_certificate(
         np.sum(np.linalg.norm(primal_xv, axis=1))
     )
     dual = alpha * float(r @ y) - 0.5 * alpha * alpha * float(r @ r)
-    return Certificate(primal, dual, alpha), norms_out, outside
+    return Certificate(primal, dual, alpha, objective_floor(y)), norms_out, outside

@@ -1,21 +1,25 @@
 """Charts of the numerical tools' results, drawn from each call's own output.
 
 ``CHARTS`` names, per tool, the module of ``server.toolset.charts`` that draws it; the module is
-imported (and Matplotlib with it) only when a chart is first asked for. Every chart function has
-the signature ``draw(fig, args, out, max_points)``: ``args`` the tool's validated input (the data
-the tool was given: a curve, price bars, sample points), ``out`` its JSON output; nothing is
-computed a second time. Tools without a chart (the note tools: text, not numbers) are absent.
+imported (and Matplotlib with it) only when a chart is drawn. Every chart function has the
+signature ``draw(fig, args, out, budget) -> footnote``: ``args`` the tool's validated input (the
+data the tool was given: a curve, price bars, sample points), ``out`` its JSON output; nothing
+is computed a second time. Tools without a chart (the note tools: text, not numbers) are absent.
 
-Bounds (``Limits``): at most ``chart_max_points`` points per series (longer series are sampled
-evenly, deterministically), ``chart_timeout_s`` of rendering on the heavy-tool pool, and
-``chart_max_bytes`` of SVG or PNG.
+A chart is bounded by what it draws, whatever the input's size (:class:`Budget`, from
+``Limits``): ``chart_max_points`` points per series (longer series are sampled evenly,
+deterministically), ``chart_max_bars`` bars per panel (the largest one by one, the rest as one
+aggregate bar), ``chart_max_marks`` individual marks (events, shaded periods); a chart that left
+something out says so in its footnote. The server draws in renderer processes
+(``server.toolset.charts.pool``) that are killed at ``chart_timeout_s``; the bytes are at most
+``chart_max_bytes``.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from functools import partial
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -102,6 +106,26 @@ def has_chart(name: str) -> bool:
     return name in CHARTS
 
 
+@dataclass
+class Budget:
+    """What one chart may draw (from ``Limits``), and what it says it left out (``said``: the
+    chart functions add a line per reduction, the footnote shows them)."""
+
+    points: int
+    bars: int
+    marks: int
+    said: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, limits: Limits) -> Budget:
+        return cls(limits.chart_max_points, max(limits.chart_max_bars, 2), limits.chart_max_marks)
+
+    def sampled(self, drawn: int, total: int, what: str) -> None:
+        """Say that ``drawn`` of ``total`` ``what`` were drawn (evenly sampled) when fewer."""
+        if drawn < total:
+            self.said.append(f"{drawn:,} of {total:,} {what} drawn (sampled evenly)")
+
+
 def render_chart(
     name: str,
     args: BaseModel,
@@ -123,9 +147,14 @@ def render_chart(
 
     module = importlib.import_module(f"server.toolset.charts.{CHARTS[name]}")
     draw = getattr(module, name)
-    body = figure.render(
-        partial(draw, args=args, out=out, max_points=limits.chart_max_points), fmt, dpi
-    )
+    budget = Budget.of(limits)
+
+    def drawn(fig: Any) -> None:
+        note = draw(fig, args, out, budget)
+        reductions = "; ".join(budget.said)
+        figure.footnote(fig, note + (f"\n{figure.shorten(reductions, 170)}" if reductions else ""))
+
+    body = figure.render(drawn, fmt, dpi)
     if len(body) > limits.chart_max_bytes:
         raise ToolLimitError(
             "(chart)", f"a chart of at most {limits.chart_max_bytes} bytes", f"{len(body)} bytes"

@@ -3,7 +3,7 @@ average, RSI and MACD at the breakout bar, the verdict and its reasons (``breako
 price and volume with every breakout marked by its verdict (``breakout_scan``).
 
 The price bars are the call's input; levels, box, indicators and verdicts are its output. Long
-series are sampled evenly to ``max_points`` bars (the breakout bars are always kept).
+series are sampled evenly to ``Budget.points`` bars (the breakout bars are always kept).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from server.toolset.charts import Budget
 from server.toolset.charts.figure import (
     BLUE,
     GREEN,
@@ -25,7 +26,6 @@ from server.toolset.charts.figure import (
     RED,
     VERDICT_COLOURS,
     VIOLET,
-    footnote,
     name_bars,
     sample_indices,
     shorten,
@@ -49,7 +49,7 @@ def _price_volume(
     fig: Figure,
     args: Any,
     keep: Sequence[int],
-    max_points: int,
+    budget: Budget,
     panels: int = 0,
     span: tuple[int, int] | None = None,
 ) -> tuple[Axes, Axes, list[Axes], npt.NDArray[np.intp]]:
@@ -58,7 +58,8 @@ def _price_volume(
     bars = _bars(args)
     n = len(bars.close)
     lo, hi = span or (0, n)
-    picked = lo + sample_indices(hi - lo, max_points, [k - lo for k in keep])
+    picked = lo + sample_indices(hi - lo, budget.points, [k - lo for k in keep])
+    budget.sampled(picked.size, hi - lo, "bars")
     ratios = (3.0, 1.2, *([1.0] * panels))
     grid = fig.add_gridspec(len(ratios), 1, height_ratios=ratios)
     price_ax = fig.add_subplot(grid[0])
@@ -86,7 +87,7 @@ def _price_volume(
     return price_ax, volume_ax, extra, picked
 
 
-def breakout_validate(fig: Figure, args: Any, out: dict[str, Any], max_points: int) -> None:
+def breakout_validate(fig: Figure, args: Any, out: dict[str, Any], budget: Budget) -> str:
     """Price, resistance and box; volume and its average; RSI and MACD of the bars around the
     breakout (``indicator_window``); the verdict and the rules that failed."""
     index = out["breakout_index"]
@@ -96,7 +97,7 @@ def breakout_validate(fig: Figure, args: Any, out: dict[str, Any], max_points: i
     if window is not None:
         span = (window["start"], window["start"] + len(window["rsi"]))
     price_ax, volume_ax, panels, _ = _price_volume(
-        fig, args, keep, max_points, 2 if window else 0, span
+        fig, args, keep, budget, 2 if window else 0, span
     )
     bars = _bars(args)
     n = len(bars.close)
@@ -151,16 +152,19 @@ def breakout_validate(fig: Figure, args: Any, out: dict[str, Any], max_points: i
     price_ax.legend(loc="upper left", fontsize=8)
     title(price_ax, "突破验证", f"breakout {out['breakout_date'] or index}: {out['verdict']}")
     if window is not None:
-        _indicator_panels(volume_ax, panels, window, args, index, colour)
+        _indicator_panels(volume_ax, panels, window, args, index, colour, budget)
     failed = [c["id"] for c in out["checks"] if c["kind"] == "rule" and c["passed"] is False]
     reasons = "rules failed: " + ", ".join(failed) if failed else "every rule passed or pending"
     if out["warnings"]:
         reasons += "; warnings: " + ", ".join(out["warnings"])
-    footnote(fig, shorten(f"{out['verdict']}: {reasons}", 150))
+    return shorten(f"{out['verdict']}: {reasons}", 150)
 
 
-def _series(window: dict[str, Any], key: str) -> npt.NDArray[np.float64]:
-    return np.array([np.nan if v is None else v for v in window[key]], dtype=float)
+def _series(
+    window: dict[str, Any], key: str, picked: npt.NDArray[np.intp]
+) -> npt.NDArray[np.float64]:
+    values = window[key]
+    return np.array([np.nan if values[i] is None else values[i] for i in picked], dtype=float)
 
 
 def _indicator_panels(
@@ -170,30 +174,36 @@ def _indicator_panels(
     args: Any,
     index: int | None,
     colour: str,
+    budget: Budget,
 ) -> None:
     """Volume average on the volume panel; RSI with its overbought line; MACD, signal and
-    histogram. Every series is the tool's own ``indicator_window``."""
+    histogram. Every series is the tool's own ``indicator_window`` (sampled to the budget)."""
     rsi_ax, macd_ax = panels
-    x = window["start"] + np.arange(len(window["rsi"]))
+    n = len(window["rsi"])
+    keep = [] if index is None else [index - window["start"]]
+    picked = sample_indices(n, budget.points, keep)
+    x = window["start"] + picked
     volume_ax.plot(
         x,
-        _series(window, "volume_average"),
+        _series(window, "volume_average", picked),
         color=ORANGE,
         label=f"{int(getattr(args, 'volume_window', 20))}-bar average",
         gid="volume-average",
     )
     volume_ax.legend(loc="upper left", fontsize=8)
     overbought = float(getattr(args, "rsi_overbought", 70.0))
-    rsi_ax.plot(x, _series(window, "rsi"), color=VIOLET, gid="rsi")
+    rsi_ax.plot(x, _series(window, "rsi", picked), color=VIOLET, gid="rsi")
     rsi_ax.axhline(overbought, color=RED, linestyle=":", linewidth=1)
     rsi_ax.set_ylim(0, 100)
     rsi_ax.set_yticks([0, 30, overbought, 100])
     rsi_ax.set_ylabel("RSI", fontsize=8)
-    hist = _series(window, "macd_hist")
+    hist = _series(window, "macd_hist", picked)
     rsi_ax.grid(True)
     macd_ax.bar(x, np.nan_to_num(hist), color=[GREEN if h >= 0 else RED for h in hist], alpha=0.5)
-    macd_ax.plot(x, _series(window, "macd"), color=BLUE, label="MACD", gid="macd")
-    macd_ax.plot(x, _series(window, "macd_signal"), color=ORANGE, label="signal", gid="signal")
+    macd_ax.plot(x, _series(window, "macd", picked), color=BLUE, label="MACD", gid="macd")
+    macd_ax.plot(
+        x, _series(window, "macd_signal", picked), color=ORANGE, label="signal", gid="signal"
+    )
     macd_ax.set_ylabel("MACD", fontsize=8)
     macd_ax.legend(loc="upper left", fontsize=7, ncols=2)
     if index is not None:
@@ -201,11 +211,34 @@ def _indicator_panels(
             ax.axvline(index, color=colour, linewidth=1, alpha=0.7)
 
 
-def breakout_scan(fig: Figure, args: Any, out: dict[str, Any], max_points: int) -> None:
+def breakout_scan(fig: Figure, args: Any, out: dict[str, Any], budget: Budget) -> str:
+    """Price and volume with every event of the page at its close, in its verdict's colour, and
+    its resistance; beyond ``budget.marks`` events, one mark set per verdict (no per-event ids)."""
     events = out["events"]
-    keep = [e["index"] for e in events]
-    price_ax, volume_ax, _, _ = _price_volume(fig, args, keep, max_points)
+    one_by_one = len(events) <= budget.marks
+    keep = [e["index"] for e in events] if one_by_one else []
+    price_ax, volume_ax, _, _ = _price_volume(fig, args, keep, budget)
     bars = _bars(args)
+    if one_by_one:
+        _events_one_by_one(price_ax, volume_ax, events, bars)
+    else:
+        _events_by_verdict(price_ax, volume_ax, events, bars)
+        budget.said.append(
+            f"{len(events):,} events drawn as one mark set per verdict (more than {budget.marks:,})"
+        )
+    price_ax.legend(loc="upper left", fontsize=8)
+    counts = ", ".join(f"{k} {v}" for k, v in out["counts"].items())
+    title(price_ax, "突破扫描", f"{out['n_events']} breakouts in {out['n_bars']} bars")
+    return shorten(
+        f"verdicts: {counts}; events {out['offset'] + 1}–"
+        f"{out['offset'] + len(events)} of {out['n_matching']} drawn",
+        150,
+    )
+
+
+def _events_one_by_one(
+    price_ax: Axes, volume_ax: Axes, events: list[dict[str, Any]], bars: Any
+) -> None:
     seen: set[str] = set()
     for event in events:
         colour = VERDICT_COLOURS.get(event["verdict"], INK)
@@ -229,14 +262,32 @@ def breakout_scan(fig: Figure, args: Any, out: dict[str, Any], max_points: int) 
             linestyle="--",
         )
         volume_ax.bar([event["index"]], [bars.volume[event["index"]]], color=colour)
-    price_ax.legend(loc="upper left", fontsize=8)
-    counts = ", ".join(f"{k} {v}" for k, v in out["counts"].items())
-    title(price_ax, "突破扫描", f"{out['n_events']} breakouts in {out['n_bars']} bars")
-    footnote(
-        fig,
-        shorten(
-            f"verdicts: {counts}; events {out['offset'] + 1}–"
-            f"{out['offset'] + len(events)} of {out['n_matching']} drawn",
-            150,
-        ),
-    )
+
+
+def _events_by_verdict(
+    price_ax: Axes, volume_ax: Axes, events: list[dict[str, Any]], bars: Any
+) -> None:
+    """One scatter, one set of resistance segments and one volume bar set per verdict."""
+    verdicts = sorted({e["verdict"] for e in events})
+    for verdict in verdicts:
+        group = [e for e in events if e["verdict"] == verdict]
+        colour = VERDICT_COLOURS.get(verdict, INK)
+        index = np.array([e["index"] for e in group])
+        price_ax.scatter(
+            index,
+            [e["close"] for e in group],
+            s=30,
+            color=colour,
+            zorder=4,
+            edgecolor="none",
+            label=f"{verdict} ({len(group):,})",
+            gid=f"events-{verdict}",
+        )
+        price_ax.hlines(
+            [e["resistance"] for e in group],
+            np.maximum(0, index - 10),
+            index,
+            color=colour,
+            linestyle="--",
+        )
+        volume_ax.bar(index, np.asarray(bars.volume)[index], color=colour)

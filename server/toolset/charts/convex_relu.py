@@ -14,16 +14,17 @@ import numpy as np
 import numpy.typing as npt
 from matplotlib.figure import Figure
 
+from server.toolset.charts import Budget
 from server.toolset.charts.figure import (
     BLUE,
     INK,
     ORANGE,
     RED,
-    footnote,
     name_bars,
     sample_indices,
     title,
 )
+from tools.group_lasso import matrix
 
 
 def _network(
@@ -35,21 +36,20 @@ def _network(
     return values
 
 
-def convex_relu_fit(fig: Figure, args: Any, out: dict[str, Any], max_points: int) -> None:
-    X = np.asarray(args.X, dtype=float)
+def convex_relu_fit(fig: Figure, args: Any, out: dict[str, Any], budget: Budget) -> str:
+    X = matrix(args.X, "X")  # lists of rows or a packed array, as the tool read it
     y = np.asarray(args.y, dtype=float)
     bias = bool(getattr(args, "bias", True))
     w1 = np.asarray(out["network"]["W1"], dtype=float).reshape(-1, len(out["network"]["w2"]))
     w2 = np.asarray(out["network"]["w2"], dtype=float)
     if X.ndim == 2 and X.shape[1] == 1:
-        _one_dimensional(fig, X[:, 0], y, w1, w2, bias, args, out, max_points)
+        _one_dimensional(fig, X[:, 0], y, w1, w2, bias, args, out, budget)
     else:
-        _weights(fig, w1, w2, bias, max_points)
+        _weights(fig, w1, w2, bias, budget)
     gap = out["duality_gap"]["relative"]
-    footnote(
-        fig,
+    return (
         f"{out['form']} form, {out['stop_reason']}, relative gap {gap:.2e}; "
-        f"train MSE {out['train_mse']:.4g}; {len(w2)} active neurons",
+        f"train MSE {out['train_mse']:.4g}; {len(w2)} active neurons"
     )
 
 
@@ -62,19 +62,22 @@ def _one_dimensional(
     bias: bool,
     args: Any,
     out: dict[str, Any],
-    max_points: int,
+    budget: Budget,
 ) -> None:
     ax = fig.subplots()
-    picked = sample_indices(x.size, max_points)
+    picked = sample_indices(x.size, budget.points)
+    budget.sampled(picked.size, x.size, "data points")
     ax.scatter(x[picked], y[picked], color=BLUE, s=18, label="data (X, y)", zorder=3, gid="data")
     lo, hi = float(x.min()), float(x.max())
     test = getattr(args, "X_test", None)
-    if test and out["predictions"] is not None:
-        xt = np.asarray(test, dtype=float)[:, 0]
+    if test is not None and out["predictions"] is not None:
+        xt = matrix(test, "X_test")[:, 0]
         lo, hi = min(lo, float(xt.min())), max(hi, float(xt.max()))
+        shown = sample_indices(xt.size, budget.points)
+        budget.sampled(shown.size, xt.size, "predictions")
         ax.scatter(
-            xt,
-            out["predictions"],
+            xt[shown],
+            np.asarray(out["predictions"], dtype=float)[shown],
             marker="D",
             color=ORANGE,
             s=28,
@@ -89,12 +92,17 @@ def _one_dimensional(
     with np.errstate(divide="ignore", invalid="ignore"):
         kinks = np.where(a != 0, -b / a, np.nan)
     inside = np.unique(kinks[np.isfinite(kinks) & (kinks > lo) & (kinks < hi)])
+    if inside.size > budget.points:  # the fitted line is exact through every kink; marks sampled
+        marks = inside[sample_indices(inside.size, budget.points)]
+        budget.sampled(marks.size, inside.size, "kink marks")
+    else:
+        marks = inside
     xs = np.concatenate([[lo], inside, [hi]])
     ax.plot(xs, _network(xs, w1, w2, bias), color=RED, label="fitted ReLU network", gid="fit")
-    if inside.size:
+    if marks.size:
         ax.scatter(
-            inside,
-            _network(inside, w1, w2, bias),
+            marks,
+            _network(marks, w1, w2, bias),
             marker="|",
             s=200,
             color=INK,
@@ -113,11 +121,20 @@ def _weights(
     w1: npt.NDArray[np.float64],
     w2: npt.NDArray[np.float64],
     bias: bool,
-    max_points: int,
+    budget: Budget,
 ) -> None:
+    """W1 as an image and w2 as bars, of at most ``budget.bars`` neurons: the ones with the
+    largest |w2_j|·‖W1[:, j]‖ (what each contributes to the output's scale)."""
     first_ax, second_ax = fig.subplots(1, 2, width_ratios=(1.4, 1))
-    neurons = sample_indices(w2.size, min(max_points, 200))
-    rows = sample_indices(w1.shape[0], min(max_points, 200))
+    scale = np.abs(w2) * np.linalg.norm(w1, axis=0)
+    neurons = np.sort(np.argsort(-scale, kind="stable")[: budget.bars]).astype(np.intp)
+    if neurons.size < w2.size:
+        budget.said.append(
+            f"the {neurons.size:,} of {w2.size:,} active neurons with the largest "
+            "|w2_j|·‖W1[:, j]‖ drawn"
+        )
+    rows = sample_indices(w1.shape[0], budget.points)
+    budget.sampled(rows.size, w1.shape[0], "weight rows")
     image = w1[np.ix_(rows, neurons)]
     limit = float(np.abs(image).max()) or 1.0
     shown = first_ax.imshow(

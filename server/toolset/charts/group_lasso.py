@@ -8,34 +8,52 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from server.toolset.charts import Budget
 from server.toolset.charts.figure import (
     BLUE,
     INK,
     ORANGE,
-    footnote,
+    VIOLET,
     name_bars,
     sample_indices,
     title,
+    top_categories,
 )
 
 
-def group_lasso_solve(fig: Figure, args: Any, out: dict[str, Any], max_points: int) -> None:
+def group_lasso_solve(fig: Figure, args: Any, out: dict[str, Any], budget: Budget) -> str:
     norms_ax, gap_ax = fig.subplots(1, 2, width_ratios=(1.3, 1))
     norms = np.asarray(out["group_norms"], dtype=float)
-    picked = sample_indices(norms.size, max_points)
+    shown, rest = top_categories(norms, budget.bars)
     active = set(out["active_groups"])
-    colours = [BLUE if int(g) in active else INK for g in picked]
-    name_bars(norms_ax.bar(picked, norms[picked], color=colours), "group-norm")
-    zeroed = [int(g) for g in picked if int(g) not in active]
-    norms_ax.scatter(zeroed, [0.0] * len(zeroed), marker="x", color=INK, zorder=3)
+    colours = [BLUE if int(g) in active else INK for g in shown]
+    heights = list(norms[shown])
+    x = shown
+    if rest.size:
+        # the others' coefficients as one vector: the root of their squared norms
+        heights.append(float(np.sqrt(np.sum(norms[rest] ** 2))))
+        colours.append(VIOLET)
+        x = np.arange(len(heights))
+        budget.said.append(
+            f"the {shown.size:,} of {norms.size:,} groups with the largest norms drawn; "
+            f"'others' (violet): ‖w‖₂ of the other {rest.size:,}"
+        )
+    name_bars(norms_ax.bar(x, heights, color=colours), "group-norm")
+    zeroed = [k for k, g in enumerate(shown) if int(g) not in active]
+    norms_ax.scatter([x[k] for k in zeroed], [0.0] * len(zeroed), marker="x", color=INK, zorder=3)
     norms_ax.set_xlabel("group (blue: active, grey: zeroed by λ)")
     norms_ax.set_ylabel("‖w_g‖₂ (coefficient norm)")
-    if norms.size <= 20:
-        norms_ax.set_xticks(picked)
+    if rest.size:
+        names = [str(g) for g in shown] + [f"others ({rest.size:,})"]
+        norms_ax.set_xticks(x, names, rotation=45, ha="right", fontsize=7)
+    elif norms.size <= 20:
+        norms_ax.set_xticks(shown)
     title(norms_ax, "组范数", f"{len(active)} of {norms.size} groups survive λ")
     trace = out["trace"]
     if trace:
-        rows = [trace[i] for i in sample_indices(len(trace), max_points)]
+        kept = sample_indices(len(trace), budget.points)
+        budget.sampled(kept.size, len(trace), "trace rows")
+        rows = [trace[i] for i in kept]
         iterations = [r["iteration"] for r in rows]
         gaps = np.array([max(r["relative_gap"], 1e-300) for r in rows])
         gap_ax.plot(
@@ -60,8 +78,7 @@ def group_lasso_solve(fig: Figure, args: Any, out: dict[str, Any], max_points: i
         )
     title(gap_ax, "对偶间隙", "duality gap")
     gap = out["duality_gap"]["relative"]
-    footnote(
-        fig,
+    return (
         f"{out['method']}, {out['n_iter']} iterations, {out['stop_reason']}; relative gap "
-        f"{gap:.2e}; objective {out['objective']:.6g}; λ_max {out['lam_max']:.4g}",
+        f"{gap:.2e}; objective {out['objective']:.6g}; λ_max {out['lam_max']:.4g}"
     )

@@ -6,7 +6,8 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from server.toolset.charts.figure import BLUE, GREEN, INK, ORANGE, RED, footnote, shorten, title
+from server.toolset.charts import Budget
+from server.toolset.charts.figure import BLUE, GREEN, INK, ORANGE, RED, shorten, title
 
 
 def _range(value: Any) -> tuple[float, float]:
@@ -17,7 +18,7 @@ def _range(value: Any) -> tuple[float, float]:
     return float(value.low), float(value.high)
 
 
-def real_growth_estimate(fig: Figure, args: Any, out: dict[str, Any], max_points: int) -> None:
+def real_growth_estimate(fig: Figure, args: Any, out: dict[str, Any], budget: Budget) -> str:
     """Horizontal ranges in % per year; real growth green when positive, red when negative."""
     ax = fig.subplots()
     real = _range(out["real_growth"])
@@ -46,4 +47,4 @@ def real_growth_estimate(fig: Figure, args: Any, out: dict[str, Any], max_points
     ax.use_sticky_edges = False
     ax.margins(x=0.25)
     title(ax, "实际增长", f"real growth ≈ nominal − inflation: {out['scenario']}")
-    footnote(fig, shorten(out["summary"], 150))
+    return shorten(out["summary"], 150)
