@@ -152,7 +152,7 @@ def export(
                 md_href=f"/tools/{spec.name}.md",
             ),
         )
-    from server.web.app import tool_record
+    from server.web.service import tool_record
 
     catalogue = {"tools": [tool_record(s) for s in specs]}
     put("api/tools.json", json.dumps(catalogue, ensure_ascii=False, indent=1) + "\n")

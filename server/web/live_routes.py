@@ -31,7 +31,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server.ingest.history import Revision
 from server.kb.changes import DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE, changes_page, post_revisions
 from server.live.webhook import MAX_BODY_BYTES, SIGNATURE_HEADER, signature_problem
-from server.web.app import MARKDOWN, PLAIN, ApiError, Service, _check_name
+from server.web.content import MARKDOWN, PLAIN
+from server.web.errors import ApiError
+from server.web.service import Service, check_name
 
 if TYPE_CHECKING:
     from server.config import Settings
@@ -198,8 +200,8 @@ def markdown_revision(
             request.scope["path_params"]["slug"] += ".md"
             return await fallback(request)
         service = pinned_service(request)
-        section = _check_name(request.path_params["section"], "section")
-        slug = _check_name(request.path_params["slug"], "slug")
+        section = check_name(request.path_params["section"], "section")
+        slug = check_name(request.path_params["slug"], "slug")
         text = _revision_text(service, section, slug, rev, "rev")
         return Response(text, media_type=MARKDOWN, headers={"Cache-Control": "max-age=31536000"})
 
@@ -208,8 +210,8 @@ def markdown_revision(
 
 async def diff(request: Request) -> Response:
     service = pinned_service(request)
-    section = _check_name(request.path_params["section"], "section")
-    slug = _check_name(request.path_params["slug"], "slug")
+    section = check_name(request.path_params["section"], "section")
+    slug = check_name(request.path_params["slug"], "slug")
     post = service.post(section, slug)
     ids = [r.id for r in post_revisions(service.kb, post)]
     to = request.query_params.get("to") or ids[-1]

@@ -15,7 +15,9 @@ from server.config import Limits, Settings, settings_for
 from server.ingest.posts import Post
 from server.kb.notes import KnowledgeBase
 from server.toolset.dispatch import Toolset
-from server.web.app import create_app, json_depth_exceeds, prefers_markdown
+from server.web.app import create_app
+from server.web.body import json_depth_exceeds
+from server.web.content import prefers_markdown
 from tools.registry import all_tools
 
 HOST = "http://127.0.0.1:8000"

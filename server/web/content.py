@@ -1,0 +1,102 @@
+"""Content responses: media types, ETags and 304s, content negotiation, and the middleware that
+adds the llms.txt ``Link`` header, ``nosniff`` and gzip to every response."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from starlette.middleware.gzip import GZipResponder
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.web import html as html_view
+from server.web.charts import q_values
+
+LINK_HEADER = '</llms.txt>; rel="llms-txt"'
+MARKDOWN = "text/markdown; charset=utf-8"
+PLAIN = "text/plain; charset=utf-8"
+HTML = "text/html; charset=utf-8"
+
+
+class ServiceMiddleware:
+    """Every HTTP response gets the llms.txt ``Link`` header and ``nosniff``; responses to
+    clients that accept gzip are compressed (Starlette's ``GZipResponder``, bodies of at least
+    ``minimum_size`` bytes). Others pass straight through, at no cost."""
+
+    def __init__(self, app: ASGIApp, minimum_size: int = 512) -> None:
+        self.app = app
+        self.minimum_size = minimum_size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_link(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *_EXTRA_HEADERS]
+            await send(message)
+
+        for key, value in scope["headers"]:
+            if key == b"accept-encoding":
+                if b"gzip" in value:
+                    responder = GZipResponder(self.app, self.minimum_size)
+                    await responder(scope, receive, send_with_link)
+                    return
+                break
+        await self.app(scope, receive, send_with_link)
+
+
+_EXTRA_HEADERS = ((b"link", LINK_HEADER.encode()), (b"x-content-type-options", b"nosniff"))
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    if header.strip() == "*":
+        return True
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return etag in tags
+
+
+class Cached:
+    """A response body with its ETag and its headers, computed once."""
+
+    __slots__ = ("body", "etag", "headers", "headers_vary", "media_type")
+
+    def __init__(self, body: bytes | str, media_type: str) -> None:
+        self.body = body.encode("utf-8") if isinstance(body, str) else body
+        self.media_type = media_type
+        self.etag = etag_of(self.body)
+        headers = {"etag": self.etag, "cache-control": "no-cache"}
+        if media_type.startswith("text/html"):
+            headers["content-security-policy"] = html_view.CONTENT_SECURITY_POLICY
+        self.headers: Mapping[str, str] = MappingProxyType(headers)
+        self.headers_vary: Mapping[str, str] = MappingProxyType({**headers, "vary": "Accept"})
+
+
+def content_response(request: Request, item: Cached, vary: bool = False) -> Response:
+    """``item`` with its ETag, or an empty 304 when ``If-None-Match`` names it (Starlette's
+    ``Response``; ``HEAD`` is Starlette's and uvicorn's automatic one)."""
+    headers = item.headers_vary if vary else item.headers
+    for key, value in request.scope["headers"]:
+        if key == b"if-none-match":
+            if _etag_matches(value.decode("latin-1"), item.etag):
+                return Response(status_code=304, headers=dict(headers))
+            break
+    return Response(item.body, 200, headers=dict(headers), media_type=item.media_type)
+
+
+def prefers_markdown(request: Request) -> bool:
+    """True when ``Accept`` ranks ``text/markdown`` (or ``text/plain``) above ``text/html``."""
+    q = q_values(request.headers.get("accept", ""))
+    md = max(q.get("text/markdown", 0.0), q.get("text/x-markdown", 0.0))
+    html = max(q.get("text/html", 0.0), q.get("application/xhtml+xml", 0.0))
+    if md == 0.0 and html == 0.0:
+        md = q.get("text/plain", 0.0)
+    return md > html
