@@ -65,9 +65,11 @@ def _etag_matches(header: str, etag: str) -> bool:
 
 
 class Cached:
-    """A response body with its ETag and its headers, computed once."""
+    """A response body with its ETag and its headers, computed once: the header bytes of its
+    200 and 304 answers (with and without ``Vary: Accept``) too, so that serving it costs no
+    header building."""
 
-    __slots__ = ("body", "etag", "headers", "headers_vary", "media_type")
+    __slots__ = ("_raw", "body", "etag", "headers", "headers_vary", "media_type")
 
     def __init__(self, body: bytes | str, media_type: str) -> None:
         self.body = body.encode("utf-8") if isinstance(body, str) else body
@@ -78,18 +80,43 @@ class Cached:
             headers["content-security-policy"] = html_view.CONTENT_SECURITY_POLICY
         self.headers: Mapping[str, str] = MappingProxyType(headers)
         self.headers_vary: Mapping[str, str] = MappingProxyType({**headers, "vary": "Accept"})
+        self._raw: dict[tuple[int, bool], tuple[tuple[bytes, bytes], ...]] = {}
+
+    def raw_headers(self, status: int, vary: bool) -> list[tuple[bytes, bytes]]:
+        """The header lines of a ``status`` (200 or 304) answer, as Starlette makes them."""
+        key = (status, vary)
+        raw = self._raw.get(key)
+        if raw is None:
+            headers = dict(self.headers_vary if vary else self.headers)
+            made = (
+                Response(status_code=304, headers=headers)
+                if status == 304
+                else Response(self.body, 200, headers=headers, media_type=self.media_type)
+            )
+            raw = self._raw[key] = tuple(made.raw_headers)
+        return list(raw)
+
+
+class _Ready(Response):
+    """A ``Response`` from a :class:`Cached` item's body and prepared header lines (Starlette's
+    ``Response.__call__`` sends ``status_code``, ``raw_headers`` and ``body``)."""
+
+    def __init__(self, body: bytes, status: int, raw_headers: list[tuple[bytes, bytes]]) -> None:
+        self.status_code = status
+        self.body = body
+        self.background = None
+        self.raw_headers = raw_headers
 
 
 def content_response(request: Request, item: Cached, vary: bool = False) -> Response:
-    """``item`` with its ETag, or an empty 304 when ``If-None-Match`` names it (Starlette's
-    ``Response``; ``HEAD`` is Starlette's and uvicorn's automatic one)."""
-    headers = item.headers_vary if vary else item.headers
+    """``item`` with its ETag, or an empty 304 when ``If-None-Match`` names it (``HEAD`` is
+    Starlette's and uvicorn's automatic one)."""
     for key, value in request.scope["headers"]:
         if key == b"if-none-match":
             if _etag_matches(value.decode("latin-1"), item.etag):
-                return Response(status_code=304, headers=dict(headers))
+                return _Ready(b"", 304, item.raw_headers(304, vary))
             break
-    return Response(item.body, 200, headers=dict(headers), media_type=item.media_type)
+    return _Ready(item.body, 200, item.raw_headers(200, vary))
 
 
 def prefers_markdown(request: Request) -> bool:

@@ -99,7 +99,8 @@ class PinBuild:
 
         ref = getattr(scope["app"].state, "kb_ref", None)
         if ref is None:
-            await self.app(scope, receive, send_with_build)
+            # a fixed build: no pinning, and no wrapper when it has nothing to say
+            await self.app(scope, receive, send_with_build if extra else send)
             return
         with ref.pinned(service.kb):
             await self.app(scope, receive, send_with_build)
