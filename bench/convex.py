@@ -58,7 +58,7 @@ from tools.group_lasso import (  # noqa: E402
     group_lasso_arrays,
     group_lasso_solve,
 )
-from tools.prox import certificate, equal_groups  # noqa: E402
+from tools.group_lasso.prox import certificate, equal_groups  # noqa: E402
 
 SIZES = [(50, 5, 50), (500, 20, 200), (2000, 50, 300)]
 QUICK_SIZES = [(50, 5, 50)]
@@ -113,7 +113,7 @@ def group_lasso_data(n: int, p: int, size: int) -> tuple[np.ndarray, np.ndarray,
 
 
 def relative_gap(a: np.ndarray, y: np.ndarray, size: int, lam: float, w: np.ndarray) -> float:
-    """Our certificate (``tools.prox.certificate``) at any solver's ``w``."""
+    """Our certificate (``tools.group_lasso.prox.certificate``) at any solver's ``w``."""
     groups = equal_groups(a.shape[1] // size, size)
     lam_w = lam * groups.weights
     r = y - a @ w

@@ -42,7 +42,7 @@ from timing import best_of  # noqa: E402
 
 from tools.arrays import pack  # noqa: E402
 from tools.group_lasso import group_lasso_arrays, matrix  # noqa: E402
-from tools.prox import certificate, equal_groups  # noqa: E402
+from tools.group_lasso.prox import certificate, equal_groups  # noqa: E402
 from tools.registry import get_tool  # noqa: E402
 
 TOL = 1e-6

@@ -3,7 +3,7 @@ relative to the data (issue 19, item 11: ``X = [[0.0]]``, ``y = [1.0]``, ``λ = 
 280,000 iterations to the 10 s limit without a certificate).
 
 Their optimum is near 0, where a gap relative to the objective only shrinks at rounding-noise
-level; ``tools.prox.OBJECTIVE_FLOOR`` takes relative gaps against ``max(objective,
+level; ``tools.group_lasso.prox.OBJECTIVE_FLOOR`` takes relative gaps against ``max(objective,
 OBJECTIVE_FLOOR·½‖y‖²)``. Each case is checked against cvxpy + Clarabel (tolerances 1e-10) on
 the same problem: the objectives agree within ``1e-6·max(reference, OBJECTIVE_FLOOR·½‖y‖²)``
 plus Clarabel's own absolute accuracy (``2e-9·½‖y‖²``), and the certificate brackets the
@@ -18,7 +18,7 @@ import cvxpy as cp
 import numpy as np
 import pytest
 
-from tools.prox import OBJECTIVE_FLOOR
+from tools.group_lasso.prox import OBJECTIVE_FLOOR
 from tools.registry import all_tools
 
 CLARABEL_TOL = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}

@@ -21,8 +21,8 @@ import pytest
 
 from tools.errors import ToolInputError, ToolLimitError
 from tools.group_lasso import TOOLS
-from tools.group_lasso_ws import working_set_solve
-from tools.prox import equal_groups
+from tools.group_lasso.prox import equal_groups
+from tools.group_lasso.working_set import working_set_solve
 
 SPEC = TOOLS[0]
 REL = 1e-6

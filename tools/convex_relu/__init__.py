@@ -6,8 +6,9 @@ Sign patterns ``D_k = diag(1[X u_k ≥ 0])`` come from Gaussian ``u_k`` (``seed`
 caller's ``pattern_vectors``. ``X`` here is the data with a constant column appended when
 ``bias`` is true.
 
-- ``"gated"``: ``min ½‖Σ_k D_k X z_k − y‖² + λ Σ_k ‖z_k‖₂``, solved by ``tools.prox.fista`` and
-  certified by the group-LASSO duality gap of ``tools.prox``.
+- ``"gated"``: ``min ½‖Σ_k D_k X z_k − y‖² + λ Σ_k ‖z_k‖₂``, solved by
+  ``tools.group_lasso.prox.fista`` and certified by the group-LASSO duality gap of
+  ``tools.group_lasso.prox``.
 - ``"exact"``: ``min ½‖Σ_k D_k X (v_k − w_k) − y‖² + λ Σ_k (‖v_k‖₂ + ‖w_k‖₂)`` subject to
   ``(2D_k − I) X v_k ≥ 0`` and ``(2D_k − I) X w_k ≥ 0``, solved on a working set of patterns
   (``exact``) by an augmented Lagrangian (``augmented``) and a Newton active-set polish

@@ -17,7 +17,7 @@ import numpy as np
 
 from tools.convex_relu.budget import Budget
 from tools.convex_relu.patterns import cone_signs, paired_residual
-from tools.prox import (
+from tools.group_lasso.prox import (
     Array,
     Certificate,
     IntArray,

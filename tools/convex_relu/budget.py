@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from tools.prox import Certificate, Stop, TracePoint
+from tools.group_lasso.prox import Certificate, Stop, TracePoint
 
 UNCAPPED = 2**62
-"""The iteration cap handed to ``tools.prox.fista`` when the caller set none: the deadline
-stops it first."""
+"""The iteration cap handed to ``tools.group_lasso.prox.fista`` when the caller set none: the
+deadline stops it first."""
 
 
 @dataclass

@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from tools.convex_relu.patterns import paired_residual
-from tools.prox import TINY, Array, Certificate, IntArray, objective_floor
+from tools.group_lasso.prox import TINY, Array, Certificate, IntArray, objective_floor
 
 CONE_ITERS = 50
 """Iterations of the batched projection that certifies the patterns outside the working set."""

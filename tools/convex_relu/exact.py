@@ -33,7 +33,7 @@ from tools.convex_relu.gated import solve_gated
 from tools.convex_relu.patterns import cone_signs, paired_residual
 from tools.convex_relu.polish import FaceCache, PolishResult, activate, polish
 from tools.convex_relu.spectral import power_norm_sq
-from tools.prox import (
+from tools.group_lasso.prox import (
     TINY,
     Array,
     Certificate,

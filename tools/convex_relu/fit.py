@@ -27,7 +27,7 @@ from tools.convex_relu.network import convex_model, recover_network, relu_net
 from tools.convex_relu.patterns import sign_patterns, with_bias
 from tools.errors import ToolInputError, ToolLimitError
 from tools.group_lasso import DualityGap, TraceEntry, matrix, vector
-from tools.prox import Array, Certificate, IntArray, Stop, TracePoint, trace_stride
+from tools.group_lasso.prox import Array, Certificate, IntArray, Stop, TracePoint, trace_stride
 
 GAP_DIGITS = 2
 """Significant digits of the reported gaps and violation, rounded up (bounds stay bounds)."""

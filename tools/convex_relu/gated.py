@@ -1,6 +1,6 @@
 """The gated form ``min ½‖Σ_k D_k X z_k − y‖² + λ Σ_k ‖z_k‖₂``: a group LASSO over the
-patterns, solved by ``tools.prox.fista`` on the implicit operator and certified by its duality
-gap (Mishkin, Sahiner & Pilanci 2022, the gated ReLU problem)."""
+patterns, solved by ``tools.group_lasso.prox.fista`` on the implicit operator and certified by
+its duality gap (Mishkin, Sahiner & Pilanci 2022, the gated ReLU problem)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from tools.convex_relu.budget import Budget
 from tools.convex_relu.patterns import GatedOperator
 from tools.convex_relu.spectral import frobenius_sq_gated, power_norm_sq
-from tools.prox import Array, SolveResult, equal_groups, fista
+from tools.group_lasso.prox import Array, SolveResult, equal_groups, fista
 
 
 def solve_gated(

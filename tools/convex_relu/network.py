@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tools.prox import Array
+from tools.group_lasso.prox import Array
 
 
 def recover_network(blocks: Array, signs: Array) -> tuple[Array, Array]:

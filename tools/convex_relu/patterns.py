@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from tools.prox import Array
+from tools.group_lasso.prox import Array
 
 BoolArray = npt.NDArray[np.bool_]
 

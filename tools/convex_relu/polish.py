@@ -21,7 +21,7 @@ import numpy as np
 
 from tools.convex_relu.certificate import CONE_ITERS, cone_dual_norms, cone_fista_step
 from tools.convex_relu.patterns import BoolArray, cone_signs, paired_residual
-from tools.prox import TINY, Array, Groups, IntArray
+from tools.group_lasso.prox import TINY, Array, Groups, IntArray
 
 MAX_POLISH = 1_500
 """Largest reduced dimension the Newton polish takes (its Gram matrix is K×K)."""

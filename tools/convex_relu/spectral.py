@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from tools.prox import Array, LinearOperator
+from tools.group_lasso.prox import Array, LinearOperator
 
 
 def frobenius_sq_gated(x: Array, mask: Array) -> float:

@@ -14,9 +14,9 @@ Salmon, "Celer: a fast solver for the Lasso with dual extrapolation", ICML 2018)
    solves it to rounding accuracy in a few steps, kept only when the zero groups of ``W`` satisfy
    their optimality condition ``‖c_g − (Q v)_g‖₂ ≤ λ ω_g``.
 3. One product ``Aᵀ r`` with the residual ``r = y − A_W v`` gives the duality-gap certificate on
-   the full problem (``tools.prox.certificate``). Converged means a relative gap ``≤ tol``;
-   otherwise the groups whose dual constraint ``‖A_gᵀ r‖₂ ≤ λ ω_g`` is violated most join ``W``
-   and the subproblem is solved again from the current point.
+   the full problem (``tools.group_lasso.prox.certificate``). Converged means a relative gap
+   ``≤ tol``; otherwise the groups whose dual constraint ``‖A_gᵀ r‖₂ ≤ λ ω_g`` is violated most
+   join ``W`` and the subproblem is solved again from the current point.
 
 Cost per round: one ``n·p`` product for the certificate plus work in ``p_W`` dimensions, so the
 time grows linearly in ``n`` (the Gram block and the certificate) and ``Aᵀ A`` is never formed.
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from tools.prox import (
+from tools.group_lasso.prox import (
     OBJECTIVE_FLOOR,
     TINY,
     Array,
@@ -309,7 +309,7 @@ def _solve_subproblem(
     ws: WorkingSet, v0: Array, yy: float, tol: float, budget: Budget
 ) -> tuple[Array, Stop | None]:
     """Accelerated proximal gradient (FISTA with gradient restart, O'Donoghue & Candès 2015,
-    and an adaptive step as in ``tools.prox.fista``; no eigenvalue of ``Q`` is computed)
+    and an adaptive step as in ``tools.group_lasso.prox.fista``; no eigenvalue of ``Q`` is computed)
     on ``½ vᵀ Q v − cᵀ v + λ Σ ω_g ‖v_g‖₂``, handing over to ``_newton`` once the support
     has stayed the same for a few steps; ends at a subproblem relative gap ``≤ tol``.
 
@@ -458,7 +458,7 @@ def working_set_solve(
     max_gram_cols : int, optional
         Largest working set, in columns, whose Gram block is formed (default ``max(2n, 1000)``,
         at most 32 MB at the size bound); past it the solve continues by FISTA on the whole
-        problem from the current point (``tools.prox.fista``).
+        problem from the current point (``tools.group_lasso.prox.fista``).
 
     Returns
     -------

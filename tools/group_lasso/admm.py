@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tools.errors import ToolInputError
-from tools.prox import (
+from tools.group_lasso.prox import (
     TINY,
     Array,
     Groups,
