@@ -8,7 +8,8 @@ Routes (all stateless, so any number of workers can serve them):
 - ``GET /posts/<section>/<slug>``: Markdown for ``Accept: text/markdown``, else HTML with MathML.
 - ``GET /``: HTML index of posts and tools. ``GET /tools/<name>.md`` (and an HTML view).
 - ``GET /api/tools``, ``GET /api/tools/<name>``, ``POST /api/tools/<name>``,
-  ``GET /api/search?q=&section=&limit=``, ``GET /openapi.json``, ``GET /healthz``.
+  ``GET /api/search?q=&section=&limit=``, ``GET /api/context?q=&max_tokens=&section=``,
+  ``GET /openapi.json``, ``GET /healthz``.
 - ``/mcp``: the MCP server (streamable HTTP, stateless JSON by default).
 
 Every response carries ``Link: </llms.txt>; rel="llms-txt"``; content has an ETag and answers
@@ -47,7 +48,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server.config import Settings, settings_for
 from server.ingest.posts import Post
 from server.toolset.dispatch import Toolset, ToolTimeoutError
-from server.toolset.openapi import SEARCH_QUERY_NAMES
+from server.toolset.openapi import CONTEXT_QUERY_NAMES, SEARCH_QUERY_NAMES
 from server.web import forms
 from server.web import html as html_view
 from server.web.charts import chart_format, chart_response, q_values
@@ -693,6 +694,30 @@ async def search(request: Request) -> Response:
 
 
 SEARCH_PARAMS = SEARCH_QUERY_NAMES
+
+
+async def context(request: Request) -> Response:
+    """``GET /api/context?q=&max_tokens=&section=``: the ``get_context`` tool, with the query
+    parameters as its input (``q`` is ``query``); the same JSON as ``POST
+    /api/tools/get_context``."""
+    service = _service(request)
+    params = request.query_params
+    payload: dict[str, Any] = {}
+    if "q" in params:
+        payload["query"] = params["q"]
+    if params.get("section"):
+        payload["section"] = params["section"]
+    if "max_tokens" in params:
+        raw = params["max_tokens"]
+        number = raw.isascii() and raw.isdigit() and len(raw) < 10
+        payload["max_tokens"] = int(raw) if number else raw
+    try:
+        result = await service.toolset.call("get_context", payload)
+    except ToolInputError as exc:
+        raise exc.renamed(CONTEXT_QUERY_NAMES) from None
+    return Response(_dumps(result), media_type="application/json")
+
+
 """``search_notes`` input fields under another name in ``/api/search``'s query string (the
 OpenAPI document publishes them from the same mapping)."""
 
@@ -817,6 +842,7 @@ def routes() -> list[BaseRoute]:
         Route("/tools/{name}", tool_doc, methods=["GET", "POST"]),
         Route("/api/tools", api_tools, methods=["GET"]),
         Route("/api/search", search, methods=["GET"]),
+        Route("/api/context", context, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
 
