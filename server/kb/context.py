@@ -142,6 +142,8 @@ class _Candidate:
     end: int
     score: float | None
     revision: str | None
+    expanded: bool = False
+    """A heading with no text of its own, standing for its whole section."""
     also_at: list[str] = field(default_factory=list)
 
 
@@ -257,15 +259,17 @@ def _candidates(kb: KnowledgeBase, query: str, section: str | None) -> list[_Can
             continue
         sec, start, end = found[0]
         text = post.body[start:end]
-        if restrict is not None:
-            if not restrict[1] <= start < restrict[2]:
-                continue
-        elif sec is not None and not _has_own_text(text, True):
-            end = sec.end  # a heading with no text of its own stands for its subsections
+        if restrict is not None and not restrict[1] <= start < restrict[2]:
+            continue
+        expanded = False
+        if restrict is None and sec is not None and not _has_own_text(text, True):
+            end, expanded = sec.end, True  # a heading without text stands for its subsections
         if (post.path, start) in taken:
             continue
         taken.add((post.path, start))
-        out.append(_Candidate(post, hit.heading, hit.anchor, start, end, hit.score, hit.revision))
+        out.append(
+            _Candidate(post, hit.heading, hit.anchor, start, end, hit.score, hit.revision, expanded)
+        )
     if restrict is not None:
         post, lo, hi = restrict
         revision = revisions.get(post.path) or kb.revision_of(post)
@@ -276,6 +280,79 @@ def _candidates(kb: KnowledgeBase, query: str, section: str | None) -> list[_Can
                 anchor = None if sec is None else sec.anchor
                 out.append(_Candidate(post, heading, anchor, start, min(end, hi), None, revision))
     return out
+
+
+FIRST_TRIM_SHARE = 1.0
+
+
+class _Packing:
+    """What is packed so far: the sections taken (with their rank), the budget left, and what
+    dedup needs (character ranges per note, normalised texts)."""
+
+    def __init__(self, max_tokens: int) -> None:
+        self.remaining = max_tokens
+        self.chosen: list[tuple[int, str]] = []  # (rank, source line + text)
+        self.sources: list[ContextSource] = []
+        self.kept: list[_Candidate] = []
+        self.ranges: dict[str, list[tuple[int, int]]] = {}
+        self.texts: dict[str, int] = {}
+        self.left_out = 0
+        self.duplicates = 0
+
+    def prepare(self, c: _Candidate, base: str) -> tuple[str, str, str, int] | None:
+        """``(markdown, section URL, text key, tokens)`` of ``c``, or None when it is empty or a
+        duplicate of something packed (counted)."""
+        post = c.post
+        if any(a < c.end and c.start < b for a, b in self.ranges.get(post.path, ())):
+            self.duplicates += 1
+            return None
+        whole = post.body[c.start : c.end].strip("\n").rstrip()
+        if not _has_own_text(whole, c.heading is not None):
+            return None
+        url = f"{base}/posts/{post.section}/{post.slug}" + (f"#{c.anchor}" if c.anchor else "")
+        heading_end = whole.find("\n") + 1 if c.heading is not None else 0
+        key = _normalised_key(whole[heading_end:] if heading_end > 0 else whole)
+        if key in self.texts:
+            self.duplicates += 1
+            self.kept[self.texts[key]].also_at.append(url)
+            return None
+        return whole, url, key, estimate_tokens(whole)
+
+    def take(
+        self,
+        rank: int,
+        c: _Candidate,
+        chosen: str,
+        line: str,
+        url: str,
+        key: str,
+        total: int,
+        trim: tuple[int, int] | None,
+    ) -> None:
+        post = c.post
+        tokens = estimate_tokens(chosen)
+        self.remaining -= estimate_tokens(line) + tokens
+        self.chosen.append((rank, f"{line}\n\n{chosen}"))
+        self.texts[key] = len(self.kept)
+        self.kept.append(c)
+        self.ranges.setdefault(post.path, []).append((c.start, c.end))
+        self.sources.append(
+            ContextSource(
+                title=post.title,
+                section=post.section,
+                slug=post.slug,
+                heading=c.heading,
+                anchor=c.anchor,
+                url=f"{url.split('#', 1)[0]}.md",
+                section_url=url,
+                revision=c.revision,
+                published=post.published,
+                score=c.score,
+                tokens=tokens,
+                section_tokens=total,
+                trimmed=trim is not None,
+            )
+        )
 
 
 def pack_context(
@@ -297,66 +374,45 @@ def pack_context(
     _check_budget(max_tokens)
     candidates = _candidates(kb, query, section)
     base = kb.base_url
-    remaining = max_tokens
-    parts: list[str] = []
-    sources: list[ContextSource] = []
-    kept: list[_Candidate] = []
-    packed: dict[str, list[tuple[int, int]]] = {}
-    texts: dict[str, int] = {}
-    left_out = duplicates = 0
-    for c in candidates:
-        post = c.post
-        if any(a < c.end and c.start < b for a, b in packed.get(post.path, ())):
-            duplicates += 1
+    state = _Packing(max_tokens)
+    deferred: list[tuple[int, _Candidate]] = []
+    for rank, c in enumerate(candidates):
+        prepared = state.prepare(c, base)
+        if prepared is None:
             continue
-        whole = post.body[c.start : c.end].strip("\n").rstrip()
-        if not _has_own_text(whole, c.heading is not None):
-            continue
-        page = f"{base}/posts/{post.section}/{post.slug}"
-        url = page + (f"#{c.anchor}" if c.anchor else "")
-        heading_end = whole.find("\n") + 1 if c.heading is not None else 0
-        key = _normalised_key(whole[heading_end:] if heading_end > 0 else whole)
-        if key in texts:
-            duplicates += 1
-            kept[texts[key]].also_at.append(url)
-            continue
-        total = estimate_tokens(whole)
-        chosen, trim = whole, None
+        whole, url, key, total = prepared
         line = _source_line(c, url, None)
-        if estimate_tokens(line) + total > remaining:
-            chosen, trim = _trim(c, whole, url, total, remaining)
-            if not chosen:
-                left_out += 1
-                continue
-            line = _source_line(c, url, trim)
-        used = estimate_tokens(line) + estimate_tokens(chosen)
-        remaining -= used
-        parts.append(f"{line}\n\n{chosen}")
-        texts[key] = len(kept)
-        kept.append(c)
-        packed.setdefault(post.path, []).append((c.start, c.end))
-        sources.append(
-            ContextSource(
-                title=post.title,
-                section=post.section,
-                slug=post.slug,
-                heading=c.heading,
-                anchor=c.anchor,
-                url=f"{page}.md",
-                section_url=url,
-                revision=c.revision,
-                published=post.published,
-                score=c.score,
-                tokens=estimate_tokens(chosen),
-                section_tokens=total,
-                trimmed=trim is not None,
-            )
-        )
+        if estimate_tokens(line) + total <= state.remaining:
+            state.take(rank, c, whole, line, url, key, total, None)
+        elif c.expanded:
+            state.left_out += 1  # its subsections take part on their own
+        elif not state.chosen and FIRST_TRIM_SHARE > 0:
+            cap = max(1, int(state.remaining * FIRST_TRIM_SHARE))
+            chosen, trim = _trim(c, whole, url, total, cap)
+            if chosen:
+                state.take(rank, c, chosen, _source_line(c, url, trim), url, key, total, trim)
+            else:
+                deferred.append((rank, c))
+        else:
+            deferred.append((rank, c))
+    for rank, c in deferred:
+        prepared = state.prepare(c, base)
+        if prepared is None:
+            continue
+        whole, url, key, total = prepared
+        chosen, trim = _trim(c, whole, url, total, state.remaining)
+        if not chosen:
+            state.left_out += 1
+            continue
+        state.take(rank, c, chosen, _source_line(c, url, trim), url, key, total, trim)
+    order = sorted(range(len(state.chosen)), key=lambda i: state.chosen[i][0])
+    parts = [state.chosen[i][1] for i in order]
+    sources = [replace(state.sources[i], also_at=tuple(state.kept[i].also_at)) for i in order]
+    left_out, duplicates = state.left_out, state.duplicates
     text = "\n\n".join(parts) + ("\n" if parts else "")
     tokens = estimate_tokens(text)
     # Whitespace counts nothing and a sum of rounded-up parts bounds the whole from above.
     assert tokens <= max_tokens, (tokens, max_tokens)
-    sources = [replace(s, also_at=tuple(c.also_at)) for s, c in zip(sources, kept, strict=True)]
     return PackedContext(query, max_tokens, text, tokens, tuple(sources), left_out, duplicates)
 
 
