@@ -88,9 +88,22 @@ class Limits:
         "checked like the first URL's (`NOTES_KB_FETCH_ALLOW_HOSTS`); a loop is refused at once",
     )
     max_query_chars: int = _limit(
-        500, "characters", "a search query (`search_notes`, `/api/search`)"
+        500,
+        "characters",
+        "a search query (`search_notes`, `/api/search`, `get_context`, `/api/context`)",
     )
     max_search_results: int = _limit(50, "hits", "`limit` of a search")
+    max_context_tokens: int = _limit(
+        25_000,
+        "tokens",
+        "`max_tokens` of `get_context` (`/api/context`): the largest context packed for one "
+        "query (the whole reply also stays within `max_response_tokens`)",
+    )
+    max_context_section_chars: int = _limit(
+        1_000,
+        "characters",
+        "`section` of `get_context`: `<section>/<slug>#<heading>` or a source's URL",
+    )
     max_list: int = _limit(500, "notes", "`limit` of `list_notes`")
     max_offset: int = _limit(100_000_000, "", "`offset` of `list_notes` and `get_note`")
     min_page_chars: int = _limit(200, "characters", "smallest `max_chars` page of `get_note`")

@@ -85,6 +85,26 @@ def parse_sections(body: str) -> list[Section]:
     return sections
 
 
+def find_heading(sections: builtins.list[Section], heading: str) -> Section | None:
+    """The section a caller names by ``heading``: its anchor exactly, else its text (white space
+    and case folded, leading ``#`` marks ignored), else the anchor that text would get; the
+    first match in document order, or None. ``get_note(heading=)`` and ``get_context(section=)``
+    both find headings this way."""
+    from server.kb.anchors import heading_anchor
+
+    wanted = heading.strip().lstrip("#").strip()
+    wanted_text = " ".join(heading_text(wanted).split()).casefold()
+    wanted_anchor = heading_anchor(wanted)
+    for found in (
+        [s for s in sections if s.anchor == wanted],
+        [s for s in sections if " ".join(s.heading.split()).casefold() == wanted_text],
+        [s for s in sections if s.anchor == wanted_anchor],
+    ):
+        if found:
+            return found[0]
+    return None
+
+
 def _path_key(path: str) -> str:
     """``/posts/ai/bandit.md`` or ``ai/bandit`` → ``ai/bandit`` (for fuzzy matching)."""
     key = path.strip().strip("/").lower()
@@ -224,16 +244,17 @@ class KnowledgeBase:
         ranked = sorted(self.posts, key=score, reverse=True)
         return ranked[: max(limit, 0)]
 
+    def revision_of(self, post: Post) -> str:
+        """The post's current revision id: from the manifest's sha256 of its file, else from
+        its Markdown (as ``server.kb.changes.post_revisions``)."""
+        sha = self._shas.get(f"content/posts/{post.path}")
+        if sha is None:
+            sha = hashlib.sha256(post.to_markdown().encode("utf-8")).hexdigest()
+        return revision_id(sha)
+
     def _revisions(self) -> dict[str, str]:
-        """Post path (``ai/bandit.md``) → its current revision id: from the manifest's sha256 of
-        the file, else from the post's Markdown (as ``server.kb.changes.post_revisions``)."""
-        out = {}
-        for post in self.posts:
-            sha = self._shas.get(f"content/posts/{post.path}")
-            if sha is None:
-                sha = hashlib.sha256(post.to_markdown().encode("utf-8")).hexdigest()
-            out[post.path] = revision_id(sha)
-        return out
+        """Post path (``ai/bandit.md``) → its current revision id (``revision_of``)."""
+        return {post.path: self.revision_of(post) for post in self.posts}
 
     @property
     def search_status(self) -> dict[str, str | None]:

@@ -1,4 +1,5 @@
-"""The note tools ``search_notes``, ``get_note`` and ``list_notes`` as registry ``ToolSpec``s.
+"""The note tools ``search_notes``, ``get_note``, ``list_notes`` and ``get_context`` as registry
+``ToolSpec``s.
 
 They are built per ``KnowledgeBase`` (``func`` closes over it), so the HTTP API, the MCP
 server and ``notes-kb call`` serve them exactly like the numerical tools. Replies are bounded:
@@ -17,7 +18,21 @@ from pydantic import Field, field_validator
 
 from server.config import DEFAULT_LIMITS
 from server.ingest.posts import Post, estimate_tokens
-from server.kb.notes import KnowledgeBase, KnowledgeRef, KnowledgeSource, Section
+from server.kb.context import (
+    DEFAULT_CONTEXT_TOKENS,
+    MAX_CONTEXT_TOKENS,
+    MAX_SECTION_REF_CHARS,
+    SECTION_REF_FORMS,
+    PackedContext,
+    pack_context,
+)
+from server.kb.notes import (
+    KnowledgeBase,
+    KnowledgeRef,
+    KnowledgeSource,
+    Section,
+    find_heading,
+)
 from server.kb.search import MAX_LIMIT, MAX_QUERY_CHARS
 from tools.errors import ToolNotFoundError
 from tools.registry import Example, ToolSpec
@@ -167,6 +182,82 @@ class ListNotesOutput(ToolOutput):
     notes: list[NoteInfo] = Field(description="Newest first.")
 
 
+class GetContextInput(ToolInput):
+    query: str = Field(
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        pattern=r"\S",
+        description="The question or topic, in Chinese or English; not only whitespace.",
+    )
+    max_tokens: int = Field(
+        default=DEFAULT_CONTEXT_TOKENS,
+        ge=1,
+        le=MAX_CONTEXT_TOKENS,
+        description="Token budget of `text`, counted like the `tokens` of each note's front "
+        "matter (one per CJK character plus one per four other non-space characters); "
+        "`tokens` never exceeds it.",
+    )
+    section: str | None = Field(
+        default=None,
+        max_length=MAX_SECTION_REF_CHARS,
+        description=f"Only this part of one note: {SECTION_REF_FORMS}. Its sections that match "
+        "the query come first, then its others in document order.",
+    )
+
+    @field_validator("query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a query with at least one non-space character")
+        return value
+
+
+class ContextSourceInfo(ToolOutput):
+    title: str = Field(description="The note's title.")
+    section: str
+    slug: str
+    heading: str | None = Field(description="The section's heading (null: the note's opening).")
+    anchor: str | None = Field(description="The heading's anchor (get_note's heading).")
+    url: str = Field(description="The note's Markdown URL.")
+    section_url: str = Field(description="The note's page URL with #anchor.")
+    revision: str | None = Field(description="The note's revision in this build.")
+    published: str | None = Field(description="When the note was published (ISO 8601 UTC).")
+    score: float | None = Field(
+        description="The section's relevance in search_notes' ranking; null for a section "
+        "included only because `section` asked for it."
+    )
+    tokens: int = Field(description="Tokens of the section's Markdown in `text`.")
+    section_tokens: int = Field(description="Tokens of the whole section.")
+    trimmed: bool = Field(
+        description="Only the section's first blocks fit (cut at a paragraph boundary, never "
+        "inside a formula, code block or table); its source line says 'trimmed: N of M tokens'."
+    )
+    also_at: list[str] = Field(
+        description="section_url of sections elsewhere with the same text (left out as duplicates)."
+    )
+
+
+class GetContextOutput(ToolOutput):
+    query: str
+    section: str | None
+    max_tokens: int = Field(description="The budget asked for.")
+    tokens: int = Field(description="Tokens of `text` (at most max_tokens).")
+    text: str = Field(
+        description="Markdown: the most relevant sections, best first, each whole (or trimmed, "
+        "as its source line says) under a line '[source: title › heading | URL#anchor | "
+        "revision R | date]'."
+    )
+    sources: list[ContextSourceInfo] = Field(description="The packed sections, in `text` order.")
+    left_out: int = Field(
+        description="Relevant sections that did not fit in the budget (ask for more tokens, or "
+        "read them with get_note)."
+    )
+    duplicates: int = Field(
+        description="Sections reached twice (inside one already packed, or the same text as "
+        "one packed), included once."
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Helpers
 
@@ -205,19 +296,10 @@ def _find(kb: KnowledgeBase, section: str, slug: str) -> Post:
 
 
 def _find_heading(kb: KnowledgeBase, post: Post, heading: str) -> Section:
-    from server.kb.anchors import heading_anchor, heading_text
-
     sections = kb.sections(post)
-    wanted = heading.strip().lstrip("#").strip()
-    wanted_text = " ".join(heading_text(wanted).split()).casefold()
-    wanted_anchor = heading_anchor(wanted)
-    for found in (
-        [s for s in sections if s.anchor == wanted],
-        [s for s in sections if " ".join(s.heading.split()).casefold() == wanted_text],
-        [s for s in sections if s.anchor == wanted_anchor],
-    ):
-        if found:
-            return found[0]
+    found = find_heading(sections, heading)
+    if found is not None:
+        return found
     listed = ", ".join(s.anchor for s in sections[:30]) + (", ..." if len(sections) > 30 else "")
     raise ToolNotFoundError("heading", f"a heading text or anchor of this note ({listed})", heading)
 
@@ -340,6 +422,54 @@ def _search_notes(source: KnowledgeSource, args: SearchNotesInput) -> SearchNote
     )
 
 
+def _context_output(args: GetContextInput, packed: PackedContext) -> GetContextOutput:
+    return GetContextOutput(
+        query=args.query,
+        section=args.section,
+        max_tokens=args.max_tokens,
+        tokens=packed.tokens,
+        text=packed.text,
+        sources=[
+            ContextSourceInfo(
+                title=s.title,
+                section=s.section,
+                slug=s.slug,
+                heading=s.heading,
+                anchor=s.anchor,
+                url=s.url,
+                section_url=s.section_url,
+                revision=s.revision,
+                published=s.published,
+                score=s.score,
+                tokens=s.tokens,
+                section_tokens=s.section_tokens,
+                trimmed=s.trimmed,
+                also_at=list(s.also_at),
+            )
+            for s in packed.sources
+        ],
+        left_out=packed.left_out,
+        duplicates=packed.duplicates,
+    )
+
+
+def _get_context(source: KnowledgeSource, args: GetContextInput) -> GetContextOutput:
+    """``pack_context`` for the tool doors. The text stays within ``max_tokens``; the whole reply
+    as compact JSON (sources, escaped newlines) must fit ``Limits.max_response_tokens`` too: near
+    the largest budgets the text is packed for fewer tokens until it does."""
+    kb = source.pin()
+    limit = kb.settings.limits.max_response_tokens
+    budget = args.max_tokens
+    for _ in range(8):
+        out = _context_output(args, pack_context(kb, args.query, budget, args.section))
+        dumped = json.dumps(out.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
+        excess = estimate_tokens(dumped) - limit
+        if excess <= 0 or budget <= 1:
+            break
+        budget = max(budget - excess - 50, 1)
+    return out
+
+
 @dataclass(frozen=True)
 class _Page:
     """What one ``get_note`` reply pages through: a note's text (or one heading's section)."""
@@ -427,13 +557,15 @@ def _list_notes(source: KnowledgeSource, args: ListNotesInput) -> ListNotesOutpu
 
 
 def note_tools(source: KnowledgeSource) -> tuple[ToolSpec, ...]:
-    """``search_notes``, ``get_note`` and ``list_notes`` over ``source`` (one build, or the
-    live service's current build: each call pins one), and ``list_changes`` for a live one."""
+    """``search_notes``, ``get_note``, ``list_notes`` and ``get_context`` over ``source`` (one
+    build, or the live service's current build: each call pins one), and ``list_changes`` for a
+    live one."""
     max_tokens = source.pin().settings.limits.max_response_tokens
     specs: tuple[ToolSpec, ...] = (
         _search_spec(functools.partial(_search_notes, source)),
         _get_spec(functools.partial(_get_note, source), max_tokens),
         _list_spec(functools.partial(_list_notes, source)),
+        _context_spec(functools.partial(_get_context, source)),
     )
     if isinstance(source, KnowledgeRef):
         from server.toolset.changes_tool import list_changes_tool
@@ -522,6 +654,46 @@ def _list_spec(func: Callable[[ListNotesInput], ListNotesOutput]) -> ToolSpec:
         examples=(
             Example("All notes", {}),
             Example("Only the investing notes", {"section": "invest"}),
+        ),
+        tags=("notes",),
+    )
+
+
+def _context_spec(func: Callable[[GetContextInput], GetContextOutput]) -> ToolSpec:
+    return ToolSpec(
+        name="get_context",
+        title="Context for a question",
+        description=(
+            "The most relevant sections of the notes for a question (Chinese or English), "
+            "packed whole as Markdown into at most `max_tokens` tokens (default "
+            f"{DEFAULT_CONTEXT_TOKENS:,}, at most {MAX_CONTEXT_TOKENS:,}): the same ranking as "
+            "search_notes, best section first, each under a source line '[source: note title › "
+            "heading | URL#anchor | revision | date]'. Tokens are counted like the `tokens` of "
+            "each note's front matter (one per CJK character plus one per four other non-space "
+            "characters). A formula, code block or table is never cut: a section too large for "
+            "what is left keeps its first whole paragraphs and its source line says 'trimmed: N "
+            "of M tokens'. A passage reached twice appears once. `section` restricts to one "
+            "part of one note: '<section>/<slug>#<anchor or heading>' or '<section>/<slug>' (a "
+            "source's section_url works too). `sources` lists each packed section with its "
+            "URLs, revision, date, score and tokens."
+        ),
+        input_model=GetContextInput,
+        output_model=GetContextOutput,
+        func=func,
+        note=None,
+        examples=(
+            Example(
+                "An English question about a Chinese note, in 600 tokens",
+                {"query": "What two parts is the UCB score made of?", "max_tokens": 600},
+            ),
+            Example(
+                "One section of one note",
+                {
+                    "query": "如何选择动作",
+                    "max_tokens": 400,
+                    "section": "ai/bandit#ucb-的工作流程",
+                },
+            ),
         ),
         tags=("notes",),
     )

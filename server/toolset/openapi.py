@@ -169,11 +169,17 @@ SEARCH_QUERY_NAMES: Mapping[str, str] = MappingProxyType({"query": "q"})
 """``search_notes`` fields under another name in ``GET /api/search``'s query string."""
 
 
-def _search_parameters(toolset: Toolset) -> list[dict[str, Any]]:
+CONTEXT_QUERY_NAMES: Mapping[str, str] = MappingProxyType({"query": "q"})
+"""``get_context`` fields under another name in ``GET /api/context``'s query string."""
+
+
+def _search_parameters(
+    toolset: Toolset, tool: str = "search_notes", names: Mapping[str, str] = SEARCH_QUERY_NAMES
+) -> list[dict[str, Any]]:
     """``GET /api/search``'s query parameters: the ``search_notes`` input's fields, with their
     schemas (the route calls that tool), the nullable branch left out (a query string has no
-    null: leave the parameter out instead)."""
-    spec = toolset.specs.get("search_notes")
+    null: leave the parameter out instead). Likewise ``GET /api/context`` for ``get_context``."""
+    spec = toolset.specs.get(tool)
     if spec is None:
         return []
     schema = spec.input_model.model_json_schema()
@@ -186,7 +192,7 @@ def _search_parameters(toolset: Toolset) -> list[dict[str, Any]]:
             param_schema["default"] = sub["default"]
         params.append(
             {
-                "name": SEARCH_QUERY_NAMES.get(field, field),
+                "name": names.get(field, field),
                 "in": "query",
                 "required": field in required,
                 "description": sub.get("description", ""),
@@ -231,6 +237,16 @@ def openapi_document(toolset: Toolset, settings: Settings, base_url: str = "") -
         ),
     }
     paths["/api/search"]["get"]["responses"].update(_error_responses(["413", "422"]))
+    context = toolset.specs.get("get_context")
+    if context is not None:
+        paths["/api/context"] = _get(
+            "get_context: the most relevant sections, whole, as Markdown within a token budget "
+            "(the tool's result)",
+            "application/json",
+            {"$ref": "#/components/schemas/get_context.output"},  # added with its tool path
+            parameters=_search_parameters(toolset, "get_context", CONTEXT_QUERY_NAMES),
+        )
+        paths["/api/context"]["get"]["responses"].update(_error_responses(["413", "422"]))
     for spec in toolset.specs.values():
         paths[f"/api/tools/{spec.name}"] = _tool_path(spec, components)
     doc: dict[str, Any] = {

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from server.toolset.openapi import SEARCH_QUERY_NAMES
+from server.toolset.openapi import CONTEXT_QUERY_NAMES, SEARCH_QUERY_NAMES
 from server.web.body import dumps, read_json_body
 from server.web.charts import chart_format, chart_response
 from server.web.content import content_response
@@ -90,6 +90,28 @@ async def search(request: Request) -> Response:
 SEARCH_PARAMS = SEARCH_QUERY_NAMES
 """``search_notes`` input fields under another name in ``/api/search``'s query string (the
 OpenAPI document publishes them from the same mapping)."""
+
+
+async def context(request: Request) -> Response:
+    """``GET /api/context?q=&max_tokens=&section=``: the ``get_context`` tool, with the query
+    parameters as its input (``q`` is ``query``); the same JSON as ``POST
+    /api/tools/get_context``."""
+    service = service_of(request)
+    params = request.query_params
+    payload: dict[str, Any] = {}
+    if "q" in params:
+        payload["query"] = params["q"]
+    if params.get("section"):
+        payload["section"] = params["section"]
+    if "max_tokens" in params:
+        raw = params["max_tokens"]
+        number = raw.isascii() and raw.isdigit() and len(raw) < 10
+        payload["max_tokens"] = int(raw) if number else raw
+    try:
+        result = await service.toolset.call("get_context", payload)
+    except ToolInputError as exc:
+        raise exc.renamed(CONTEXT_QUERY_NAMES) from None
+    return Response(dumps(result), media_type="application/json")
 
 
 async def openapi(request: Request) -> Response:

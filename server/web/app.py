@@ -8,7 +8,8 @@ Routes (all stateless, so any number of workers can serve them):
 - ``GET /posts/<section>/<slug>``: Markdown for ``Accept: text/markdown``, else HTML with MathML.
 - ``GET /``: HTML index of posts and tools. ``GET /tools/<name>.md`` (and an HTML view).
 - ``GET /api/tools``, ``GET /api/tools/<name>``, ``POST /api/tools/<name>``,
-  ``GET /api/search?q=&section=&limit=``, ``GET /openapi.json``, ``GET /healthz``.
+  ``GET /api/search?q=&section=&limit=``, ``GET /api/context?q=&max_tokens=&section=``,
+  ``GET /openapi.json``, ``GET /healthz``.
 - ``/mcp``: the MCP server (streamable HTTP, stateless JSON by default).
 
 Every response carries ``Link: </llms.txt>; rel="llms-txt"``; content has an ETag and answers
@@ -65,6 +66,7 @@ def routes() -> list[BaseRoute]:
         Route("/tools/{name}", pages.tool_doc, methods=["GET", "POST"]),
         Route("/api/tools", api.api_tools, methods=["GET"]),
         Route("/api/search", api.search, methods=["GET"]),
+        Route("/api/context", api.context, methods=["GET"]),
         Route("/openapi.json", api.openapi, methods=["GET"]),
     ]
 

@@ -131,6 +131,7 @@ def test_cli_check_reports_drift(tmp_path: Path, repo: Path, generated: dict[str
         "search_notes.md",
         "get_note.md",
         "list_notes.md",
+        "get_context.md",
     }
 
 

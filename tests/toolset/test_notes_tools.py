@@ -57,7 +57,7 @@ def _unpage(pages: list[dict[str, Any]]) -> str:
 
 
 def test_specs(tools: dict[str, ToolSpec]) -> None:
-    assert list(tools) == ["search_notes", "get_note", "list_notes"]
+    assert list(tools) == ["search_notes", "get_note", "list_notes", "get_context"]
     for spec in tools.values():
         assert spec.read_only and spec.idempotent and not spec.heavy
         assert spec.tags == ("notes",)
