@@ -8,7 +8,11 @@
   ``Allow: POST`` (the streamable HTTP spec allows it). An MCP client (``Accept`` naming
   ``text/event-stream`` or JSON) gets a JSON-RPC error; a browser or crawler gets a short text
   saying how to connect.
-- **MCP-Protocol-Version**: a version this server does not speak is a 400 naming the ones it does.
+- **MCP-Protocol-Version**: a version this server does not speak is a 400 with the 2026-07-28
+  ``UnsupportedProtocolVersionError`` (-32022): ``data`` is ``{"supported": [...], "requested":
+  "..."}`` (``supported`` as ``server/discover`` lists them); the message names both eras.
+- **Error ids**: every error answered here carries the request's ``id`` when the body is one
+  request with a usable id (SEP-2575), ``null`` only when no id can be read.
 - **JSON-RPC envelope**: a request ``id`` must be a string or an integer. A message whose ``id``
   is null, a fraction, a boolean, an object or an array, or a request method sent without an
   ``id`` (only ``notifications/*`` go without one), gets a JSON-RPC error (-32600) instead of a
@@ -31,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
+UNSUPPORTED_PROTOCOL_VERSION = -32022
 OFF_LOOP_BYTES = 64 << 10
 """Bodies larger than this are parsed on a worker thread (~1 ms of parsing on the loop)."""
 
@@ -94,10 +99,21 @@ class AllowList:
         return parts is not None and any(p.matches(*parts) for p in self.patterns)
 
 
-def rpc_error(code: int, message: str, id_: Any = None) -> bytes:
-    return pydantic_core.to_json(
-        {"jsonrpc": "2.0", "id": id_, "error": {"code": code, "message": message}}
-    )
+def rpc_error(code: int, message: str, id_: Any = None, data: Any = None) -> bytes:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    return pydantic_core.to_json({"jsonrpc": "2.0", "id": id_, "error": error})
+
+
+def request_id(body: bytes) -> int | str | None:
+    """The ``id`` of a body holding one JSON-RPC request with a usable id, else None."""
+    try:
+        message = pydantic_core.from_json(body)
+    except ValueError:
+        return None
+    id_ = message.get("id") if isinstance(message, dict) else None
+    return id_ if isinstance(id_, int | str) and not isinstance(id_, bool) else None
 
 
 def envelope_problem(message: Any) -> str | None:
@@ -147,50 +163,52 @@ class McpEndpoint:
         allowed_origins: Iterable[str] | None,
         max_body_bytes: int,
     ) -> None:
-        from mcp_types.version import SUPPORTED_PROTOCOL_VERSIONS
+        from mcp_types.version import MODERN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS
 
         self.app = app
         self.hosts = None if allowed_hosts is None else AllowList(allowed_hosts, origin=False)
         self.origins = None if allowed_origins is None else AllowList(allowed_origins, origin=True)
         self.max_body_bytes = max_body_bytes
         self.versions: tuple[str, ...] = tuple(SUPPORTED_PROTOCOL_VERSIONS)
+        self.modern_versions: tuple[str, ...] = tuple(MODERN_PROTOCOL_VERSIONS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        method = scope["method"]
+        body = b""
+        if method == "POST":
+            # read first (bounded), so that every error below can carry the request's id
+            read = await self._body(headers, receive, send)
+            if read is None:
+                return
+            body = read
         host = headers.get("host", "")
         if self.hosts is not None and not self.hosts.allows(host):
             shown = host[:80] or "nothing"
-            await _send(send, 421, rpc_error(INVALID_REQUEST, f"Host: not allowed, got {shown}"))
+            message = f"Host: not allowed, got {shown}"
+            await _send(send, 421, rpc_error(INVALID_REQUEST, message, await _id(body)))
             return
         origin = headers.get("origin")
         if origin is not None and self.origins is not None and not self.origins.allows(origin):
             message = f"Origin: not allowed, got {origin[:80]}"
-            await _send(send, 403, rpc_error(INVALID_REQUEST, message))
+            await _send(send, 403, rpc_error(INVALID_REQUEST, message, await _id(body)))
             return
-        method = scope["method"]
         if method in ("GET", "HEAD"):
             await self._get(scope, headers, send)
             return
         version = headers.get("mcp-protocol-version")
         if version is not None and version not in self.versions:
-            message = (
-                f"MCP-Protocol-Version: expected one of {', '.join(self.versions)}, "
-                f"got {version[:40]!r}"
-            )
-            await _send(send, 400, rpc_error(INVALID_REQUEST, message))
+            await _send(send, 400, self.unsupported_version(version, await _id(body)))
             return
         if method != "POST":
             await self.app(scope, receive, send)
             return
-        body = await self._body(headers, receive, send)
-        if body is None:
-            return
         problem = await _problem(body)
         if problem is not None:
-            await _send(send, 400, rpc_error(*problem))
+            await _send(send, 400, rpc_error(*problem, await _id(body)))
             return
         sent = False
 
@@ -202,6 +220,15 @@ class McpEndpoint:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def unsupported_version(self, version: str, id_: int | str | None) -> bytes:
+        """The -32022 error for a ``MCP-Protocol-Version`` this server does not speak."""
+        message = (
+            f"Unsupported protocol version: MCP-Protocol-Version: expected one of "
+            f"{', '.join(self.versions)}, got {version[:40]!r}"
+        )
+        data = {"supported": list(self.modern_versions), "requested": version[:100]}
+        return rpc_error(UNSUPPORTED_PROTOCOL_VERSION, message, id_, data)
 
     async def _get(self, scope: Scope, headers: dict[str, str], send: Send) -> None:
         accept = headers.get("accept", "").lower()
@@ -253,6 +280,15 @@ def _check_body(body: bytes) -> tuple[int, str] | None:
         if problem is not None:
             return INVALID_REQUEST, f"Invalid Request: {problem}"
     return None
+
+
+async def _id(body: bytes) -> int | str | None:
+    """``request_id(body)``, parsed on a worker thread for a large body."""
+    if not body:
+        return None
+    if len(body) > OFF_LOOP_BYTES:
+        return await anyio.to_thread.run_sync(request_id, body)
+    return request_id(body)
 
 
 async def _problem(body: bytes) -> tuple[int, str] | None:

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 SERVER_NAME = "notes-kb"
 POST_URI = "notes://posts/{section}/{slug}"
+SECTION_URI = "notes://sections/{section}/{slug}/{anchor}"
+TOOL_URI = "notes://tools/{name}"
 LLMS_TXT_URI = "notes://llms.txt"
 MARKDOWN = "text/markdown"
 
@@ -264,6 +266,11 @@ def paginate(text: str, budget: int) -> list[str]:
     return pages
 
 
+def post_pages(post: Post, budget: int) -> list[str]:
+    """The pages ``notes://posts/...?page=N`` serves for ``post`` under ``budget`` tokens."""
+    return paginate(post.to_markdown(), max(budget - _PAGE_MARGIN_TOKENS, 100))
+
+
 def post_uri(post: Post, page: int = 1) -> str:
     base = f"notes://posts/{post.section}/{post.slug}"
     return base if page == 1 else f"{base}?page={page}"
@@ -273,7 +280,7 @@ def read_post_page(post: Post, page: int, budget: int) -> str:
     """Page ``page`` (1-based) of a post's Markdown, with a footer naming the next page."""
     from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
-    pages = paginate(post.to_markdown(), max(budget - _PAGE_MARGIN_TOKENS, 100))
+    pages = post_pages(post, budget)
     if not 1 <= page <= len(pages):
         raise ResourceNotFoundError(
             f"{post_uri(post)}: expected page 1 to {len(pages)}, got page {page}"
@@ -287,6 +294,32 @@ def read_post_page(post: Post, page: int, budget: int) -> str:
             footer += "; this is the last page]"
         text = text.rstrip("\n") + footer + "\n"
     return text
+
+
+def read_section(kb: KnowledgeBase, post: Post, anchor: str, budget: int) -> str:
+    """One heading section of ``post`` (with its subsections) as Markdown; a section over the
+    token budget is cut at a Markdown block, with a footer naming where the rest is."""
+    from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+
+    sections = kb.sections(post)
+    found = next((s for s in sections if s.anchor == anchor), None)
+    if found is None:
+        listed = ", ".join(s.anchor for s in sections[:30])
+        listed += ", ..." if len(sections) > 30 else ""
+        raise ResourceNotFoundError(
+            f"notes://sections/{post.section}/{post.slug}/{anchor[:80]}: anchor: expected one of "
+            f"the note's heading anchors ({listed or 'it has no headings'}), got {anchor[:80]!r}"
+        )
+    text = post.body[found.start : found.end].strip("\n") + "\n"
+    pages = paginate(text, max(budget - _PAGE_MARGIN_TOKENS, 100))
+    if len(pages) == 1:
+        return text
+    return (
+        pages[0].rstrip("\n")
+        + f"\n\n---\n[the first part of this section of {post.section}/{post.slug}; read the "
+        f'whole note from {post_uri(post)} (paged) or get_note(section="{post.section}", '
+        f'slug="{post.slug}", heading="{anchor}")]\n'
+    )
 
 
 def _find_post(kb: KnowledgeBase, section: str, slug: str) -> Post:
@@ -358,6 +391,44 @@ def add_resources(
         uri = f"notes://posts/{section}/{slug}"
         return read_post_page(_find_post(kb.pin(), section, slug), _parse_page(uri, page), budget)
 
+    @server.resource(
+        SECTION_URI,
+        name="note_section",
+        title="One heading section of a note as Markdown",
+        description=(
+            "The section under one heading of a note (with its subsections), by the heading's "
+            "anchor as search_notes hits name it, e.g. notes://sections/ai/bandit/ucb. "
+            "completion/complete lists a note's anchors."
+        ),
+        mime_type=MARKDOWN,
+    )
+    def note_section(section: str, slug: str, anchor: str) -> str:
+        build = kb.pin()
+        return read_section(build, _find_post(build, section, slug), anchor, budget)
+
+    @server.resource(
+        TOOL_URI,
+        name="tool_doc",
+        title="A tool's documentation as Markdown",
+        description=(
+            "A tool's page: what it computes, its input and output fields with bounds, and worked "
+            "examples with curl, e.g. notes://tools/ucb_step."
+        ),
+        mime_type=MARKDOWN,
+    )
+    def tool_doc(name: str) -> str:
+        from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+
+        from server.toolset.docs import tool_doc_text
+
+        spec = toolset.specs.get(name)
+        if spec is None:
+            raise ResourceNotFoundError(
+                f"notes://tools/{name[:80]}: name: expected one of {', '.join(toolset.specs)}, "
+                f"got {name[:80]!r}"
+            )
+        return tool_doc_text(toolset, spec, settings, kb.pin().posts)
+
 
 def add_post_resources(
     server: MCPServer, kb: KnowledgeSource, posts: Sequence[Post], budget: int
@@ -412,19 +483,19 @@ def create_mcp(
     With ``live`` (a service following a feed), each new build publishes change events on the
     subscription bus (``server.mcp.events.make_bus``): ``ResourcesListChanged`` when notes were
     added and ``ResourceUpdated`` for every note added or changed."""
-    from mcp.server.mcpserver import MCPServer
-
     from server.mcp.events import make_bus
 
     bus = make_bus(settings)
-    server: MCPServer = MCPServer(
+    # Without a feed no build ever changes: serving subscriptions/listen would advertise
+    # listChanged/subscribe that can never fire, so it is off (the SDK derives the flags from it).
+    server: MCPServer = _server_class()(
         SERVER_NAME,
         title="notes-kb: study notes and their tools",
         instructions=INSTRUCTIONS,
         version=_version(),
         tools=registry_tools(toolset, settings),
         log_level="WARNING",
-        subscriptions=bus.bus,
+        subscriptions=bus.bus if live is not None else False,
     )
     add_resources(server, kb, toolset, settings)
     if live is not None:
@@ -434,7 +505,36 @@ def create_mcp(
     from server.mcp.prompts import add_prompts
 
     add_prompts(server, toolset)
+    from server.mcp.completions import add_completions
+
+    budget = settings.limits.max_response_tokens
+    add_completions(server, kb, toolset, lambda post: len(post_pages(post, budget)))
     return server
+
+
+def _server_class() -> type[MCPServer]:
+    """``MCPServer`` with ``prompts/get`` of an unknown name as invalid params (-32602) naming
+    the prompts there are (the SDK's is an internal error with a traceback in the log)."""
+    from mcp import MCPError
+    from mcp.server.mcpserver import MCPServer
+
+    class NotesMCPServer(MCPServer):
+        async def get_prompt(
+            self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
+        ) -> Any:
+            names = [p.name for p in await self.list_prompts()]
+            if name not in names:
+                raise MCPError(
+                    code=-32602,
+                    message=(
+                        f"prompts/get: name: expected one of {', '.join(names) or 'no prompts'}, "
+                        f"got {name[:80]!r}"
+                    ),
+                    data={"name": name[:80]},
+                )
+            return await super().get_prompt(name, arguments, context)
+
+    return NotesMCPServer
 
 
 def _env_list(name: str) -> list[str] | None:

@@ -319,7 +319,11 @@ async def test_resources_list_and_read(
     }
     listed = resources[f"notes://posts/{post.section}/{post.slug}"]
     assert listed.mime_type == "text/markdown" and listed.title == post.title
-    assert templates == ["notes://posts/{section}/{slug}{?page}"]
+    assert templates == [
+        "notes://posts/{section}/{slug}{?page}",
+        "notes://sections/{section}/{slug}/{anchor}",
+        "notes://tools/{name}",
+    ]
     content = read.contents[0]
     assert isinstance(content, TextResourceContents)
     assert content.mime_type == "text/markdown"
