@@ -24,7 +24,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import re
 import sys
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -45,6 +44,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.config import Settings, settings_for
+from server.ingest.names import NAME, NAME_CHARS, echo
 from server.ingest.posts import Post
 from server.toolset.dispatch import Toolset, ToolTimeoutError
 from server.toolset.openapi import SEARCH_QUERY_NAMES
@@ -58,7 +58,6 @@ if TYPE_CHECKING:
     from server.kb.notes import KnowledgeBase
 
 LINK_HEADER = '</llms.txt>; rel="llms-txt"'
-NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 """Allowed section, slug and tool names: no dots first (no ``..``), no slashes or backslashes."""
 MARKDOWN = "text/markdown; charset=utf-8"
 PLAIN = "text/plain; charset=utf-8"
@@ -207,7 +206,7 @@ def json_depth_exceeds(value: Any, limit: int) -> bool:
 
 def _check_name(value: str, what: str) -> str:
     if not NAME.fullmatch(value):
-        raise ApiError(404, "not_found", f"{what}: expected [A-Za-z0-9._-]+, got {value!r}", what)
+        raise ApiError(404, "not_found", f"{what}: expected {NAME_CHARS}, got {echo(value)}", what)
     return value
 
 
