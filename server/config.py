@@ -110,6 +110,12 @@ class Limits:
     max_page_chars: int = _limit(1_000_000, "characters", "largest `max_chars` page of `get_note`")
     max_section_chars: int = _limit(64, "characters", "a section name in a tool input")
     max_slug_chars: int = _limit(200, "characters", "a slug in a tool input")
+    max_llms_title_chars: int = _limit(
+        200,
+        "characters",
+        "a title in `llms.txt` (the site's and each link's); a longer one is cut at a character "
+        "boundary and ends with `…` (the note itself keeps the whole title)",
+    )
     max_heading_chars: int = _limit(500, "characters", "a heading anchor in a tool input")
     store_timeout_s: float = _limit(
         5.0,

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.config import Settings, settings_for
 from server.files import AtomicBatch, locked, recover
+from server.ingest.clean import clean_feed, clean_text, control_problems
 from server.ingest.feed import Feed, FeedError, FeedItem, Fetched, is_url, load_feed
 from server.ingest.fetch import FetchPolicy
 from server.ingest.llms_txt import (
@@ -46,6 +47,7 @@ from server.ingest.llms_txt import (
     site_from_manifest,
 )
 from server.ingest.mathfix.macros import unknown_commands
+from server.ingest.names import ascii_name, is_name
 from server.ingest.posts import Post, parse_post
 from server.ingest.wordpress import PUBLISHED_TYPES
 
@@ -179,17 +181,15 @@ class BuildReport:
 # identities, paths, summaries
 
 _POSTS_PATH = re.compile(r"^/posts/([^/]+)/([^/]+?)/?$")
-_UNSAFE = re.compile(r"[^\w.-]+")
 
 
 def _clean_segment(text: str, *, lower: bool = False) -> str:
-    """A safe file/URL segment: word characters (any script), ``.``, ``-``; never ``..``."""
+    """A safe file/URL segment that the router serves (``server.ingest.names``): ASCII letters,
+    digits, ``_``, ``.``, ``-``; never ``..``."""
     text = unicodedata.normalize("NFKC", urllib.parse.unquote(text)).strip()
     if lower:
         text = text.lower()
-    text = _UNSAFE.sub("-", text).strip(".-")
-    text = re.sub(r"\.{2,}", ".", text)
-    return text[:80].strip(".-")
+    return ascii_name(text)
 
 
 def _short_hash(text: str) -> str:
@@ -526,6 +526,7 @@ def _plan(
                 continue
         try:
             markdown, math, conv_warnings, formulas = _convert(item, item.base, feed_math)
+            markdown = clean_text(markdown)  # HTML entities such as &#27; decode only here
         except Exception as exc:  # one bad item never stops the build
             report.warnings.append(f"{label}: cannot convert its HTML ({exc!r}); skipped")
             continue
@@ -537,10 +538,9 @@ def _plan(
             title = one_line(summary, 80) if summary else ""
             report.warnings.append(f"{label}: no title; used {title or 'the slug'!r}")
         entry = entries.get(ident)
-        if entry is not None:
-            rel = entry.path.removeprefix("content/posts/").removesuffix(".md")
-            section, _, slug = rel.partition("/")
-        else:
+        rel = entry.path.removeprefix("content/posts/").removesuffix(".md") if entry else ""
+        section, _, slug = rel.partition("/")
+        if not (is_name(section) and is_name(slug)):  # new, or built before the names rule
             section, slug = section_and_slug(item, ident)
             path = f"content/posts/{section}/{slug}.md"
             if taken.get(path.lower(), ident) != ident:
@@ -691,6 +691,7 @@ def _build(
     base = settings.base_url if base_url is None else base_url
     report = BuildReport(source=str(source))
     parsed, fetched = loaded
+    parsed = clean_feed(parsed)  # no control characters anywhere, no bidi controls in titles
     report.not_modified = fetched.not_modified
     report.feed_date = parsed.date
     report.items = len(parsed.items)
@@ -778,7 +779,16 @@ def _build(
         )
         outputs = [
             (settings.llms_full_path, render_llms_full(posts, base, site=site)),
-            (settings.llms_txt_path, render_llms_txt(posts, tool_list, base, site=site)),
+            (
+                settings.llms_txt_path,
+                render_llms_txt(
+                    posts,
+                    tool_list,
+                    base,
+                    site=site,
+                    max_title_chars=settings.limits.max_llms_title_chars,
+                ),
+            ),
             (settings.manifest_path, render_manifest(record, entries)),
         ]
         for path, text in outputs:
@@ -880,6 +890,8 @@ def check(
             problems.append(f"{rel}: cannot be parsed ({exc})")
             continue
         problems.extend(_raw_html_problems(rel, post.body))
+    for rel, raw in actual.items():
+        problems.extend(control_problems(rel, raw.decode("utf-8", "replace")))
     return problems
 
 

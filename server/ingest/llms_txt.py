@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from server.config import SECTION_NAMES, section_title
+from server.config import DEFAULT_LIMITS, SECTION_NAMES, section_title
+from server.ingest.clean import cut
 from server.ingest.posts import Post
 
 
@@ -102,9 +103,9 @@ def _macros_prose(macros: Sequence[tuple[str, str]]) -> str:
     return f" Formulas also use the site's own TeX macros (#1, #2 are arguments): {defs}."
 
 
-def _link_title(text: str) -> str:
-    text = _no_html(text.replace("[", "［").replace("]", "］"))
-    return " ".join(text.split()) or "(untitled)"
+def _link_title(text: str, limit: int = DEFAULT_LIMITS.max_llms_title_chars) -> str:
+    text = cut(" ".join(text.split()), limit)  # bounded before escaping: never cut an escape
+    return _no_html(text.replace("[", "［").replace("]", "］")) or "(untitled)"
 
 
 def _url(url: str) -> str:
@@ -116,10 +117,12 @@ def _no_html(text: str) -> str:
     return text.replace("<", "\\<")
 
 
-def _line(title: str, url: str, description: str) -> str:
+def _line(
+    title: str, url: str, description: str, limit: int = DEFAULT_LIMITS.max_llms_title_chars
+) -> str:
     desc = _no_html(one_line(description))
     tail = f": {desc}" if desc else ""
-    return f"- [{_link_title(title)}]({_url(url)}){tail}"
+    return f"- [{_link_title(title, limit)}]({_url(url)}){tail}"
 
 
 def post_url(post: Post, base_url: str = "") -> str:
@@ -160,8 +163,10 @@ def render_llms_txt(
     *,
     site: Site | None = None,
     static: bool = False,
+    max_title_chars: int = DEFAULT_LIMITS.max_llms_title_chars,
 ) -> str:
-    """The ``llms.txt`` index. With ``base_url=""`` every link is site-relative.
+    """The ``llms.txt`` index. With ``base_url=""`` every link is site-relative. Titles (the
+    site's and each link's) are cut to ``max_title_chars`` with an ellipsis.
 
     ``static`` is for a static export served without the live service: only files the export
     holds are linked (the tool catalogue as ``/api/tools.json``; no MCP endpoint).
@@ -169,7 +174,7 @@ def render_llms_txt(
     site = site or Site()
     base = base_url.rstrip("/")
     lines = [
-        f"# {' '.join(site.title.split()) or 'notes-kb'}",
+        f"# {cut(' '.join(site.title.split()), max_title_chars) or 'notes-kb'}",
         "",
         f"> {_summary(site, posts, tools)}",
     ]
@@ -194,7 +199,7 @@ def render_llms_txt(
     ]
     for section, items in group_posts(posts):
         lines += ["", f"## {section_title(section)}", ""]
-        lines += [_line(p.title, post_url(p, base), p.summary) for p in items]
+        lines += [_line(p.title, post_url(p, base), p.summary, max_title_chars) for p in items]
     if tools:
         lines += ["", "## Tools", ""]
         lines += [_line(t.title, f"{base}/tools/{t.name}.md", t.description) for t in tools]

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from server.config import Settings
+from server.ingest.names import NAME_PATTERN
 from server.toolset.dispatch import Toolset
 from tools.registry import ToolSpec
 
@@ -161,7 +162,7 @@ def _path_param(name: str, description: str) -> dict[str, Any]:
         "in": "path",
         "required": True,
         "description": description,
-        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._-]*$"},
+        "schema": {"type": "string", "pattern": f"^{NAME_PATTERN}$"},
     }
 
 

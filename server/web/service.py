@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ import anyio
 from starlette.requests import Request
 
 from server.config import Settings
+from server.ingest.names import NAME, NAME_CHARS, echo
 from server.ingest.posts import Post
 from server.toolset.dispatch import Toolset
 from server.web import forms
@@ -26,14 +26,12 @@ from tools.registry import ToolSpec
 if TYPE_CHECKING:
     from server.kb.notes import KnowledgeBase
 
-NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
-"""Allowed section, slug and tool names: no dots first (no ``..``), no slashes or backslashes."""
 BASE_URL_CACHE = 16
 
 
 def check_name(value: str, what: str) -> str:
     if not NAME.fullmatch(value):
-        raise ApiError(404, "not_found", f"{what}: expected [A-Za-z0-9._-]+, got {value!r}", what)
+        raise ApiError(404, "not_found", f"{what}: expected {NAME_CHARS}, got {echo(value)}", what)
     return value
 
 
