@@ -91,10 +91,16 @@ class StoreUnavailableError(Exception):
     status = 503
     type = "unavailable"
 
-    def __init__(self, store: str, reason: str) -> None:
+    def __init__(self, store: str, reason: str, *, expected: str = "", advice: str = "") -> None:
+        """``expected``/``advice`` describe a store that cannot work as configured (e.g. a
+        database file in a directory that cannot be written): retrying cannot help, so the
+        message says what was expected and how to choose another instead of "try again"."""
         self.field: str | None = None
         self.store = store
         self.reason = reason
-        super().__init__(
-            f"{store}: expected the store to answer, got {_shorten(reason, 200)}; try again shortly"
-        )
+        self.retry = not (expected or advice)
+        """Whether a retry may succeed (a busy or slow store), as opposed to a store that
+        cannot work as configured."""
+        what = expected or "the store to answer"
+        tail = f"; {advice}" if advice else "; try again shortly" if self.retry else ""
+        super().__init__(f"{store}: expected {what}, got {_shorten(reason, 200)}{tail}")

@@ -32,7 +32,14 @@ def open_bandit_store(settings: Settings) -> BanditStore:
             timeout_s=settings.limits.store_timeout_s,
             pool_size=settings.limits.store_pool_size,
         )
-    return SQLiteBanditStore(Path(db).resolve())
+    return SQLiteBanditStore(Path(db).resolve(), advice=CHOOSE_ANOTHER_DB)
+
+
+CHOOSE_ANOTHER_DB = (
+    "choose another with the --db option (notes-kb serve|mcp --db PATH) or the NOTES_KB_DB "
+    "variable (a writable file path, or a postgresql:// URL)"
+)
+"""How an operator picks another bandit store, for errors on one that cannot work."""
 
 
 def tool_context(settings: Settings) -> ToolContext:

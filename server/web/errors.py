@@ -117,7 +117,8 @@ async def on_timeout(request: Request, exc: Exception) -> Response:
 
 async def on_unavailable(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StoreUnavailableError)
-    return error_response(503, exc.type, str(exc), exc.field, {"Retry-After": "1"})
+    retry = {"Retry-After": "1"} if exc.retry else {}  # a store that cannot work: no retry
+    return error_response(503, exc.type, str(exc), exc.field, retry)
 
 
 async def on_disconnect(request: Request, exc: Exception) -> Response:

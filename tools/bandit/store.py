@@ -224,8 +224,12 @@ class SQLiteBanditStore:
         path: str | Path,
         busy_timeout_s: float = BUSY_TIMEOUT_S,
         max_experiments: int = MAX_EXPERIMENTS,
+        advice: str = "",
     ) -> None:
         self.path = Path(path)
+        self.advice = advice
+        """How to choose another file, for the error on a file that cannot be opened (the
+        configuring layer knows its options; default: a generic sentence)."""
         self.busy_timeout_s = busy_timeout_s
         self.max_experiments = max_experiments
         self._local = threading.local()
@@ -251,8 +255,11 @@ class SQLiteBanditStore:
         pid = os.getpid()
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
         if con is None or getattr(self._local, "pid", None) != pid:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            con = self._connect()
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                con = self._connect()
+            except (OSError, sqlite3.OperationalError) as exc:
+                raise self._cannot_open(exc) from exc
             self._local.con, self._local.pid = con, pid
         if self._initialised_pid != pid:
             with self._init_lock:
@@ -299,9 +306,24 @@ class SQLiteBanditStore:
 
     def _unavailable(self, exc: sqlite3.OperationalError) -> Exception:
         text = str(exc)
-        if "locked" in text or "busy" in text or "unable to open" in text:
+        if "unable to open" in text or "readonly" in text or "read-only" in text:
+            return self._cannot_open(exc)
+        if "locked" in text or "busy" in text:
             return StoreUnavailableError(self.name, text)
         return exc
+
+    def _cannot_open(self, exc: Exception) -> StoreUnavailableError:
+        """The file cannot be created, opened or written where it is: retrying cannot help."""
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if isinstance(exc, OSError) and exc.filename:
+            reason = f"{reason}: {exc.filename}"
+        where = self.path.parent
+        return StoreUnavailableError(
+            self.name,
+            f"{reason} (is {where} a writable directory, and {self.path.name} a file in it?)",
+            expected=f"a SQLite database file that can be created and written at {self.path}",
+            advice=self.advice or "choose another file for the store",
+        )
 
     def close(self) -> None:
         """Close this thread's connection (others close when their threads end)."""
