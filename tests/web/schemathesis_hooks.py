@@ -36,8 +36,8 @@ from tools.arrays import pack
 from tools.breakout.models import MAX_BARS
 from tools.convex_relu.models import MAX_PATTERNS
 from tools.registry import all_tools
-from tools.treasury import canonical_tenor
 from tools.ucb import MAX_SIM_CELLS, MAX_SIM_WORK
+from tools.yield_curve.treasury import canonical_tenor
 
 Body = dict[str, Any]
 
@@ -220,7 +220,9 @@ def _convex_relu(body: Body) -> Body:
     d = len(example["X"][0])
     x_test = body.get("X_test")
     if isinstance(x_test, dict):  # packed: "exactly prod(shape) values", rows of d numbers
-        body["X_test"] = pack(np.zeros((x_test["shape"][0] % 50 + 1, d)), x_test.get("dtype", "float64"))
+        body["X_test"] = pack(
+            np.zeros((x_test["shape"][0] % 50 + 1, d)), x_test.get("dtype", "float64")
+        )
     elif x_test is not None:  # "rows of d numbers"
         body["X_test"] = [_cycle(row, d) for row in x_test]
     vectors = body.get("pattern_vectors")
