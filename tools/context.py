@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tools.bandit.store import BanditStore
+    from tools.yield_curve.series import MarketProvider
 
 
 class MissingContextError(RuntimeError):
@@ -28,9 +29,14 @@ class ToolContext:
     ----------
     bandit_store
         Where the ``bandit_*`` tools keep experiments (``tools.bandit.store.BanditStore``).
+    market
+        The par-yield and target-range series of the server's current generation (a callable
+        returning a ``tools.yield_curve.series.MarketSeries``); None: the snapshot shipped with
+        the package.
     """
 
     bandit_store: BanditStore | None = None
+    market: MarketProvider | None = None
 
     def require_bandit_store(self, tool: str) -> BanditStore:
         if self.bandit_store is None:

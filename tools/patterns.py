@@ -19,8 +19,8 @@ DATE_PATTERN = (
     r"^\s*([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(T[0-9:.]+Z?)?"
     r"|(0?[1-9]|1[0-2])/(0?[1-9]|[12][0-9]|3[01])/[0-9]{4})\s*$"
 )
-"""What :func:`tools.treasury.parse_date` reads; it also needs a real calendar day (no
-February 30)."""
+"""What :func:`tools.yield_curve.treasury.parse_date` reads; it also needs a real calendar day
+(no February 30)."""
 
 NOT_BLANK_PATTERN = r"\S"
 """Text that is not only whitespace (a search query)."""

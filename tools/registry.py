@@ -22,7 +22,7 @@ MODULES = (
     "ucb",
     "bandit",
     "yield_curve",
-    "growth",
+    "yield_curve.growth",
     "breakout",
     "group_lasso",
     "convex_relu",

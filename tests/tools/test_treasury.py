@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from tools.errors import ToolInputError, ToolLimitError
-from tools.treasury import MAX_DATES, TENORS, canonical_tenor, parse_date, parse_treasury
+from tools.yield_curve.treasury import (
+    MAX_DATES,
+    TENORS,
+    canonical_tenor,
+    parse_date,
+    parse_treasury,
+)
 
 
 @pytest.mark.parametrize(

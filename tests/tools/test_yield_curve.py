@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tools.context import ToolContext
 from tools.errors import ToolInputError
 from tools.registry import get_tool
-from tools.treasury import TENORS
 from tools.yield_curve import (
     CHECK_IDS,
     Thresholds,
@@ -23,6 +23,7 @@ from tools.yield_curve import (
     yield_curve_history,
     yield_spread_check,
 )
+from tools.yield_curve.treasury import TENORS
 
 CSV_NAME = "treasury/par_yield_1990_2025-07-11_combined.csv"
 
@@ -176,7 +177,7 @@ def test_treasury_column_names_are_accepted() -> None:
 )
 def test_bad_input_names_the_field(payload: dict[str, Any], field: str, fragment: str) -> None:
     with pytest.raises(ToolInputError) as info:
-        get_tool("yield_spread_check").run(payload)
+        get_tool("yield_spread_check").run(payload, ToolContext())
     assert info.value.field == field
     assert fragment in str(info.value)
 
@@ -379,10 +380,10 @@ def test_history_page_past_the_end_is_empty() -> None:
     schema cannot know how many dates the data holds."""
     tool = get_tool("yield_curve_history")
     data = dict(tool.examples[0].input)["data"]
-    whole = tool.run({"data": data, "offset": 0, "limit": 500})["spreads"]
+    whole = tool.run({"data": data, "offset": 0, "limit": 500}, ToolContext())["spreads"]
     n = whole["total"]
     assert n >= 2 and len(whole["rows"]) == n and whole["next_offset"] is None
-    past = tool.run({"data": data, "offset": n + 5})["spreads"]
+    past = tool.run({"data": data, "offset": n + 5}, ToolContext())["spreads"]
     assert past["rows"] == [] and past["next_offset"] is None and past["total"] == n
-    last = tool.run({"data": data, "offset": n - 1, "limit": 1})["spreads"]
+    last = tool.run({"data": data, "offset": n - 1, "limit": 1}, ToolContext())["spreads"]
     assert len(last["rows"]) == 1 and last["next_offset"] is None

@@ -36,8 +36,8 @@ from tools.arrays import pack
 from tools.breakout.models import MAX_BARS
 from tools.convex_relu.models import MAX_PATTERNS
 from tools.registry import all_tools
-from tools.treasury import canonical_tenor
 from tools.ucb import MAX_SIM_CELLS, MAX_SIM_WORK
+from tools.yield_curve.treasury import canonical_tenor
 
 Body = dict[str, Any]
 

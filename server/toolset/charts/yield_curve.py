@@ -60,7 +60,8 @@ def yield_spread_check(fig: Figure, args: Any, out: dict[str, Any], budget: Budg
             label="inverted segment" if n == 0 else None,
             gid=f"inverted-{n}",
         )
-    fed_funds = getattr(args, "fed_funds_lower", None)
+    # the floor check 3 read: given in the input, or the service's series on that day
+    fed_funds = out.get("fed_funds_lower", getattr(args, "fed_funds_lower", None))
     if fed_funds is not None:
         curve_ax.axhline(
             fed_funds, color=INK, linestyle=":", label=f"fed funds floor {fed_funds:g}%"

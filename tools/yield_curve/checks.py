@@ -37,7 +37,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -45,19 +45,20 @@ from pydantic import Field
 
 from tools.errors import ToolInputError
 from tools.patterns import DATE_PATTERN
-from tools.registry import Example, ToolSpec
 from tools.schema import ToolInput, ToolOutput
-from tools.treasury import (
+from tools.yield_curve.series import MarketSeries
+from tools.yield_curve.treasury import (
     CURVE_KEYS,
     TENOR_INDEX,
     TENORS,
-    YieldTable,
     canonical_tenor,
     check_yield,
     iso,
     parse_date,
-    parse_treasury,
 )
+
+if TYPE_CHECKING:
+    from tools.context import ToolContext
 
 NOTE = "invest/daily_treasury_par_yield_curve_rates"
 MAX_HISTORY = 10_000
@@ -116,17 +117,28 @@ class DatedValue(ToolInput):
 
 
 class YieldSpreadCheckInput(ToolInput):
-    curve: Curve = Field(
+    curve: Curve | None = Field(
+        None,
         description="tenor → par yield in percent; tenors 1M, 1.5M, 2M, 3M, 4M, 6M, 1Y, 2Y, 3Y, "
-        "5Y, 7Y, 10Y, 20Y, 30Y or the Treasury's names '1 Mo' … '30 Yr', each tenor once",
+        "5Y, 7Y, 10Y, 20Y, 30Y or the Treasury's names '1 Mo' … '30 Yr', each tenor once. "
+        "Absent: the curve of `date` from the service's par-yield series, with the earlier "
+        "curves it needs as history",
     )
-    date: DateText | None = None
-    fed_funds_lower: Yield | None = Field(None, description="lower bound of the target range, %")
+    date: DateText | None = Field(
+        None,
+        description="the curve's date; without a curve, the business day to check in the "
+        "service's series (default: its latest day)",
+    )
+    fed_funds_lower: Yield | None = Field(
+        None,
+        description="lower bound of the target range, %; without a curve, default: the "
+        "service's target-range series on `date`",
+    )
     history: list[DatedCurve] = Field(
         default_factory=list,
         max_length=MAX_HISTORY,
         description="earlier curves, oldest first: dates, where given, strictly ascending and "
-        "before date",
+        "before date (only with a curve)",
     )
     thresholds: Thresholds = Field(default_factory=Thresholds)
 
@@ -149,6 +161,19 @@ class Assessment(ToolOutput):
     summary: str
 
 
+class DataInfo(ToolOutput):
+    source: Literal["snapshot", "followed"] = Field(
+        description="snapshot: the dated series shipped with the package; followed: the "
+        "snapshot extended by the Treasury and FRED feeds the server follows (--market)"
+    )
+    revision: str = Field(description="the series' revision (sha256 of its data, 12 hex)")
+    last_date: str = Field(description="the series' latest par-yield day")
+    target_range_last_date: str | None = Field(
+        description="the target range's latest observation (later days have no fed funds floor)"
+    )
+    note: str
+
+
 class YieldSpreadCheckOutput(ToolOutput):
     date: str | None
     spreads_bp: dict[str, float | None]
@@ -158,6 +183,12 @@ class YieldSpreadCheckOutput(ToolOutput):
     assessment: Assessment
     curve: dict[str, float] = Field(
         description="the par yields (%) the checks read, by canonical tenor, shortest first"
+    )
+    fed_funds_lower: float | None = Field(
+        None, description="the fed funds floor (%) check 3 read (absent: not known)"
+    )
+    data: DataInfo | None = Field(
+        None, description="the service's series the answer came from (absent: data in the input)"
     )
 
 
@@ -422,6 +453,7 @@ def _result(
             for tenor, y in zip(TENORS, yields[row], strict=True)
             if not math.isnan(y)
         },
+        fed_funds_lower=None if math.isnan(ffr[row]) else float(ffr[row]),
     )
 
 
@@ -432,8 +464,72 @@ def _spreads(yields: Array, ffr: Array) -> dict[str, Array]:
     return {name: (col(a) - col(b)) * 100.0 for name, (a, b) in SPREADS.items()}
 
 
-def yield_spread_check(inp: YieldSpreadCheckInput) -> YieldSpreadCheckOutput:
-    """Run the note's seven checks on ``curve`` (with ``history`` for checks 4 and 6)."""
+def data_info(series: MarketSeries) -> DataInfo:
+    return DataInfo(
+        source="followed" if series.source == "followed" else "snapshot",
+        revision=series.revision,
+        last_date=series.last_date,
+        target_range_last_date=series.target_range.last_date,
+        note=series.note,
+    )
+
+
+def market_series(context: ToolContext | None) -> MarketSeries:
+    """The series the server passes in ``context.market``, else the shipped snapshot."""
+    if context is not None and context.market is not None:
+        return context.market()
+    from tools.yield_curve.series import load_snapshot
+
+    return load_snapshot()
+
+
+def _row_of(series: MarketSeries, date: str | None) -> int:
+    table = series.par_yield
+    if date is None:
+        return table.n_dates - 1
+    day = parse_date(date, "date")
+    row = int(np.searchsorted(table.dates, day))
+    if row < table.n_dates and table.dates[row] == day:
+        return row
+    span = f"{iso(table.dates[0])} to {iso(table.dates[-1])}"
+    nearest = f"; the nearest earlier one is {iso(table.dates[row - 1])}" if row > 0 else ""
+    raise ToolInputError(
+        "date",
+        f"a business day of the par-yield series ({span}, {series.source}){nearest}",
+        date,
+    )
+
+
+def _check_from_series(inp: YieldSpreadCheckInput, series: MarketSeries) -> YieldSpreadCheckOutput:
+    if inp.history:
+        raise ToolInputError(
+            "history",
+            "no history without a curve (the series supplies the earlier curves)",
+            f"{len(inp.history)} curves",
+        )
+    row = _row_of(series, inp.date)
+    th = inp.thresholds
+    first = max(0, row - max(th.compare_lag, th.renormalization_lookback))
+    table = series.par_yield
+    yields = table.yields[first : row + 1]
+    ffr = np.full(yields.shape[0], np.nan)
+    if inp.fed_funds_lower is not None:
+        ffr[-1] = inp.fed_funds_lower
+    else:
+        ffr[-1] = series.target_range.lower_on(table.dates[row : row + 1])[0]
+    evaluation = _evaluate(yields, ffr, th)
+    out = _result(evaluation, yields, ffr, yields.shape[0] - 1, iso(table.dates[row]))
+    return out.model_copy(update={"data": data_info(series)})
+
+
+def yield_spread_check(
+    inp: YieldSpreadCheckInput, context: ToolContext | None = None
+) -> YieldSpreadCheckOutput:
+    """Run the note's seven checks on ``curve`` (with ``history`` for checks 4 and 6), or,
+    without a curve, on the curve of ``date`` in the service's series (``context.market``, else
+    the shipped snapshot) with the earlier curves the checks need."""
+    if inp.curve is None:
+        return _check_from_series(inp, market_series(context))
     rows = [_curve_row(h.curve, f"history.{i}.curve") for i, h in enumerate(inp.history)]
     rows.append(_curve_row(inp.curve, "curve"))
     dates = [h.date for h in inp.history] + [inp.date]
@@ -453,353 +549,3 @@ def yield_spread_check(inp: YieldSpreadCheckInput) -> YieldSpreadCheckOutput:
     evaluation = _evaluate(yields, ffr, inp.thresholds)
     date = iso(parse_date(inp.date, "date")) if inp.date else None
     return _result(evaluation, yields, ffr, yields.shape[0] - 1, date)
-
-
-# --- history ---------------------------------------------------------------------------------
-
-
-class YieldCurveHistoryInput(ToolInput):
-    data: str = Field(
-        max_length=8_000_000,
-        description="the Treasury's daily par yield CSV (as downloaded, or with ISO dates) or "
-        "its XML feed; detected automatically",
-    )
-    fed_funds_lower: list[DatedValue] = Field(
-        default_factory=list,
-        max_length=MAX_FED_FUNDS_POINTS,
-        description="dated lower bounds of the target range, dates strictly ascending; each "
-        "applies until the next",
-    )
-    thresholds: Thresholds = Field(default_factory=Thresholds)
-    offset: int | None = Field(
-        None,
-        ge=0,
-        description="first row of the per-date spreads page (default: the last page; past "
-        "the end: an empty page)",
-    )
-    limit: int = Field(20, ge=1, le=500, description="rows in the per-date spreads page")
-    merge_gap: int = Field(
-        0, ge=0, le=260, description="merge signal periods separated by at most this many dates"
-    )
-    min_days: int = Field(1, ge=1, le=10_000, description="drop periods shorter than this")
-    max_periods: int = Field(50, ge=1, le=1000, description="most recent periods kept per check")
-
-
-class Period(ToolOutput):
-    start: str
-    end: str
-    days: int = Field(description="observations (trading days) in the period")
-    extreme_bp: float
-    extreme_date: str
-
-
-class CheckPeriods(ToolOutput):
-    n_periods: int
-    signal_days: int
-    periods: list[Period]
-    truncated: bool
-
-
-class SpreadRow(ToolOutput):
-    date: str
-    spreads_bp: dict[str, float | None]
-
-
-class SpreadPage(ToolOutput):
-    offset: int
-    limit: int
-    total: int
-    next_offset: int | None
-    rows: list[SpreadRow]
-
-
-class SpreadSummary(ToolOutput):
-    n: int
-    min_bp: float | None
-    min_date: str | None
-    max_bp: float | None
-    max_date: str | None
-    mean_bp: float | None
-    last_bp: float | None
-
-
-class MonthlyProbability(ToolOutput):
-    month: str
-    spread_10y_3m_pp: float
-    recession_probability_12m: float
-
-
-class YieldCurveHistoryOutput(ToolOutput):
-    n_dates: int
-    first_date: str
-    last_date: str
-    summary: dict[str, SpreadSummary]
-    spreads: SpreadPage
-    periods: dict[str, CheckPeriods]
-    recession_probability_monthly: list[MonthlyProbability]
-    latest: YieldSpreadCheckOutput
-
-
-def _fed_funds_series(points: list[DatedValue], dates: npt.NDArray[np.datetime64]) -> Array:
-    if not points:
-        return np.full(dates.shape[0], np.nan)
-    when = np.array(
-        [parse_date(p.date, f"fed_funds_lower.{i}.date") for i, p in enumerate(points)],
-        dtype="datetime64[D]",
-    )
-    if np.any(np.diff(when).astype(int) <= 0):
-        raise ToolInputError("fed_funds_lower", "dates strictly ascending", "unsorted dates")
-    values = np.array([p.value for p in points])
-    idx = np.searchsorted(when, dates, side="right") - 1
-    return np.where(idx >= 0, values[np.maximum(idx, 0)], np.nan)
-
-
-def _runs(mask: npt.NDArray[np.bool_], merge_gap: int) -> tuple[npt.NDArray[np.intp], ...]:
-    """Start and end (inclusive) indices of runs of True, merging gaps ≤ ``merge_gap``."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1) - 1
-    if starts.size > 1 and merge_gap > 0:
-        keep = np.concatenate([[True], starts[1:] - ends[:-1] - 1 > merge_gap])
-        starts, ends = starts[keep], ends[np.concatenate([keep[1:], [True]])]
-    return starts, ends
-
-
-def _periods(
-    dates: npt.NDArray[np.datetime64],
-    value: Array,
-    signal: npt.NDArray[np.bool_],
-    direction: int,
-    inp: YieldCurveHistoryInput,
-) -> CheckPeriods:
-    starts, ends = _runs(signal, inp.merge_gap)
-    days = ends - starts + 1
-    long_enough = days >= inp.min_days
-    starts, ends, days = starts[long_enough], ends[long_enough], days[long_enough]
-    key = np.abs(value) if direction == 0 else value * direction
-    key = np.where(signal, key, -np.inf)
-    periods = []
-    first = max(0, starts.size - inp.max_periods)
-    for s, e, n in zip(starts[first:], ends[first:], days[first:], strict=True):
-        at = s + int(np.argmax(key[s : e + 1]))
-        periods.append(
-            Period(
-                start=iso(dates[s]),
-                end=iso(dates[e]),
-                days=int(n),
-                extreme_bp=round(float(value[at]), 4),
-                extreme_date=iso(dates[at]),
-            )
-        )
-    return CheckPeriods(
-        n_periods=int(starts.size),
-        signal_days=int(signal.sum()),
-        periods=periods,
-        truncated=bool(first > 0),
-    )
-
-
-def _summary(dates: npt.NDArray[np.datetime64], values: Array) -> SpreadSummary:
-    finite = ~np.isnan(values)
-    if not finite.any():
-        return SpreadSummary(
-            n=0, min_bp=None, min_date=None, max_bp=None, max_date=None, mean_bp=None, last_bp=None
-        )
-    idx = np.flatnonzero(finite)
-    lo = idx[np.argmin(values[idx])]
-    hi = idx[np.argmax(values[idx])]
-    return SpreadSummary(
-        n=int(idx.size),
-        min_bp=_round(values[lo]),
-        min_date=iso(dates[lo]),
-        max_bp=_round(values[hi]),
-        max_date=iso(dates[hi]),
-        mean_bp=_round(float(values[idx].mean())),
-        last_bp=_round(values[idx[-1]]),
-    )
-
-
-def _monthly_probabilities(
-    dates: npt.NDArray[np.datetime64], spread_bp: Array, months: int = 12
-) -> list[MonthlyProbability]:
-    month = dates.astype("datetime64[M]")
-    finite = ~np.isnan(spread_bp)
-    uniq, inverse = np.unique(month[finite], return_inverse=True)
-    sums = np.bincount(inverse, weights=spread_bp[finite] / 100.0)
-    counts = np.bincount(inverse)
-    means = sums / counts
-    return [
-        MonthlyProbability(
-            month=str(m),
-            spread_10y_3m_pp=round(float(s), 6),
-            recession_probability_12m=round(recession_probability(float(s)), 6),
-        )
-        for m, s in zip(uniq[-months:], means[-months:], strict=True)
-    ]
-
-
-def _history_from_table(table: YieldTable, inp: YieldCurveHistoryInput) -> YieldCurveHistoryOutput:
-    dates, yields = table.dates, table.yields
-    ffr = _fed_funds_series(inp.fed_funds_lower, dates)
-    evaluation = _evaluate(yields, ffr, inp.thresholds)
-    spreads = _spreads(yields, ffr)
-    n = table.n_dates
-    periods = {
-        spec.id: _periods(
-            dates, evaluation.value_bp[k], evaluation.status[k] == SIGNAL, spec.direction, inp
-        )
-        for k, spec in enumerate(CHECKS)
-    }
-    with np.errstate(invalid="ignore"):
-        inverted_2_10 = spreads["10Y-2Y"] < 0
-    periods["inversion_10y_2y"] = _periods(dates, spreads["10Y-2Y"], inverted_2_10, -1, inp)
-    # past the end: an empty page, as list_notes and breakout_scan answer
-    offset = max(0, n - inp.limit) if inp.offset is None else inp.offset
-    stop = max(offset, min(n, offset + inp.limit))
-    rows = [
-        SpreadRow(
-            date=iso(dates[i]), spreads_bp={k: _round(float(v[i])) for k, v in spreads.items()}
-        )
-        for i in range(offset, stop)
-    ]
-    page = SpreadPage(
-        offset=offset,
-        limit=inp.limit,
-        total=n,
-        next_offset=stop if stop < n else None,
-        rows=rows,
-    )
-    return YieldCurveHistoryOutput(
-        n_dates=n,
-        first_date=iso(dates[0]),
-        last_date=iso(dates[-1]),
-        summary={k: _summary(dates, v) for k, v in spreads.items()},
-        spreads=page,
-        periods=periods,
-        recession_probability_monthly=_monthly_probabilities(dates, spreads["10Y-3M"]),
-        latest=_result(evaluation, yields, ffr, n - 1, iso(dates[-1])),
-    )
-
-
-def yield_curve_history(inp: YieldCurveHistoryInput) -> YieldCurveHistoryOutput:
-    """Parse a Treasury CSV/XML and run the note's checks on every date."""
-    return _history_from_table(parse_treasury(inp.data, "data"), inp)
-
-
-def _example_curve() -> dict[str, float]:
-    return {
-        "1M": 4.37,
-        "1.5M": 4.39,
-        "2M": 4.47,
-        "3M": 4.41,
-        "4M": 4.42,
-        "6M": 4.31,
-        "1Y": 4.09,
-        "2Y": 3.90,
-        "3Y": 3.86,
-        "5Y": 3.99,
-        "7Y": 4.19,
-        "10Y": 4.43,
-        "20Y": 4.96,
-        "30Y": 4.96,
-    }
-
-
-def _example_previous() -> dict[str, float]:
-    return {
-        "1M": 4.36,
-        "3M": 4.42,
-        "6M": 4.31,
-        "1Y": 4.07,
-        "2Y": 3.86,
-        "3Y": 3.82,
-        "5Y": 3.93,
-        "7Y": 4.12,
-        "10Y": 4.35,
-        "20Y": 4.87,
-        "30Y": 4.86,
-    }
-
-
-_EXAMPLE_CSV = (
-    'Date,"1 Mo","2 Mo","3 Mo","6 Mo","1 Yr","2 Yr","3 Yr","5 Yr","10 Yr","20 Yr","30 Yr"\n'
-    "08/01/2024,5.49,5.43,5.36,5.10,4.73,4.15,3.94,3.83,3.99,4.37,4.27\n"
-    "07/31/2024,5.49,5.45,5.40,5.19,4.82,4.29,4.08,3.97,4.09,4.46,4.36\n"
-    "07/30/2024,5.50,5.46,5.41,5.23,4.90,4.37,4.17,4.04,4.14,4.49,4.39\n"
-)
-
-TOOLS = (
-    ToolSpec(
-        name="yield_spread_check",
-        title="Check a Treasury yield curve the way the note does",
-        description=(
-            "Runs the seven spread checks of the Treasury yield-curve note on one par yield "
-            "curve (yields in percent, tenors 1M…30Y or the Treasury's '1 Mo'…'30 Yr'): flat "
-            "1M–6M, 1Y above 3Y, 2Y more than 100 bp under the fed funds floor, 3Y–10Y "
-            "steepening against the previous curve in history, a small 30Y–20Y slope, 10Y–2Y "
-            "back above zero after a deep inversion, and 3M above 10Y. Returns the spreads in "
-            "basis points, each check as signal/clear/skipped with its value and threshold, the "
-            "New York Fed probit 12-month recession probability on 10Y−3M, and a quotable "
-            "hard-landing assessment. Thresholds are parameters (the note's values by default); "
-            "history holds up to 10,000 earlier curves, oldest first."
-        ),
-        input_model=YieldSpreadCheckInput,
-        output_model=YieldSpreadCheckOutput,
-        func=yield_spread_check,
-        note=NOTE,
-        examples=(
-            Example(
-                "The curve of 2025-07-11 against the day before, fed funds floor 4.25%",
-                {
-                    "date": "2025-07-11",
-                    "curve": _example_curve(),
-                    "fed_funds_lower": 4.25,
-                    "history": [{"date": "2025-07-10", "curve": _example_previous()}],
-                },
-            ),
-        ),
-        tags=("macro",),
-    ),
-    ToolSpec(
-        name="yield_curve_history",
-        title="Run the yield-curve checks over a Treasury history",
-        description=(
-            "Parses the Treasury's daily par yield curve data as downloaded (CSV with MM/DD/YYYY "
-            "dates newest first, or ISO dates; or the Treasury's XML feed; detected "
-            "automatically; at most 20,000 dates and 8 MB) and runs the yield-curve note's "
-            "seven checks on every date. Returns the date range, a summary of each spread (bp), "
-            "one page of per-date spreads (offset/limit, next_offset), for each check the "
-            "periods during which it signalled (start, end, trading days, extreme value and its "
-            "date; merge_gap and min_days filter noise), the 10Y−2Y inversion periods, the New "
-            "York Fed recession probability on monthly averages for the last twelve months, and "
-            "the full yield_spread_check result for the last date. fed_funds_lower takes dated "
-            "values that apply until the next one."
-        ),
-        input_model=YieldCurveHistoryInput,
-        output_model=YieldCurveHistoryOutput,
-        func=yield_curve_history,
-        note=NOTE,
-        examples=(
-            Example(
-                "Three days of the Treasury's CSV download, newest first",
-                {
-                    "data": _EXAMPLE_CSV,
-                    "fed_funds_lower": [{"date": "2023-07-27", "value": 5.25}],
-                    "limit": 3,
-                },
-            ),
-        ),
-        tags=("macro",),
-    ),
-)
-
-__all__ = [
-    "CHECK_IDS",
-    "TOOLS",
-    "Thresholds",
-    "YieldCurveHistoryInput",
-    "YieldSpreadCheckInput",
-    "recession_probability",
-    "yield_curve_history",
-    "yield_spread_check",
-]
