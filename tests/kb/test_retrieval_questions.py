@@ -1,7 +1,8 @@
-"""The retrieval evaluation set (bench/retrieval_questions.yaml) is well formed: at least 60
-questions, a third of each kind, about a tenth on formulas, and every label resolves against the
-committed seed (the note exists, the heading is one of its sections, the answer phrase is in that
-heading's own text)."""
+"""The retrieval evaluation sets are well formed: bench/retrieval_questions.yaml (at least 60
+questions) and the second set bench/retrieval_questions_dev2.yaml (at least 24 others), each a
+third of each kind, about a tenth on formulas, over at least ten notes; every label resolves against
+the committed seed (the note exists, the heading is one of its sections, the answer phrase is in
+that heading's own text), and no question of the second set repeats one of the first."""
 
 from __future__ import annotations
 
@@ -18,14 +19,28 @@ from server.kb.notes import KnowledgeBase
 KINDS = ("en_about_zh", "zh_paraphrase", "en_no_keywords")
 
 
-@pytest.fixture(scope="module")
-def questions(repo: Path) -> list[dict[str, Any]]:
-    data = yaml.safe_load((repo / "bench" / "retrieval_questions.yaml").read_text("utf-8"))
+SETS = {"retrieval_questions.yaml": 60, "retrieval_questions_dev2.yaml": 24}
+"""Each set and the least number of questions it holds."""
+
+
+def _load(repo: Path, name: str) -> list[dict[str, Any]]:
+    data = yaml.safe_load((repo / "bench" / name).read_text("utf-8"))
     return list(data["questions"])
 
 
-def test_shape(questions: list[dict[str, Any]]) -> None:
-    assert len(questions) >= 60
+@pytest.fixture(scope="module", params=sorted(SETS))
+def named(request: pytest.FixtureRequest, repo: Path) -> tuple[str, list[dict[str, Any]]]:
+    return request.param, _load(repo, request.param)
+
+
+@pytest.fixture(scope="module")
+def questions(named: tuple[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    return named[1]
+
+
+def test_shape(named: tuple[str, list[dict[str, Any]]]) -> None:
+    name, questions = named
+    assert len(questions) >= SETS[name]
     assert len({q["id"] for q in questions}) == len(questions)
     kinds = Counter(q["kind"] for q in questions)
     assert set(kinds) == set(KINDS)
@@ -48,3 +63,9 @@ def test_labels_resolve(questions: list[dict[str, Any]], repo: Path) -> None:
         i = found[0]
         end = sections[i + 1].start if i + 1 < len(sections) else len(post.body)
         assert q["answer"] in post.body[sections[i].start : end], q["id"]
+
+
+def test_sets_are_disjoint(repo: Path) -> None:
+    first, second = (_load(repo, name) for name in sorted(SETS))
+    assert not {q["id"] for q in first} & {q["id"] for q in second}
+    assert not {q["question"] for q in first} & {q["question"] for q in second}
