@@ -6,8 +6,9 @@ next request as soon as the previous answer is read), so the client costs little
 servers. For each case it prints requests per second and p50/p99 latency for both servers and
 the ratio ours / bare, in throughput (median of alternating rounds) and in the server process's
 CPU time per request (bare's / ours: steady when other work shares the machine; the chart case
-renders in other processes, so its CPU figure is not comparable) (aims: static content >= 85%, a JSON tool call >= 60%, an MCP tool call
->= 25%), and for two sizes of each case how the cost grows. The chart path (the same ucb_step
+renders in other processes, so its CPU figure is not comparable) (aims: static content >= 85%,
+a JSON tool call >= 60%, an MCP tool call >= 25%), and for two sizes of each case how the cost
+grows. The chart path (the same ucb_step
 call with ``Accept: image/svg+xml``: a Matplotlib render per request, over 2 connections as the
 heavy-tool pool has 2 threads) is reported next to the JSON path, without an aim.
 
@@ -257,7 +258,9 @@ def interleaved(
         order = [(ours, mine), (bare, theirs)]
         for (url, pid), into in order if k % 2 == 0 else reversed(order):
             into.append(measure(url, case, share, connections, pid))
-    ratios = sorted(a.rps / b.rps if b.rps else float("nan") for a, b in zip(mine, theirs))
+    ratios = sorted(
+        a.rps / b.rps if b.rps else float("nan") for a, b in zip(mine, theirs, strict=True)
+    )
 
     def median(results: list[Result]) -> Result:
         return sorted(results, key=lambda r: r.rps)[len(results) // 2]
