@@ -4,6 +4,8 @@
   module-level name bound to a mutable container (a list, dict or set literal or comprehension,
   or ``dict()``/``list()``/``set()``/...): constant tables are tuples, frozensets or read-only
   ``MappingProxyType`` views, and configuration is passed in (``Settings``), never kept here.
+- No function or method in ``server/`` or ``tools/`` longer than ``MAX_FUNCTION_LINES`` lines
+  (decorators and docstring included): a longer one is several ideas that want names.
 - Import directions are checked by ``lint-imports`` (``scripts/lint``, contracts in
   ``pyproject.toml``).
 """
@@ -19,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 MUTABLE_CALLS = frozenset(
     {"dict", "list", "set", "defaultdict", "OrderedDict", "Counter", "deque", "bytearray"}
 )
+MAX_FUNCTION_LINES = 120
 MUTABLE_NODES = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)
 MODULES = sorted(
     p.relative_to(REPO).as_posix()
@@ -102,3 +105,26 @@ def test_the_registry_imports_no_tool() -> None:
             seen.add(name)
             todo.append(name)
     assert seen <= REGISTRY_MAY_IMPORT, sorted(seen - REGISTRY_MAY_IMPORT)
+
+
+def long_functions(source: str, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """``name (N lines)`` of every function or method in ``source`` longer than ``limit``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            lines = (node.end_lineno or node.lineno) - first + 1
+            if lines > limit:
+                found.append(f"{node.name} ({lines} lines)")
+    return found
+
+
+def test_the_length_check_finds_long_functions() -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    assert long_functions(f"def f():\n{body}\n") == [f"f ({MAX_FUNCTION_LINES + 1} lines)"]
+    assert long_functions(f"def f():\n{body}\n", limit=MAX_FUNCTION_LINES + 1) == []
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_no_function_over_the_line_limit(module: str) -> None:
+    assert long_functions((REPO / module).read_text(encoding="utf-8")) == []
