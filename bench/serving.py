@@ -422,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
                 ratios.setdefault(case["kind"], []).append(ratio)
                 # the CPU each request costs the server process (bare / ours): the same share as
                 # the throughput ratio on a quiet machine, and steady when other work shares it
-                cpu_ratio = b.cpu_us / a.cpu_us
+                cpu_ratio = b.cpu_us / a.cpu_us if a.cpu_us > 0 else float("nan")
                 cpu_ratios.setdefault(case["kind"], []).append(cpu_ratio)
                 aim = AIMS[case["kind"]]
                 flag = "ok" if ratio >= aim else "LOW"
