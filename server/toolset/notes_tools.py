@@ -463,10 +463,11 @@ def _get_context(source: KnowledgeSource, args: GetContextInput) -> GetContextOu
     for _ in range(8):
         out = _context_output(args, pack_context(kb, args.query, budget, args.section))
         dumped = json.dumps(out.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
-        excess = estimate_tokens(dumped) - limit
-        if excess <= 0 or budget <= 1:
+        reply = estimate_tokens(dumped)
+        if reply <= limit or budget <= 1:
             break
-        budget = max(budget - excess - 50, 1)
+        # Sources and JSON escapes grow with the text: shrink the budget in proportion.
+        budget = max(min(budget - 1, int(budget * limit / reply) - 20), 1)
     return out
 
 
