@@ -50,8 +50,7 @@ SECTION_REF_FORMS = (
 _REF_RE = re.compile(
     r"(?:https?://[^/#?\s]+)?/?(?:posts/)?"
     r"(?P<section>[A-Za-z0-9._-]+)/(?P<slug>[A-Za-z0-9._-]+?)(?:\.md|\.html)?"
-    r"(?:#(?P<heading>.*))?",
-    re.S,
+    r"(?:#(?P<heading>.*))?"
 )
 _SETEXT_OR_BLANK = re.compile(r"\s*(?:=+|-+)?\s*")
 _SPACE = re.compile(r"\s+")
@@ -82,14 +81,14 @@ def parse_section_ref(value: str) -> SectionRef:
         raise ToolLimitError(
             "section", f"at most {MAX_SECTION_REF_CHARS} characters", f"{len(value)} characters"
         )
-    match = _REF_RE.fullmatch(value.strip())
+    match = _REF_RE.fullmatch(value)
     if match is None:
         raise ToolInputError("section", SECTION_REF_FORMS, value)
     heading = match.group("heading")
     if heading is not None:
-        heading = unquote(heading) if "%" in heading else heading
         if not heading.strip():
             raise ToolInputError("section", f"a heading after '#': {SECTION_REF_FORMS}", value)
+        heading = unquote(heading) if "%" in heading else heading
     return SectionRef(match.group("section"), match.group("slug"), heading)
 
 

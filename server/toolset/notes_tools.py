@@ -35,6 +35,7 @@ from server.kb.notes import (
 )
 from server.kb.search import MAX_LIMIT, MAX_QUERY_CHARS
 from tools.errors import ToolNotFoundError
+from tools.patterns import SECTION_REF_PATTERN
 from tools.registry import Example, ToolSpec
 from tools.schema import ToolInput, ToolOutput
 
@@ -200,6 +201,7 @@ class GetContextInput(ToolInput):
     section: str | None = Field(
         default=None,
         max_length=MAX_SECTION_REF_CHARS,
+        pattern=SECTION_REF_PATTERN,
         description=f"Only this part of one note: {SECTION_REF_FORMS}. Its sections that match "
         "the query come first, then its others in document order.",
     )

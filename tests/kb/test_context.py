@@ -26,6 +26,7 @@ from server.kb.notes import KnowledgeBase
 from server.toolset.notes_tools import note_tools
 from tests.servers import Server, running_server
 from tools.errors import ToolInputError, ToolLimitError, ToolNotFoundError
+from tools.patterns import SECTION_REF_PATTERN
 
 SOURCE_LINE = re.compile(r"^\[source: (?P<where>.+?) \| (?P<url>\S+)(?P<rest>.*)\]$", re.M)
 QUESTIONS = (
@@ -256,6 +257,15 @@ def test_section_reference_forms() -> None:
         assert err.value.field == "section" and "<section>/<slug>" in str(err.value)
     with pytest.raises(ToolLimitError):
         parse_section_ref("ai/bandit#" + "x" * 1_000)
+    # The input schema's pattern admits exactly the forms that parse.
+    forms = ["ai/bandit#x", "ai/bandit", "/posts/a/b.md", "http://h/posts/a/b#%20", "p/s#a#b"]
+    for text in [*forms, "bandit", "ai/bandit#", "ai/bandit# ", "a b/c", "ai/b/x", " ai/b"]:
+        try:
+            parse_section_ref(text)
+            parsed = True
+        except ToolInputError:
+            parsed = False
+        assert parsed == (re.search(SECTION_REF_PATTERN, text) is not None) == (text in forms)
 
 
 def test_section_restricts_to_one_heading(seed: KnowledgeBase) -> None:
