@@ -28,6 +28,7 @@ from tests.servers import Server, running_server
 from tools.errors import ToolInputError, ToolLimitError, ToolNotFoundError
 from tools.patterns import SECTION_REF_PATTERN
 
+GAP_RE = re.compile(r"\n\n\[…\]\n\n|\n\n\[…\]$")
 SOURCE_LINE = re.compile(r"^\[source: (?P<where>.+?) \| (?P<url>\S+)(?P<rest>.*)\]$", re.M)
 QUESTIONS = (
     "What two parts is the UCB score made of?",
@@ -114,14 +115,22 @@ def _check_invariants(kb: KnowledgeBase, result: PackedContext, budget: int) -> 
         post = kb.get(source.section, source.slug)
         assert post is not None
         assert line.group("url") == source.section_url
-        assert markdown in post.body, "a packed section is the note's own text"
         assert source.tokens == estimate_tokens(markdown) <= source.section_tokens
         assert source.trimmed == ("trimmed:" in line.group("rest"))
         assert source.trimmed == (source.tokens < source.section_tokens)
-        if source.trimmed:
-            after = post.body.index(markdown) + len(markdown)
-            assert post.body[after] == "\n", "trimmed at the end of a line (a block's end)"
+        if not source.trimmed:
+            assert markdown in post.body, "a packed section is the note's own text"
+        else:
             assert f"trimmed: {source.tokens:,} of {source.section_tokens:,} tokens" in line[0]
+            pieces = GAP_RE.split(markdown)
+            if markdown.endswith("[…]"):
+                assert pieces.pop() == ""
+            if source.heading is not None:  # the heading line comes first (ATX, as built)
+                assert pieces[0].startswith("#")
+            assert all(pieces), markdown
+            for piece in pieces:  # whole blocks of the note: each ends where a line does
+                at = post.body.index(piece)
+                assert post.body[at + len(piece)] == "\n"
         assert source.section_url not in seen
         seen.add(source.section_url)
 
@@ -192,17 +201,37 @@ def test_never_cuts_inside_a_formula_code_block_or_table(tmp_path: Path) -> None
 
 def test_a_section_too_large_is_trimmed_at_a_block_and_says_so(tmp_path: Path) -> None:
     kb = _kb(tmp_path, _blocky_note())
-    result = pack_context(kb, "packing loss", 300)
+    # 589 tokens: more than half the budget of 700, so trimmed to at most 350 with its line.
+    result = pack_context(kb, "packing loss", 700)
+    _check_invariants(kb, result, 700)
     first = result.sources[0]
     assert first.heading == "Packing loss" and first.trimmed
-    assert first.tokens < first.section_tokens
-    line = result.text.splitlines()[0]
-    assert line.endswith(f"| trimmed: {first.tokens:,} of {first.section_tokens:,} tokens]")
-    assert "## Packing loss" in result.text and "packing0 word0" in result.text
-    assert "packing9" not in result.text  # the last paragraph did not fit
+    assert first.tokens < first.section_tokens == 589
+    line, markdown = _sections_of(result)[0]
+    assert line[0].endswith(f"| trimmed: {first.tokens:,} of 589 tokens]")
+    assert estimate_tokens(line[0]) + first.tokens <= 350
+    # No block is more relevant than another: the run starts at the top and grows down.
+    assert markdown.startswith("## Packing loss\n\npacking0 word0") and markdown.endswith("[…]")
+    assert FORMULA in markdown and "packing9" not in result.text
     # Too small for the heading and its first paragraph: left out, not cut mid-paragraph.
     tiny = pack_context(kb, "packing loss", 40)
     assert "packing0" not in tiny.text and tiny.left_out >= 1
+
+
+def test_a_trimmed_section_keeps_its_most_relevant_blocks(tmp_path: Path) -> None:
+    paragraphs = [_paragraph(k) for k in range(8)]
+    paragraphs[5] = "The needleword answer sits here, in the middle of the section."
+    body = "## Long section\n\n" + "\n\n".join(paragraphs) + "\n\n## Next\n\nneedleword.\n"
+    kb = _kb(tmp_path, _post("long", body))
+    result = pack_context(kb, "needleword", 400)
+    _check_invariants(kb, result, 400)
+    packed = zip(result.sources, _sections_of(result), strict=True)
+    by_heading = {s.heading: (s, md) for s, (_, md) in packed}
+    long, markdown = by_heading["Long section"]
+    assert long.trimmed and long.tokens <= 200
+    assert markdown.startswith("## Long section\n\n[…]\n\n")
+    assert "needleword answer" in markdown and "packing0 " not in markdown
+    assert not by_heading["Next"][0].trimmed
 
 
 # --------------------------------------------------------------------------------------------
