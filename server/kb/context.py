@@ -201,6 +201,7 @@ class _Relevance:
 
     def __init__(self, kb: KnowledgeBase, query: str) -> None:
         self._terms = hybrid_query_terms(query)
+        self._embed_left = kb.settings.limits.context_embed_blocks
         self._embedder: Embedder | None = None
         self._vector: npt.NDArray[np.float32] | None = None
         if kb.search_index.status["mode"] == "hybrid":
@@ -214,6 +215,10 @@ class _Relevance:
     def scores(self, c: _Candidate, blocks: Sequence[str]) -> npt.NDArray[np.float64]:
         plain = [strip_markdown(b)[:BLOCK_EMBED_CHARS] for b in blocks]
         if self._embedder is not None and self._vector is not None:
+            if len(plain) > self._embed_left:
+                self._embedder = None  # the call's embedding budget is spent: words decide
+                return self.scores(c, blocks)
+            self._embed_left -= len(plain)
             head = f"{c.post.title} / {c.heading or ''}: "
             vectors = self._embedder.embed([head + p for p in plain])
             return np.asarray(vectors @ self._vector, dtype=np.float64)
@@ -470,8 +475,12 @@ def _trim(
         n_tokens = fixed + int(prefix[j] - prefix[i]) + gap * ((i > 0) + (j < n))
         return n_tokens + estimate_tokens(_source_line(c, url, (n_tokens, total)))
 
-    rel = relevance.scores(c, [whole[a:b] for a, b in blocks])
-    for anchor in np.argsort(-rel, kind="stable"):
+    alone = [k for k in range(n) if bound(k, k + 1) <= remaining]
+    if not alone:  # a run holding a block that does not fit alone does not fit either
+        return "", None
+    rel = np.full(n, -np.inf)
+    rel[alone] = relevance.scores(c, [whole[blocks[k][0] : blocks[k][1]] for k in alone])
+    for anchor in np.argsort(-rel, kind="stable")[: len(alone)]:
         i, j = int(anchor), int(anchor) + 1
         if bound(i, j) > remaining:
             continue

@@ -234,6 +234,17 @@ def test_a_trimmed_section_keeps_its_most_relevant_blocks(tmp_path: Path) -> Non
     assert not by_heading["Next"][0].trimmed
 
 
+def test_without_embedding_budget_the_words_choose_the_blocks(seed: KnowledgeBase) -> None:
+    """``Limits.context_embed_blocks`` bounds the blocks one call embeds; beyond it the query's
+    words choose what a trimmed section keeps, under the same rules."""
+    query = "convex optimisation of neural networks"
+    spent = KnowledgeBase(replace(seed.settings, limits=Limits(context_embed_blocks=0)), seed.posts)
+    for kb in (seed, spent):
+        result = pack_context(kb, query, 2_000)
+        _check_invariants(kb, result, 2_000)
+        assert any(s.trimmed for s in result.sources)
+
+
 # --------------------------------------------------------------------------------------------
 # Duplicates appear once
 
