@@ -14,8 +14,8 @@ Chinese passages, Chinese paraphrases, English without the passage's key terms):
 For each: hit@1 and hit@3 of the right note and of the right section, MRR@5 of the note, and per
 question kind; the mean time per query; then ratios hybrid/lexical. When ``server.kb.context``
 exists, the share of questions whose ``pack_context(kb, question, max_tokens=2000)`` text holds
-the answer phrase is added for the hybrid ranking. Without ``--quick`` it also measures the
-embedding cost per 1,000 sections from scratch.
+the answer phrase (white space normalised) is added for the hybrid ranking, per kind. Without
+``--quick`` it also measures the embedding cost per 1,000 sections from scratch.
 
     python bench/retrieval.py [--quick] [--model NAME] [--peers]
 """

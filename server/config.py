@@ -104,6 +104,12 @@ class Limits:
         "characters",
         "`section` of `get_context`: `<section>/<slug>#<heading>` or a source's URL",
     )
+    context_embed_blocks: int = _limit(
+        256,
+        "blocks",
+        "blocks of trimmed sections embedded by one `get_context` call to find their most "
+        "relevant part (beyond it the query's words decide)",
+    )
     max_list: int = _limit(500, "notes", "`limit` of `list_notes`")
     max_offset: int = _limit(100_000_000, "", "`offset` of `list_notes` and `get_note`")
     min_page_chars: int = _limit(200, "characters", "smallest `max_chars` page of `get_note`")

@@ -25,6 +25,10 @@ DATE_PATTERN = (
 NOT_BLANK_PATTERN = r"\S"
 """Text that is not only whitespace (a search query)."""
 
+SECTION_REF_PATTERN = r"^(https?://[^/#?\s]+)?/?(posts/)?[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(#.*\S.*)?$"
+"""A part of one note (``get_context``'s ``section``): ``<section>/<slug>#<heading>``,
+``<section>/<slug>``, or such a page's URL (``server.kb.context.parse_section_ref``)."""
+
 
 PATTERN_WORDS = MappingProxyType(
     {
@@ -32,6 +36,8 @@ PATTERN_WORDS = MappingProxyType(
         NAME_PATTERN: "1 to 64 characters among letters, digits, '_', '.' and '-'",
         REQUEST_ID_PATTERN: "1 to 128 printable ASCII characters, no spaces",
         NOT_BLANK_PATTERN: "text that is not only whitespace",
+        SECTION_REF_PATTERN: "<section>/<slug>#<heading anchor or text>, <section>/<slug>, or "
+        "a source's section_url or url",
     }
 )
 """What each pattern means, for error messages (a pattern not listed here is quoted)."""

@@ -4,19 +4,22 @@
 its section ranking (``SearchIndex.sections``: the same hybrid ranking as ``search_notes``) and
 packs sections best first. A *section* is the text from one heading to the next heading of any
 level, heading line included, as the index ranks it; a heading directly followed by a subheading
-(no text of its own) stands for its whole section, subsections included. Each packed section is
-preceded by one source line::
+(no text of its own) stands for its whole section, subsections included, and is packed only
+whole (its subsections take part on their own). Each packed section is preceded by one source
+line::
 
     [source: <note title> › <heading> | <page URL>#<anchor> | revision <id> | <published date>]
 
 Budget. ``tokens`` is ``server.ingest.posts.estimate_tokens`` of ``text`` — the count in every
-note's front matter — and never exceeds ``max_tokens``. Source lines count. A section that does
-not fit whole in what is left is *trimmed*: it keeps its longest run of whole top-level Markdown
-blocks from its start (paragraphs, lists, quotes, tables, fenced code, ``$$`` formulas; blocks as
-markdown-it parses them), so a formula, a code block or a table is never cut; its source line
-ends ``| trimmed: N of M tokens]``, and its entry in ``sources`` says so too. A section whose
-heading and first block do not fit is left out (``left_out`` counts them) and packing goes on
-with the next, smaller ones.
+note's front matter — and never exceeds ``max_tokens``. Source lines count. Sections are taken
+best first, whole when they fit in what is left and take at most half the budget
+(``MAX_SHARE``; a section alone may take it all). Any other section is *trimmed*: it keeps its
+heading and the run of whole top-level Markdown blocks (paragraphs, lists, quotes, tables, fenced
+code, ``$$`` formulas, as markdown-it parses them) around its block most relevant to the query
+(the search model's cosine; the query's words without a model), grown toward the more relevant
+neighbour while it fits, with ``[…]`` where blocks were left out. So a formula, a code block or a
+table is never cut; the source line ends ``| trimmed: N of M tokens]`` and the entry in
+``sources`` says so too. A section none of whose blocks fits is left out (``left_out``).
 
 Duplicates appear once: a section already packed (reached again, e.g. inside a packed parent)
 is skipped, and so is a section whose text (white space normalised) equals one packed from
@@ -33,15 +36,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import unquote
 
+import numpy as np
+import numpy.typing as npt
+
 from server.config import DEFAULT_LIMITS
+from server.ingest.embedder import Embedder, EmbedderUnavailable, load_embedder
 from server.ingest.posts import Post, estimate_tokens
 from server.kb.notes import KnowledgeBase, Section, _block_parser, find_heading
-from server.kb.search import MAX_LIMIT
+from server.kb.search import MAX_LIMIT, hybrid_query_terms, strip_markdown, tokenize
 from tools.errors import ToolInputError, ToolLimitError, ToolNotFoundError
 
 MAX_CONTEXT_TOKENS = DEFAULT_LIMITS.max_context_tokens
 MAX_SECTION_REF_CHARS = DEFAULT_LIMITS.max_context_section_chars
 DEFAULT_CONTEXT_TOKENS = 2_000
+GAP = "[…]"
+"""Stands where a trimmed section's blocks were left out."""
+BLOCK_EMBED_CHARS = 1_000
+"""Characters of a block embedded to judge its relevance when its section is trimmed."""
 
 SECTION_REF_FORMS = (
     "<section>/<slug>#<heading anchor or text> (one heading's section, subsections included), "
@@ -50,8 +61,7 @@ SECTION_REF_FORMS = (
 _REF_RE = re.compile(
     r"(?:https?://[^/#?\s]+)?/?(?:posts/)?"
     r"(?P<section>[A-Za-z0-9._-]+)/(?P<slug>[A-Za-z0-9._-]+?)(?:\.md|\.html)?"
-    r"(?:#(?P<heading>.*))?",
-    re.S,
+    r"(?:#(?P<heading>.*))?"
 )
 _SETEXT_OR_BLANK = re.compile(r"\s*(?:=+|-+)?\s*")
 _SPACE = re.compile(r"\s+")
@@ -82,14 +92,14 @@ def parse_section_ref(value: str) -> SectionRef:
         raise ToolLimitError(
             "section", f"at most {MAX_SECTION_REF_CHARS} characters", f"{len(value)} characters"
         )
-    match = _REF_RE.fullmatch(value.strip())
+    match = _REF_RE.fullmatch(value)
     if match is None:
         raise ToolInputError("section", SECTION_REF_FORMS, value)
     heading = match.group("heading")
     if heading is not None:
-        heading = unquote(heading) if "%" in heading else heading
         if not heading.strip():
             raise ToolInputError("section", f"a heading after '#': {SECTION_REF_FORMS}", value)
+        heading = unquote(heading) if "%" in heading else heading
     return SectionRef(match.group("section"), match.group("slug"), heading)
 
 
@@ -168,21 +178,55 @@ def _has_own_text(text: str, is_heading: bool) -> bool:
     return _SETEXT_OR_BLANK.fullmatch(rest) is None
 
 
-def _block_ends(text: str) -> list[int]:
-    """Offsets in ``text`` where a top-level Markdown block ends (markdown-it with tables and
-    ``$$`` math): the only places a section may be trimmed."""
-    line_ends: list[int] = []
-    pos = 0
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` offsets in ``text`` of its top-level Markdown blocks (markdown-it with
+    tables and ``$$`` math), in order: the only units a section is trimmed by."""
+    line_starts = [0]
     for line in text.splitlines(keepends=True):
-        pos += len(line)
-        line_ends.append(pos)
-    ends: list[int] = []
+        line_starts.append(line_starts[-1] + len(line))
+    out: list[tuple[int, int]] = []
     for tok in _block_parser().parse(text):
         if tok.level == 0 and tok.map is not None and tok.nesting >= 0:
-            last = min(tok.map[1], len(line_ends)) - 1
-            if last >= 0:
-                ends.append(line_ends[last])
-    return sorted(set(ends))
+            first = min(tok.map[0], len(line_starts) - 1)
+            last = min(tok.map[1], len(line_starts) - 1)
+            if last > first and (not out or line_starts[first] >= out[-1][1]):
+                out.append((line_starts[first], line_starts[last]))
+    return out
+
+
+class _Relevance:
+    """How relevant each block of a section is to the query: the cosine of its embedding (the
+    search's model, block prefixed with the note's title and heading like the index's windows)
+    when the index is hybrid, else the weight of the query terms it contains."""
+
+    def __init__(self, kb: KnowledgeBase, query: str) -> None:
+        self._terms = hybrid_query_terms(query)
+        self._embed_left = kb.settings.limits.context_embed_blocks
+        self._embedder: Embedder | None = None
+        self._vector: npt.NDArray[np.float32] | None = None
+        if kb.search_index.status["mode"] == "hybrid":
+            try:
+                self._embedder = load_embedder(kb.settings.embedder)
+            except EmbedderUnavailable:  # pragma: no cover - the index just loaded it
+                self._embedder = None
+            else:
+                self._vector = self._embedder.embed([query])[0]
+
+    def scores(self, c: _Candidate, blocks: Sequence[str]) -> npt.NDArray[np.float64]:
+        plain = [strip_markdown(b)[:BLOCK_EMBED_CHARS] for b in blocks]
+        if self._embedder is not None and self._vector is not None:
+            if len(plain) > self._embed_left:
+                self._embedder = None  # the call's embedding budget is spent: words decide
+                return self.scores(c, blocks)
+            self._embed_left -= len(plain)
+            head = f"{c.post.title} / {c.heading or ''}: "
+            vectors = self._embedder.embed([head + p for p in plain])
+            return np.asarray(vectors @ self._vector, dtype=np.float64)
+        out = np.zeros(len(blocks))
+        for k, text in enumerate(plain):
+            found = set(tokenize(text))
+            out[k] = sum(w for t, w in self._terms.items() if t in found)
+        return out
 
 
 def _source_line(c: _Candidate, url: str, trim: tuple[int, int] | None) -> str:
@@ -282,7 +326,9 @@ def _candidates(kb: KnowledgeBase, query: str, section: str | None) -> list[_Can
     return out
 
 
-FIRST_TRIM_SHARE = 1.0
+MAX_SHARE = 0.5
+"""The most of the budget one section takes while others wait: a larger section is trimmed to
+its most relevant blocks."""
 
 
 class _Packing:
@@ -374,37 +420,25 @@ def pack_context(
     _check_budget(max_tokens)
     candidates = _candidates(kb, query, section)
     base = kb.base_url
+    relevance = _Relevance(kb, query)
     state = _Packing(max_tokens)
-    deferred: list[tuple[int, _Candidate]] = []
+    share = max(1, int(max_tokens * MAX_SHARE))
     for rank, c in enumerate(candidates):
         prepared = state.prepare(c, base)
         if prepared is None:
             continue
         whole, url, key, total = prepared
         line = _source_line(c, url, None)
-        if estimate_tokens(line) + total <= state.remaining:
+        need = estimate_tokens(line) + total
+        if need <= state.remaining and (need <= share or len(candidates) == 1):
             state.take(rank, c, whole, line, url, key, total, None)
-        elif c.expanded:
-            state.left_out += 1  # its subsections take part on their own
-        elif not state.chosen and FIRST_TRIM_SHARE > 0:
-            cap = max(1, int(state.remaining * FIRST_TRIM_SHARE))
-            chosen, trim = _trim(c, whole, url, total, cap)
-            if chosen:
-                state.take(rank, c, chosen, _source_line(c, url, trim), url, key, total, trim)
-            else:
-                deferred.append((rank, c))
+            continue
+        room = state.remaining if len(candidates) == 1 else min(share, state.remaining)
+        chosen, trim = ("", None) if c.expanded else _trim(c, whole, url, total, room, relevance)
+        if chosen:
+            state.take(rank, c, chosen, _source_line(c, url, trim), url, key, total, trim)
         else:
-            deferred.append((rank, c))
-    for rank, c in deferred:
-        prepared = state.prepare(c, base)
-        if prepared is None:
-            continue
-        whole, url, key, total = prepared
-        chosen, trim = _trim(c, whole, url, total, state.remaining)
-        if not chosen:
             state.left_out += 1
-            continue
-        state.take(rank, c, chosen, _source_line(c, url, trim), url, key, total, trim)
     order = sorted(range(len(state.chosen)), key=lambda i: state.chosen[i][0])
     parts = [state.chosen[i][1] for i in order]
     sources = [replace(state.sources[i], also_at=tuple(state.kept[i].also_at)) for i in order]
@@ -417,25 +451,54 @@ def pack_context(
 
 
 def _trim(
-    c: _Candidate, whole: str, url: str, total: int, remaining: int
+    c: _Candidate, whole: str, url: str, total: int, remaining: int, relevance: _Relevance
 ) -> tuple[str, tuple[int, int] | None]:
-    """The longest prefix of ``whole`` made of whole top-level blocks (more than the heading
-    alone) that fits ``remaining`` with its source line; ``("", None)`` when none does."""
-    ends = [e for e in _block_ends(whole) if e < len(whole.rstrip())]
-    if c.heading is not None:
-        ends = ends[1:]  # the heading alone is not context
-    lo, hi, best = 0, len(ends) - 1, -1
-    fits: dict[int, tuple[str, tuple[int, int]]] = {}
-    while lo <= hi:  # the cost grows with the prefix: binary search for the longest that fits
-        mid = (lo + hi) // 2
-        text = whole[: ends[mid]].rstrip()
-        n = estimate_tokens(text)
-        trim = (n, total)
-        if n + estimate_tokens(_source_line(c, url, trim)) <= remaining:
-            best, fits[mid] = mid, (text, trim)
-            lo = mid + 1
-        else:
-            hi = mid - 1
-    if best < 0:
+    """The part of ``whole`` to pack when it does not fit: its heading, then the run of whole
+    top-level blocks around its most relevant block that fits ``remaining`` with its source line
+    (grown one block at a time toward the more relevant neighbour), with ``[…]`` where blocks
+    were left out; ``("", None)`` when not even one block fits."""
+    blocks = _blocks(whole)
+    head = ""
+    if c.heading is not None and blocks:
+        head = whole[blocks[0][0] : blocks[0][1]].strip()
+        blocks = blocks[1:]
+    if not blocks:
         return "", None
-    return fits[best]
+    cost = [estimate_tokens(whole[a:b]) for a, b in blocks]
+    fixed = estimate_tokens(head)
+    gap = estimate_tokens(GAP)
+    # Sums of the parts bound the whole from above (whitespace counts nothing).
+    prefix = np.concatenate([[0], np.cumsum(cost)])
+    n = len(blocks)
+
+    def bound(i: int, j: int) -> int:
+        n_tokens = fixed + int(prefix[j] - prefix[i]) + gap * ((i > 0) + (j < n))
+        return n_tokens + estimate_tokens(_source_line(c, url, (n_tokens, total)))
+
+    alone = [k for k in range(n) if bound(k, k + 1) <= remaining]
+    if not alone:  # a run holding a block that does not fit alone does not fit either
+        return "", None
+    rel = np.full(n, -np.inf)
+    rel[alone] = relevance.scores(c, [whole[blocks[k][0] : blocks[k][1]] for k in alone])
+    for anchor in np.argsort(-rel, kind="stable")[: len(alone)]:
+        i, j = int(anchor), int(anchor) + 1
+        if bound(i, j) > remaining:
+            continue
+        while True:
+            left = i > 0 and bound(i - 1, j) <= remaining
+            right = j < n and bound(i, j + 1) <= remaining
+            if left and (not right or rel[i - 1] > rel[j]):
+                i -= 1
+            elif right:
+                j += 1
+            else:
+                break
+        pieces = [head] if head else []
+        if i > 0:
+            pieces.append(GAP)
+        pieces.append(whole[blocks[i][0] : blocks[j - 1][1]].strip("\n").rstrip())
+        if j < n:
+            pieces.append(GAP)
+        text = "\n\n".join(pieces)
+        return text, (estimate_tokens(text), total)
+    return "", None

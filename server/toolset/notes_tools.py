@@ -35,6 +35,7 @@ from server.kb.notes import (
 )
 from server.kb.search import MAX_LIMIT, MAX_QUERY_CHARS
 from tools.errors import ToolNotFoundError
+from tools.patterns import SECTION_REF_PATTERN
 from tools.registry import Example, ToolSpec
 from tools.schema import ToolInput, ToolOutput
 
@@ -200,6 +201,7 @@ class GetContextInput(ToolInput):
     section: str | None = Field(
         default=None,
         max_length=MAX_SECTION_REF_CHARS,
+        pattern=SECTION_REF_PATTERN,
         description=f"Only this part of one note: {SECTION_REF_FORMS}. Its sections that match "
         "the query come first, then its others in document order.",
     )
@@ -463,10 +465,11 @@ def _get_context(source: KnowledgeSource, args: GetContextInput) -> GetContextOu
     for _ in range(8):
         out = _context_output(args, pack_context(kb, args.query, budget, args.section))
         dumped = json.dumps(out.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
-        excess = estimate_tokens(dumped) - limit
-        if excess <= 0 or budget <= 1:
+        reply = estimate_tokens(dumped)
+        if reply <= limit or budget <= 1:
             break
-        budget = max(budget - excess - 50, 1)
+        # Sources and JSON escapes grow with the text: shrink the budget in proportion.
+        budget = max(min(budget - 1, int(budget * limit / reply) - 20), 1)
     return out
 
 
