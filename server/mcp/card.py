@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 CARD_SCHEMA = "https://static.modelcontextprotocol.io/schemas/v1/server-card.schema.json"
 CARD_PATHS = ("/mcp/server-card", "/.well-known/mcp/server-card.json", "/.well-known/mcp.json")
-STDIO = {"type": "stdio", "command": "notes-kb", "args": ["mcp"]}
 
 
 def first_sentence(text: str) -> str:
@@ -87,7 +86,10 @@ def with_urls(body: dict[str, Any], mcp_url: str) -> dict[str, Any]:
     return {
         **{k: body[k] for k in ("$schema", "name", "title", "version", "description")},
         "remotes": [remote],
-        "transports": [{"type": "streamable-http", "url": mcp_url}, STDIO],
+        "transports": [
+            {"type": "streamable-http", "url": mcp_url},
+            {"type": "stdio", "command": "notes-kb", "args": ["mcp"]},
+        ],
         **{k: v for k, v in body.items() if k not in ("$schema", "name", "title", "version")},
     }
 
