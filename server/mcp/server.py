@@ -556,6 +556,7 @@ def create_mcp(
     )
     add_resources(server, kb, toolset, settings)
     if live is not None:
+        _only_resource_changes(server)
         # a shared bus reaches every process: only the one that built the swap publishes it
         only_built_here = live if bus.shared else None
         live.on_swap(_change_publisher(server, kb, bus.bus, settings, only_built_here))
@@ -567,6 +568,30 @@ def create_mcp(
     budget = settings.limits.max_response_tokens
     add_completions(server, kb, toolset, lambda post: len(post_pages(post, budget)))
     return server
+
+
+def _only_resource_changes(server: MCPServer) -> None:
+    """``server/discover`` for a server that follows a feed: new builds change the notes
+    (resources ``listChanged`` and ``subscribe``), never the tools or the prompts, so their
+    ``listChanged`` is false. (At 2026-07-28 the SDK derives all three flags from serving
+    ``subscriptions/listen``; its documented way to say otherwise is to replace the handler.)"""
+    from mcp.types import DiscoverResult, RequestParams
+    from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+    lowlevel = server._lowlevel_server
+
+    async def discover(ctx: Any, params: RequestParams | None) -> DiscoverResult:
+        capabilities = lowlevel.get_capabilities(protocol_version=ctx.protocol_version)
+        for fixed in (capabilities.tools, capabilities.prompts):
+            if fixed is not None:
+                fixed.list_changed = False
+        return DiscoverResult(
+            supported_versions=list(MODERN_PROTOCOL_VERSIONS),
+            capabilities=capabilities,
+            instructions=lowlevel.instructions,
+        )
+
+    lowlevel.add_request_handler("server/discover", RequestParams, discover)
 
 
 def _server_class() -> type[MCPServer]:

@@ -199,3 +199,20 @@ async def test_cancelled_calls_free_their_workers(
         took = time.perf_counter() - begin
     assert not result.is_error and result.structured_content is not None
     assert took < 10, f"the next heavy call waited {took:.1f} s: the workers were not freed"
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_a_chart_call_reports_its_two_stages(live: Server) -> None:
+    got: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        got.append((progress, total, message))
+
+    args = {"probs": [0.3, 0.5, 0.7], "steps": 2000, "n_runs": 20, "seed": 3, "chart": True}
+    async with Client(f"{live.url}/mcp") as client:
+        result = await client.call_tool("ucb_simulate", args, progress_callback=on_progress)
+    assert not result.is_error
+    assert [c.type for c in result.content] == ["text", "image"]
+    assert [(p, t) for p, t, _ in got] == [(0.0, 1.0), (1.0, 1.0)]
+    assert got[-1][2] == "chart drawn"
