@@ -26,7 +26,8 @@ Message = str | Callable[[], str] | None
 Send = Callable[[float, float | None, str | None], None]
 
 REPORT_INTERVAL_S = 0.2
-"""Least time between two progress reports of one computation."""
+"""Least time between two progress reports of one computation, unless the adapter says (the
+MCP server passes ``Limits.progress_interval_s``)."""
 
 
 class Cancelled(Exception):

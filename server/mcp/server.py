@@ -125,13 +125,14 @@ def _progress_token(context: Context[Any, Any]) -> Any:
 
 @contextlib.asynccontextmanager
 async def tool_progress(
-    context: Context[Any, Any], chart: bool = False
+    context: Context[Any, Any], chart: bool = False, interval: float = 0.2
 ) -> AsyncIterator[Callable[[float, str], Awaitable[None]]]:
     """Progress and cancellation for one tool call (``tools.progress``).
 
     Inside the block, the computation (on whichever worker thread, the context goes along)
     reports through a :class:`tools.progress.Reporter` whose reports become
-    ``notifications/progress`` when the client sent a ``progressToken`` (throttled, increasing).
+    ``notifications/progress`` when the client sent a ``progressToken`` (at most one per
+    ``interval`` seconds, ``Limits.progress_interval_s``; increasing).
     When the block is left early, by the client's cancellation or the wall-clock limit, the
     reporter is cancelled, so the solver loop stops at its next check and frees its worker.
     A chart call reports its own two steps instead (0 of 1 at the start, 1 of 1 when the chart
@@ -148,7 +149,7 @@ async def tool_progress(
         coro = context.report_progress(done, total, message)
         sent.append(asyncio.run_coroutine_threadsafe(coro, loop))
 
-    reporter = Reporter(send if token is not None and not chart else None)
+    reporter = Reporter(send if token is not None and not chart else None, interval)
 
     async def step(done: float, message: str) -> None:
         if token is not None and chart:
@@ -177,6 +178,7 @@ def _registry_tool_class() -> type[Any]:
         ``chart_fn`` (``Toolset.call_chart``) is set for tools that have a chart."""
 
         max_tokens: int = 25_000
+        progress_interval: float = 0.2
         chart_fn: Any = None
 
         async def run(
@@ -195,7 +197,7 @@ def _registry_tool_class() -> type[Any]:
                     f"{self.name}: invalid input. {exc}. Fix that field and call again."
                 ) from None
             try:
-                async with tool_progress(context, chart=want_chart) as progress:
+                async with tool_progress(context, want_chart, self.progress_interval) as progress:
                     if want_chart:
                         await progress(0, "computing the result, then drawing its chart")
                         data, png = await self.chart_fn(self.name, arguments, "png")
@@ -257,6 +259,7 @@ def registry_tools(toolset: Toolset, settings: Settings) -> list[Any]:
                 is_async=True,
                 annotations=tool_annotations(spec),
                 max_tokens=settings.limits.max_response_tokens,
+                progress_interval=settings.limits.progress_interval_s,
                 chart_fn=toolset.call_chart if has_chart(name) else None,
             )
         )
