@@ -189,7 +189,8 @@ async def test_completions_and_unknown_prompt_over_stdio(mode: str, settings: Se
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_a_plain_serve_advertises_no_change_events(mode: str, live: Server) -> None:
-    """No feed: no build ever changes, so no listChanged and no subscribe (either era)."""
+    """No feed: no build ever changes, so no listChanged and no subscribe (either era); and
+    completions work over the socket too."""
     async with Client(f"{live.url}/mcp", mode=mode) as client:
         caps = client.server_capabilities
         assert caps.completions is not None
@@ -197,6 +198,9 @@ async def test_a_plain_serve_advertises_no_change_events(mode: str, live: Server
         assert not caps.resources.list_changed
         assert caps.tools is not None and not caps.tools.list_changed
         assert caps.prompts is not None and not caps.prompts.list_changed
+        ref = ResourceTemplateReference(type="ref/resource", uri=POSTS)
+        got = await client.complete(ref, {"name": "slug", "value": "band"}, {"section": "ai"})
+        assert _values(got)[0] == "bandit"
 
 
 def _modern(method: str, params: dict[str, Any], id_: int) -> tuple[dict[str, str], Any]:
