@@ -77,6 +77,12 @@ class Limits:
     max_response_tokens: int = _limit(
         25_000, "tokens", "one MCP reply or `get_note` page (longer notes are paged)"
     )
+    progress_interval_s: float = _limit(
+        0.2,
+        "s",
+        "least time between two `notifications/progress` of one MCP tool call (sent only when "
+        "the client gives a `progressToken`)",
+    )
     feed_timeout_s: float = _limit(
         30.0, "s", "fetching a feed URL: the whole exchange, from connecting to the last byte"
     )

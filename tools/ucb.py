@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
+from tools import progress
 from tools.errors import ToolInputError, ToolLimitError
 from tools.registry import Example, ToolSpec
 from tools.schema import ToolInput, ToolOutput
@@ -334,6 +335,7 @@ def _simulate(
     uniforms = np.empty((0, n_runs))
     for t in range(steps):
         if t % chunk == 0:
+            progress.step(t, steps)
             uniforms = rng.random((min(chunk, steps - t), n_runs))
         u = uniforms[t % chunk]
         if t < n_arms:  # every arm is untried: pull arm t in every run

@@ -11,6 +11,10 @@
 - **MCP-Protocol-Version**: a version this server does not speak is a 400 with the 2026-07-28
   ``UnsupportedProtocolVersionError`` (-32022): ``data`` is ``{"supported": [...], "requested":
   "..."}`` (``supported`` as ``server/discover`` lists them); the message names both eras.
+- **Progress over HTTP**: replies are JSON by default, which has no room for notifications; a
+  request whose ``_meta`` carries a ``progressToken`` (from a client that accepts
+  ``text/event-stream``) is marked for an event-stream reply (``STREAM_SCOPE_KEY``), so its
+  ``notifications/progress`` reach the client before the result.
 - **Error ids**: every error answered here carries the request's ``id`` when the body is one
   request with a usable id (SEP-2575), ``null`` only when no id can be read.
 - **JSON-RPC envelope**: a request ``id`` must be a string or an integer. A message whose ``id``
@@ -25,17 +29,21 @@ above ``OFF_LOOP_BYTES`` is parsed on a worker thread so the event loop keeps se
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio.to_thread
 import pydantic_core
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+T = TypeVar("T")
+
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 UNSUPPORTED_PROTOCOL_VERSION = -32022
+STREAM_SCOPE_KEY = "notes_kb.event_stream"
+"""Set in the ASGI scope of a request to answer with an event stream (it asked for progress)."""
 OFF_LOOP_BYTES = 64 << 10
 """Bodies larger than this are parsed on a worker thread (~1 ms of parsing on the loop)."""
 
@@ -210,16 +218,11 @@ class McpEndpoint:
         if problem is not None:
             await _send(send, 400, rpc_error(*problem, await _id(body)))
             return
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        streams = "text/event-stream" in headers.get("accept", "")
+        if streams and b"progressToken" in body and await _run(progress_token_of, body) is not None:
+            # its notifications need a wire: an event stream instead of one JSON reply
+            scope = {**scope, STREAM_SCOPE_KEY: True}
+        await _until_disconnect(self.app, scope, body, receive, send)
 
     def unsupported_version(self, version: str, id_: int | str | None) -> bytes:
         """The -32022 error for a ``MCP-Protocol-Version`` this server does not speak."""
@@ -265,6 +268,38 @@ class McpEndpoint:
                 return b"".join(chunks)
 
 
+async def _until_disconnect(
+    app: ASGIApp, scope: Scope, body: bytes, receive: Receive, send: Send
+) -> None:
+    """Run ``app`` on the request (``body`` replayed, it was read here), and cancel it when the
+    client goes away: a client that cancels a call closes its request, and the call's work
+    stops (a tool's solver at its next ``tools.progress`` check) instead of running on for a
+    reply nobody reads. The SDK notices a disconnect on 2026-07-28 requests, but not on a
+    stateless 2025-11-25 one, whose ``notifications/cancelled`` reaches another transport."""
+    sent = False
+    gone = anyio.Event()
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async with anyio.create_task_group() as group:
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+            group.cancel_scope.cancel()
+
+        group.start_soon(watch)
+        await app(scope, replay, send)
+        group.cancel_scope.cancel()
+
+
 def _too_large(limit: int, got: int | None) -> str:
     return f"(body): expected at most {limit} bytes, got {got if got is not None else 'more'}"
 
@@ -282,13 +317,28 @@ def _check_body(body: bytes) -> tuple[int, str] | None:
     return None
 
 
-async def _id(body: bytes) -> int | str | None:
-    """``request_id(body)``, parsed on a worker thread for a large body."""
-    if not body:
+def progress_token_of(body: bytes) -> int | str | None:
+    """``params._meta.progressToken`` of a body holding one request, else None."""
+    try:
+        message = pydantic_core.from_json(body)
+    except ValueError:
         return None
+    params = message.get("params") if isinstance(message, dict) else None
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    token = meta.get("progressToken") if isinstance(meta, dict) else None
+    return token if isinstance(token, int | str) and not isinstance(token, bool) else None
+
+
+async def _run(parse: Callable[[bytes], T], body: bytes) -> T:
+    """``parse(body)``, on a worker thread for a large body."""
     if len(body) > OFF_LOOP_BYTES:
-        return await anyio.to_thread.run_sync(request_id, body)
-    return request_id(body)
+        return await anyio.to_thread.run_sync(parse, body)
+    return parse(body)
+
+
+async def _id(body: bytes) -> int | str | None:
+    """``request_id(body)`` (None for no body)."""
+    return await _run(request_id, body) if body else None
 
 
 async def _problem(body: bytes) -> tuple[int, str] | None:

@@ -12,6 +12,8 @@ that says how to ask for less.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import os
 import re
@@ -112,6 +114,59 @@ def tool_error_message(name: str, exc: Exception) -> str | None:
     return None
 
 
+def _progress_token(context: Context[Any, Any]) -> Any:
+    """The request's ``_meta.progressToken``, or None (no context, or the client asked none)."""
+    try:
+        meta = context.request_context.meta
+    except ValueError:  # not inside a request
+        return None
+    return None if meta is None else meta.get("progress_token")
+
+
+@contextlib.asynccontextmanager
+async def tool_progress(
+    context: Context[Any, Any], chart: bool = False, interval: float = 0.2
+) -> AsyncIterator[Callable[[float, str], Awaitable[None]]]:
+    """Progress and cancellation for one tool call (``tools.progress``).
+
+    Inside the block, the computation (on whichever worker thread, the context goes along)
+    reports through a :class:`tools.progress.Reporter` whose reports become
+    ``notifications/progress`` when the client sent a ``progressToken`` (at most one per
+    ``interval`` seconds, ``Limits.progress_interval_s``; increasing).
+    When the block is left early, by the client's cancellation or the wall-clock limit, the
+    reporter is cancelled, so the solver loop stops at its next check and frees its worker.
+    A chart call reports its own two steps instead (0 of 1 at the start, 1 of 1 when the chart
+    is drawn) through the function yielded: the solver's iterations would not be increasing
+    against them.
+    """
+    from tools.progress import Reporter, reporting
+
+    loop = asyncio.get_running_loop()
+    token = _progress_token(context)
+    sent: list[concurrent.futures.Future[None]] = []
+
+    def send(done: float, total: float | None, message: str | None) -> None:
+        coro = context.report_progress(done, total, message)
+        sent.append(asyncio.run_coroutine_threadsafe(coro, loop))
+
+    reporter = Reporter(send if token is not None and not chart else None, interval)
+
+    async def step(done: float, message: str) -> None:
+        if token is not None and chart:
+            await context.report_progress(done, 1, message)
+
+    finished = False
+    try:
+        with reporting(reporter):
+            yield step
+        finished = True
+    finally:
+        reporter.cancel()  # a computation still running stops at its next check
+        if finished and sent:
+            # the notifications go out before the result (each is a quick stream write)
+            await asyncio.wait([asyncio.wrap_future(f) for f in sent], timeout=1.0)
+
+
 def _registry_tool_class() -> type[Any]:
     """A ``Tool`` subclass whose ``run`` calls ``Toolset.call`` (built lazily: imports mcp)."""
     from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
@@ -123,6 +178,7 @@ def _registry_tool_class() -> type[Any]:
         ``chart_fn`` (``Toolset.call_chart``) is set for tools that have a chart."""
 
         max_tokens: int = 25_000
+        progress_interval: float = 0.2
         chart_fn: Any = None
 
         async def run(
@@ -141,10 +197,13 @@ def _registry_tool_class() -> type[Any]:
                     f"{self.name}: invalid input. {exc}. Fix that field and call again."
                 ) from None
             try:
-                if want_chart:
-                    data, png = await self.chart_fn(self.name, arguments, "png")
-                else:
-                    data = await self.fn(self.name, arguments)
+                async with tool_progress(context, want_chart, self.progress_interval) as progress:
+                    if want_chart:
+                        await progress(0, "computing the result, then drawing its chart")
+                        data, png = await self.chart_fn(self.name, arguments, "png")
+                        await progress(1, "chart drawn")
+                    else:
+                        data = await self.fn(self.name, arguments)
             except Exception as exc:
                 message = tool_error_message(self.name, exc)
                 if message is None:
@@ -200,6 +259,7 @@ def registry_tools(toolset: Toolset, settings: Settings) -> list[Any]:
                 is_async=True,
                 annotations=tool_annotations(spec),
                 max_tokens=settings.limits.max_response_tokens,
+                progress_interval=settings.limits.progress_interval_s,
                 chart_fn=toolset.call_chart if has_chart(name) else None,
             )
         )
@@ -499,6 +559,7 @@ def create_mcp(
     )
     add_resources(server, kb, toolset, settings)
     if live is not None:
+        _only_resource_changes(server)
         # a shared bus reaches every process: only the one that built the swap publishes it
         only_built_here = live if bus.shared else None
         live.on_swap(_change_publisher(server, kb, bus.bus, settings, only_built_here))
@@ -510,6 +571,30 @@ def create_mcp(
     budget = settings.limits.max_response_tokens
     add_completions(server, kb, toolset, lambda post: len(post_pages(post, budget)))
     return server
+
+
+def _only_resource_changes(server: MCPServer) -> None:
+    """``server/discover`` for a server that follows a feed: new builds change the notes
+    (resources ``listChanged`` and ``subscribe``), never the tools or the prompts, so their
+    ``listChanged`` is false. (At 2026-07-28 the SDK derives all three flags from serving
+    ``subscriptions/listen``; its documented way to say otherwise is to replace the handler.)"""
+    from mcp.types import DiscoverResult, RequestParams
+    from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+    lowlevel = server._lowlevel_server
+
+    async def discover(ctx: Any, params: RequestParams | None) -> DiscoverResult:
+        capabilities = lowlevel.get_capabilities(protocol_version=ctx.protocol_version)
+        for fixed in (capabilities.tools, capabilities.prompts):
+            if fixed is not None:
+                fixed.list_changed = False
+        return DiscoverResult(
+            supported_versions=list(MODERN_PROTOCOL_VERSIONS),
+            capabilities=capabilities,
+            instructions=lowlevel.instructions,
+        )
+
+    lowlevel.add_request_handler("server/discover", RequestParams, discover)
 
 
 def _server_class() -> type[MCPServer]:
@@ -652,13 +737,19 @@ def _with_listen_streams(
 
 class _ListenRouter:
     """An ASGI app (an object, so Starlette's ``Route`` passes it the raw scope): listen
-    requests to the event-stream endpoint, everything else to the JSON one."""
+    requests and requests that asked for progress (``STREAM_SCOPE_KEY``) to the event-stream
+    endpoint, everything else to the JSON one."""
 
     def __init__(self, json_app: ASGIApp, stream_app: ASGIApp) -> None:
         self.json_app = json_app
         self.stream_app = stream_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from server.mcp.endpoint import STREAM_SCOPE_KEY
+
+        if scope.get(STREAM_SCOPE_KEY):
+            await self.stream_app(scope, receive, send)
+            return
         if scope["type"] == "http" and scope.get("method") == "POST":
             for key, value in scope["headers"]:
                 if key == b"mcp-method":

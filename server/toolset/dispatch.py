@@ -16,6 +16,7 @@ bound on concurrent heavy work holds. The pure tools bound their own work (sizes
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -173,7 +174,9 @@ class Toolset:
             return await anyio.to_thread.run_sync(self._parse_and_execute, spec, payload)
         args = await anyio.to_thread.run_sync(spec.parse, payload)
         work = partial(self._execute, spec, args)
-        future = asyncio.get_running_loop().run_in_executor(self._heavy_pool(), work)
+        # a copy of the caller's context: a progress reporter (``tools.progress``) goes along
+        run = partial(contextvars.copy_context().run, work)
+        future = asyncio.get_running_loop().run_in_executor(self._heavy_pool(), run)
         try:
             with anyio.fail_after(self.limits.tool_timeout_s):
                 # Cancelling the wait drops a call still queued for the pool; a running
@@ -184,7 +187,9 @@ class Toolset:
 
     async def _bounded(self, name: str, work: Callable[[], T], seconds: float) -> T:
         """``work`` on the heavy pool, waited for at most ``seconds``."""
-        future = asyncio.get_running_loop().run_in_executor(self._heavy_pool(), work)
+        # a copy of the caller's context: a progress reporter (``tools.progress``) goes along
+        run = partial(contextvars.copy_context().run, work)
+        future = asyncio.get_running_loop().run_in_executor(self._heavy_pool(), run)
         try:
             with anyio.fail_after(seconds):
                 # Cancelling the wait drops a call still queued for the pool; a running

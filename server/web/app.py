@@ -95,11 +95,13 @@ def create_app(
     app_routes = [*live_routes.routes(pages.post), *routes()]
     mcp_lifespan: Callable[[], AbstractAsyncContextManager[None]] | None = None
     if mcp:
+        from server.mcp.card import card_routes
         from server.mcp.server import create_mcp, mcp_http_app
 
         mcp_server = create_mcp(toolset, live.ref if live else kb, settings, live=live)
         mcp_app, mcp_lifespan = mcp_http_app(mcp_server, settings)
         app_routes.insert(0, Route("/mcp", mcp_app, methods=["GET", "POST", "DELETE"]))
+        app_routes[1:1] = card_routes(mcp_server, live.ref if live else kb, settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -4,8 +4,10 @@ package.json) against a real ``notes-kb serve`` over a socket, for the 2026-07-2
 Scenarios that need the suite's fixture tools, prompts or resources (fixed names a real server
 does not have) are listed, each with its reason, in ``conformance_expected_failures.yaml``; every
 other scenario must pass (a warning counts as a failure, as the suite counts it), and a listed
-one that starts passing fails the test too, so the list stays true. The suite runs on Node 20
-through ``fs_globsync_shim.cjs`` (see its header).
+one that starts passing fails the test too, so the list stays true. It runs twice: against a
+plain serve and against one that follows a real feed (the only kind that serves
+``subscriptions/listen``). The suite runs on Node 20 through ``fs_globsync_shim.cjs`` (see its
+header).
 """
 
 from __future__ import annotations
@@ -15,12 +17,18 @@ import os
 import re
 import shutil
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import yaml
 
-from tests.servers import REPO, running_server
+from tests.live.feeds import V1, feed_server
+from tests.servers import REPO, Server, running_server
 
 HERE = Path(__file__).resolve().parent
 SUITE = REPO / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
@@ -98,19 +106,69 @@ def _results(out: Path) -> dict[str, list[dict[str, object]]]:
     return results
 
 
+LISTEN_CHECKS = (
+    "sep-2575-server-sends-subscription-ack",
+    "sep-2575-server-tags-subscription-id",
+    "sep-2575-server-honors-notification-filter",
+)
+
+
+@contextmanager
+def serving(kind: str, tmp_path: Path) -> Iterator[Server]:
+    """``notes-kb serve`` of the repository's build ("plain"), or following a real feed
+    ("feed", once its first build is served)."""
+    if kind == "plain":
+        with running_server(REPO, db=tmp_path / "bandit.sqlite") as srv:
+            yield srv
+        return
+    with feed_server(V1) as feed:
+        env = {"NOTES_KB_FEED": feed.url, "NOTES_KB_REFRESH": "1s"}
+        with running_server(tmp_path / "root", env=env, log_dir=tmp_path) as srv:
+            deadline = time.monotonic() + 60
+            while not httpx.get(f"{srv.url}/healthz", timeout=10).json()["revision"]:
+                assert time.monotonic() < deadline, "the feed's first build never landed"
+                time.sleep(0.2)
+            yield srv
+
+
+def _capabilities(url: str) -> dict[str, Any]:
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": REQUIREMENTS,
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": REQUIREMENTS,
+        "Mcp-Method": "server/discover",
+    }
+    body = {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": meta}}
+    result = httpx.post(url, headers=headers, json=body, timeout=30).json()["result"]
+    return dict(result["capabilities"])
+
+
 @pytest.mark.slow
-def test_the_official_conformance_suite(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["plain", "feed"])
+def test_the_official_conformance_suite(kind: str, tmp_path: Path) -> None:
+    """The same expected failures whether or not the server follows a feed; only a server that
+    follows one serves ``subscriptions/listen`` (the suite's listen checks run and pass), and it
+    advertises resource changes only (tools and prompts never change)."""
     node = shutil.which("node")
     assert node and SUITE.is_file(), "run `npm ci` (the suite is a devDependency)"
     out = tmp_path / "results"
     env = {**os.environ, "NODE_OPTIONS": f"--require {SHIM}"}
-    with running_server(REPO, db=tmp_path / "bandit.sqlite") as srv:
+    with serving(kind, tmp_path) as srv:
+        capabilities = _capabilities(f"{srv.url}/mcp")
         run = subprocess.run(
             [node, str(SUITE), "server", "--url", f"{srv.url}/mcp",
              "--requirements", REQUIREMENTS, "--expected-failures", str(EXPECTED),
              "-o", str(out)],
             capture_output=True, text=True, timeout=600, env=env,
         )  # fmt: skip
+    follows = kind == "feed"
+    assert capabilities["resources"] == {"listChanged": follows, "subscribe": follows}
+    assert capabilities["tools"] == {"listChanged": False}
+    assert capabilities["prompts"] == {"listChanged": False}
     report = run.stdout[-4000:] + run.stderr[-2000:]
     results = _results(out)
     assert set(results) >= MUST_PASS, report
@@ -133,3 +191,6 @@ def test_the_official_conformance_suite(tmp_path: Path) -> None:
     assert not unexpected, f"unexpected failures: {unexpected}\n{report}"
     assert not stale, f"now passing (or not run), remove from {EXPECTED.name}: {stale}\n{report}"
     assert run.returncode == 0, report
+    stateless = {str(c["id"]): c["status"] for c in results["server-stateless"]}
+    listen = {stateless[check] for check in LISTEN_CHECKS}
+    assert listen == ({"SUCCESS"} if follows else {"SKIPPED"}), stateless

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tools import progress
 from tools.convex_relu.augmented import WorkingSet, al_solve
 from tools.convex_relu.budget import Budget
 from tools.convex_relu.certificate import full_certificate
@@ -240,6 +241,7 @@ def solve_exact(
             x, mask, y, lam, ws.idx, primal, ws.r_dual, norms_w, l_x, deadline
         )
         budget.record(cert)
+        progress.step(budget.used, budget.max_iter, gap=cert.relative_gap)
         point = _Point(ws.idx.copy(), primal, cert, violation)
         best = point if best is None or point.score < best.score else best
         if cert.relative_gap <= tol and violation <= tol:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tools import progress
 from tools.errors import ToolInputError
 from tools.group_lasso.prox import (
     TINY,
@@ -174,6 +175,7 @@ def admm(
         if time.perf_counter() > deadline:
             stop = "time_limit"
             break
+        progress.step(it, max_iter, gap=cert.relative_gap)
         it += 1
         x = ridge.solve(aty + ridge.rho * (z - u))
         z_prev = z

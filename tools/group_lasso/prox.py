@@ -23,6 +23,8 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from tools import progress
+
 Array = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -339,6 +341,7 @@ def fista(
         if time.perf_counter() > deadline:
             stop = "time_limit"
             break
+        progress.step(it, max_iter, gap=cert.relative_gap)
         it += 1
         t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
         beta = (t - 1.0) / t_next

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from tools import progress
 from tools.group_lasso.prox import (
     OBJECTIVE_FLOOR,
     TINY,
@@ -83,6 +84,7 @@ class Budget:
         return time.perf_counter() > self.deadline
 
     def stop(self) -> Stop | None:
+        progress.check_cancelled()  # the inner loops ask here
         if self.out_of_iterations():
             return "max_iter"
         if self.out_of_time():
@@ -504,6 +506,7 @@ def working_set_solve(
         stop = budget.stop()
         if stop is not None:
             break
+        progress.step(budget.used, budget.max_iter, gap=cert.relative_gap)
         violation = np.where(in_ws, 0.0, norms / lam_w)
         outside = np.flatnonzero(violation > 1.0)
         if outside.size == 0:
