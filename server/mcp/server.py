@@ -61,7 +61,9 @@ _PAGE_MARGIN_TOKENS = 200
 INSTRUCTIONS = (
     "notes-kb serves a blog's study notes (Chinese and English: trading, macro, convex "
     "optimisation, VAEs, bandits, LLM software) and tools that compute what the notes explain. "
-    "Find notes with search_notes or list_notes; read one with get_note (paged) or the resource "
+    "Find notes with search_notes or list_notes; get_context answers a question with the "
+    "passages that answer it, whole, within a token budget; read one note with get_note (paged) "
+    "or the resource "
     "notes://posts/<section>/<slug>; notes://llms.txt indexes everything. Each computing tool's "
     "description names the note that explains it: read that note to interpret the result. "
     "Inputs are bounded (see each inputSchema); errors name the field, what was expected and "
