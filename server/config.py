@@ -113,6 +113,19 @@ class Limits:
     store_pool_size: int = _limit(
         10, "connections", "open to a shared store (PostgreSQL) per process at most"
     )
+    max_revisions_per_note: int = _limit(
+        50,
+        "revisions",
+        "kept per note by a live service (`/posts/<section>/<slug>/revisions`); every revision "
+        "whose content differs is kept up to it, an identical re-render replaces the previous "
+        "one, the oldest go first (with their blobs)",
+    )
+    max_change_log: int = _limit(
+        10_000,
+        "changes",
+        "newest entries of a live service's change log (`/api/changes`), stored in pages of "
+        "1,000 that are written once; older ones are dropped a page at a time",
+    )
     chart_max_points: int = _limit(
         1_500,
         "points",

@@ -120,6 +120,7 @@ class KnowledgeBase:
         self.updated: str | None = None
         self.history: History | None = None
         self._shas: dict[str, str] = {}
+        self._first_seen: dict[str, str] = {}
         if posts is None:
             root = self.settings.root
             self.revision = content_revision(root)
@@ -128,10 +129,10 @@ class KnowledgeBase:
             self.updated = (
                 self.history.updated if self.history else (manifest.get("feed") or {}).get("date")
             )
-            self._shas = {
-                str(e.get("path")): str(e.get("sha256"))
-                for e in (manifest.get("posts") or {}).values()
-                if isinstance(e, dict)
+            entries = [e for e in (manifest.get("posts") or {}).values() if isinstance(e, dict)]
+            self._shas = {str(e.get("path")): str(e.get("sha256")) for e in entries}
+            self._first_seen = {
+                str(e.get("path")): str(e["first_seen"]) for e in entries if e.get("first_seen")
             }
             loaded = self._read_posts(previous) if self.settings.posts_dir.is_dir() else []
         else:
@@ -223,6 +224,11 @@ class KnowledgeBase:
 
         ranked = sorted(self.posts, key=score, reverse=True)
         return ranked[: max(limit, 0)]
+
+    def first_seen(self, post: Post) -> str | None:
+        """The feed date the build first saw ``post`` (the manifest's ``first_seen``), else
+        the post's own date (posts given in memory have no manifest)."""
+        return self._first_seen.get(f"content/posts/{post.path}") or post.updated or post.published
 
     def _revisions(self) -> dict[str, str]:
         """Post path (``ai/bandit.md``) → its current revision id: from the manifest's sha256 of

@@ -44,7 +44,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.config import Settings, settings_for
-from server.ingest.names import NAME, NAME_CHARS, echo
+from server.ingest.names import NAME, NAME_CHARS, bounded, echo
 from server.ingest.posts import Post
 from server.toolset.dispatch import Toolset, ToolTimeoutError
 from server.toolset.openapi import SEARCH_QUERY_NAMES
@@ -246,7 +246,7 @@ class Service:
         _check_name(slug, "slug")
         post = self.kb.get(section, slug)
         if post is None:
-            raise ApiError(404, "not_found", f"no note {section}/{slug}", "path")
+            raise ApiError(404, "not_found", f"no note {bounded(section)}/{bounded(slug)}", "path")
         return post
 
     def post_markdown(self, section: str, slug: str) -> Cached:
@@ -259,12 +259,16 @@ class Service:
             try:
                 path.relative_to(self.posts_dir)
             except ValueError:
-                raise ApiError(404, "not_found", f"no note {section}/{slug}", "path") from None
+                raise ApiError(
+                    404, "not_found", f"no note {bounded(section)}/{bounded(slug)}", "path"
+                ) from None
             self._post_paths[key] = path
         try:
             stat = os.stat(path)
         except OSError:
-            raise ApiError(404, "not_found", f"no note {section}/{slug}", "path") from None
+            raise ApiError(
+                404, "not_found", f"no note {bounded(section)}/{bounded(slug)}", "path"
+            ) from None
         stamp = (stat.st_mtime_ns, stat.st_size)
         hit = self._post_md.get(key)
         if hit is not None and hit[0] == stamp:
@@ -722,7 +726,7 @@ def _dumps(value: Any) -> str:
 
 def _not_found(request: Request, message: str, field: str | None) -> Response:
     service: Service | None = getattr(request.app.state, "service", None)
-    path = request.url.path
+    path = bounded(request.url.path, 200)  # a 404 quotes a bounded prefix of the request
     if not path.startswith("/api/") and service is not None:
         if prefers_markdown(request):
             nearest = service.nearest(path)
@@ -756,7 +760,9 @@ async def on_api_error(request: Request, exc: Exception) -> Response:
 async def on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        return _not_found(request, f"path: nothing is served at {request.url.path}", "path")
+        return _not_found(
+            request, f"path: nothing is served at {bounded(request.url.path, 200)}", "path"
+        )
     if exc.status_code == 405:
         allow = (exc.headers or {}).get("Allow", "")
         return error_response(

@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.ingest.history import Revision
+from server.ingest.names import echo
 from server.kb.changes import DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE, changes_page, post_revisions
 from server.live.webhook import MAX_BODY_BYTES, SIGNATURE_HEADER, signature_problem
 from server.web.app import MARKDOWN, PLAIN, ApiError, Service, _check_name
@@ -166,17 +167,27 @@ async def revisions(request: Request) -> Response:
     )
 
 
+MAX_CANDIDATES = 3
+"""Revision ids a 404 for an unknown one lists (the newest; the rest are at ``/revisions``)."""
+
+
+def _unknown_revision(section: str, slug: str, ids: list[str], rev: str, field: str) -> str:
+    """A bounded message: the refused value's prefix, a few candidates, where the rest are."""
+    shown = ", ".join(reversed(ids[-MAX_CANDIDATES:]))
+    more = len(ids) - MAX_CANDIDATES
+    rest = f" and {more} older at /posts/{section}/{slug}/revisions" if more > 0 else ""
+    return (
+        f"{field}: expected a revision id of {section}/{slug} (newest first: {shown}{rest}), "
+        f"got {echo(rev)}"
+    )
+
+
 def _revision_text(service: Service, section: str, slug: str, rev: str, field: str) -> str:
     post = service.post(section, slug)
     revs = post_revisions(service.kb, post)
     ids = [r.id for r in revs]
     if rev not in ids:
-        raise ApiError(
-            404,
-            "not_found",
-            f"{field}: expected a revision of {section}/{slug} ({', '.join(ids)}), got {rev!r}",
-            field,
-        )
+        raise ApiError(404, "not_found", _unknown_revision(section, slug, ids, rev, field), field)
     if rev == ids[-1]:
         return service.post_markdown(section, slug).body.decode("utf-8")
     from server.live.generations import GenerationStore
