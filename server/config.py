@@ -124,7 +124,7 @@ class Limits:
         10_000,
         "changes",
         "newest entries of a live service's change log (`/api/changes`), stored in pages of "
-        "1,000 that are written once; older ones are dropped a page at a time",
+        "100 that are written once; older ones are dropped a page at a time",
     )
     chart_max_points: int = _limit(
         1_500,

@@ -44,7 +44,7 @@ from server.ingest.posts import parse_post
 HISTORY_NAME = "live.json"
 CHANGES_DIR = "changes"
 """The change log's pages, next to ``live.json``."""
-CHANGES_PAGE = 1_000
+CHANGES_PAGE = 100
 """Entries per page of the change log (a page is rewritten only while it fills)."""
 HISTORY_VERSION = 2
 
