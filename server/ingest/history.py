@@ -220,8 +220,9 @@ def _read_changes(root: Path, data: Mapping[str, Any]) -> tuple[Change, ...]:
     return tuple(changes)
 
 
-def read_history(path: Path) -> History | None:
-    """The record at ``path``; None when there is none (a plain build) or it is unreadable."""
+def read_history(path: Path, *, with_changes: bool = True) -> History | None:
+    """The record at ``path``; None when there is none (a plain build) or it is unreadable.
+    ``with_changes=False`` skips the change log's pages (the record's ``changes`` is empty)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         posts = {
@@ -242,7 +243,7 @@ def read_history(path: Path) -> History | None:
             }
             for guid, p in data["posts"].items()
         }
-        changes = _read_changes(path.parent, data)
+        changes = _read_changes(path.parent, data) if with_changes else ()
         return History(
             feed=dict(data.get("feed") or {}),
             updated=data.get("updated"),

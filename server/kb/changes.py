@@ -6,6 +6,7 @@ The HTTP API (``/api/changes``, ``/posts/<section>/<slug>/revisions``) and the M
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -49,18 +50,18 @@ def changes_page(kb: KnowledgeBase, since: int | None, limit: int) -> ChangesPag
     latest ``limit`` changes; ``next_cursor`` is the cursor to pass next time, ``more`` says that
     newer changes than the page's follow (always False without ``since``: those are the latest)
     and ``older`` that the log holds changes before the page's first."""
-    log = list(kb.history.changes) if kb.history else []
+    log = kb.history.changes if kb.history else ()
     if since is None:
-        chosen = log[-limit:] if limit else []
+        chosen = list(log[-limit:]) if limit else []
         return ChangesPage(chosen, log[-1].seq if log else 0, False, len(log) > len(chosen))
-    after = [c for c in log if c.seq > since]
-    chosen = after[:limit]
+    start = bisect.bisect_right(log, since, key=lambda c: c.seq)  # seq ascends: no scan
+    chosen = list(log[start : start + limit])
     cursor = chosen[-1].seq if chosen else max(since, 0)
     if not log or cursor > log[-1].seq:
         cursor = log[-1].seq if log else 0
     first = chosen[0].seq if chosen else cursor + 1
     older = bool(log) and log[0].seq < first
-    return ChangesPage(chosen, cursor, len(after) > len(chosen), older)
+    return ChangesPage(chosen, cursor, start + limit < len(log), older)
 
 
 def post_revisions(kb: KnowledgeBase, post: Post) -> list[Revision]:

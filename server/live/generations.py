@@ -164,7 +164,7 @@ class GenerationStore:
         for generation in self.generations.iterdir():
             if generation.name.startswith("."):
                 continue
-            history = read_history(generation / HISTORY_NAME)
+            history = read_history(generation / HISTORY_NAME, with_changes=False)
             if history is None and (generation / HISTORY_NAME).exists():
                 return 0  # an unreadable record: keep everything rather than guess
             if history is not None:
@@ -179,16 +179,17 @@ class GenerationStore:
                     removed += 1
         return removed
 
-    def sweep(self) -> list[str]:
+    def sweep(self, *, orphans: bool = True) -> list[str]:
         """Remove builds that never finished (their builder is gone: we hold the lock), all
         but the newest ``KEEP_GENERATIONS`` published generations besides the current one, and
         the temporary files a killed writer left in the state directory, ``blobs/`` and
         ``feed-cache/`` (every writer there holds the lock too)."""
         removed: list[str] = []
-        blob_dirs = [p for p in self.blobs.iterdir() if p.is_dir()] if self.blobs.is_dir() else []
-        orphans = sweep_orphans([self.state_dir, self.feed_cache, self.blobs, *blob_dirs])
         if orphans:
-            removed.append(f"{orphans} orphan temporary file(s)")
+            shards = [p for p in self.blobs.iterdir() if p.is_dir()] if self.blobs.is_dir() else []
+            swept = sweep_orphans([self.state_dir, self.feed_cache, self.blobs, *shards])
+            if swept:
+                removed.append(f"{swept} orphan temporary file(s)")
         if not self.generations.is_dir():
             return removed
         current = self.current()

@@ -256,7 +256,7 @@ class Refresher:
             else:
                 generation = self.store.publish(path)
                 outcome = "built"
-                self.store.sweep()  # bounded state: old generations, then their blobs
+                self.store.sweep(orphans=False)  # bounded state: old generations, their blobs
                 self.store.collect_blobs()
             # keep only the posts of this build (the cache never outgrows one build)
             current_shas = {str(e["sha256"]) for e in (manifest.get("posts") or {}).values()}
