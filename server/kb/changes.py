@@ -64,6 +64,19 @@ def changes_page(kb: KnowledgeBase, since: int | None, limit: int) -> ChangesPag
     return ChangesPage(chosen, cursor, start + limit < len(log), older)
 
 
+MAX_CANDIDATES = 3
+"""Revision ids an error for an unknown one lists (the newest; the rest are at ``/revisions``)."""
+
+
+def revision_candidates(section: str, slug: str, ids: list[str]) -> str:
+    """A few of ``ids`` (oldest first) for an error message: the newest, and where the rest
+    are (a note can keep ``Limits.max_revisions_per_note`` revisions)."""
+    shown = ", ".join(reversed(ids[-MAX_CANDIDATES:]))
+    more = len(ids) - MAX_CANDIDATES
+    rest = f" and {more} older at /posts/{section}/{slug}/revisions" if more > 0 else ""
+    return f"newest first: {shown}{rest}"
+
+
 def post_revisions(kb: KnowledgeBase, post: Post) -> list[Revision]:
     """The post's revisions, oldest first (a plain build knows only the current one)."""
     if kb.history is not None:

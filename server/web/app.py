@@ -328,7 +328,7 @@ class Service:
             raise ApiError(
                 404,
                 "not_found",
-                f"tool: expected one of {', '.join(self.toolset.specs)}, got {name!r}",
+                f"tool: expected one of {', '.join(self.toolset.specs)}, got {echo(name)}",
                 "tool",
             )
         return spec

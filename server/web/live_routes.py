@@ -33,7 +33,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.ingest.history import Revision
 from server.ingest.names import echo
-from server.kb.changes import DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE, changes_page, post_revisions
+from server.kb.changes import (
+    DEFAULT_CHANGES_PAGE,
+    MAX_CHANGES_PAGE,
+    changes_page,
+    post_revisions,
+    revision_candidates,
+)
 from server.live.webhook import MAX_BODY_BYTES, SIGNATURE_HEADER, signature_problem
 from server.web.app import MARKDOWN, PLAIN, ApiError, Service, _check_name
 
@@ -170,18 +176,11 @@ async def revisions(request: Request) -> Response:
     )
 
 
-MAX_CANDIDATES = 3
-"""Revision ids a 404 for an unknown one lists (the newest; the rest are at ``/revisions``)."""
-
-
 def _unknown_revision(section: str, slug: str, ids: list[str], rev: str, field: str) -> str:
     """A bounded message: the refused value's prefix, a few candidates, where the rest are."""
-    shown = ", ".join(reversed(ids[-MAX_CANDIDATES:]))
-    more = len(ids) - MAX_CANDIDATES
-    rest = f" and {more} older at /posts/{section}/{slug}/revisions" if more > 0 else ""
     return (
-        f"{field}: expected a revision id of {section}/{slug} (newest first: {shown}{rest}), "
-        f"got {echo(rev)}"
+        f"{field}: expected a revision id of {section}/{slug} "
+        f"({revision_candidates(section, slug, ids)}), got {echo(rev)}"
     )
 
 

@@ -232,6 +232,17 @@ def test_a_live_server_sweeps_orphans_and_answers_bounded_and_consistently(
         assert status == 404 and len(body) < 1_000
         status, body = _get(f"{srv.url}/posts/ai/{'b' * 50_000}.md")
         assert status == 404 and len(body) < 1_000
+        # the same bound for get_note's revision (HTTP and MCP answer from one function)
+        request = urllib.request.Request(
+            f"{srv.url}/api/tools/get_note",
+            data=json.dumps({"section": "ai", "slug": "bandit", "revision": "0" * 16}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(request, timeout=15)
+        assert err.value.code == 404
+        message = json.loads(err.value.read())["error"]["message"]
+        assert re.findall(r"\b[0-9a-f]{16}\b", message) == [*ids[::-1][:3], "0" * 16], message
 
         # issue 20 defect 9: `more` is "newer changes follow", with or without since
         log = _json(f"{srv.url}/api/changes?since=0")
