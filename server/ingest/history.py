@@ -4,8 +4,8 @@ A live build (``server.live``) keeps, next to the build's files, one JSON record
 
 - per post id: section, slug, title and its revisions — content-addressed (the id is the first
   16 hex digits of the post file's sha256, as in the manifest), each with the feed date it was
-  first seen (the first revision: the manifest's ``first_seen``), its size in bytes and its
-  estimated tokens (the front matter's ``tokens``); an unchanged post adds none;
+  first seen (see below), its size in bytes and its estimated tokens (the front matter's
+  ``tokens``); an unchanged post adds none;
 - the change log: one entry per post ``added``, ``changed`` or ``dropped`` (from the feed; a
   dropped post is still served), numbered by ``seq`` (the cursor of ``/api/changes``) and dated by
   the feed, never the clock, so two machines fed the same feeds write the same record;
@@ -15,10 +15,12 @@ State is bounded (issue 19, item 7):
 
 - **Revisions** are kept while their content differs. A new file whose body (the note without
   its front matter) equals the previous revision's — an identical re-render, e.g. only a date or
-  the summary in the front matter moved — replaces that revision (keeping when its content was
-  first seen) instead of adding one; a file equal to an older revision's moves that revision to
-  the end. At most ``Limits.max_revisions_per_note`` newest revisions are kept per note; the
-  refresher removes the blobs no kept generation refers to.
+  the summary in the front matter moved — replaces that revision instead of adding one; a file
+  equal to an older revision's moves that revision to the end. A revision's ``first_seen`` is
+  the feed date of the build that wrote its file (the manifest's ``revised``, else
+  ``first_seen``), exactly what a plain build reports for its current revision. At most
+  ``Limits.max_revisions_per_note`` newest revisions are kept per note; the refresher removes
+  the blobs no kept generation refers to.
 - **The change log** is paged: ``changes/<first seq>.json`` holds :data:`CHANGES_PAGE` entries
   (JSON lines). A build rewrites only the page its new entries land in; full pages are never
   rewritten (a new generation hard-links them). The newest ``Limits.max_change_log`` entries are
@@ -295,12 +297,12 @@ def next_history(
         post = parse_post(raw.decode("utf-8"))
         body = hashlib.sha256(post.body.encode("utf-8")).hexdigest()[:16]
         # tokens: the front matter's count (of the body), as a plain build reports it
-        revision = Revision(
-            rev, entry.get("first_seen") if not known else at, len(raw), post.tokens, body
-        )
+        # first_seen: when a build first wrote this file, from the manifest (as a plain
+        # build reports it); the feed's date for a record from before ``revised``
+        seen = entry.get("revised") or (entry.get("first_seen") if not known else at)
+        revision = Revision(rev, seen, len(raw), post.tokens, body)
         kept = [r for r in (record["revisions"] if record else []) if r.id != rev]
         if kept and kept[-1].body == body:  # an identical re-render: one revision
-            revision = Revision(rev, kept[-1].first_seen, len(raw), post.tokens, body)
             kept.pop()
         kind = "changed" if record else "added"
         posts[guid] = {

@@ -131,8 +131,10 @@ class KnowledgeBase:
             )
             entries = [e for e in (manifest.get("posts") or {}).values() if isinstance(e, dict)]
             self._shas = {str(e.get("path")): str(e.get("sha256")) for e in entries}
-            self._first_seen = {
-                str(e.get("path")): str(e["first_seen"]) for e in entries if e.get("first_seen")
+            self._first_seen = {  # of the current revision: when this file was first built
+                str(e.get("path")): str(e.get("revised") or e["first_seen"])
+                for e in entries
+                if e.get("revised") or e.get("first_seen")
             }
             loaded = self._read_posts(previous) if self.settings.posts_dir.is_dir() else []
         else:
@@ -226,8 +228,9 @@ class KnowledgeBase:
         return ranked[: max(limit, 0)]
 
     def first_seen(self, post: Post) -> str | None:
-        """The feed date the build first saw ``post`` (the manifest's ``first_seen``), else
-        the post's own date (posts given in memory have no manifest)."""
+        """The feed date a build first wrote ``post``'s current file (the manifest's
+        ``revised``, else its ``first_seen``), else the post's own date (posts given in memory
+        have no manifest)."""
         return self._first_seen.get(f"content/posts/{post.path}") or post.updated or post.published
 
     def _revisions(self) -> dict[str, str]:

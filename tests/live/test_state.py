@@ -114,7 +114,7 @@ def test_revisions_are_kept_while_they_differ_capped_and_their_blobs_collected(
     assert again is not None
     after = again.revisions(f"https://blog.example/posts/ai/{BANDIT.slug}")
     assert [r.id for r in after[:-1]] == ids[-3:-1] and after[-1].id != ids[-1]
-    assert after[-1].first_seen == revisions[-1].first_seen
+    assert after[-1].first_seen == "2026-05-15T12:00:00Z"  # when this file was first built
     # a return to an older content moves that revision to the end (never listed twice)
     _serve_feed(feed, rss([_bandit(6), CURVE], DATES[10]))
     refresher.refresh(wait=True)
@@ -205,6 +205,15 @@ def test_a_live_server_sweeps_orphans_and_answers_bounded_and_consistently(
     shard = next(p for p in store.blobs.iterdir() if p.is_dir())
     orphans = [_orphan(shard, "0123456789abcdef.md"), _orphan(store.state_dir, "status.json")]
     env = {"NOTES_KB_FEED": str(feed), "NOTES_KB_REFRESH": "1s", "NOTES_KB_EMBEDDER": "none"}
+    # the current build served plain (its files without the history): what a server that does
+    # not follow the feed says of the same revision
+    current = store.current()
+    assert current is not None
+    plain_root = tmp_path / "plain"
+    clone_tree(current.path, plain_root, with_history=False)
+    with running_server(plain_root, log_dir=tmp_path, env={"NOTES_KB_EMBEDDER": "none"}) as plain:
+        plain_current = _json(f"{plain.url}{bandit}/revisions")["revisions"]
+    assert len(plain_current) == 1
     with running_server(root, log_dir=tmp_path, env=env) as srv:
         # item 6: the server's next refresh sweeps what a killed writer left
         _wait(lambda: not any(p.exists() for p in orphans))
@@ -216,6 +225,9 @@ def test_a_live_server_sweeps_orphans_and_answers_bounded_and_consistently(
         assert first["tokens"] == front_tokens and first["first_seen"] == "2026-05-06T12:00:00Z"
         _, current_note = _get(f"{srv.url}{bandit}.md")
         assert live_revs["revisions"][-1]["tokens"] == parse_post(current_note.decode()).tokens
+        last = live_revs["revisions"][-1]
+        assert last == {**plain_current[0], "url": last["url"]}
+        assert last["first_seen"] == "2026-05-11T12:00:00Z"  # the feed date of its build
         ids = [r["id"] for r in live_revs["revisions"]]
         assert len(ids) == 6
 
