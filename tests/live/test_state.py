@@ -169,6 +169,29 @@ def test_the_change_log_is_paged_and_full_pages_are_never_rewritten(tmp_path: Pa
     assert read is not None and read.changes[0].seq == CHANGES_PAGE + 1
 
 
+def test_a_record_from_before_the_pages_is_read_and_paged_on_the_next_build(
+    tmp_path: Path,
+) -> None:
+    changes = tuple(_change(s) for s in range(1, CHANGES_PAGE + 11))
+    history = replace(History.empty(), changes=changes)
+    old = tmp_path / "old"
+    old.mkdir()
+    record = json.loads(history.to_json())  # version 1 kept the log inside live.json
+    record.update(version=1, changes=[c.to_json() for c in changes])
+    (old / HISTORY_NAME).write_text(json.dumps(record), encoding="utf-8")
+    read = read_history(old / HISTORY_NAME)
+    assert read is not None and read.changes == changes
+    new = tmp_path / "new"
+    more = (*changes, _change(len(changes) + 1))
+    write_history(new, replace(read, changes=more), more[-1:])
+    assert sorted(p.name for p in (new / CHANGES_DIR).iterdir()) == [
+        _page(1),
+        _page(CHANGES_PAGE + 1),
+    ]
+    again = read_history(new / HISTORY_NAME)
+    assert again is not None and again.changes == more
+
+
 def _wait(predicate: Any, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
