@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from server.config import Limits, Settings, settings_for
@@ -144,12 +146,14 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
     _add_feed(parser)
 
 
-_LISTEN_LIMITS: dict[str, tuple[str, type, str]] = {
-    "max_listen_streams": ("--max-listen-streams", int, "open MCP listen streams per process"),
-    "listen_keepalive_s": ("--listen-keepalive", float, "a listen stream's idle keep-alive"),
-    "listen_send_timeout_s": ("--listen-send-timeout", float, "one write to a listen stream"),
-    "listen_max_s": ("--listen-max", float, "a listen stream's lifetime"),
-}
+_LISTEN_LIMITS: Mapping[str, tuple[str, type, str]] = MappingProxyType(
+    {
+        "max_listen_streams": ("--max-listen-streams", int, "open MCP listen streams per process"),
+        "listen_keepalive_s": ("--listen-keepalive", float, "a listen stream's idle keep-alive"),
+        "listen_send_timeout_s": ("--listen-send-timeout", float, "one write to a listen stream"),
+        "listen_max_s": ("--listen-max", float, "a listen stream's lifetime"),
+    }
+)
 """``serve`` flags for the listen streams' limits (``server.web.live_routes.ListenStreams``)."""
 
 

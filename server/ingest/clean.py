@@ -19,12 +19,14 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from server.ingest.feed import Feed, FeedItem
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 """Every ``Cc`` character but tab and newline."""
-_SPACE_LIKE = {"\r": "\n", "\x0b": " ", "\x0c": " "}
+_SPACE_LIKE: Mapping[str, str] = MappingProxyType({"\r": "\n", "\x0b": " ", "\x0c": " "})
 BIDI_CONTROLS = frozenset(
     "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 )
