@@ -437,7 +437,8 @@ class ListenStreams:
             await anyio.sleep(limits.listen_max_s)
             group.cancel_scope.cancel()  # the stream's lifetime is over
         if state["stream"] and not state["ended"] and not state["dead"]:
-            with anyio.move_on_after(limits.listen_send_timeout_s):
+            # the peer may be gone already: ending its stream is best effort
+            with anyio.move_on_after(limits.listen_send_timeout_s), contextlib.suppress(OSError):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
