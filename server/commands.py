@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from server.config import Limits, Settings, settings_for
@@ -25,7 +27,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["refresh"] = args.refresh
     limits = {
         name: getattr(args, name)
-        for name in ("header_timeout_s", "body_timeout_s")
+        for name in ("header_timeout_s", "body_timeout_s", *_LISTEN_LIMITS)
         if getattr(args, name, None) is not None
     }
     if limits:
@@ -131,8 +133,28 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-access-log", action="store_true", help="no line per request")
     _add_limit(parser, "--header-timeout", "header_timeout_s", "a complete request head")
     _add_limit(parser, "--body-timeout", "body_timeout_s", "a request body's last byte")
+    for name, (flag, kind, what) in _LISTEN_LIMITS.items():
+        parser.add_argument(
+            flag,
+            dest=name,
+            type=kind,
+            default=None,
+            metavar="N" if kind is int else "SECONDS",
+            help=f"{what} (default: {getattr(Limits(), name):g}; see the README's limits)",
+        )
     _add_db(parser)
     _add_feed(parser)
+
+
+_LISTEN_LIMITS: Mapping[str, tuple[str, type, str]] = MappingProxyType(
+    {
+        "max_listen_streams": ("--max-listen-streams", int, "open MCP listen streams per process"),
+        "listen_keepalive_s": ("--listen-keepalive", float, "a listen stream's idle keep-alive"),
+        "listen_send_timeout_s": ("--listen-send-timeout", float, "one write to a listen stream"),
+        "listen_max_s": ("--listen-max", float, "a listen stream's lifetime"),
+    }
+)
+"""``serve`` flags for the listen streams' limits (``server.web.live_routes.ListenStreams``)."""
 
 
 def _add_limit(parser: argparse.ArgumentParser, flag: str, name: str, what: str) -> None:

@@ -138,6 +138,40 @@ class Limits:
     store_pool_size: int = _limit(
         10, "connections", "open to a shared store (PostgreSQL) per process at most"
     )
+    max_revisions_per_note: int = _limit(
+        50,
+        "revisions",
+        "kept per note by a live service (`/posts/<section>/<slug>/revisions`); every revision "
+        "whose content differs is kept up to it, an identical re-render replaces the previous "
+        "one, the oldest go first (with their blobs)",
+    )
+    max_change_log: int = _limit(
+        10_000,
+        "changes",
+        "newest entries of a live service's change log (`/api/changes`), stored in pages of "
+        "100 that are written once; older ones are dropped a page at a time",
+    )
+    max_listen_streams: int = _limit(
+        100,
+        "streams",
+        "open MCP listen streams (`subscriptions/listen`) per server process; one more gets 503 "
+        "with `Retry-After`",
+    )
+    listen_keepalive_s: float = _limit(
+        15.0, "s", "without output before a listen stream gets an SSE keep-alive comment"
+    )
+    listen_send_timeout_s: float = _limit(
+        30.0,
+        "s",
+        "for one write to a listen stream (an event or a keep-alive); a peer that takes nothing "
+        "for that long is dead and its stream is ended",
+    )
+    listen_max_s: float = _limit(
+        3600.0,
+        "s",
+        "lifetime of one listen stream; then it ends and the client listens again and refetches "
+        "(as after any dropped stream)",
+    )
     chart_max_points: int = _limit(
         1_500,
         "points",

@@ -117,17 +117,27 @@ def recover(root: Path, sweep: Iterable[Path] = ()) -> list[str]:
         shutil.rmtree(staging, ignore_errors=True)
         if pairs is None:
             done.append("removed an uncommitted build's staged files")
-    swept = 0
-    for directory in sweep:
-        if not directory.is_dir():
-            continue
-        for child in directory.iterdir():
-            if _ORPHAN_TMP.match(child.name) and child.is_file():
-                child.unlink(missing_ok=True)
-                swept += 1
+    swept = sweep_orphans(sweep)
     if swept:
         done.append(f"removed {swept} orphan temporary file(s)")
     return done
+
+
+def sweep_orphans(directories: Iterable[Path]) -> int:
+    """Remove the temporary files that ``write_atomic`` left in ``directories`` when its process
+    was killed between creating and renaming them (call it holding the lock of whoever writes
+    there, so no live writer's file is taken). Returns how many were removed."""
+    swept = 0
+    for directory in directories:
+        try:
+            children = list(directory.iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for child in children:
+            if _ORPHAN_TMP.match(child.name) and child.is_file():
+                child.unlink(missing_ok=True)
+                swept += 1
+    return swept
 
 
 @contextlib.contextmanager

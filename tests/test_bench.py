@@ -107,6 +107,12 @@ def test_refresh() -> None:
     assert "a cold refresher" in out and "memory of a worker holding 30 notes" in out
 
 
+def test_state_growth() -> None:
+    out = run_bench("state_growth.py", timeout=240)
+    assert re.search(r"after 60 refreshes: state \d+ KB vs \d+ KB, ratio peer/ours \d+\.\d\d", out)
+    assert "one-file record" in out
+
+
 def test_packed_input_bench() -> None:
     out = run_bench("packed_input.py", timeout=180)
     assert "packed vs lists" in out and "ratio" in out

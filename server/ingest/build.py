@@ -75,9 +75,13 @@ class ManifestEntry:
     last_seen: str | None
     title: str
     link: str
+    revised: str | None = None
+    """The feed date of the build that first wrote this file (this ``sha256``), when later than
+    ``first_seen`` (absent until the post changes): the ``first_seen`` of its current revision,
+    which a live service's history reports too (one source for both)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "path": self.path,
             "sha256": self.sha256,
             "first_seen": self.first_seen,
@@ -85,6 +89,9 @@ class ManifestEntry:
             "title": self.title,
             "link": self.link,
         }
+        if self.revised is not None and self.revised != self.first_seen:
+            data["revised"] = self.revised
+        return data
 
 
 @dataclass
@@ -353,6 +360,7 @@ def load_manifest(path: Path) -> tuple[dict[str, Any], dict[str, ManifestEntry]]
                 last_seen=e.get("last_seen"),
                 title=str(e.get("title") or ""),
                 link=str(e.get("link") or ""),
+                revised=e.get("revised"),
             )
             for guid, e in data["posts"].items()
         }
@@ -733,18 +741,25 @@ def _build(
                     entry.last_seen,
                     entry.title,
                     entry.link,
+                    entry.revised,
                 )
                 continue
             changed = batch.stage(root / rel, plan.text)
             (report.written if changed else report.unchanged).append(rel)
             in_feed[plan.ident] = plan.post
+            sha = hashlib.sha256(plan.text.encode("utf-8")).hexdigest()
+            if entry is None:
+                revised = None
+            else:
+                revised = entry.revised if entry.sha256 == sha else parsed.date
             entries[plan.ident] = ManifestEntry(
                 path=rel,
-                sha256=hashlib.sha256(plan.text.encode("utf-8")).hexdigest(),
+                sha256=sha,
                 first_seen=_earliest(entry.first_seen if entry else None, parsed.date),
                 last_seen=_latest(entry.last_seen if entry else None, parsed.date),
                 title=plan.post.title,
                 link=plan.post.link,
+                revised=revised,
             )
 
         posts = list(in_feed.values())

@@ -19,13 +19,14 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
+from collections.abc import Mapping
 from types import MappingProxyType
 
 from server.ingest.feed import Feed, FeedItem
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 """Every ``Cc`` character but tab and newline."""
-_SPACE_LIKE = MappingProxyType({"\r": "\n", "\x0b": " ", "\x0c": " "})
+_SPACE_LIKE: Mapping[str, str] = MappingProxyType({"\r": "\n", "\x0b": " ", "\x0c": " "})
 BIDI_CONTROLS = frozenset(
     "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 )
@@ -52,8 +53,19 @@ def _opt(text: str | None) -> str | None:
     return None if text is None else clean_line(text)
 
 
+def _needs_cleaning(item: FeedItem) -> bool:
+    one_line = [item.guid, item.link, item.title, *item.categories, *item.tags]
+    one_line += [v for v in (item.author, item.language, item.base, item.slug) if v is not None]
+    return _CONTROL.search(item.html) is not None or any(
+        _CONTROL.search(v) or _BIDI.search(v) for v in one_line
+    )
+
+
 def clean_item(item: FeedItem) -> FeedItem:
-    """The item with every text field cleaned (see the module docstring)."""
+    """The item with every text field cleaned (see the module docstring); the item itself when
+    there is nothing to clean (the usual case: no copy per item and build)."""
+    if not _needs_cleaning(item):
+        return item
     return dataclasses.replace(
         item,
         guid=clean_line(item.guid),
@@ -70,7 +82,12 @@ def clean_item(item: FeedItem) -> FeedItem:
 
 
 def clean_feed(feed: Feed) -> Feed:
-    """The feed with its own fields and every item cleaned."""
+    """The feed with its own fields and every item cleaned (the feed itself when clean)."""
+    items = tuple(clean_item(item) for item in feed.items)
+    own = [feed.title, feed.link, feed.description, feed.language or "", feed.self_link or ""]
+    clean = not any(_CONTROL.search(v) or _BIDI.search(v) for v in own)
+    if clean and all(a is b for a, b in zip(items, feed.items, strict=True)):
+        return feed
     return dataclasses.replace(
         feed,
         title=clean_line(feed.title),
@@ -78,7 +95,7 @@ def clean_feed(feed: Feed) -> Feed:
         description=clean_line(feed.description),
         language=_opt(feed.language),
         self_link=_opt(feed.self_link),
-        items=tuple(clean_item(item) for item in feed.items),
+        items=items,
     )
 
 

@@ -38,6 +38,11 @@ ECHO_CHARS = 80
 """How much of a refused value an error message quotes."""
 
 
+def bounded(value: str, limit: int = ECHO_CHARS) -> str:
+    """``value`` as is, or its first ``limit`` characters and ``…``."""
+    return value if len(value) <= limit else f"{value[:limit]}…"
+
+
 def echo(value: str, limit: int = ECHO_CHARS) -> str:
     """``value`` quoted for an error message, bounded: a long one as its first ``limit``
     characters and its length (a 100 kB query parameter never comes back whole)."""

@@ -140,6 +140,7 @@ class KnowledgeBase:
         self.updated: str | None = None
         self.history: History | None = None
         self._shas: dict[str, str] = {}
+        self._first_seen: dict[str, str] = {}
         if posts is None:
             root = self.settings.root
             self.revision = content_revision(root)
@@ -148,10 +149,12 @@ class KnowledgeBase:
             self.updated = (
                 self.history.updated if self.history else (manifest.get("feed") or {}).get("date")
             )
-            self._shas = {
-                str(e.get("path")): str(e.get("sha256"))
-                for e in (manifest.get("posts") or {}).values()
-                if isinstance(e, dict)
+            entries = [e for e in (manifest.get("posts") or {}).values() if isinstance(e, dict)]
+            self._shas = {str(e.get("path")): str(e.get("sha256")) for e in entries}
+            self._first_seen = {  # of the current revision: when this file was first built
+                str(e.get("path")): str(e.get("revised") or e["first_seen"])
+                for e in entries
+                if e.get("revised") or e.get("first_seen")
             }
             loaded = self._read_posts(previous) if self.settings.posts_dir.is_dir() else []
         else:
@@ -251,6 +254,12 @@ class KnowledgeBase:
         if sha is None:
             sha = hashlib.sha256(post.to_markdown().encode("utf-8")).hexdigest()
         return revision_id(sha)
+
+    def first_seen(self, post: Post) -> str | None:
+        """The feed date a build first wrote ``post``'s current file (the manifest's
+        ``revised``, else its ``first_seen``), else the post's own date (posts given in memory
+        have no manifest)."""
+        return self._first_seen.get(f"content/posts/{post.path}") or post.updated or post.published
 
     def _revisions(self) -> dict[str, str]:
         """Post path (``ai/bandit.md``) → its current revision id (``revision_of``)."""

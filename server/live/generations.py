@@ -32,8 +32,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from server.config import Settings
-from server.files import file_mode, write_atomic
-from server.ingest.history import HISTORY_NAME, content_revision
+from server.files import file_mode, sweep_orphans, write_atomic
+from server.ingest.history import CHANGES_DIR, HISTORY_NAME, content_revision, read_history
 
 KEEP_GENERATIONS = 4
 """Published generations kept besides the current one (workers still answering from them)."""
@@ -52,6 +52,7 @@ def clone_tree(source: Path, target: Path, *, with_history: bool = True) -> None
     paths = _built_paths(source)
     if with_history and (source / HISTORY_NAME).is_file():
         paths.append(source / HISTORY_NAME)
+        paths += sorted((source / CHANGES_DIR).glob("*.json"))  # the change log's pages
     made: set[Path] = set()
     for path in paths:
         dest = target / path.relative_to(source)
@@ -153,10 +154,42 @@ class GenerationStore:
 
     # ---- housekeeping (hold the lock)
 
-    def sweep(self) -> list[str]:
-        """Remove builds that never finished (their builder is gone: we hold the lock) and all
-        but the newest ``KEEP_GENERATIONS`` published generations besides the current one."""
+    def collect_blobs(self) -> int:
+        """Remove the blobs of revisions that no published generation's history keeps (a
+        revision past ``Limits.max_revisions_per_note``, an identical re-render replaced);
+        returns how many. Call it after :meth:`sweep`, holding the lock."""
+        if not self.blobs.is_dir() or not self.generations.is_dir():
+            return 0
+        keep: set[str] = set()
+        for generation in self.generations.iterdir():
+            if generation.name.startswith("."):
+                continue
+            history = read_history(generation / HISTORY_NAME, with_changes=False)
+            if history is None and (generation / HISTORY_NAME).exists():
+                return 0  # an unreadable record: keep everything rather than guess
+            if history is not None:
+                keep |= history.revision_ids()
+        removed = 0
+        for shard in self.blobs.iterdir():
+            if not shard.is_dir():
+                continue
+            for blob in shard.iterdir():
+                if blob.name.endswith(".md") and blob.name[:-3] not in keep:
+                    blob.unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
+    def sweep(self, *, orphans: bool = True) -> list[str]:
+        """Remove builds that never finished (their builder is gone: we hold the lock), all
+        but the newest ``KEEP_GENERATIONS`` published generations besides the current one, and
+        the temporary files a killed writer left in the state directory, ``blobs/`` and
+        ``feed-cache/`` (every writer there holds the lock too)."""
         removed: list[str] = []
+        if orphans:
+            shards = [p for p in self.blobs.iterdir() if p.is_dir()] if self.blobs.is_dir() else []
+            swept = sweep_orphans([self.state_dir, self.feed_cache, self.blobs, *shards])
+            if swept:
+                removed.append(f"{swept} orphan temporary file(s)")
         if not self.generations.is_dir():
             return removed
         current = self.current()

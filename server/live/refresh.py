@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from server.config import Settings, settings_for
-from server.files import locked, write_atomic
+from server.files import locked
 from server.ingest.build import BuildError, PostCache, build
 from server.ingest.feed import (
     Feed,
@@ -43,6 +43,7 @@ from server.ingest.history import (
     History,
     content_revision,
     next_history,
+    write_history,
 )
 from server.ingest.history import read_history as read_history_file
 from server.ingest.llms_txt import ToolLink
@@ -243,9 +244,11 @@ class Refresher:
                 sources=report.sources,
                 feed={"sha256": sha, "date": feed.date},
                 build=revision,
+                max_revisions=self.settings.limits.max_revisions_per_note,
+                max_changes=self.settings.limits.max_change_log,
             )
             self._save_blobs(path, changes)
-            write_atomic(path / HISTORY_NAME, new_history.to_json())
+            write_history(path, new_history, changes)
             if current is not None and revision == current.revision and not changes:
                 shutil.rmtree(path)  # a new feed, the same build: nothing to publish
                 generation = current
@@ -253,6 +256,8 @@ class Refresher:
             else:
                 generation = self.store.publish(path)
                 outcome = "built"
+                self.store.sweep(orphans=False)  # bounded state: old generations, their blobs
+                self.store.collect_blobs()
             # keep only the posts of this build (the cache never outgrows one build)
             current_shas = {str(e["sha256"]) for e in (manifest.get("posts") or {}).values()}
             for stale in [key for key in self._posts if key not in current_shas]:
@@ -288,7 +293,7 @@ class Refresher:
             build=revision,
         )
         self._save_blobs(path, changes)
-        write_atomic(path / HISTORY_NAME, history.to_json())
+        write_history(path, history, changes)
         return self.store.publish(path)
 
     def _embed(self, path: Path, previous: Sequence[Path]) -> None:

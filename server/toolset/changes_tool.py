@@ -48,7 +48,14 @@ class ListChangesOutput(ToolOutput):
     updated: str | None = Field(description="When the content last changed from the feed.")
     since: int | None
     next_cursor: int = Field(description="Pass it as `since` next time.")
-    more: bool = Field(description="More changes follow (call again with next_cursor).")
+    more: bool = Field(
+        description="Newer changes than these follow: call again with since=next_cursor (never "
+        "without since: those are the latest)."
+    )
+    older: bool = Field(
+        description="The log holds changes older than the first of these (page back with a "
+        "smaller since)."
+    )
     changes: list[NoteChange]
 
 

@@ -379,14 +379,15 @@ def _truncation_line(post: Post, heading: str | None, next_offset: int) -> str:
 
 def _revision(kb: KnowledgeBase, post: Post, revision: str | None) -> tuple[Post, str]:
     """The post as of ``revision`` (default: current) and that revision's id."""
-    from server.kb.changes import post_revisions
+    from server.kb.changes import post_revisions, revision_candidates
 
     revs = post_revisions(kb, post)
     ids = [r.id for r in revs]
     if revision is None or revision == ids[-1]:
         return post, ids[-1]
     if revision not in ids:
-        raise ToolNotFoundError("revision", f"a revision of this note ({', '.join(ids)})", revision)
+        candidates = revision_candidates(post.section, post.slug, ids)
+        raise ToolNotFoundError("revision", f"a revision of this note ({candidates})", revision)
     from server.ingest.posts import parse_post
 
     path = kb.settings.state_dir / "blobs" / revision[:2] / f"{revision}.md"

@@ -100,6 +100,7 @@ def create_app(
 
         mcp_server = create_mcp(toolset, live.ref if live else kb, settings, live=live)
         mcp_app, mcp_lifespan = mcp_http_app(mcp_server, settings)
+        mcp_app = live_routes.ListenStreams(mcp_app, settings.limits)  # bounded listen streams
         app_routes.insert(0, Route("/mcp", mcp_app, methods=["GET", "POST", "DELETE"]))
         app_routes[1:1] = card_routes(mcp_server, live.ref if live else kb, settings)
 

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from server.ingest.names import bounded
 from server.toolset.dispatch import ToolTimeoutError
 from server.web import html as html_view
 from server.web.content import HTML, MARKDOWN, prefers_markdown
@@ -55,7 +56,7 @@ def error_response(
 
 def _not_found(request: Request, message: str, field: str | None) -> Response:
     service: Service | None = getattr(request.app.state, "service", None)
-    path = request.url.path
+    path = bounded(request.url.path, 200)  # a 404 quotes a bounded prefix of the request
     if not path.startswith("/api/") and service is not None:
         if prefers_markdown(request):
             nearest = service.nearest(path)
@@ -89,7 +90,9 @@ async def on_api_error(request: Request, exc: Exception) -> Response:
 async def on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        return _not_found(request, f"path: nothing is served at {request.url.path}", "path")
+        return _not_found(
+            request, f"path: nothing is served at {bounded(request.url.path, 200)}", "path"
+        )
     if exc.status_code == 405:
         allow = (exc.headers or {}).get("Allow", "")
         return error_response(

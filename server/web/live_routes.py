@@ -16,12 +16,15 @@ from __future__ import annotations
 import contextlib
 import difflib
 import email.utils
+import json
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,14 +32,21 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.ingest.history import Revision
-from server.kb.changes import DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE, changes_page, post_revisions
+from server.ingest.names import echo
+from server.kb.changes import (
+    DEFAULT_CHANGES_PAGE,
+    MAX_CHANGES_PAGE,
+    changes_page,
+    post_revisions,
+    revision_candidates,
+)
 from server.live.webhook import MAX_BODY_BYTES, SIGNATURE_HEADER, signature_problem
 from server.web.content import MARKDOWN, PLAIN
 from server.web.errors import ApiError
 from server.web.service import Service, check_name
 
 if TYPE_CHECKING:
-    from server.config import Settings
+    from server.config import Limits, Settings
     from server.kb.notes import KnowledgeBase
     from server.live.follow import LiveKnowledge
     from server.toolset.dispatch import Toolset
@@ -169,17 +179,20 @@ async def revisions(request: Request) -> Response:
     )
 
 
+def _unknown_revision(section: str, slug: str, ids: list[str], rev: str, field: str) -> str:
+    """A bounded message: the refused value's prefix, a few candidates, where the rest are."""
+    return (
+        f"{field}: expected a revision id of {section}/{slug} "
+        f"({revision_candidates(section, slug, ids)}), got {echo(rev)}"
+    )
+
+
 def _revision_text(service: Service, section: str, slug: str, rev: str, field: str) -> str:
     post = service.post(section, slug)
     revs = post_revisions(service.kb, post)
     ids = [r.id for r in revs]
     if rev not in ids:
-        raise ApiError(
-            404,
-            "not_found",
-            f"{field}: expected a revision of {section}/{slug} ({', '.join(ids)}), got {rev!r}",
-            field,
-        )
+        raise ApiError(404, "not_found", _unknown_revision(section, slug, ids, rev, field), field)
     if rev == ids[-1]:
         return service.post_markdown(section, slug).body.decode("utf-8")
     from server.live.generations import GenerationStore
@@ -295,6 +308,141 @@ def routes(post_endpoint: Callable[[Request], Awaitable[Response]]) -> list[Base
         Route("/api/changes", api_changes, methods=["GET", "HEAD"]),
         Route("/hooks/feed", hook_feed, methods=["POST"]),
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# listen streams (MCP ``subscriptions/listen``): bounded per process, kept alive, timed out
+
+
+def _is_listen(scope: Scope) -> bool:
+    if scope["type"] != "http" or scope.get("method") != "POST":
+        return False
+    return any(k == b"mcp-method" and v == b"subscriptions/listen" for k, v in scope["headers"])
+
+
+class ListenStreams:
+    """Around ``/mcp``: every ``subscriptions/listen`` request (the 2026-07-28 ``Mcp-Method``
+    header) holds an event stream open, so they are bounded per process
+    (``Limits.max_listen_streams``; one more gets 503 with ``Retry-After`` and a JSON-RPC error
+    carrying its id). An open stream gets an SSE comment after ``listen_keepalive_s`` without
+    output (proxies and clients see it alive; a peer that is gone fails the write), a write that
+    cannot finish within ``listen_send_timeout_s`` ends the stream (a dead or never-reading
+    peer), and a stream ends after ``listen_max_s`` in any case (the client listens again and
+    refetches, as the protocol says of any dropped stream). Other requests pass through."""
+
+    KEEPALIVE = b": keep-alive\n\n"
+
+    def __init__(self, app: ASGIApp, limits: Limits) -> None:
+        self.app = app
+        self.limits = limits
+        self.active = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _is_listen(scope):
+            await self.app(scope, receive, send)
+            return
+        if self.active >= self.limits.max_listen_streams:
+            await self._refuse(receive, send)
+            return
+        self.active += 1
+        try:
+            await self._stream(scope, receive, send)
+        finally:
+            self.active -= 1
+
+    async def _refuse(self, receive: Receive, send: Send) -> None:
+        from server.mcp.endpoint import rpc_error
+
+        body = b""
+        more = True
+        while more and len(body) <= self.limits.max_body_bytes:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        id_: Any = None
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            found = json.loads(body).get("id")
+            if isinstance(found, int | str) and not isinstance(found, bool):
+                id_ = found
+        limit = self.limits.max_listen_streams
+        payload = rpc_error(
+            -32000,
+            f"subscriptions/listen: expected at most {limit} open listen streams per server "
+            f"process, got one more; try again later (Retry-After) or another worker",
+            id_,
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                    (b"retry-after", b"5"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload, "more_body": False})
+
+    async def _stream(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limits = self.limits
+        lock = anyio.Lock()
+        state = {"stream": False, "ended": False, "last": time.monotonic(), "dead": False}
+
+        async with anyio.create_task_group() as group:
+
+            async def bounded_send(message: Message) -> None:
+                with anyio.move_on_after(limits.listen_send_timeout_s) as timer:
+                    async with lock:
+                        if state["ended"]:
+                            return
+                        await send(message)
+                if timer.cancelled_caught:  # the peer takes nothing: end the stream
+                    state["dead"] = True
+                    group.cancel_scope.cancel()
+                    await anyio.lowlevel.checkpoint()
+                    return
+                state["last"] = time.monotonic()
+                if message["type"] == "http.response.start":
+                    headers = dict(message.get("headers") or ())
+                    kind = headers.get(b"content-type", b"")
+                    state["stream"] = kind.startswith(b"text/event-stream")
+                elif message["type"] == "http.response.body" and not message.get("more_body"):
+                    state["ended"] = True
+
+            async def keepalive() -> None:
+                every = limits.listen_keepalive_s
+                while True:
+                    await anyio.sleep(max(every - (time.monotonic() - float(state["last"])), 0))
+                    if time.monotonic() - float(state["last"]) < every:
+                        continue
+                    if state["stream"] and not state["ended"]:
+                        await bounded_send(
+                            {
+                                "type": "http.response.body",
+                                "body": self.KEEPALIVE,
+                                "more_body": True,
+                            }
+                        )
+                    else:
+                        state["last"] = time.monotonic()
+
+            async def run_app() -> None:
+                try:
+                    await self.app(scope, receive, bounded_send)
+                finally:
+                    group.cancel_scope.cancel()
+
+            group.start_soon(keepalive)
+            group.start_soon(run_app)
+            await anyio.sleep(limits.listen_max_s)
+            group.cancel_scope.cancel()  # the stream's lifetime is over
+        if state["stream"] and not state["ended"] and not state["dead"]:
+            # the peer may be gone already: ending its stream is best effort
+            with anyio.move_on_after(limits.listen_send_timeout_s), contextlib.suppress(OSError):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 # --------------------------------------------------------------------------------------------

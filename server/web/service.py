@@ -14,7 +14,7 @@ import anyio
 from starlette.requests import Request
 
 from server.config import Settings
-from server.ingest.names import NAME, NAME_CHARS, echo
+from server.ingest.names import NAME, NAME_CHARS, bounded, echo
 from server.ingest.posts import Post
 from server.toolset.dispatch import Toolset
 from server.web import forms
@@ -67,7 +67,7 @@ class Service:
         check_name(slug, "slug")
         post = self.kb.get(section, slug)
         if post is None:
-            raise ApiError(404, "not_found", f"no note {section}/{slug}", "path")
+            raise ApiError(404, "not_found", f"no note {bounded(section)}/{bounded(slug)}", "path")
         return post
 
     def post_markdown(self, section: str, slug: str) -> Cached:
@@ -80,12 +80,16 @@ class Service:
             try:
                 path.relative_to(self.posts_dir)
             except ValueError:
-                raise ApiError(404, "not_found", f"no note {section}/{slug}", "path") from None
+                raise ApiError(
+                    404, "not_found", f"no note {bounded(section)}/{bounded(slug)}", "path"
+                ) from None
             self._post_paths[key] = path
         try:
             stat = os.stat(path)
         except OSError:
-            raise ApiError(404, "not_found", f"no note {section}/{slug}", "path") from None
+            raise ApiError(
+                404, "not_found", f"no note {bounded(section)}/{bounded(slug)}", "path"
+            ) from None
         stamp = (stat.st_mtime_ns, stat.st_size)
         hit = self._post_md.get(key)
         if hit is not None and hit[0] == stamp:
@@ -145,7 +149,7 @@ class Service:
             raise ApiError(
                 404,
                 "not_found",
-                f"tool: expected one of {', '.join(self.toolset.specs)}, got {name!r}",
+                f"tool: expected one of {', '.join(self.toolset.specs)}, got {echo(name)}",
                 "tool",
             )
         return spec
