@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Route
 
 from server.config import Settings, settings_for
 from server.toolset.dispatch import Toolset, ToolTimeoutError
-from server.web import api, pages
+from server.web import api, discovery, pages
 from server.web.content import ServiceMiddleware
 from server.web.errors import (
     ApiError,
@@ -66,6 +66,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/tools", api.api_tools, methods=["GET"]),
         Route("/api/search", api.search, methods=["GET"]),
         Route("/openapi.json", api.openapi, methods=["GET"]),
+        *discovery.routes(),
     ]
 
 

@@ -26,6 +26,7 @@ from starlette.responses import Response
 from server.toolset.charts import has_chart
 from server.toolset.dispatch import Toolset, ToolTimeoutError
 from server.web import html as html_view
+from server.web.content import markdown_link
 from tools.errors import ToolInputError, ToolLimitError
 from tools.registry import ToolSpec
 
@@ -163,7 +164,7 @@ def tool_page(
     return html_view.page(
         spec.title,
         body[:cut] + styled + form + result + body[cut:],
-        links=((f"/tools/{spec.name}.md", "Markdown"),),
+        markdown_twin=f"/tools/{spec.name}.md",
     )
 
 
@@ -244,5 +245,8 @@ async def form_response(
         page,
         status,
         media_type="text/html; charset=utf-8",
-        headers={"Content-Security-Policy": html_view.CONTENT_SECURITY_POLICY},
+        headers={
+            "Content-Security-Policy": html_view.CONTENT_SECURITY_POLICY,
+            "Link": markdown_link(f"/tools/{spec.name}.md"),
+        },
     )

@@ -25,7 +25,8 @@ from server.ingest.posts import Post
 
 INDEX_INTRO = (
     "Study notes as Markdown (append .md to any post URL), tools as a JSON API "
-    "(POST /api/tools/NAME) and over MCP (/mcp). Agents: start at /llms.txt."
+    "(POST /api/tools/NAME) and over MCP (/mcp; how to connect: /connect). Agents: start at "
+    "/llms.txt."
 )
 
 CONTENT_SECURITY_POLICY = (
@@ -251,17 +252,34 @@ img{max-width:100%}
 """
 
 
-def page(title: str, body: str, *, lang: str = "en", links: Iterable[tuple[str, str]] = ()) -> str:
-    """A complete HTML document; ``title`` is escaped, ``body`` must already be safe HTML."""
+def page(
+    title: str,
+    body: str,
+    *,
+    lang: str = "en",
+    links: Iterable[tuple[str, str]] = (),
+    markdown_twin: str | None = None,
+) -> str:
+    """A complete HTML document; ``title`` is escaped, ``body`` must already be safe HTML.
+    ``markdown_twin``: the URL of the same page as Markdown (a ``<link rel="alternate">`` in the
+    head, and a "Markdown" link in the navigation)."""
+    if markdown_twin:
+        links = (*links, (markdown_twin, "Markdown"))
     nav = " ".join(
         f'<a href="{html.escape(href)}">{html.escape(label)}</a>'
         for href, label in (("/", "Index"), ("/llms.txt", "llms.txt"), *links)
+    )
+    twin = (
+        f'<link rel="alternate" type="text/markdown" href="{html.escape(markdown_twin)}">\n'
+        if markdown_twin
+        else ""
     )
     return (
         f'<!doctype html>\n<html lang="{html.escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n"
         '<link rel="alternate" type="text/plain" href="/llms.txt" title="llms.txt">\n'
+        f"{twin}"
         f"<style>{_STYLE}</style>\n</head>\n<body>\n<nav>{nav}</nav>\n<main>\n{body}</main>\n"
         "</body>\n</html>\n"
     )
@@ -289,7 +307,7 @@ def post_page(
         post.title,
         f'<p class="meta">{" · ".join(meta)}</p>\n{body}{footer}',
         lang=post.language or "en",
-        links=((md_link, "Markdown"),),
+        markdown_twin=md_link,
     )
 
 
@@ -328,8 +346,7 @@ def index_page(
 def markdown_page(title: str, markdown: str, *, md_href: str | None = None) -> str:
     """Any Markdown document (a tool doc, the API doc) as a page."""
     body, _ = render_markdown(markdown)
-    links = ((md_href, "Markdown"),) if md_href else ()
-    return page(title, body, links=links)
+    return page(title, body, markdown_twin=md_href)
 
 
 def not_found_page(path: str, nearest: Sequence[tuple[str, str]]) -> str:

@@ -84,7 +84,7 @@ def test_reference_parser_reads_every_part() -> None:
         "/llms-full.txt",
         "/api/tools",
         "/openapi.json",
-        "/mcp",
+        "/connect.md",  # not /mcp, which answers GET with 405 (issue 20)
         "https://blog.example.org/feed",
     }
     tokens = sum(p.tokens for p in POSTS)
