@@ -39,11 +39,11 @@ def robots_txt(base_url: str) -> str:
         "# notes-kb: notes as Markdown and HTML, tools over MCP and HTTP.",
         "# Agents: start at /llms.txt; MCP clients: /connect.md.",
         "User-agent: *",
-        "Allow: /",
         "Disallow: /api/search",
         "Disallow: /api/changes",
         "Disallow: /hooks/",
         "Disallow: /mcp",
+        "Allow: /",  # last: first-match parsers (Python's robotparser) read the others first
     ]
     if base:
         lines += ["", f"Sitemap: {base}/sitemap.xml"]
