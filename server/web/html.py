@@ -114,6 +114,68 @@ _DROP_CONTENT = frozenset(("script", "style", "iframe", "object", "embed", "temp
 _VOID = frozenset(("mspace", "none", "mprescripts"))
 
 
+def _alphanumerics(
+    upper: int | None,
+    lower: int | None,
+    digits: int | None = None,
+    greek: int | None = None,
+    holes: dict[str, int] | None = None,
+) -> dict[int, str]:
+    """A ``str.translate`` table to one style of the Mathematical Alphanumeric Symbols block:
+    ``upper``/``lower``/``digits`` are the code points of A, a and 0; ``greek`` that of the
+    style's capital Alpha (capitals, ∇, then the lower case, ∂ and the variant forms follow);
+    ``holes``: letters Unicode encodes elsewhere (e.g. italic h is ℎ)."""
+    table: dict[int, str] = {}
+    for first, start, count in (
+        (ord("A"), upper, 26),
+        (ord("a"), lower, 26),
+        (ord("0"), digits, 10),
+    ):
+        if start is not None:
+            table.update({first + i: chr(start + i) for i in range(count)})
+    if greek is not None:
+        table.update({0x391 + i: chr(greek + i) for i in range(25) if i != 0x11})  # Α..Ω
+        table[0x3F4] = chr(greek + 0x11)  # ϴ
+        table[0x2207] = chr(greek + 25)  # ∇
+        table.update({0x3B1 + i: chr(greek + 26 + i) for i in range(25)})  # α..ω
+        for i, cp in enumerate((0x2202, 0x3F5, 0x3D1, 0x3F0, 0x3D5, 0x3F1, 0x3D6)):
+            table[cp] = chr(greek + 51 + i)  # ∂ ϵ ϑ ϰ ϕ ϱ ϖ
+    table.update({ord(k): chr(v) for k, v in (holes or {}).items()})
+    return table
+
+
+_MATH_VARIANTS: dict[str, dict[int, str]] = {
+    "bold": _alphanumerics(0x1D400, 0x1D41A, 0x1D7CE, 0x1D6A8),
+    "italic": _alphanumerics(0x1D434, 0x1D44E, None, 0x1D6E2, {"h": 0x210E}),
+    "bold-italic": _alphanumerics(0x1D468, 0x1D482, 0x1D7CE, 0x1D71C),
+    "script": _alphanumerics(
+        0x1D49C,
+        0x1D4B6,
+        None,
+        None,
+        {
+            "B": 0x212C,
+            "E": 0x2130,
+            "F": 0x2131,
+            "H": 0x210B,
+            "I": 0x2110,
+            "L": 0x2112,
+            "M": 0x2133,
+            "R": 0x211B,
+            "e": 0x212F,
+            "g": 0x210A,
+            "o": 0x2134,
+        },
+    ),
+    "bold-script": _alphanumerics(0x1D4D0, 0x1D4EA),
+}
+"""``mathvariant`` values that Chromium ignores (MathML Core keeps only ``normal``), as the
+Unicode letters that show them in any browser: ``\\boldsymbol{x}`` is ``𝒙``, not an ``x`` with
+an attribute the browser drops (bold digits stand in for bold-italic ones, which Unicode lacks).
+"""
+_VARIANT_TOKENS = frozenset(("mi", "mn"))
+
+
 class _MathSanitizer(HTMLParser):
     """Re-emit MathML keeping only allow-listed elements/attributes; escape all text."""
 
@@ -121,6 +183,7 @@ class _MathSanitizer(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.out: list[str] = []
         self.skip = 0
+        self.variant: dict[int, str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _DROP_CONTENT:
@@ -132,6 +195,9 @@ class _MathSanitizer(HTMLParser):
         if tag == "math":
             parts.append(f'xmlns="{_MATHML_NS}"')
         for key, value in attrs:
+            if key == "mathvariant" and tag in _VARIANT_TOKENS and value in _MATH_VARIANTS:
+                self.variant = _MATH_VARIANTS[value]  # the letters say it (see _MATH_VARIANTS)
+                continue
             if key in _MATHML_ATTRS and value is not None:
                 parts.append(f'{key}="{html.escape(value, quote=True)}"')
         self.out.append(f"<{' '.join(parts)}>")
@@ -149,9 +215,13 @@ class _MathSanitizer(HTMLParser):
             return
         if not self.skip and tag in _MATHML_TAGS and tag not in _VOID:
             self.out.append(f"</{tag}>")
+        if tag in _VARIANT_TOKENS:
+            self.variant = None
 
     def handle_data(self, data: str) -> None:
         if not self.skip:
+            if self.variant is not None:
+                data = data.translate(self.variant)
             self.out.append(html.escape(data, quote=False))
 
 

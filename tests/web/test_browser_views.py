@@ -81,3 +81,81 @@ def test_an_error_answer_jumps_to_the_error(server: Server, tmp_path: Path) -> N
     assert state["hash"] == "#result" and state["anchor"], state
     assert state["scrolled"] > 0, state
     assert state["top"] >= 0 and state["bottom"] <= state["height"], state
+
+
+def test_math_variants_are_the_unicode_letters() -> None:
+    """Each mapped letter is the one the Unicode database names for that style (an
+    independent reference for the tables): e.g. MATHEMATICAL BOLD ITALIC SMALL X."""
+    import unicodedata
+
+    from server.web.html import _MATH_VARIANTS
+
+    words = {
+        "bold": ("BOLD",),
+        "italic": ("ITALIC",),
+        "bold-italic": ("BOLD ITALIC", "BOLD DIGIT"),
+        "script": ("SCRIPT",),
+        "bold-script": ("BOLD SCRIPT",),
+    }
+    for variant, table in _MATH_VARIANTS.items():
+        assert len(table) >= 52, variant
+        for source, target in table.items():
+            plain = unicodedata.name(chr(source))
+            name = unicodedata.name(target)
+            if name == "PLANCK CONSTANT":  # italic h, encoded before the block
+                continue
+            assert any(w in name for w in words[variant]), (variant, plain, name)
+            # the same letter: "… SMALL X" for "LATIN SMALL LETTER X", "… PSI" for PSI
+            tail = plain.split()[-1]
+            assert name.split()[-1] == tail or "SYMBOL" in plain or "PARTIAL" in name, (
+                variant,
+                plain,
+                name,
+            )
+
+
+def _ink(png: bytes) -> float:
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        grey = image.convert("L")
+        histogram = grey.histogram()
+        dark = sum((255 - value) * n for value, n in enumerate(histogram))
+        return dark / (grey.width * grey.height * 255)
+
+
+@pytest.mark.slow
+def test_bold_math_is_bold_in_chromium(server: Server, tmp_path: Path) -> None:
+    """Defect 4: ``\\boldsymbol{x}`` in the VAE note is drawn bold. Chromium ignored the MathML
+    ``mathvariant="bold-italic"``, so vectors looked like scalars: the bold letter must carry
+    clearly more ink than the same letter plain, side by side in the same formula."""
+    with chromium_page(chromium(), tmp_path / "profile") as page:
+        page.goto(f"{server.url}/posts/ai/discreteVAE")
+        found = evaluate(
+            page,
+            r"""(() => {
+                const code = mi => mi.textContent.codePointAt(0);
+                const bold = [...document.querySelectorAll('mi')].filter(mi =>
+                    (code(mi) >= 0x1D468 && code(mi) <= 0x1D49B)  // bold italic Latin
+                    || (code(mi) >= 0x1D71C && code(mi) <= 0x1D755));  // and Greek
+                const probe = bold.find(mi => mi.textContent === '\u{1D499}');  // x
+                if (!probe) return 0;
+                const math = probe.closest('math');
+                math.style.fontSize = '96px';
+                probe.id = 'bold-probe';
+                const plain = document.createElementNS(probe.namespaceURI, 'mi');
+                plain.textContent = 'x';
+                plain.id = 'plain-probe';
+                probe.after(plain);
+                return bold.length;
+            })()""",
+        )
+        assert found == 25, found  # every \boldsymbol of the note
+        bold = page.screenshot("#bold-probe")
+        plain = page.screenshot("#plain-probe")
+    (tmp_path / "bold.png").write_bytes(bold)
+    (tmp_path / "plain.png").write_bytes(plain)
+    assert bold != plain
+    assert _ink(bold) > 1.2 * _ink(plain), (_ink(bold), _ink(plain))
