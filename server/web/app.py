@@ -10,6 +10,8 @@ Routes (all stateless, so any number of workers can serve them):
 - ``GET /api/tools``, ``GET /api/tools/<name>``, ``POST /api/tools/<name>``,
   ``GET /api/search?q=&section=&limit=``, ``GET /openapi.json``, ``GET /healthz``.
 - ``/mcp``: the MCP server (streamable HTTP, stateless JSON by default).
+- ``GET /robots.txt``, ``GET /sitemap.xml``, ``GET /connect.md`` (and ``/connect``): how crawlers
+  and MCP clients find the service (``server.web.discovery``).
 
 Every response carries ``Link: </llms.txt>; rel="llms-txt"``; content has an ETag and answers
 ``If-None-Match`` with 304; bodies are gzipped for clients that accept it. Every error has the
