@@ -15,6 +15,7 @@ import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from types import MappingProxyType
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -119,8 +120,8 @@ def _alphanumerics(
     lower: int | None,
     digits: int | None = None,
     greek: int | None = None,
-    holes: dict[str, int] | None = None,
-) -> dict[int, str]:
+    holes: Mapping[str, int] | None = None,
+) -> Mapping[int, str]:
     """A ``str.translate`` table to one style of the Mathematical Alphanumeric Symbols block:
     ``upper``/``lower``/``digits`` are the code points of A, a and 0; ``greek`` that of the
     style's capital Alpha (capitals, ∇, then the lower case, ∂ and the variant forms follow);
@@ -141,34 +142,36 @@ def _alphanumerics(
         for i, cp in enumerate((0x2202, 0x3F5, 0x3D1, 0x3F0, 0x3D5, 0x3F1, 0x3D6)):
             table[cp] = chr(greek + 51 + i)  # ∂ ϵ ϑ ϰ ϕ ϱ ϖ
     table.update({ord(k): chr(v) for k, v in (holes or {}).items()})
-    return table
+    return MappingProxyType(table)
 
 
-_MATH_VARIANTS: dict[str, dict[int, str]] = {
-    "bold": _alphanumerics(0x1D400, 0x1D41A, 0x1D7CE, 0x1D6A8),
-    "italic": _alphanumerics(0x1D434, 0x1D44E, None, 0x1D6E2, {"h": 0x210E}),
-    "bold-italic": _alphanumerics(0x1D468, 0x1D482, 0x1D7CE, 0x1D71C),
-    "script": _alphanumerics(
-        0x1D49C,
-        0x1D4B6,
-        None,
-        None,
-        {
-            "B": 0x212C,
-            "E": 0x2130,
-            "F": 0x2131,
-            "H": 0x210B,
-            "I": 0x2110,
-            "L": 0x2112,
-            "M": 0x2133,
-            "R": 0x211B,
-            "e": 0x212F,
-            "g": 0x210A,
-            "o": 0x2134,
-        },
-    ),
-    "bold-script": _alphanumerics(0x1D4D0, 0x1D4EA),
-}
+_MATH_VARIANTS: Mapping[str, Mapping[int, str]] = MappingProxyType(
+    {
+        "bold": _alphanumerics(0x1D400, 0x1D41A, 0x1D7CE, 0x1D6A8),
+        "italic": _alphanumerics(0x1D434, 0x1D44E, None, 0x1D6E2, {"h": 0x210E}),
+        "bold-italic": _alphanumerics(0x1D468, 0x1D482, 0x1D7CE, 0x1D71C),
+        "script": _alphanumerics(
+            0x1D49C,
+            0x1D4B6,
+            None,
+            None,
+            {
+                "B": 0x212C,
+                "E": 0x2130,
+                "F": 0x2131,
+                "H": 0x210B,
+                "I": 0x2110,
+                "L": 0x2112,
+                "M": 0x2133,
+                "R": 0x211B,
+                "e": 0x212F,
+                "g": 0x210A,
+                "o": 0x2134,
+            },
+        ),
+        "bold-script": _alphanumerics(0x1D4D0, 0x1D4EA),
+    }
+)
 """``mathvariant`` values that Chromium ignores (MathML Core keeps only ``normal``), as the
 Unicode letters that show them in any browser: ``\\boldsymbol{x}`` is ``𝒙``, not an ``x`` with
 an attribute the browser drops (bold digits stand in for bold-italic ones, which Unicode lacks).
@@ -183,7 +186,7 @@ class _MathSanitizer(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.out: list[str] = []
         self.skip = 0
-        self.variant: dict[int, str] | None = None
+        self.variant: Mapping[int, str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _DROP_CONTENT:
@@ -195,8 +198,9 @@ class _MathSanitizer(HTMLParser):
         if tag == "math":
             parts.append(f'xmlns="{_MATHML_NS}"')
         for key, value in attrs:
-            if key == "mathvariant" and tag in _VARIANT_TOKENS and value in _MATH_VARIANTS:
-                self.variant = _MATH_VARIANTS[value]  # the letters say it (see _MATH_VARIANTS)
+            variant = _MATH_VARIANTS.get(value or "") if key == "mathvariant" else None
+            if variant is not None and tag in _VARIANT_TOKENS:
+                self.variant = variant  # the letters say it (see _MATH_VARIANTS)
                 continue
             if key in _MATHML_ATTRS and value is not None:
                 parts.append(f'{key}="{html.escape(value, quote=True)}"')

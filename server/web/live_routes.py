@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server.ingest.history import Revision
 from server.kb.changes import DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE, changes_page, post_revisions
 from server.live.webhook import MAX_BODY_BYTES, SIGNATURE_HEADER, signature_problem
-from server.web.content import MARKDOWN, PLAIN
+from server.web.content import MARKDOWN, PLAIN, markdown_headers
 from server.web.errors import ApiError
 from server.web.service import Service, check_name
 
@@ -203,7 +203,8 @@ def markdown_revision(
         section = check_name(request.path_params["section"], "section")
         slug = check_name(request.path_params["slug"], "slug")
         text = _revision_text(service, section, slug, rev, "rev")
-        return Response(text, media_type=MARKDOWN, headers={"Cache-Control": "max-age=31536000"})
+        headers = {"Cache-Control": "max-age=31536000", **markdown_headers(text)}
+        return Response(text, media_type=MARKDOWN, headers=headers)
 
     return endpoint
 
