@@ -326,3 +326,31 @@ def test_charset_on_a_host_that_reads_headers_files(
             assert title not in garbled and note.title not in garbled, path
     htaccess = (out / ".htaccess").read_text("utf-8")
     assert "AddCharset utf-8 .md .txt" in htaccess
+
+
+@pytest.mark.slow
+def test_connect_page_stdio_configuration_starts_the_server(server: Server, tmp_path: Path) -> None:
+    """The stdio configuration (Claude Desktop's), with the placeholder root replaced by this
+    checkout, starts ``notes-kb mcp`` from another directory; the SDK lists its tools."""
+    import os
+    import shutil
+
+    import anyio
+    from mcp import Client, StdioServerParameters
+
+    text = httpx.get(f"{server.url}/connect.md", timeout=60).text
+    desktop = json.loads(next(code for lang, code in CODE_BLOCK.findall(text) if lang == "json"))
+    config = desktop["mcpServers"]["notes-kb"]
+    command = shutil.which(config["command"])
+    if command is None:
+        pytest.fail(f"{config['command']} is not on PATH (pip install -e . installs it)")
+    args = [str(REPO) if a == "/path/to/notes-kb" else a for a in config["args"]]
+    assert args != config["args"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    params = StdioServerParameters(command=command, args=args, cwd=tmp_path, env=env)
+
+    async def tools() -> set[str]:
+        async with Client(params) as client:
+            return {t.name for t in (await client.list_tools()).tools}
+
+    assert {"search_notes", "get_note", "ucb_step"} <= anyio.run(tools)
