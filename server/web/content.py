@@ -87,16 +87,23 @@ class Cached:
     __slots__ = ("body", "etag", "headers", "headers_vary", "media_type")
 
     def __init__(
-        self, body: bytes | str, media_type: str, *, markdown_twin: str | None = None
+        self,
+        body: bytes | str,
+        media_type: str,
+        *,
+        markdown_twin: str | None = None,
+        is_markdown: bool = False,
     ) -> None:
-        """``markdown_twin``: the URL of the same page as Markdown (an HTML page's ``Link``)."""
+        """``markdown_twin``: the URL of the same page as Markdown (an HTML page's ``Link``);
+        ``is_markdown``: Markdown served under another type (``llms.txt`` is ``text/plain``),
+        which gets the token count too."""
         self.body = body.encode("utf-8") if isinstance(body, str) else body
         self.media_type = media_type
         self.etag = etag_of(self.body)
         headers = {"etag": self.etag, "cache-control": "no-cache"}
         if media_type.startswith("text/html"):
             headers["content-security-policy"] = html_view.CONTENT_SECURITY_POLICY
-        if media_type.startswith("text/markdown"):
+        if is_markdown or media_type.startswith("text/markdown"):
             headers.update(markdown_headers(self.body))
         if markdown_twin:
             headers["link"] = markdown_link(markdown_twin)

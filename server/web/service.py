@@ -137,7 +137,7 @@ class Service:
             )
         else:
             text = render_llms_full(posts, base_url, site=self.site())
-        item = self._llms[key] = Cached(text, PLAIN)
+        item = self._llms[key] = Cached(text, PLAIN, is_markdown=True)  # llmstxt.org Markdown
         while len(self._llms) > BASE_URL_CACHE:
             self._llms.popitem(last=False)
         return item

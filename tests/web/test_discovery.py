@@ -131,6 +131,10 @@ def test_every_markdown_response_has_its_token_count(server: Server, kb: Knowled
         note = client.get(f"/posts/{post.section}/{post.slug}.md")
         assert f"\ntokens: {post.tokens}\n" in note.text
         assert post.tokens < int(note.headers["x-markdown-tokens"]) < post.tokens + 400
+        for index in ("/llms.txt", "/llms-full.txt"):  # Markdown, served as text/plain
+            resp = client.get(index)
+            assert resp.headers["content-type"] == "text/plain; charset=utf-8"
+            assert resp.headers["x-markdown-tokens"] == str(estimate_tokens(resp.text))
         missing = client.get("/posts/nowhere/nothing", headers={"Accept": "text/markdown"})
         assert missing.status_code == 404
         check_markdown(missing)
