@@ -281,12 +281,39 @@ def configure_export(parser: argparse.ArgumentParser) -> None:
         "--base-url",
         default=None,
         metavar="URL",
-        help="prefix for links in llms.txt (default: site-relative links)",
+        help="where the copy will be served, e.g. https://notes.example.org: llms.txt, "
+        "sitemap.xml and robots.txt link absolute URLs under it (default: $NOTES_KB_BASE_URL, "
+        "else https://DOMAIN from a CNAME file in DIR; one of them or --relative-links is "
+        "required)",
+    )
+    parser.add_argument(
+        "--relative-links",
+        action="store_true",
+        help="site-relative links in llms.txt and no sitemap.xml, for a copy whose address is "
+        "not known yet (readers such as llms_txt2ctx cannot follow such links)",
     )
 
 
 def run_export(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    from server.web.export import infer_base_url
+
+    out = Path(args.out)
+    base = "" if args.relative_links else infer_base_url(settings, out, args.base_url)
+    if base is None:
+        print(
+            "notes-kb export: expected the URL the copy will be served from (--base-url URL, "
+            "NOTES_KB_BASE_URL, or a CNAME file in DIR), got none; llms.txt and sitemap.xml "
+            "need absolute links for readers such as llms_txt2ctx (or pass --relative-links "
+            "for site-relative links)",
+            file=sys.stderr,
+        )
+        return 2
+    if base and not base.startswith(("http://", "https://")):
+        print(
+            f"notes-kb export: --base-url: expected an http(s) URL, got {base!r}", file=sys.stderr
+        )
+        return 2
     if not _ensure_built(settings):
         return 1
     from server.kb.notes import KnowledgeBase
@@ -294,6 +321,10 @@ def run_export(args: argparse.Namespace) -> int:
     from server.web.export import export
 
     kb = KnowledgeBase.load(settings)
-    report = export(settings, Path(args.out), kb=kb, toolset=Toolset.for_kb(kb, settings))
+    toolset = Toolset.for_kb(kb, settings)
+    try:
+        report = export(settings, out, kb=kb, toolset=toolset, base_url=base)
+    finally:
+        toolset.close()
     print(report.format())
     return 0

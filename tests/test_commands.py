@@ -181,8 +181,16 @@ def test_serve_with_workers_and_base_url(tmp_path: Path) -> None:
 
 
 def test_export_command(tmp_path: Path) -> None:
-    result = notes_kb("export", str(tmp_path / "site"))
+    # without a base URL (nor NOTES_KB_BASE_URL, nor a CNAME) the command says what it needs
+    refused = notes_kb("export", str(tmp_path / "site"), env={"NOTES_KB_BASE_URL": ""})
+    assert refused.returncode == 2 and "--base-url" in refused.stderr, refused.stderr
+    assert not (tmp_path / "site" / "llms.txt").exists()
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "CNAME").write_text("notes.example.org\n")
+    result = notes_kb("export", str(tmp_path / "site"), env={"NOTES_KB_BASE_URL": ""})
     assert result.returncode == 0, result.stderr
+    llms = (tmp_path / "site" / "llms.txt").read_text("utf-8")
+    assert "(https://notes.example.org/posts/" in llms
     assert "exported to" in result.stdout
     assert (tmp_path / "site" / "llms.txt").is_file()
     assert (tmp_path / "site" / "index.html").is_file()

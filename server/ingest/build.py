@@ -264,16 +264,62 @@ def _plain_inline(children: Sequence[Any]) -> tuple[str, bool]:
     return "".join(out), loose
 
 
-def _strip_math(text: str) -> str:
-    text = _DISPLAY_MATH.sub(" ", text)
+_DROPPED = "\x00"
+_KEPT_OPEN, _KEPT_CLOSE = "\x01", "\x02"
+_SENTENCE_END = re.compile(r"(?<=[。！？])|(?<=[.!?])(?= )")
+_CJK_TEXT = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_SENTENCE_MIN = 20
+"""Fewest characters of a summary that is taken at once (a shorter one is only a fallback)."""
+
+
+def _mark_math(text: str) -> str:
+    """Formulas marked: display math and long inline math are dropped (a marker stays where
+    they were), short inline math such as ``p = 0.6`` is kept as text between markers."""
+    text = _DISPLAY_MATH.sub(f" {_DROPPED} ", text)
 
     def inline(match: re.Match[str]) -> str:
         tex = match.group(1).strip()
-        return tex if len(tex) <= 12 and not re.search(r"[\\{}^]", tex) else ""
+        if len(tex) <= 12 and not re.search(r"[\\{}^]", tex):
+            return f"{_KEPT_OPEN}{tex}{_KEPT_CLOSE}"
+        return _DROPPED
 
-    text = _INLINE_MATH.sub(inline, text)
+    return _INLINE_MATH.sub(inline, text)
+
+
+def _clean(text: str) -> str:
+    text = text.replace(_KEPT_OPEN, "").replace(_KEPT_CLOSE, "").replace(_DROPPED, "")
     text = re.sub(r"[（(]\s*[)）]", "", text)
     return " ".join(text.split())
+
+
+def _sentences(raw: str, in_list: bool = False) -> list[tuple[str, str, bool, bool]]:
+    """A paragraph's sentences: ``(text, marked source, stands alone, has no formula)``. A
+    sentence does not stand alone when a formula was dropped from it ("… with  ."), when it
+    ends in a colon (it introduces what follows: a formula, a list, code), or when the
+    sentence (in a Latin script) starts in lower case: it goes on with a sentence begun
+    before a formula, or it was cut after an abbreviation."""
+    result = []
+    for piece in _SENTENCE_END.split(_mark_math(raw)):
+        text = _clean(piece)
+        if not text:
+            continue
+        alone = _DROPPED not in piece and not text.endswith((":", "："))
+        lower = text[0].isascii() and text[0].islower() and not _CJK_TEXT.search(text)
+        if lower and not in_list:  # (list items are often phrases)
+            alone = False  # "is the potential …" after a formula, "e.g. the …" after "e.g."
+        no_math = _KEPT_OPEN not in piece and _DROPPED not in piece
+        result.append((text, piece, alone, no_math))
+    return result
+
+
+def _lead(sentences: Sequence[tuple[str, str, bool, bool]]) -> str:
+    """The leading sentences that stand alone and have no formula at all."""
+    taken = []
+    for _, piece, alone, no_math in sentences:
+        if not alone or not no_math:
+            break
+        taken.append(piece)
+    return _clean("".join(taken))
 
 
 def summarize(markdown: str) -> str:
@@ -308,10 +354,15 @@ def _block_parser() -> MarkdownIt:
 
 
 def _summarize(markdown: str) -> tuple[bool, str]:
-    """(whether a preferred paragraph was found, the summary or the fallback)."""
+    """(whether a preferred paragraph was found, the summary or the best fallback).
+
+    Preferred: the leading sentences of a prose paragraph (not in a list) that stand alone and
+    hold no formula, at least ``_SENTENCE_MIN`` characters. Fallbacks, best first: the same
+    from a list item; any sentence that stands alone (short formulas kept); any such sentence
+    of at least 8 characters. Never a fragment ending in a colon or with a formula cut out."""
     env: dict[str, Any] = {}
     tokens = _block_parser().parse(markdown, env)
-    fallback = ""
+    fallbacks: list[str] = ["", "", ""]
     lists = 0
     for prev, tok in itertools.pairwise(tokens):
         if tok.type in ("bullet_list_open", "ordered_list_open"):
@@ -320,18 +371,22 @@ def _summarize(markdown: str) -> tuple[bool, str]:
             lists -= 1
         if tok.type != "inline" or prev.type != "paragraph_open":
             continue
-        if lists and fallback:
-            continue
         inline = _markdown_parser().parseInline(tok.content, env)
         raw, loose = _plain_inline(inline[0].children or [])
         if not loose:
             continue
-        text = _strip_math(raw)
-        if "$" not in raw and len(text) >= 20 and not lists:
-            return True, one_line(text)
-        if not fallback and len(text) >= 8:
-            fallback = one_line(text)
-    return False, fallback
+        sentences = _sentences(raw, in_list=lists > 0)
+        lead = _lead(sentences)
+        if len(lead) >= _SENTENCE_MIN:
+            if not lists:
+                return True, one_line(lead)
+            fallbacks[0] = fallbacks[0] or one_line(lead)
+        for text, _, alone, _ in sentences:
+            if alone and len(text) >= _SENTENCE_MIN:
+                fallbacks[1] = fallbacks[1] or one_line(text)
+            elif alone and len(text) >= 8:
+                fallbacks[2] = fallbacks[2] or one_line(text)
+    return False, next((text for text in fallbacks if text), "")
 
 
 def _escape_title(title: str) -> str:

@@ -19,6 +19,13 @@ from server.config import DEFAULT_LIMITS, SECTION_NAMES, section_title
 from server.ingest.clean import cut
 from server.ingest.posts import Post
 
+CONNECT_TITLE = "Connect an MCP client"
+CONNECT_DESCRIPTION = (
+    "the MCP endpoint, the stdio command and ready configurations for Claude Desktop, Claude "
+    "Code, Cursor, VS Code and the Python and TypeScript SDKs"
+)
+"""The ``## Optional`` line of the connect page (``/connect.md``, ``server.web.discovery``)."""
+
 
 @dataclass(frozen=True)
 class Site:
@@ -169,7 +176,8 @@ def render_llms_txt(
     site's and each link's) are cut to ``max_title_chars`` with an ellipsis.
 
     ``static`` is for a static export served without the live service: only files the export
-    holds are linked (the tool catalogue as ``/api/tools.json``; no MCP endpoint).
+    holds are linked (the tool catalogue as ``/api/tools.json``). Neither links the MCP
+    endpoint itself (GET answers 405) but the connect page, ``/connect.md``.
     """
     site = site or Site()
     base = base_url.rstrip("/")
@@ -186,7 +194,8 @@ def render_llms_txt(
         "first."
         + (
             " Each tool link is the tool's documentation with runnable curl examples; the same "
-            "tools answer over MCP at /mcp and as JSON at POST /api/tools/NAME."
+            "tools answer over MCP (see the connect page under Optional) and as JSON at "
+            "POST /api/tools/NAME."
             if tools
             else ""
         )
@@ -215,12 +224,8 @@ def render_llms_txt(
     catalogue = f"{base}/api/tools.json" if static else f"{base}/api/tools"
     lines.append(_line("Tool catalogue", catalogue, "every tool with its input and output schema"))
     lines.append(_line("OpenAPI", f"{base}/openapi.json", "the JSON API as an OpenAPI document"))
-    if not static:
-        lines.append(
-            _line(
-                "MCP endpoint", f"{base}/mcp", "streamable HTTP MCP server: the tools and the notes"
-            )
-        )
+    # the MCP endpoint itself answers GET with 405: link the page that says how to connect
+    lines.append(_line(CONNECT_TITLE, f"{base}/connect.md", CONNECT_DESCRIPTION))
     if site.feed_url:
         lines.append(
             _line("Source feed", site.feed_url, "the blog's feed these notes are built from")

@@ -11,6 +11,8 @@ Routes (all stateless, so any number of workers can serve them):
   ``GET /api/search?q=&section=&limit=``, ``GET /api/context?q=&max_tokens=&section=``,
   ``GET /openapi.json``, ``GET /healthz``.
 - ``/mcp``: the MCP server (streamable HTTP, stateless JSON by default).
+- ``GET /robots.txt``, ``GET /sitemap.xml``, ``GET /connect.md`` (and ``/connect``): how crawlers
+  and MCP clients find the service (``server.web.discovery``).
 
 Every response carries ``Link: </llms.txt>; rel="llms-txt"``; content has an ETag and answers
 ``If-None-Match`` with 304; bodies are gzipped for clients that accept it. Every error has the
@@ -34,7 +36,7 @@ from starlette.routing import BaseRoute, Route
 
 from server.config import Settings, settings_for
 from server.toolset.dispatch import Toolset, ToolTimeoutError
-from server.web import api, pages
+from server.web import api, discovery, pages
 from server.web.content import ServiceMiddleware
 from server.web.errors import (
     ApiError,
@@ -68,6 +70,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/search", api.search, methods=["GET"]),
         Route("/api/context", api.context, methods=["GET"]),
         Route("/openapi.json", api.openapi, methods=["GET"]),
+        *discovery.routes(),
     ]
 
 

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.ingest.posts import estimate_tokens
 from server.web import html as html_view
 from server.web.charts import q_values
 
@@ -53,6 +54,22 @@ class ServiceMiddleware:
 _EXTRA_HEADERS = ((b"link", LINK_HEADER.encode()), (b"x-content-type-options", b"nosniff"))
 
 
+TOKENS_HEADER = "x-markdown-tokens"
+"""The approximate token count of a Markdown response (the convention agents' fetchers read)."""
+
+
+def markdown_headers(body: bytes | str) -> dict[str, str]:
+    """Headers of a Markdown response: its approximate token count, by the counter of the front
+    matter's ``tokens`` (``server.ingest.posts.estimate_tokens``) over the whole response."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    return {TOKENS_HEADER: str(estimate_tokens(text))}
+
+
+def markdown_link(href: str) -> str:
+    """The ``Link`` header value naming an HTML page's Markdown twin."""
+    return f'<{href}>; rel="alternate"; type="text/markdown"'
+
+
 def etag_of(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
@@ -71,13 +88,27 @@ class Cached:
 
     __slots__ = ("_raw", "body", "etag", "headers", "headers_vary", "media_type")
 
-    def __init__(self, body: bytes | str, media_type: str) -> None:
+    def __init__(
+        self,
+        body: bytes | str,
+        media_type: str,
+        *,
+        markdown_twin: str | None = None,
+        is_markdown: bool = False,
+    ) -> None:
+        """``markdown_twin``: the URL of the same page as Markdown (an HTML page's ``Link``);
+        ``is_markdown``: Markdown served under another type (``llms.txt`` is ``text/plain``),
+        which gets the token count too."""
         self.body = body.encode("utf-8") if isinstance(body, str) else body
         self.media_type = media_type
         self.etag = etag_of(self.body)
         headers = {"etag": self.etag, "cache-control": "no-cache"}
         if media_type.startswith("text/html"):
             headers["content-security-policy"] = html_view.CONTENT_SECURITY_POLICY
+        if is_markdown or media_type.startswith("text/markdown"):
+            headers.update(markdown_headers(self.body))
+        if markdown_twin:
+            headers["link"] = markdown_link(markdown_twin)
         self.headers: Mapping[str, str] = MappingProxyType(headers)
         self.headers_vary: Mapping[str, str] = MappingProxyType({**headers, "vary": "Accept"})
         self._raw: dict[tuple[int, bool], tuple[tuple[bytes, bytes], ...]] = {}

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from server.ingest.names import bounded
 from server.toolset.dispatch import ToolTimeoutError
 from server.web import html as html_view
-from server.web.content import HTML, MARKDOWN, prefers_markdown
+from server.web.content import HTML, MARKDOWN, markdown_headers, prefers_markdown
 from tools.errors import StoreUnavailableError, ToolInputError, ToolLimitError
 
 if TYPE_CHECKING:
@@ -67,7 +67,8 @@ def _not_found(request: Request, message: str, field: str | None) -> Response:
                     label = title.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
                     lines.append(f"- [{label}]({href}.md)\n")
             lines.append("\nEvery page is listed in [/llms.txt](/llms.txt).\n")
-            return Response("".join(lines), 404, media_type=MARKDOWN)
+            text = "".join(lines)
+            return Response(text, 404, media_type=MARKDOWN, headers=markdown_headers(text))
         accept = request.headers.get("accept", "")
         if "text/html" in accept:
             page = html_view.not_found_page(path, service.nearest(path))

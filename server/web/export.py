@@ -3,9 +3,15 @@
 Layout (the same URLs as the live service, so links keep working)::
 
     DIR/index.html                         posts and tools, for people
-    DIR/llms.txt, DIR/llms-full.txt        links use --base-url: absolute URLs of the live
-                                           service; without it, site-relative links to the
-                                           files of the export only
+    DIR/llms.txt, DIR/llms-full.txt        links to the files of the export, absolute with
+                                           the base URL (where the copy will be served:
+                                           --base-url, NOTES_KB_BASE_URL or DIR/CNAME), else
+                                           site-relative (``--relative-links``; readers such
+                                           as llms_txt2ctx need absolute links)
+    DIR/robots.txt, DIR/sitemap.xml        for crawlers (a sitemap only with a base URL)
+    DIR/connect.md, DIR/connect/index.html how to connect an MCP client to a running service
+    DIR/_headers, DIR/.htaccess            charset=utf-8 for .md and .txt on Netlify,
+                                           Cloudflare Pages (_headers) and Apache (.htaccess)
     DIR/posts/<section>/<slug>.md          each post exactly as built
     DIR/posts/<section>/<slug>/index.html  each post as HTML with MathML (no script)
     DIR/tools/<name>.md                    each tool's documentation
@@ -43,6 +49,43 @@ class ExportReport:
         return (
             f"exported to {self.out}: {len(self.written)} files written, {self.unchanged} unchanged"
         )
+
+
+HEADERS_FILE = """\
+# Netlify and Cloudflare Pages read this file: without it, .md and .txt go out without a
+# charset and browsers show the notes' non-ASCII text (e.g. Chinese) as mojibake.
+/*.md
+  Content-Type: text/markdown; charset=utf-8
+/*.txt
+  Content-Type: text/plain; charset=utf-8
+"""
+"""``_headers``: the charset of the export's Markdown and text files, for the hosts that read
+``_headers`` (Netlify, Cloudflare Pages)."""
+
+HTACCESS_FILE = """\
+# Apache (AllowOverride FileInfo) reads this file: without it, .md and .txt go out without a
+# charset and browsers show the notes' non-ASCII text (e.g. Chinese) as mojibake.
+AddType text/markdown .md
+AddCharset utf-8 .md .txt .html .json .svg .xml
+"""
+"""``.htaccess``: the same for Apache (mod_mime)."""
+
+
+def infer_base_url(settings: Settings, out: Path, given: str | None) -> str | None:
+    """The base URL of an export: ``given`` (``--base-url``), else ``NOTES_KB_BASE_URL``, else
+    ``https://<domain>`` from a ``CNAME`` file in ``out`` (GitHub Pages' custom domain);
+    ``None`` when none says."""
+    if given:
+        return given.rstrip("/")
+    if settings.base_url:
+        return settings.base_url.rstrip("/")
+    try:
+        cname = (out / "CNAME").read_text("utf-8").split()
+    except OSError:
+        return None
+    if len(cname) == 1 and "/" not in cname[0] and "." in cname[0]:
+        return f"https://{cname[0]}"
+    return None
 
 
 def _inside(root: Path, relative: str) -> Path:
@@ -108,6 +151,7 @@ def export(
     )
     from server.toolset.docs import tool_doc_text
     from server.toolset.openapi import openapi_document
+    from server.web.discovery import connect_markdown, connect_page, robots_txt, sitemap_xml
 
     root = out.resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -124,9 +168,17 @@ def export(
         else:
             report.unchanged += 1
 
-    # without a base URL the copy stands alone: llms.txt links only files it holds
-    llms = render_llms_txt(posts, tool_links(specs), base, site=site, static=not base)
+    # llms.txt links only files the copy holds (with the base URL: absolute links to them)
+    llms = render_llms_txt(posts, tool_links(specs), base, site=site, static=True)
     put("llms.txt", llms)
+    put("robots.txt", robots_txt(base))
+    if base:  # the sitemaps protocol has absolute URLs only
+        put("sitemap.xml", sitemap_xml(base, posts, (s.name for s in specs)))
+    connect = connect_markdown(base, live=False)
+    put("connect.md", connect)
+    put("connect/index.html", connect_page(connect))
+    put("_headers", HEADERS_FILE)
+    put(".htaccess", HTACCESS_FILE)
     put("llms-full.txt", render_llms_full(posts, base, site=site))
     for post in posts:
         source = (posts_dir / post.section / f"{post.slug}.md").resolve()

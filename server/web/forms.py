@@ -26,6 +26,7 @@ from starlette.responses import Response
 from server.toolset.charts import has_chart
 from server.toolset.dispatch import Toolset, ToolTimeoutError
 from server.web import html as html_view
+from server.web.content import markdown_link
 from tools.errors import ToolInputError, ToolLimitError
 from tools.registry import ToolSpec
 
@@ -40,7 +41,8 @@ FORM_STYLE = """
 .try textarea{width:100%;box-sizing:border-box;font:13px/1.4 ui-monospace,monospace}
 .try button{margin-top:1rem;padding:.3rem 1.2rem}
 .field-error,.form-error{color:#b3261e;font-size:.9rem;margin:.2rem 0}
-.result{table-layout:fixed;width:100%}.result th{text-align:left}.result th:first-child{width:11rem}
+.result{table-layout:fixed;width:100%}.result th{text-align:left;overflow-wrap:anywhere}
+.result th:first-child{width:11rem}
 .result td{overflow-wrap:anywhere}
 .result td pre{margin:0;max-height:12rem;overflow:auto;white-space:pre-wrap;word-break:break-all}
 .chart img{width:100%;height:auto}
@@ -84,8 +86,14 @@ def form_html(
         "<p>Each value is JSON (a value that is not JSON is sent as a string); an empty field "
         "takes its default.</p>\n"
     ]
+    # the form posts to "#result": an answer with errors puts that anchor at the first one
+    anchored = False
     if general:
-        parts.append(f'<p class="form-error" role="alert">{html.escape(general)}</p>\n')
+        parts.append(
+            f'<span id="result"></span><p class="form-error" role="alert">{html.escape(general)}'
+            "</p>\n"
+        )
+        anchored = True
     for name, prop in properties.items():
         text = values.get(name, "")
         note = "required" if name in required else "optional"
@@ -94,6 +102,9 @@ def form_html(
         field_id = f"field-{name}"
         error = errors.get(name)
         invalid = ' aria-invalid="true"' if error else ""
+        if error and not anchored:
+            parts.append('<span id="result"></span>')
+            anchored = True
         parts.append(
             f'<label for="{html.escape(field_id)}">{html.escape(name)} <small>{hint}</small>'
             f"</label>\n"
@@ -163,7 +174,7 @@ def tool_page(
     return html_view.page(
         spec.title,
         body[:cut] + styled + form + result + body[cut:],
-        links=((f"/tools/{spec.name}.md", "Markdown"),),
+        markdown_twin=f"/tools/{spec.name}.md",
     )
 
 
@@ -244,5 +255,8 @@ async def form_response(
         page,
         status,
         media_type="text/html; charset=utf-8",
-        headers={"Content-Security-Policy": html_view.CONTENT_SECURITY_POLICY},
+        headers={
+            "Content-Security-Policy": html_view.CONTENT_SECURITY_POLICY,
+            "Link": markdown_link(f"/tools/{spec.name}.md"),
+        },
     )

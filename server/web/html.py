@@ -15,6 +15,7 @@ import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from types import MappingProxyType
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -25,7 +26,8 @@ from server.ingest.posts import Post
 
 INDEX_INTRO = (
     "Study notes as Markdown (append .md to any post URL), tools as a JSON API "
-    "(POST /api/tools/NAME) and over MCP (/mcp). Agents: start at /llms.txt."
+    "(POST /api/tools/NAME) and over MCP (/mcp; how to connect: /connect). Agents: start at "
+    "/llms.txt."
 )
 
 CONTENT_SECURITY_POLICY = (
@@ -113,6 +115,70 @@ _DROP_CONTENT = frozenset(("script", "style", "iframe", "object", "embed", "temp
 _VOID = frozenset(("mspace", "none", "mprescripts"))
 
 
+def _alphanumerics(
+    upper: int | None,
+    lower: int | None,
+    digits: int | None = None,
+    greek: int | None = None,
+    holes: Mapping[str, int] | None = None,
+) -> Mapping[int, str]:
+    """A ``str.translate`` table to one style of the Mathematical Alphanumeric Symbols block:
+    ``upper``/``lower``/``digits`` are the code points of A, a and 0; ``greek`` that of the
+    style's capital Alpha (capitals, ∇, then the lower case, ∂ and the variant forms follow);
+    ``holes``: letters Unicode encodes elsewhere (e.g. italic h is ℎ)."""
+    table: dict[int, str] = {}
+    for first, start, count in (
+        (ord("A"), upper, 26),
+        (ord("a"), lower, 26),
+        (ord("0"), digits, 10),
+    ):
+        if start is not None:
+            table.update({first + i: chr(start + i) for i in range(count)})
+    if greek is not None:
+        table.update({0x391 + i: chr(greek + i) for i in range(25) if i != 0x11})  # Α..Ω
+        table[0x3F4] = chr(greek + 0x11)  # ϴ
+        table[0x2207] = chr(greek + 25)  # ∇
+        table.update({0x3B1 + i: chr(greek + 26 + i) for i in range(25)})  # α..ω
+        for i, cp in enumerate((0x2202, 0x3F5, 0x3D1, 0x3F0, 0x3D5, 0x3F1, 0x3D6)):
+            table[cp] = chr(greek + 51 + i)  # ∂ ϵ ϑ ϰ ϕ ϱ ϖ
+    table.update({ord(k): chr(v) for k, v in (holes or {}).items()})
+    return MappingProxyType(table)
+
+
+_MATH_VARIANTS: Mapping[str, Mapping[int, str]] = MappingProxyType(
+    {
+        "bold": _alphanumerics(0x1D400, 0x1D41A, 0x1D7CE, 0x1D6A8),
+        "italic": _alphanumerics(0x1D434, 0x1D44E, None, 0x1D6E2, {"h": 0x210E}),
+        "bold-italic": _alphanumerics(0x1D468, 0x1D482, 0x1D7CE, 0x1D71C),
+        "script": _alphanumerics(
+            0x1D49C,
+            0x1D4B6,
+            None,
+            None,
+            {
+                "B": 0x212C,
+                "E": 0x2130,
+                "F": 0x2131,
+                "H": 0x210B,
+                "I": 0x2110,
+                "L": 0x2112,
+                "M": 0x2133,
+                "R": 0x211B,
+                "e": 0x212F,
+                "g": 0x210A,
+                "o": 0x2134,
+            },
+        ),
+        "bold-script": _alphanumerics(0x1D4D0, 0x1D4EA),
+    }
+)
+"""``mathvariant`` values that Chromium ignores (MathML Core keeps only ``normal``), as the
+Unicode letters that show them in any browser: ``\\boldsymbol{x}`` is ``𝒙``, not an ``x`` with
+an attribute the browser drops (bold digits stand in for bold-italic ones, which Unicode lacks).
+"""
+_VARIANT_TOKENS = frozenset(("mi", "mn"))
+
+
 class _MathSanitizer(HTMLParser):
     """Re-emit MathML keeping only allow-listed elements/attributes; escape all text."""
 
@@ -120,6 +186,7 @@ class _MathSanitizer(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.out: list[str] = []
         self.skip = 0
+        self.variant: Mapping[int, str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _DROP_CONTENT:
@@ -131,6 +198,10 @@ class _MathSanitizer(HTMLParser):
         if tag == "math":
             parts.append(f'xmlns="{_MATHML_NS}"')
         for key, value in attrs:
+            variant = _MATH_VARIANTS.get(value or "") if key == "mathvariant" else None
+            if variant is not None and tag in _VARIANT_TOKENS:
+                self.variant = variant  # the letters say it (see _MATH_VARIANTS)
+                continue
             if key in _MATHML_ATTRS and value is not None:
                 parts.append(f'{key}="{html.escape(value, quote=True)}"')
         self.out.append(f"<{' '.join(parts)}>")
@@ -148,9 +219,13 @@ class _MathSanitizer(HTMLParser):
             return
         if not self.skip and tag in _MATHML_TAGS and tag not in _VOID:
             self.out.append(f"</{tag}>")
+        if tag in _VARIANT_TOKENS:
+            self.variant = None
 
     def handle_data(self, data: str) -> None:
         if not self.skip:
+            if self.variant is not None:
+                data = data.translate(self.variant)
             self.out.append(html.escape(data, quote=False))
 
 
@@ -251,17 +326,34 @@ img{max-width:100%}
 """
 
 
-def page(title: str, body: str, *, lang: str = "en", links: Iterable[tuple[str, str]] = ()) -> str:
-    """A complete HTML document; ``title`` is escaped, ``body`` must already be safe HTML."""
+def page(
+    title: str,
+    body: str,
+    *,
+    lang: str = "en",
+    links: Iterable[tuple[str, str]] = (),
+    markdown_twin: str | None = None,
+) -> str:
+    """A complete HTML document; ``title`` is escaped, ``body`` must already be safe HTML.
+    ``markdown_twin``: the URL of the same page as Markdown (a ``<link rel="alternate">`` in the
+    head, and a "Markdown" link in the navigation)."""
+    if markdown_twin:
+        links = (*links, (markdown_twin, "Markdown"))
     nav = " ".join(
         f'<a href="{html.escape(href)}">{html.escape(label)}</a>'
         for href, label in (("/", "Index"), ("/llms.txt", "llms.txt"), *links)
+    )
+    twin = (
+        f'<link rel="alternate" type="text/markdown" href="{html.escape(markdown_twin)}">\n'
+        if markdown_twin
+        else ""
     )
     return (
         f'<!doctype html>\n<html lang="{html.escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n"
         '<link rel="alternate" type="text/plain" href="/llms.txt" title="llms.txt">\n'
+        f"{twin}"
         f"<style>{_STYLE}</style>\n</head>\n<body>\n<nav>{nav}</nav>\n<main>\n{body}</main>\n"
         "</body>\n</html>\n"
     )
@@ -289,7 +381,7 @@ def post_page(
         post.title,
         f'<p class="meta">{" · ".join(meta)}</p>\n{body}{footer}',
         lang=post.language or "en",
-        links=((md_link, "Markdown"),),
+        markdown_twin=md_link,
     )
 
 
@@ -328,8 +420,7 @@ def index_page(
 def markdown_page(title: str, markdown: str, *, md_href: str | None = None) -> str:
     """Any Markdown document (a tool doc, the API doc) as a page."""
     body, _ = render_markdown(markdown)
-    links = ((md_href, "Markdown"),) if md_href else ()
-    return page(title, body, links=links)
+    return page(title, body, markdown_twin=md_href)
 
 
 def not_found_page(path: str, nearest: Sequence[tuple[str, str]]) -> str:

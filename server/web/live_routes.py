@@ -41,7 +41,7 @@ from server.kb.changes import (
     revision_candidates,
 )
 from server.live.webhook import MAX_BODY_BYTES, SIGNATURE_HEADER, signature_problem
-from server.web.content import MARKDOWN, PLAIN
+from server.web.content import MARKDOWN, PLAIN, markdown_headers
 from server.web.errors import ApiError
 from server.web.service import Service, check_name
 
@@ -217,7 +217,8 @@ def markdown_revision(
         section = check_name(request.path_params["section"], "section")
         slug = check_name(request.path_params["slug"], "slug")
         text = _revision_text(service, section, slug, rev, "rev")
-        return Response(text, media_type=MARKDOWN, headers={"Cache-Control": "max-age=31536000"})
+        headers = {"Cache-Control": "max-age=31536000", **markdown_headers(text)}
+        return Response(text, media_type=MARKDOWN, headers=headers)
 
     return endpoint
 

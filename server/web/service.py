@@ -106,7 +106,11 @@ class Service:
             note = f"{section}/{slug}"
             tools = [s.name for s in self.toolset.specs.values() if s.note == note]
             macros = dict(self.site().tex_macros)
-            hit = self._post_html[key] = Cached(html_view.post_page(post, tools, macros), HTML)
+            hit = self._post_html[key] = Cached(
+                html_view.post_page(post, tools, macros),
+                HTML,
+                markdown_twin=f"/posts/{section}/{slug}.md",
+            )
         return hit
 
     # ---- llms.txt
@@ -135,7 +139,7 @@ class Service:
             )
         else:
             text = render_llms_full(posts, base_url, site=self.site())
-        item = self._llms[key] = Cached(text, PLAIN)
+        item = self._llms[key] = Cached(text, PLAIN, is_markdown=True)  # llmstxt.org Markdown
         while len(self._llms) > BASE_URL_CACHE:
             self._llms.popitem(last=False)
         return item
@@ -171,14 +175,20 @@ class Service:
             spec = self.tool(name)
             text = self.tool_markdown(name).body.decode("utf-8")
             page = forms.tool_page(spec, text)
-            hit = self._tool_html[name] = Cached(page, HTML)
+            hit = self._tool_html[name] = Cached(page, HTML, markdown_twin=f"/tools/{name}.md")
         return hit
 
-    def static(self, key: str, make: Callable[[], tuple[str | bytes, str]]) -> Cached:
+    def static(
+        self,
+        key: str,
+        make: Callable[[], tuple[str | bytes, str]],
+        *,
+        markdown_twin: str | None = None,
+    ) -> Cached:
         hit = self._static.get(key)
         if hit is None:
             body, media_type = make()
-            hit = self._static[key] = Cached(body, media_type)
+            hit = self._static[key] = Cached(body, media_type, markdown_twin=markdown_twin)
         return hit
 
     # ---- 404s

@@ -84,7 +84,7 @@ def test_reference_parser_reads_every_part() -> None:
         "/llms-full.txt",
         "/api/tools",
         "/openapi.json",
-        "/mcp",
+        "/connect.md",  # not /mcp, which answers GET with 405 (issue 20)
         "https://blog.example.org/feed",
     }
     tokens = sum(p.tokens for p in POSTS)
@@ -217,3 +217,70 @@ def test_committed_llms_txt_lists_every_post(repo: Path) -> None:
     tools = {link["url"] for link in parsed.sections["Tools"]}
     assert {f"/tools/{name}.md" for name in all_tools()} <= tools
     assert "\r" not in text and all(line == line.rstrip() for line in text.split("\n"))
+
+
+# --------------------------------------------------------------------------------------------
+# summaries that stand alone (issue 20, defect 6)
+
+_FRAGMENT = re.compile(r"[:：]$|\s[.,;:。，；：]|\(\s*\)|（\s*）")
+"""A summary that is no sentence of its own: it ends in a colon (it introduced a formula, a
+list or code), or a formula was cut out of it (a space before punctuation, empty brackets)."""
+
+
+def _built_summaries(feed: Path, root: Path) -> dict[str, str]:
+    from server.config import settings_for
+    from server.ingest.build import build
+
+    settings = settings_for(root)
+    build(settings, feed)
+    posts = load_posts(settings.posts_dir)
+    return {p.path: p.summary for p in posts}
+
+
+def test_summaries_stand_alone(repo: Path, shared_data: Path, tmp_path: Path) -> None:
+    """Over the seed's notes and the WordPress fixtures (the small ones and a real export):
+    no summary is a fragment, and every seed note has one."""
+    seed = {p.path: p.summary for p in load_posts(repo / "content" / "posts")}
+    assert len(seed) >= 10 and all(len(s) >= 8 for s in seed.values()), seed
+    summaries = dict(seed)
+    feeds = [
+        repo / "tests/ingest/fixtures/feeds/wordpress_export.xml",
+        repo / "tests/ingest/fixtures/feeds/wordpress_rss.xml",
+        shared_data / "feeds/cedricporter_wordpress_export.xml",
+        shared_data / "feeds/0x7df_all.atom.xml",
+    ]
+    for i, feed in enumerate(feeds):
+        built = _built_summaries(feed, tmp_path / str(i))
+        assert built
+        summaries.update({f"{feed.name}:{k}": v for k, v in built.items()})
+    # (an author's own space before a stop, after a URL, is no dropped formula)
+    unlinked = {k: re.sub(r"https?://\S+ ", "URL", v) for k, v in summaries.items()}
+    fragments = {k: v for k, v in unlinked.items() if _FRAGMENT.search(v)}
+    assert fragments == {}
+    # the seed's VAE note opened with "…简明表示为：" (a formula followed)
+    assert not seed["ai/discreteVAE.md"].endswith("：")
+
+
+def test_summary_sentences() -> None:
+    from server.ingest.build import summarize
+
+    # a formula cut out of a sentence: that sentence is not used, the next one is
+    assert summarize(
+        "Defined with $\\sum_i x_i^2$ here. The rest stands alone and is long enough.\n"
+    ) == ("The rest stands alone and is long enough.")
+    # a paragraph ending in a colon gives its sentences before the colon, or none
+    assert summarize("Streams need low latency. A good engine needs the following:\n\n- a\n") == (
+        "Streams need low latency."
+    )
+    assert summarize(
+        "The equation of state is:\n\n$$p = \\rho R T$$\n\nMoist air is a mixture of gases.\n"
+    ) == ("Moist air is a mixture of gases.")
+    # a paragraph that goes on with the sentence begun before a display formula
+    assert summarize(
+        "The geopotential is the integral:\n\n$$\\phi = gz$$\n\nis the potential per unit "
+        "mass.\n\nIt is used as a vertical coordinate instead of height.\n"
+    ) == ("It is used as a vertical coordinate instead of height.")
+    # CJK: sentence ends without spaces; short kept formulas are no reason to refuse
+    assert summarize("第一句是完整的一句话，足够长了。第二句引出公式：\n\n$$x$$\n") == (
+        "第一句是完整的一句话，足够长了。"
+    )

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from server.config import Settings, settings_for
 from server.ingest.fetch import FetchPolicy
 from server.ingest.history import HISTORY_NAME
+from server.ingest.posts import estimate_tokens
 from server.live.generations import GenerationStore
 from server.live.refresh import Refresher
 from server.web.app import create_app
@@ -124,6 +125,7 @@ def test_a_feed_that_changes_v1_v2_broken_500_v3_then_304s(tmp_path: Path) -> No
             assert revisions["revisions"][1]["first_seen"] == "2026-05-08T12:00:00Z"
             old = client.get(f"/posts/invest/curve.md?rev={ids[0]}")
             assert old.status_code == 200 and old.content == curve_v1
+            assert old.headers["x-markdown-tokens"] == str(estimate_tokens(old.text))
             assert client.get("/posts/invest/curve.md").content == curve_v2
             diff = client.get(f"/posts/invest/curve.diff?from={ids[0]}&to={ids[1]}").text
             expected_diff = "".join(

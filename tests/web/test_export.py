@@ -126,6 +126,9 @@ def test_export_with_base_url_links_the_live_service(tmp_path: Path) -> None:
     export(settings, tmp_path, kb=kb, toolset=toolset, base_url=base)
     llms = (tmp_path / "llms.txt").read_text("utf-8")
     links = _MD_LINK.findall(llms)
-    assert f"{base}/mcp" in links and f"{base}/api/tools" in links
+    # issue 20 defect 1: only files of the export (the catalogue is api/tools.json; the MCP
+    # endpoint, which answers GET with 405, is replaced by the connect page)
+    assert f"{base}/api/tools.json" in links and f"{base}/connect.md" in links
+    assert f"{base}/mcp" not in links and f"{base}/api/tools" not in links
     # every link is absolute: to the live service, or (the source feed) to the blog
     assert all(urlsplit(url).scheme == "https" for url in links)
