@@ -39,7 +39,18 @@ CSV_MIME = "text/csv"
 
 def csv_rows(text: str, uri: str, start: str, end: str, max_rows: int) -> str:
     """The header and the rows of ``text`` (a CSV with ISO dates first, ascending) from
-    ``start`` to ``end``; without either, the latest ``max_rows``; more is refused."""
+    ``start`` to ``end``; without either, the latest ``max_rows``; more, a bad date or no day
+    is refused with an error that names the parameter (``ResourceNotFoundError``: the SDK
+    passes its message to the client)."""
+    from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+
+    try:
+        return _rows(text, uri, start, end, max_rows)
+    except ToolInputError as exc:
+        raise ResourceNotFoundError(f"{uri}: {exc}") from None
+
+
+def _rows(text: str, uri: str, start: str, end: str, max_rows: int) -> str:
     header, _, body = text.partition("\n")
     rows = body.splitlines()
     if not start and not end:
@@ -50,8 +61,8 @@ def csv_rows(text: str, uri: str, start: str, end: str, max_rows: int) -> str:
     if len(picked) > max_rows:
         raise ToolLimitError(
             "start",
-            f"at most {max_rows} rows per read of {uri} (narrow start/end, or GET the whole "
-            "series over HTTP from /data/)",
+            f"at most {max_rows} rows per read (narrow start/end, or GET the whole series "
+            "over HTTP from /data/)",
             f"{len(picked)} rows",
         )
     if not picked:
