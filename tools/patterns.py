@@ -22,6 +22,9 @@ DATE_PATTERN = (
 """What :func:`tools.yield_curve.treasury.parse_date` reads; it also needs a real calendar day
 (no February 30)."""
 
+SYMBOL_PATTERN = r"^[A-Za-z0-9^][A-Za-z0-9.^=_-]{0,31}$"
+"""A ticker symbol for a bars source (``ORCL``, ``orcl.us``, ``^SPX``, ``EURUSD=X``)."""
+
 NOT_BLANK_PATTERN = r"\S"
 """Text that is not only whitespace (a search query)."""
 
@@ -32,6 +35,7 @@ PATTERN_WORDS = MappingProxyType(
         NAME_PATTERN: "1 to 64 characters among letters, digits, '_', '.' and '-'",
         REQUEST_ID_PATTERN: "1 to 128 printable ASCII characters, no spaces",
         NOT_BLANK_PATTERN: "text that is not only whitespace",
+        SYMBOL_PATTERN: "a ticker symbol: 1 to 32 letters, digits, '.', '^', '=', '_' or '-'",
     }
 )
 """What each pattern means, for error messages (a pattern not listed here is quoted)."""

@@ -40,15 +40,21 @@ def open_bandit_store(settings: Settings) -> BanditStore:
 
 
 def tool_context(settings: Settings) -> ToolContext:
-    """The context a server passes to its stateful tools: the bandit store, and with
+    """The context a server passes to its stateful tools: the bandit store, with
     ``settings.market`` the followed market series (``server.market.follow.LiveMarket``;
-    without it the yield-curve tools read the snapshot shipped with the package)."""
+    without it the yield-curve tools read the snapshot shipped with the package), and with
+    ``settings.bars_source`` the bars by symbol (``server.market.bars.BarsSource``)."""
     market = None
     if settings.market:
         from server.market.follow import LiveMarket
 
         market = LiveMarket(settings)
-    return ToolContext(bandit_store=open_bandit_store(settings), market=market)
+    bars = None
+    if settings.bars_source:
+        from server.market.bars import BarsSource
+
+        bars = BarsSource(settings)
+    return ToolContext(bandit_store=open_bandit_store(settings), market=market, bars=bars)
 
 
 def live_market(context: ToolContext | None) -> LiveMarket | None:
