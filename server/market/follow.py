@@ -25,6 +25,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 import anyio
@@ -57,10 +58,12 @@ from tools.yield_curve.treasury import YieldTable, iso
 POLL_S = 0.2
 FIRST_RETRY_S = 2.0
 logger = logging.getLogger("notes_kb.market")
-ACCEPT = {
-    "treasury": "application/atom+xml, application/xml;q=0.9, text/xml;q=0.8",
-    "fred": "text/csv, text/plain;q=0.9",
-}
+ACCEPT = MappingProxyType(
+    {
+        "treasury": "application/atom+xml, application/xml;q=0.9, text/xml;q=0.8",
+        "fred": "text/csv, text/plain;q=0.9",
+    }
+)
 
 
 def utc_now() -> str:

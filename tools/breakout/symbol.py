@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -32,10 +33,12 @@ if TYPE_CHECKING:
     from tools.context import ToolContext
 
 Layout = Literal["yahoo", "stooq"]
-LAYOUTS: dict[tuple[str, ...], Layout] = {
-    ("date", "open", "high", "low", "close", "adj close", "volume"): "yahoo",
-    ("date", "open", "high", "low", "close", "volume"): "stooq",
-}
+LAYOUTS: Mapping[tuple[str, ...], Layout] = MappingProxyType(
+    {
+        ("date", "open", "high", "low", "close", "adj close", "volume"): "yahoo",
+        ("date", "open", "high", "low", "close", "volume"): "stooq",
+    }
+)
 NOT_CONFIGURED = (
     "bars in the request: this server has no bars source (start it with --bars-source "
     "'https://…/{symbol}.csv' or NOTES_KB_BARS_SOURCE, a daily-bars CSV URL with {symbol}; "
