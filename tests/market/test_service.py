@@ -196,6 +196,12 @@ def test_two_workers_follow_a_new_day_and_survive_a_bad_document(
             assert again[0] == 304 and again[2] == b""
             since = {"If-Modified-Since": headers["last-modified"]}
             assert _get(f"{srv.url}/data/treasury/par-yield.csv", since)[0] == 304
+            # llms.txt lists the data after the tools, as data (not among the notes)
+            llms = _get(f"{srv.url}/llms.txt")[2].decode()
+            tools_part = llms.split("## Tools", 1)[1].split("## Optional", 1)[0]
+            assert f"({srv.url}/data/treasury/par-yield.csv)" in tools_part
+            assert f"({srv.url}/data/fed/target-range.csv)" in tools_part
+            assert "/data/" not in llms.split("## Tools", 1)[0]
             # a broken document: nothing changes, /healthz says what and since when
             sources.serve(TREASURY, Answer(b"<!DOCTYPE html><html>maintenance</html>"))
 
