@@ -70,12 +70,21 @@ def market_health(context: ToolContext | None) -> dict[str, Any]:
     market = live_market(context)
     if market is not None:
         return market.health()
-    from server.market import series_of
+    if context is not None and context.market is not None:
+        series = context.market()
+        return {
+            "source": series.source,
+            "revision": series.revision,
+            "last_date": series.last_date,
+            "target_range_last_date": series.target_range.last_date,
+        }
+    # the shipped snapshot, from its metadata (cheap: /healthz never parses the series)
+    from tools.yield_curve.series import snapshot_meta
 
-    series = series_of(context)
+    meta = snapshot_meta()
     return {
-        "source": series.source,
-        "revision": series.revision,
-        "last_date": series.last_date,
-        "target_range_last_date": series.target_range.last_date,
+        "source": "snapshot",
+        "revision": meta["revision"],
+        "last_date": meta["par_yield"]["last_date"],
+        "target_range_last_date": meta["target_range"]["last_date"],
     }

@@ -41,7 +41,8 @@ def _text(series: MarketSeries, which: str) -> str:
 
 
 async def _csv(request: Request, which: str) -> Response:
-    series = series_of(_service(request).toolset.context)
+    # the first read of the snapshot parses it (about half a second): off the event loop
+    series = await anyio.to_thread.run_sync(series_of, _service(request).toolset.context)
     etag = f'"{series.revision}"'
     modified = last_modified(series)
     headers = {

@@ -166,3 +166,16 @@ def test_the_snapshot_is_rebuilt_byte_for_byte(shared_data: Path, tmp_path: Path
         assert (tmp_path / name).read_bytes() == (DATA_DIR / name).read_bytes(), name
     text = gzip.decompress((DATA_DIR / "par_yield.csv.gz").read_bytes()).decode()
     assert text.count("\n") == 8873  # header + every day of the shared CSV
+
+
+def test_health_without_market_reads_the_snapshot_metadata() -> None:
+    """/healthz answers from snapshot.json without parsing the series; it says the same."""
+    from server.toolset.stores import market_health
+
+    snap = load_snapshot()
+    assert market_health(ToolContext()) == {
+        "source": "snapshot",
+        "revision": snap.revision,
+        "last_date": snap.last_date,
+        "target_range_last_date": snap.target_range.last_date,
+    }
