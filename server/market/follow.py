@@ -25,6 +25,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -42,7 +43,7 @@ from server.market.sources import (
     read_fred,
     read_treasury,
 )
-from server.market.store import MarketStore
+from server.market.store import PAR_YIELD_NAME, TARGET_RANGE_NAME, MarketStore
 from tools.yield_curve.series import (
     MarketSeries,
     TargetRange,
@@ -99,15 +100,24 @@ class MarketRefresher:
         return (time.time() if now is None else now) >= next_at
 
     def ensure_current(self) -> str | None:
-        """Publish the snapshot as the first generation when there is none."""
+        """Publish the snapshot as the first generation when there is none, and extend the
+        current one by the shipped snapshot's days when the package brought newer ones (an
+        upgrade on a machine that kept its state)."""
         with locked(self.store.lock_path) as held:
-            current = self.store.current_revision()
-            if not held or current is not None:
-                return current
+            current = self.store.current()
+            if not held:
+                return current[0] if current else None
             snapshot = load_snapshot()
-            return self.store.publish(
-                par_yield_csv(snapshot.par_yield), target_range_csv(snapshot.target_range)
-            )
+            if current is None:
+                return self.store.publish(snapshot.par_yield_text, snapshot.target_range_text)
+            if _last_day(current[1] / PAR_YIELD_NAME) >= snapshot.last_date and _last_day(
+                current[1] / TARGET_RANGE_NAME
+            ) >= (snapshot.target_range.last_date or ""):
+                return current[0]
+            series = MarketStore.load(current[1])
+            par = extend_table(snapshot.par_yield, series.par_yield)  # what we fetched wins
+            target = extend_range(snapshot.target_range, series.target_range)
+            return self.store.publish(par_yield_csv(par), target_range_csv(target))
 
     def refresh(self, *, wait: bool = False) -> MarketRefreshResult:
         """Check every source once (holding the lock; ``busy`` when another process holds it)."""
@@ -216,9 +226,7 @@ class MarketRefresher:
 
     def ensure_current_locked(self) -> None:
         snapshot = load_snapshot()
-        self.store.publish(
-            par_yield_csv(snapshot.par_yield), target_range_csv(snapshot.target_range)
-        )
+        self.store.publish(snapshot.par_yield_text, snapshot.target_range_text)
 
     def _record(self, status: dict[str, Any], result: MarketRefreshResult) -> None:
         now = time.time()
@@ -241,6 +249,14 @@ class MarketRefresher:
             next_check=datetime.fromtimestamp(now + delay, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
         self.store.write_status(status)
+
+
+def _last_day(path: Path) -> str:
+    """The date of a canonical CSV's last row (its first ten characters), read from its end."""
+    with path.open("rb") as fh:
+        fh.seek(0, 2)
+        fh.seek(max(0, fh.tell() - 512))
+        return fh.read().decode("utf-8").rstrip("\n").rsplit("\n", 1)[-1][:10]
 
 
 SwapListener = Callable[[MarketSeries, MarketSeries], Awaitable[None]]

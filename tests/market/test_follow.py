@@ -144,3 +144,17 @@ def test_two_workers_agree_on_the_revision(shared_data: Path, tmp_path: Path) ->
         ra, rb = anyio.run(main)
         assert ra == rb == a.built_revision and a().last_date == NEW_DAY
         assert server.count(TREASURY) == 1
+
+
+def test_a_newer_snapshot_extends_an_older_state(tmp_path: Path) -> None:
+    """A machine that kept its state from an older package gets the new snapshot's days."""
+    snapshot = load_snapshot()
+    old = MarketRefresher(Settings(state=str(tmp_path), market=True))
+    par = snapshot.par_yield
+    shorter = type(par)(par.dates[:-5], par.yields[:-5])
+    from tools.yield_curve.series import par_yield_csv
+
+    old.store.publish(par_yield_csv(shorter), snapshot.target_range_text)
+    assert old.store.current_revision() != snapshot.revision
+    live = LiveMarket(Settings(state=str(tmp_path), market=True))
+    assert live().revision == snapshot.revision and live().last_date == snapshot.last_date
