@@ -25,6 +25,12 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["feed"] = feed if "://" in feed else str(Path(feed).resolve())
     if getattr(args, "refresh", None) is not None:
         overrides["refresh"] = args.refresh
+    if getattr(args, "market", False):
+        overrides["market"] = True
+    if getattr(args, "market_interval", None) is not None:
+        overrides["market_interval"] = args.market_interval
+    if getattr(args, "bars_source", None) is not None:
+        overrides["bars_source"] = args.bars_source
     limits = {
         name: getattr(args, name)
         for name in ("header_timeout_s", "body_timeout_s", *_LISTEN_LIMITS)
@@ -59,8 +65,38 @@ def _add_feed(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_market(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--market",
+        action="store_true",
+        default=None,
+        help="follow the Treasury's par yields and FRED's fed funds target range (one "
+        "conditional GET per source each interval; default: $NOTES_KB_MARKET=1, else off: the "
+        "tools read the snapshot shipped with the package)",
+    )
+    parser.add_argument(
+        "--market-interval",
+        default=None,
+        metavar="INTERVAL",
+        help="how often to check the market sources (default: $NOTES_KB_MARKET_INTERVAL, else 6h)",
+    )
+    parser.add_argument(
+        "--bars-source",
+        default=None,
+        metavar="URL_TEMPLATE",
+        help="daily bars by symbol for breakout_validate/breakout_scan: a CSV URL with {symbol} "
+        "(Yahoo/backtrader or Stooq layout; default: $NOTES_KB_BARS_SOURCE; none)",
+    )
+
+
 def _check_live(settings: Settings, command: str) -> bool:
     """False (after a message) when the feed-following settings are unusable."""
+    if settings.market:
+        try:
+            settings.market_interval_s  # noqa: B018 (validates the interval)
+        except ValueError as exc:
+            print(f"notes-kb {command}: --market-interval: {exc}", file=sys.stderr)
+            return False
     if not settings.feed:
         return True
     try:
@@ -144,6 +180,7 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
         )
     _add_db(parser)
     _add_feed(parser)
+    _add_market(parser)
 
 
 _LISTEN_LIMITS: Mapping[str, tuple[str, type, str]] = MappingProxyType(
@@ -198,6 +235,7 @@ def run_serve(args: argparse.Namespace) -> int:
 def configure_mcp(parser: argparse.ArgumentParser) -> None:
     _add_db(parser)
     _add_feed(parser)
+    _add_market(parser)
 
 
 def run_mcp(args: argparse.Namespace) -> int:

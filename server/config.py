@@ -12,6 +12,15 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+TREASURY_URL = (
+    "https://home.treasury.gov/resource-center/data-chart-center/interest-rates/pages/xml"
+    "?data=daily_treasury_yield_curve&field_tdr_date_value={year}"
+)
+"""The Treasury's daily par yield curve rates, one XML document per year."""
+FED_LOWER_URL = "https://fred.stlouisfed.org/graph/fredgraph.csv?id=DFEDTARL"
+FED_UPPER_URL = "https://fred.stlouisfed.org/graph/fredgraph.csv?id=DFEDTARU"
+"""FRED's fed funds target range, lower and upper limit (CSV)."""
+
 SECTION_NAMES: Mapping[str, str] = MappingProxyType(
     {"ai": "AI", "invest": "Investing", "tech": "Tech", "posts": "Posts"}
 )
@@ -216,6 +225,27 @@ class Limits:
         "charts kept per server process for identical requests (least recently used dropped "
         "first; 0: none); a kept chart is answered without drawing, with the same `ETag`",
     )
+    market_timeout_s: float = _limit(
+        30.0,
+        "s",
+        "one market source's fetch (Treasury par yields, a FRED series, a bars download): the "
+        "whole exchange, from connecting to the last byte",
+    )
+    max_market_bytes: int = _limit(
+        16 << 20, "bytes", "one market document (the Treasury's XML, a FRED CSV, a bars CSV)"
+    )
+    market_resource_rows: int = _limit(
+        1_000,
+        "rows",
+        "rows of one page of the `market://` resources (the whole series: "
+        "`GET /data/treasury/par-yield.csv`)",
+    )
+    bars_cache_files: int = _limit(
+        256,
+        "files",
+        "bars documents kept on disk (one per symbol and day, `--bars-source`); the oldest go "
+        "first",
+    )
 
 
 DEFAULT_LIMITS = Limits()
@@ -252,6 +282,33 @@ class Settings:
         default_factory=lambda: os.environ.get("NOTES_KB_EMBEDDER") or "use-multilingual-v3"
     )
     """The search's embedding model (``server.ingest.embedder``); ``none``: lexical search only."""
+    market: bool = field(default_factory=lambda: os.environ.get("NOTES_KB_MARKET") == "1")
+    """Follow the Treasury's par yields and FRED's target range (``server.market``); off: the
+    tools answer from the snapshot shipped with the package (``NOTES_KB_MARKET=1``)."""
+    market_interval: str | None = field(
+        default_factory=lambda: os.environ.get("NOTES_KB_MARKET_INTERVAL") or None
+    )
+    """How often the market sources are checked (default 6h; ``NOTES_KB_MARKET_INTERVAL``)."""
+    treasury_url: str = field(
+        default_factory=lambda: os.environ.get("NOTES_KB_TREASURY_URL") or TREASURY_URL
+    )
+    """The Treasury's daily par yield XML; ``{year}`` is the current year (UTC)."""
+    fed_lower_url: str = field(
+        default_factory=lambda: os.environ.get("NOTES_KB_FED_LOWER_URL") or FED_LOWER_URL
+    )
+    fed_upper_url: str = field(
+        default_factory=lambda: os.environ.get("NOTES_KB_FED_UPPER_URL") or FED_UPPER_URL
+    )
+    bars_source: str | None = field(
+        default_factory=lambda: os.environ.get("NOTES_KB_BARS_SOURCE") or None
+    )
+    """A URL template with ``{symbol}`` for daily bars (CSV, Yahoo/backtrader or Stooq layout);
+    None: ``breakout_*`` take ``bars`` only (``--bars-source``, ``NOTES_KB_BARS_SOURCE``)."""
+
+    @property
+    def market_interval_s(self) -> float:
+        """The market check interval in seconds (``market_interval``, default 6 h)."""
+        return parse_interval(self.market_interval) if self.market_interval else 6 * 3600.0
 
     @property
     def state_dir(self) -> Path:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tools.bandit.store import BanditStore
+    from tools.breakout.symbol import BarsProvider
     from tools.yield_curve.series import MarketProvider
 
 
@@ -33,10 +34,14 @@ class ToolContext:
         The par-yield and target-range series of the server's current generation (a callable
         returning a ``tools.yield_curve.series.MarketSeries``); None: the snapshot shipped with
         the package.
+    bars
+        The server's bars source (``symbol -> tools.breakout.symbol.SymbolBars``, fetched and
+        cached by the server); None: the breakout tools take bars in the input only.
     """
 
     bandit_store: BanditStore | None = None
     market: MarketProvider | None = None
+    bars: BarsProvider | None = None
 
     def require_bandit_store(self, tool: str) -> BanditStore:
         if self.bandit_store is None:

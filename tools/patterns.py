@@ -22,6 +22,9 @@ DATE_PATTERN = (
 """What :func:`tools.yield_curve.treasury.parse_date` reads; it also needs a real calendar day
 (no February 30)."""
 
+SYMBOL_PATTERN = r"^[A-Za-z0-9^][A-Za-z0-9.^=_-]{0,31}$"
+"""A ticker symbol for a bars source (``ORCL``, ``orcl.us``, ``^SPX``, ``EURUSD=X``)."""
+
 NOT_BLANK_PATTERN = r"\S"
 """Text that is not only whitespace (a search query)."""
 
@@ -38,6 +41,7 @@ PATTERN_WORDS = MappingProxyType(
         NOT_BLANK_PATTERN: "text that is not only whitespace",
         SECTION_REF_PATTERN: "<section>/<slug>#<heading anchor or text>, <section>/<slug>, or "
         "a source's section_url or url",
+        SYMBOL_PATTERN: "a ticker symbol: 1 to 32 letters, digits, '.', '^', '=', '_' or '-'",
     }
 )
 """What each pattern means, for error messages (a pattern not listed here is quoted)."""

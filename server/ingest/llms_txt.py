@@ -50,6 +50,26 @@ class ToolLink:
     description: str
 
 
+DATA_LINKS = (
+    (
+        "Treasury daily par yield curves (data, CSV)",
+        "/data/treasury/par-yield.csv",
+        "The series yield_spread_check and yield_curve_history read when no data is pasted: "
+        "Date and the Treasury's tenors 1 Mo … 30 Yr in percent, one row per business day "
+        "since 1990 (ETag, conditional GET; MCP resource market://treasury/par-yield).",
+    ),
+    (
+        "Fed funds target range (data, CSV)",
+        "/data/fed/target-range.csv",
+        "DATE,lower,upper in percent, one row per day (the single target before 2008-12-16); "
+        "MCP resource market://fed/target-range.",
+    ),
+)
+"""Data, not notes: listed after the tools in ``## Tools`` when the tools that read it are listed
+(``server.web.data`` serves them)."""
+DATA_READERS = frozenset({"yield_spread_check", "yield_curve_history"})
+
+
 class _DescribedTool(Protocol):
     @property
     def name(self) -> str: ...
@@ -212,6 +232,9 @@ def render_llms_txt(
     if tools:
         lines += ["", "## Tools", ""]
         lines += [_line(t.title, f"{base}/tools/{t.name}.md", t.description) for t in tools]
+        if not static and any(t.name in DATA_READERS for t in tools):
+            # the data the yield-curve tools read (the live service serves it)
+            lines += [_line(title, f"{base}{url}", desc) for title, url, desc in DATA_LINKS]
     tokens = sum(p.tokens for p in posts)
     lines += ["", "## Optional", ""]
     lines.append(

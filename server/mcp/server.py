@@ -29,6 +29,7 @@ from server.ingest.posts import Post, estimate_tokens
 from server.mcp.charts import chart_too_large, image_data, image_tokens, pop_chart, with_chart_field
 from server.toolset.charts import has_chart
 from server.toolset.dispatch import Toolset, ToolTimeoutError
+from server.toolset.stores import live_market
 from tools.errors import StoreUnavailableError, ToolInputError, ToolLimitError
 from tools.registry import ToolSpec
 
@@ -560,6 +561,10 @@ def create_mcp(
         subscriptions=bus.bus if live is not None else False,
     )
     add_resources(server, kb, toolset, settings)
+    from server.mcp.market import add_market_resources, market_change_publisher
+
+    add_market_resources(server, toolset, settings)
+    market_change_publisher(bus.bus, bus.shared, toolset)
     if live is not None:
         _only_resource_changes(server)
         # a shared bus reaches every process: only the one that built the swap publishes it
@@ -795,7 +800,7 @@ def run_stdio(settings: Settings) -> None:
     """
     from server.mcp.stdio import filtered_stdio
 
-    if not settings.feed:
+    if not settings.feed and not settings.market:
         from server.kb.notes import KnowledgeBase as NotesKnowledgeBase
 
         kb = NotesKnowledgeBase.load(settings)
@@ -805,6 +810,9 @@ def run_stdio(settings: Settings) -> None:
                 create_mcp(toolset, kb, settings).run("stdio")
         finally:
             toolset.close()  # the chart renderers end with the server
+        return
+    if not settings.feed:  # following the market only
+        _run_stdio_market(settings, filtered_stdio)
         return
     import anyio
 
@@ -816,9 +824,38 @@ def run_stdio(settings: Settings) -> None:
     live.refresher.tools = tool_links(toolset.specs.values())
     server = create_mcp(toolset, live.ref, settings, live=live)
 
+    market = live_market(toolset.context)
+
     async def main() -> None:
         async with anyio.create_task_group() as group:
             group.start_soon(live.run)
+            if market is not None:
+                group.start_soon(market.run)
+            await server.run_stdio_async()
+            group.cancel_scope.cancel()
+
+    try:
+        with filtered_stdio():
+            anyio.run(main)
+    finally:
+        toolset.close()
+
+
+def _run_stdio_market(settings: Settings, filtered_stdio: Callable[[], Any]) -> None:
+    """``run_stdio`` for a server that follows the market but no feed."""
+    import anyio
+
+    from server.kb.notes import KnowledgeBase as NotesKnowledgeBase
+
+    kb = NotesKnowledgeBase.load(settings)
+    toolset = Toolset.for_kb(kb, settings)
+    server = create_mcp(toolset, kb, settings)
+    market = live_market(toolset.context)
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            if market is not None:
+                group.start_soon(market.run)
             await server.run_stdio_async()
             group.cancel_scope.cancel()
 

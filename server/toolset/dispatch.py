@@ -166,7 +166,7 @@ class Toolset:
         spec = self.get(name)
         if spec.inline:
             return self._execute(spec, spec.parse(payload))
-        if spec.needs_context:
+        if spec.needs_context and not spec.heavy:
             # small inputs; the store's own deadline handling wraps the call
             return await self._call_store(partial(self._execute, spec, spec.parse(payload)))
         if not spec.heavy:
@@ -203,7 +203,7 @@ class Toolset:
         work = partial(self._execute, spec, args)
         if spec.inline:
             return work()
-        if spec.needs_context:
+        if spec.needs_context and not spec.heavy:
             return await self._call_store(work)
         if not spec.heavy:
             return await anyio.to_thread.run_sync(work)

@@ -236,6 +236,14 @@ def openapi_document(toolset: Toolset, settings: Settings, base_url: str = "") -
             {"type": "object"},
             parameters=_search_parameters(toolset),
         ),
+        "/data/treasury/par-yield.csv": _get(
+            "the Treasury's daily par yields the yield-curve tools read (data, not a note): "
+            "Date and the tenors 1 Mo … 30 Yr in percent; ETag is the series' revision",
+            "text/csv",
+        ),
+        "/data/fed/target-range.csv": _get(
+            "the fed funds target range by day (DATE,lower,upper in percent)", "text/csv"
+        ),
     }
     paths["/api/search"]["get"]["responses"].update(_error_responses(["413", "422"]))
     context = toolset.specs.get("get_context")

@@ -9,10 +9,14 @@ lazily: making a toolset touches no database.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from server.config import Settings
 from tools.bandit.store import DEFAULT_DB_NAME, BanditStore, SQLiteBanditStore
 from tools.context import ToolContext
+
+if TYPE_CHECKING:
+    from server.market.follow import LiveMarket
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -43,5 +47,51 @@ CHOOSE_ANOTHER_DB = (
 
 
 def tool_context(settings: Settings) -> ToolContext:
-    """The context a server passes to its stateful tools."""
-    return ToolContext(bandit_store=open_bandit_store(settings))
+    """The context a server passes to its stateful tools: the bandit store, with
+    ``settings.market`` the followed market series (``server.market.follow.LiveMarket``;
+    without it the yield-curve tools read the snapshot shipped with the package), and with
+    ``settings.bars_source`` the bars by symbol (``server.market.bars.BarsSource``)."""
+    market = None
+    if settings.market:
+        from server.market.follow import LiveMarket
+
+        market = LiveMarket(settings)
+    bars = None
+    if settings.bars_source:
+        from server.market.bars import BarsSource
+
+        bars = BarsSource(settings)
+    return ToolContext(bandit_store=open_bandit_store(settings), market=market, bars=bars)
+
+
+def live_market(context: ToolContext | None) -> LiveMarket | None:
+    """The followed market series of a context (None: the snapshot)."""
+    from server.market.follow import LiveMarket
+
+    market = context.market if context is not None else None
+    return market if isinstance(market, LiveMarket) else None
+
+
+def market_health(context: ToolContext | None) -> dict[str, Any]:
+    """``/healthz``'s ``market``: the series served, and when followed each source's state."""
+    market = live_market(context)
+    if market is not None:
+        return market.health()
+    if context is not None and context.market is not None:
+        series = context.market()
+        return {
+            "source": series.source,
+            "revision": series.revision,
+            "last_date": series.last_date,
+            "target_range_last_date": series.target_range.last_date,
+        }
+    # the shipped snapshot, from its metadata (cheap: /healthz never parses the series)
+    from tools.yield_curve.series import snapshot_meta
+
+    meta = snapshot_meta()
+    return {
+        "source": "snapshot",
+        "revision": meta["revision"],
+        "last_date": meta["par_yield"]["last_date"],
+        "target_range_last_date": meta["target_range"]["last_date"],
+    }

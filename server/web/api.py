@@ -23,6 +23,9 @@ async def healthz(request: Request) -> Response:
     body = {"status": "ok", "posts": len(service.kb.posts), "tools": len(service.toolset.specs)}
     # search: hybrid | lexical (degraded: the model could not load; reason says why) | pending
     body["search"] = service.kb.search_status
+    from server.toolset.stores import market_health
+
+    body["market"] = market_health(service.toolset.context)
     return JSONResponse({**body, **live_health(request, service)})
 
 

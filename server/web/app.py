@@ -89,13 +89,14 @@ def create_app(
 ) -> Starlette:
     """The service for the knowledge base at ``settings.root`` (a fresh app per call)."""
     settings = settings or settings_for()
-    from server.web import live_routes
+    from server.toolset.stores import live_market
+    from server.web import data, live_routes
 
     live = live_routes.follow_feed(settings) if kb is None and settings.feed else None
     kb = live.ref.pin() if live is not None else kb if kb is not None else load_kb(settings)
     toolset = toolset or Toolset.for_kb(live.ref if live is not None else kb, settings)
     service = Service(kb.settings if live is not None else settings, kb, toolset)
-    app_routes = [*live_routes.routes(pages.post), *routes()]
+    app_routes = [*live_routes.routes(pages.post), *routes(), *data.routes()]
     mcp_lifespan: Callable[[], AbstractAsyncContextManager[None]] | None = None
     if mcp:
         from server.mcp.card import card_routes
@@ -114,6 +115,9 @@ def create_app(
                 await stack.enter_async_context(mcp_lifespan())
             if live is not None:
                 await stack.enter_async_context(live_routes.following(app, live, toolset))
+            market = live_market(toolset.context)
+            if market is not None:
+                await stack.enter_async_context(market.following())
             try:
                 yield
             finally:

@@ -104,7 +104,10 @@ class PinBuild:
 
         async def send_with_build(message: Message) -> None:
             if message["type"] == "http.response.start" and extra:
-                message["headers"] = [*message.get("headers", ()), *extra]
+                headers = message.get("headers", ())
+                # a response that names its own revision (the market data) keeps it
+                present = {name for name, _ in headers}
+                message["headers"] = [*headers, *(h for h in extra if h[0] not in present)]
             await send(message)
 
         ref = getattr(scope["app"].state, "kb_ref", None)

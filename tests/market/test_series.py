@@ -83,11 +83,15 @@ def test_spread_check_by_date_equals_the_curve_typed_in(shared_data: Path, day: 
     tool = get_tool("yield_spread_check")
     by_date = tool.run({"date": day}, ToolContext())
     assert by_date["fed_funds_lower"] == floor
-    assert _without_data(by_date) == tool.run(typed, ToolContext())
+    expected = tool.run(typed, ToolContext())
     if day == "2025-07-11":  # after the target range's last day: check 3 is skipped, not guessed
         assert floor is None
-        assert by_date["checks"][2]["status"] == "skipped"
+        check = by_date["checks"][2]
+        assert check["status"] == "skipped" and "ends on 2024-01-31" in check["meaning"]
         assert tool.run({}, ToolContext()) == by_date  # the default is the latest day
+        # the only difference from the typed-in call: the words say why the floor is missing
+        expected["checks"][2]["meaning"] = check["meaning"]
+    assert _without_data(by_date) == expected
 
 
 def test_history_without_data_equals_the_csv_pasted(shared_data: Path) -> None:
@@ -166,3 +170,16 @@ def test_the_snapshot_is_rebuilt_byte_for_byte(shared_data: Path, tmp_path: Path
         assert (tmp_path / name).read_bytes() == (DATA_DIR / name).read_bytes(), name
     text = gzip.decompress((DATA_DIR / "par_yield.csv.gz").read_bytes()).decode()
     assert text.count("\n") == 8873  # header + every day of the shared CSV
+
+
+def test_health_without_market_reads_the_snapshot_metadata() -> None:
+    """/healthz answers from snapshot.json without parsing the series; it says the same."""
+    from server.toolset.stores import market_health
+
+    snap = load_snapshot()
+    assert market_health(ToolContext()) == {
+        "source": "snapshot",
+        "revision": snap.revision,
+        "last_date": snap.last_date,
+        "target_range_last_date": snap.target_range.last_date,
+    }

@@ -314,15 +314,18 @@ async def test_resources_list_and_read(
             await client.read_resource(
                 f"notes://posts/{post.section}/{post.slug}?page={'9' * 5000}"
             )
+    # the notes, and the market data (data, not notes: tests/market)
     assert set(resources) == {LLMS_TXT_URI} | {
         f"notes://posts/{p.section}/{p.slug}" for p in kb.posts
-    }
+    } | {"market://treasury/par-yield", "market://fed/target-range"}
     listed = resources[f"notes://posts/{post.section}/{post.slug}"]
     assert listed.mime_type == "text/markdown" and listed.title == post.title
     assert templates == [
         "notes://posts/{section}/{slug}{?page}",
         "notes://sections/{section}/{slug}/{anchor}",
         "notes://tools/{name}",
+        "market://treasury/par-yield{?start,end}",
+        "market://fed/target-range{?start,end}",
     ]
     content = read.contents[0]
     assert isinstance(content, TextResourceContents)

@@ -14,6 +14,7 @@ import pytest
 import talib
 
 from tools.breakout import MAX_BARS, TOOLS
+from tools.context import ToolContext
 from tools.errors import ToolInputError, ToolLimitError
 
 VALIDATE = next(t for t in TOOLS if t.name == "breakout_validate")
@@ -88,7 +89,7 @@ def check(out: dict[str, Any], cid: str) -> dict[str, Any]:
 
 
 def run(tool: Any, payload: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = tool.run(payload)
+    out: dict[str, Any] = tool.run(payload, ToolContext())
     json.dumps(out, allow_nan=False)  # never NaN/inf in a reply
     return out
 
@@ -515,7 +516,7 @@ def test_examples_run_and_are_small() -> None:
 
 def bad(payload: dict[str, Any], field: str, tool: Any = VALIDATE) -> ToolInputError:
     with pytest.raises(ToolInputError) as exc:
-        tool.run(payload)
+        tool.run(payload, ToolContext())
     assert exc.value.field == field, str(exc.value)
     return exc.value
 
@@ -577,5 +578,8 @@ def test_degenerate_series_give_none_without_crashing() -> None:
 def test_too_many_bars_is_a_limit_error() -> None:
     big = [1.0] * (MAX_BARS + 1)
     with pytest.raises(ToolLimitError) as exc:
-        SCAN.run({"bars": {"open": big, "high": big, "low": big, "close": big, "volume": big}})
+        SCAN.run(
+            {"bars": {"open": big, "high": big, "low": big, "close": big, "volume": big}},
+            ToolContext(),
+        )
     assert exc.value.field.startswith("bars.")

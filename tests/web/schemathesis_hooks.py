@@ -141,6 +141,13 @@ def _curve(curve: Body) -> Body:
 
 
 def _yield_spread(body: Body) -> Body:
+    if body.get("curve") is None:
+        # without a curve: "the business day to check in the service's series" (one it has),
+        # and a history "only with a curve"
+        body.pop("history", None)
+        if body.get("date") is not None:
+            body["date"] = "2019-08-27"
+        return body
     body["curve"] = _curve(body["curve"])
     last = None
     if body.get("date"):
@@ -161,6 +168,9 @@ def _yield_spread(body: Body) -> Body:
 
 def _yield_history(body: Body) -> Body:
     body["data"] = _example("yield_curve_history")["data"]  # the Treasury's CSV, a format
+    # "the range must hold at least one day of the data": the example's three days, whole
+    body.pop("start", None)
+    body.pop("end", None)
     points = body.get("fed_funds_lower", [])
     by_day: dict[str, Any] = {}
     for point in points:  # "dates strictly ascending"
@@ -188,6 +198,10 @@ def _real_bars() -> str:
 
 def _breakout(body: Body) -> Body:
     body["bars"] = json.loads(_real_bars())
+    # "Instead of bars": a symbol (and "With symbol" its start/end) only without bars; this
+    # server has no bars source
+    for key in ("symbol", "start", "end"):
+        body.pop(key, None)
     fast, slow = int(body.get("macd_fast", 12)), int(body.get("macd_slow", 26))
     if fast >= slow:  # "Below macd_slow."
         body["macd_fast"] = max(2, slow - 1)
@@ -271,16 +285,29 @@ STATED: dict[str, tuple[str, ...]] = {
         "each tenor once",
         "strictly ascending and before date",
         "a real calendar day",
+        "the business day to check in the service's series",
+        "only with a curve",
     ),
-    "yield_curve_history": ("daily par yield CSV", "dates strictly ascending"),
+    "yield_curve_history": (
+        "daily par yield CSV",
+        "dates strictly ascending",
+        "the range must hold at least one day of the data",
+    ),
     "breakout_validate": (
         "columns of equal length",
         "each high ≥ max(open, close)",
         "at least max(volume_window + 1",
         "Below macd_slow.",
         "from volume_window to the last bar",
+        "Instead of bars",
+        "With symbol",
     ),
-    "breakout_scan": ("columns of equal length", "at least max(volume_window + 1"),
+    "breakout_scan": (
+        "columns of equal length",
+        "at least max(volume_window + 1",
+        "Instead of bars",
+        "With symbol",
+    ),
     "group_lasso_solve": (
         "all rows of one length",
         "one per row of A",

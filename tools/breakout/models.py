@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from tools.patterns import DATE_PATTERN, SYMBOL_PATTERN
 from tools.schema import ToolInput, ToolOutput
 
 NOTE = "invest/resistance_level"
@@ -129,8 +130,26 @@ class BreakoutParams(ToolInput):
     )
 
 
-class BreakoutValidateInput(BreakoutParams):
-    bars: BarsInput
+class BySymbol(ToolInput):
+    """``symbol`` (with ``start``/``end``) instead of ``bars``, when the server has a bars
+    source (``tools.breakout.symbol``)."""
+
+    symbol: str | None = Field(
+        None,
+        pattern=SYMBOL_PATTERN,
+        description="Instead of bars: the symbol's daily bars from the server's bars source "
+        "(--bars-source; an error says how to configure one when there is none)",
+    )
+    start: str | None = Field(
+        None, pattern=DATE_PATTERN, description="With symbol: the first day used (ISO date)."
+    )
+    end: str | None = Field(
+        None, pattern=DATE_PATTERN, description="With symbol: the last day used (ISO date)."
+    )
+
+
+class BreakoutValidateInput(BreakoutParams, BySymbol):
+    bars: BarsInput | None = None
     index: int | None = Field(
         None,
         ge=0,
@@ -140,8 +159,8 @@ class BreakoutValidateInput(BreakoutParams):
     )
 
 
-class BreakoutScanInput(BreakoutParams):
-    bars: BarsInput
+class BreakoutScanInput(BreakoutParams, BySymbol):
+    bars: BarsInput | None = None
     verdicts: list[Verdict] | None = Field(
         None, max_length=5, description="Only list events with these verdicts."
     )
@@ -192,6 +211,20 @@ class Box(ToolOutput):
     touches_bottom: int
 
 
+class BarsInfo(ToolOutput):
+    symbol: str
+    source: str = Field(description="The URL the bars came from.")
+    layout: Literal["yahoo", "stooq"]
+    first_date: str
+    last_date: str = Field(description="The last bar's date (of the days used).")
+    n_bars: int
+
+
+BARS_INFO = Field(
+    None, description="Where the bars came from when given by symbol (absent: bars in the input)"
+)
+
+
 class BreakoutValidateOutput(ToolOutput):
     resistance: float | None
     resistance_source: Source
@@ -209,6 +242,7 @@ class BreakoutValidateOutput(ToolOutput):
         description=f"RSI, MACD and the volume average per bar from up to lookback (at most "
         f"{WINDOW_BEFORE}) bars before the judged bar to {WINDOW_AFTER} after it"
     )
+    data: BarsInfo | None = BARS_INFO
 
 
 class ScanEvent(ToolOutput):
@@ -235,3 +269,4 @@ class BreakoutScanOutput(ToolOutput):
     events: list[ScanEvent]
     next_offset: int | None
     latest: ScanEvent | None = Field(description="The last breakout of the series, if any.")
+    data: BarsInfo | None = BARS_INFO

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from tools.breakout import report
@@ -9,11 +11,23 @@ from tools.breakout.arrays import IntArray
 from tools.breakout.levels import crossings
 from tools.breakout.models import VERDICTS, BreakoutScanInput, BreakoutScanOutput
 from tools.breakout.series import prepare, to_series
+from tools.breakout.symbol import resolve_bars
+
+if TYPE_CHECKING:
+    from tools.context import ToolContext
 from tools.breakout.verdict import evaluate
 
 
-def breakout_scan(inp: BreakoutScanInput) -> BreakoutScanOutput:
-    """Find and judge every breakout of a long series in one vectorised pass."""
+def breakout_scan(inp: BreakoutScanInput, context: ToolContext | None = None) -> BreakoutScanOutput:
+    """Find and judge every breakout of a long series in one vectorised pass; the bars are in
+    the input, or fetched by ``symbol`` from the server's bars source."""
+    info = resolve_bars(inp, context)
+    out = _scan(inp)
+    return out if info is None else out.model_copy(update={"data": info})
+
+
+def _scan(inp: BreakoutScanInput) -> BreakoutScanOutput:
+    assert inp.bars is not None
     pr = prepare(to_series(inp.bars, inp), inp)
     idx, level = crossings(pr)
     ev = evaluate(pr, idx, level)

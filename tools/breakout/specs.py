@@ -75,6 +75,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         func=breakout_validate,
         note=NOTE,
         heavy=True,  # up to 2,000,000 bars, and without ``index`` it scans them all
+        needs_context=True,  # the bars source, for bars by symbol
         examples=(
             Example("A 12% box broken on 2.7× volume, resistance found", {"bars": _example_bars()}),
             Example(
@@ -105,6 +106,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             Example("Every breakout of the example box", {"bars": _example_bars(), "limit": 10}),
         ),
         heavy=True,
+        needs_context=True,  # the bars source, for bars by symbol
         tags=("invest",),
     ),
 )

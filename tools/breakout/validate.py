@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from tools.breakout import report
@@ -17,12 +19,26 @@ from tools.breakout.models import (
     IndicatorWindow,
 )
 from tools.breakout.series import Prepared, prepare, to_series
+from tools.breakout.symbol import resolve_bars
 from tools.breakout.verdict import Evaluation, evaluate
 from tools.errors import ToolInputError
 
+if TYPE_CHECKING:
+    from tools.context import ToolContext
 
-def breakout_validate(inp: BreakoutValidateInput) -> BreakoutValidateOutput:
-    """Judge one breakout bar (given, or the latest crossing) the way the note does."""
+
+def breakout_validate(
+    inp: BreakoutValidateInput, context: ToolContext | None = None
+) -> BreakoutValidateOutput:
+    """Judge one breakout bar (given, or the latest crossing) the way the note does; the bars
+    are in the input, or fetched by ``symbol`` from the server's bars source."""
+    info = resolve_bars(inp, context)
+    out = _validate(inp)
+    return out if info is None else out.model_copy(update={"data": info})
+
+
+def _validate(inp: BreakoutValidateInput) -> BreakoutValidateOutput:
+    assert inp.bars is not None
     pr = prepare(to_series(inp.bars, inp), inp)
     chosen = _judged_bar(inp, pr)
     if chosen is None:

@@ -519,7 +519,20 @@ def _check_from_series(inp: YieldSpreadCheckInput, series: MarketSeries) -> Yiel
         ffr[-1] = series.target_range.lower_on(table.dates[row : row + 1])[0]
     evaluation = _evaluate(yields, ffr, th)
     out = _result(evaluation, yields, ffr, yields.shape[0] - 1, iso(table.dates[row]))
-    return out.model_copy(update={"data": data_info(series)})
+    update: dict[str, object] = {"data": data_info(series)}
+    if np.isnan(ffr[-1]):  # say why the floor is unknown, and how to give one
+        ends = series.target_range.last_date
+        why = f"the target-range series ends on {ends}" if ends else "no target-range series"
+        checks = list(out.checks)
+        k = CHECK_IDS.index("two_year_below_fed_funds")
+        checks[k] = checks[k].model_copy(
+            update={
+                "meaning": f"skipped: no fed funds floor for this day ({why}); pass "
+                "fed_funds_lower, or follow FRED with --market"
+            }
+        )
+        update["checks"] = checks
+    return out.model_copy(update=update)
 
 
 def yield_spread_check(

@@ -49,7 +49,11 @@ class YieldCurveHistoryInput(ToolInput):
         "its XML feed; detected automatically. Absent: the service's par-yield series (the "
         "snapshot shipped with the package, extended by the followed feeds with --market)",
     )
-    start: DateText | None = Field(None, description="first day used (default: the first)")
+    start: DateText | None = Field(
+        None,
+        description="first day used (default: the first); the range must hold at least one "
+        "day of the data",
+    )
     end: DateText | None = Field(None, description="last day used (default: the last)")
     fed_funds_lower: list[DatedValue] = Field(
         default_factory=list,

@@ -24,8 +24,8 @@ import hashlib
 import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, replace
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -90,33 +90,51 @@ class MarketSeries:
     def last_date(self) -> str:
         return iso(self.par_yield.dates[-1])
 
+    @cached_property
+    def par_yield_text(self) -> str:
+        """The par yields as the canonical CSV (made once per series)."""
+        return par_yield_csv(self.par_yield)
+
+    @cached_property
+    def target_range_text(self) -> str:
+        return target_range_csv(self.target_range)
+
 
 MarketProvider = Callable[[], MarketSeries]
 """What a server passes as ``ToolContext.market``: the series of its current generation."""
 
 
-def _number(value: float) -> str:
-    text = f"{value:.2f}"
-    return text if float(text) == value else repr(float(value))
+def _cells(values: Floats) -> list[list[str]]:
+    """Each value with two decimals when that reads back exactly (as the Treasury publishes),
+    else in full; NaN as an empty field."""
+    text = np.char.mod("%.2f", values)
+    missing = np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        inexact = ~missing & (text.astype(np.float64) != values)
+    if inexact.any():
+        text = text.astype(object)
+        text[inexact] = [repr(float(v)) for v in values[inexact]]
+    text = np.where(missing, "", text)
+    cells: list[list[str]] = text.tolist()
+    return cells
+
+
+def _join(dates: Days, cells: list[list[str]], header: tuple[str, ...]) -> str:
+    days = np.datetime_as_string(dates, unit="D").tolist()
+    lines = [",".join(header)]
+    lines += [day + "," + ",".join(row) for day, row in zip(days, cells, strict=True)]
+    return "\n".join(lines) + "\n"
 
 
 def par_yield_csv(table: YieldTable) -> str:
     """The canonical CSV: ``Date`` and the Treasury's tenor names, ISO dates ascending, an
     empty field where a tenor was not published."""
-    out = io.StringIO()
-    out.write(",".join(("Date", *TREASURY_TENOR_NAMES)) + "\n")
-    for day, row in zip(table.dates, table.yields, strict=True):
-        cells = ("" if np.isnan(v) else _number(float(v)) for v in row)
-        out.write(iso(day) + "," + ",".join(cells) + "\n")
-    return out.getvalue()
+    return _join(table.dates, _cells(table.yields), ("Date", *TREASURY_TENOR_NAMES))
 
 
 def target_range_csv(series: TargetRange) -> str:
-    out = io.StringIO()
-    out.write(",".join(TARGET_RANGE_HEADER) + "\n")
-    for day, lo, hi in zip(series.dates, series.lower, series.upper, strict=True):
-        out.write(f"{iso(day)},{_number(float(lo))},{_number(float(hi))}\n")
-    return out.getvalue()
+    values = np.column_stack([series.lower, series.upper]).reshape(-1, 2)
+    return _join(series.dates, _cells(values), TARGET_RANGE_HEADER)
 
 
 def parse_target_range(text: str, field: str = "target_range") -> TargetRange:
@@ -124,18 +142,24 @@ def parse_target_range(text: str, field: str = "target_range") -> TargetRange:
     rows = [r for r in csv.reader(io.StringIO(text)) if r]
     if not rows or tuple(c.strip() for c in rows[0]) != TARGET_RANGE_HEADER:
         raise ToolInputError(field, "a CSV with the header DATE,lower,upper", rows[:1])
-    dates, lower, upper = [], [], []
+    lower, upper = [], []
     for k, row in enumerate(rows[1:], start=1):
         if len(row) != 3:
             raise ToolInputError(field, f"3 fields in data row {k}", f"{len(row)} fields")
-        dates.append(parse_date(row[0], field, f" (data row {k})"))
         try:
             lo, hi = float(row[1]), float(row[2])
         except ValueError:
             raise ToolInputError(field, f"numbers in data row {k}", row[1:]) from None
         lower.append(check_yield(lo, field, f" (data row {k})"))
         upper.append(check_yield(hi, field, f" (data row {k})"))
-    days = np.array(dates, dtype="datetime64[D]")
+    texts = [r[0].strip() for r in rows[1:]]
+    try:  # ISO dates in bulk; anything else one by one (naming the row)
+        days = np.array(texts, dtype="datetime64[D]")
+    except ValueError:
+        days = np.array(
+            [parse_date(t, field, f" (data row {k})") for k, t in enumerate(texts, start=1)],
+            dtype="datetime64[D]",
+        )
     if days.size > 1 and np.any(np.diff(days).astype(int) <= 0):
         raise ToolInputError(field, "dates strictly ascending", "unsorted or repeated dates")
     return TargetRange(days, np.array(lower, dtype=np.float64), np.array(upper, dtype=np.float64))
@@ -154,14 +178,26 @@ def revision_of(par_yield_text: str, target_range_text: str) -> str:
 def series_from_texts(
     par_yield_text: str, target_range_text: str, source: str, note: str = ""
 ) -> MarketSeries:
-    """A series from its two canonical CSV texts (revision computed from them)."""
-    return MarketSeries(
+    """A series from its two canonical CSV texts (revision computed from them; the texts are
+    kept as the series' ``par_yield_text`` and ``target_range_text``)."""
+    series = MarketSeries(
         par_yield=parse_treasury(par_yield_text, "par_yield"),
         target_range=parse_target_range(target_range_text),
         source=source,
         revision=revision_of(par_yield_text, target_range_text),
         note=note,
     )
+    series.__dict__.update(par_yield_text=par_yield_text, target_range_text=target_range_text)
+    return series
+
+
+def with_note(series: MarketSeries, note: str) -> MarketSeries:
+    """``series`` with another note (its CSV texts, when made, kept)."""
+    out = replace(series, note=note)
+    for name in ("par_yield_text", "target_range_text"):
+        if name in series.__dict__:
+            out.__dict__[name] = series.__dict__[name]
+    return out
 
 
 def read_gzip_text(path: Path) -> str:
@@ -184,7 +220,7 @@ def load_snapshot(data_dir: Path = DATA_DIR) -> MarketSeries:
         f"to {series.target_range.last_date}); `notes-kb serve --market` follows the Treasury "
         "and FRED for newer days"
     )
-    return MarketSeries(series.par_yield, series.target_range, "snapshot", series.revision, note)
+    return with_note(series, note)
 
 
 def extend_table(base: YieldTable, newer: YieldTable) -> YieldTable:

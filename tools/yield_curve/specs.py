@@ -136,7 +136,7 @@ TOOLS = (
             ),
             Example(
                 "2019 from the service's series, no data in the request",
-                {"start": "2019-01-01", "end": "2019-12-31", "limit": 3, "max_periods": 3},
+                {"start": "2019-01-01", "end": "2019-12-31", "limit": 20, "max_periods": 3},
             ),
         ),
         tags=("macro",),
