@@ -33,10 +33,6 @@ ACTIVATE_ITERS = 300
 """Iterations of the cone projection that gives an entering block its direction."""
 CACHED_ENTRIES = 4_000_000
 """Largest ``n·K`` for which the polish keeps ``M`` (32 MB) and updates its Gram matrix."""
-GREEDY_ROUNDS = 0
-"""Blocked Newton steps that make tight, besides the row that blocks, each other block's first
-row that the full step would cross (one active-set change per block instead of one per step);
-after them, one row per step, as the classical method, which cannot cycle this way."""
 TIGHT = 1e-3
 """A row is tight for a block when its multiplier is positive and x_i·v ≤ TIGHT·‖x_i‖‖v‖."""
 
@@ -294,16 +290,6 @@ def _ratio_test(c0: Array, dc: Array, free: BoolArray) -> tuple[BoolArray | None
     return None, 1.0, -1
 
 
-def _first_hits(c0: Array, dc: Array, free: BoolArray) -> tuple[IntArray, IntArray]:
-    """For each column (block) of ``c0``, ``dc``, ``free`` (``(n, K)``), the free row that a
-    full step along ``dc`` crosses first, if any: ``(rows, columns)``."""
-    towards = free & (dc < 0.0)
-    ratios = np.where(towards, np.maximum(c0, 0.0) / np.where(towards, -dc, 1.0), np.inf)
-    first = np.argmin(ratios, axis=0)
-    cols = np.flatnonzero(ratios[first, np.arange(ratios.shape[1])] < 1.0)
-    return first[cols], cols
-
-
 def _newton(
     face: _Face,
     xi: Array,
@@ -313,16 +299,14 @@ def _newton(
     tight: BoolArray,
     steps_left: int,
     deadline: float,
-    multi: bool = False,
 ) -> tuple[Array, Outcome, int] | None:
     """Damped Newton on the face from ``xi`` with the ratio test on the ``free`` rows.
 
     ``signs_k`` and ``free`` (``(n, len(kept))``) are the kept blocks' cone signs and the rows
     the ratio test watches; ``tight`` (``(n, 2m)``) gains the row that blocks a step. Returns
     the point, why it stopped (``"done"``: no decrease left; ``"blocked"``: a row became
-    tight, and with ``multi`` also each other block's first row that the full step crosses;
-    ``"collapsed"``: a block shrank to zero; ``"steps"``: out of steps) and the steps left, or
-    ``None`` when the Hessian is singular or ``deadline`` passes."""
+    tight; ``"collapsed"``: a block shrank to zero; ``"steps"``: out of steps) and the steps
+    left, or ``None`` when the Hessian is singular or ``deadline`` passes."""
     kept_arr = np.asarray(face.kept, dtype=np.int64)
     first = face.groups.norms(xi)
     value = face.objective(xi)
@@ -344,7 +328,6 @@ def _newton(
         c0 = (x @ face.blocks(xi).T) * signs_k
         dc = (x @ face.blocks(step).T) * signs_k
         stuck, t, hit = _ratio_test(c0, dc, free)
-        ahead = _first_hits(c0, dc, free) if multi and hit >= 0 else None
         if stuck is not None:  # rows already on the boundary that the step would cross
             rr, cc = np.nonzero(stuck)
             tight[rr, kept_arr[cc]] = True
@@ -373,8 +356,6 @@ def _newton(
             return xi, "collapsed", steps_left
         if hit >= 0:
             tight[hit // len(face.kept), face.kept[hit % len(face.kept)]] = True
-            if ahead is not None:
-                tight[ahead[0], kept_arr[ahead[1]]] = True
             return xi, "blocked", steps_left
     return xi, "steps", steps_left
 
@@ -445,7 +426,6 @@ def polish(
     cache = FaceCache() if cache is None else cache
     yy = float(y @ y)
     steps_left = steps
-    greedy = GREEDY_ROUNDS
     for _ in range(rounds):
         if time.perf_counter() > deadline:
             return None
@@ -463,13 +443,10 @@ def polish(
         face = _Face(kept, bases, reduced[0], reduced[1], yy, lam)
         xi = np.concatenate([bases[i].T @ xv[j] for i, j in enumerate(kept)])
         free = ~tight[:, kept_arr]
-        newton = _newton(
-            face, xi, x, signs[:, kept_arr], free, tight, steps_left, deadline, greedy > 0
-        )
+        newton = _newton(face, xi, x, signs[:, kept_arr], free, tight, steps_left, deadline)
         if newton is None:
             return None
         xi, outcome, steps_left = newton
-        greedy -= outcome == "blocked"
         xv[kept_arr] = face.blocks(xi)
         if outcome in ("blocked", "collapsed"):
             continue
