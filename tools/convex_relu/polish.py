@@ -89,6 +89,9 @@ class _Face:
         self.k_dims = np.array([b.shape[1] for b in self.bases], dtype=np.int64)
         self.starts = np.concatenate(([0], np.cumsum(self.k_dims)[:-1]))
         self.groups = Groups(self.k_dims, np.ones(len(self.kept)))
+        self.basis_all = np.hstack(self.bases)  # (d, K)
+        owner = np.repeat(np.arange(len(self.kept)), self.k_dims)
+        self.same = owner[:, None] == owner[None, :]  # (K, K): the block-diagonal pattern
 
     def span(self, i: int) -> slice:
         return slice(int(self.starts[i]), int(self.starts[i] + self.k_dims[i]))
@@ -99,9 +102,7 @@ class _Face:
 
     def blocks(self, xi: Array) -> Array:
         """The kept blocks ``N_g ξ_g`` (``(len(kept), d)``)."""
-        out = np.zeros((len(self.kept), self.bases[0].shape[0]))
-        for i in range(len(self.kept)):
-            out[i] = self.bases[i] @ xi[self.span(i)]
+        out: Array = np.add.reduceat(self.basis_all * xi, self.starts, axis=1).T
         return out
 
     def newton_step(self, xi: Array, ridge: float) -> tuple[Array, Array]:
@@ -111,12 +112,10 @@ class _Face:
         nrm = self.groups.norms(xi)
         unit = xi / self.groups.expand(nrm)
         grad: Array = self.gram @ xi - self.rhs + self.lam * unit
-        hess: Array = self.gram + ridge * np.eye(k)
-        for i in range(len(self.kept)):
-            blk = self.span(i)
-            hess[blk, blk] += (self.lam / nrm[i]) * (
-                np.eye(int(self.k_dims[i])) - np.outer(unit[blk], unit[blk])
-            )
+        # the group norms' curvature (λ/‖ξ_g‖)(I − u_g u_gᵀ), block-diagonal
+        weight = self.groups.expand(self.lam / nrm)
+        hess: Array = self.gram - self.same * (weight[:, None] * np.outer(unit, unit))
+        hess[np.diag_indices(k)] += ridge + weight
         step: Array = np.asarray(-np.linalg.solve(hess, grad), dtype=np.float64)
         return step, grad
 
@@ -487,6 +486,10 @@ def polish(
         mr = x.T @ (sub * r[:, None])  # (d, m): A_kᵀ r
         ar = np.hstack((mr, -mr))
         norms, nonzero, released = _face_multipliers(x, signs, lam, xv, ar, kept, tight)
+        top = float(np.max(norms[nonzero]))
+        settled = outcome == "done" and top <= lam * (1.0 + 1e-9)
+        if released and not settled and (violation > 0.0 or top > lam):
+            continue  # another round, whatever the zero blocks' norms: skip their projection
         zero = np.flatnonzero(~nonzero)
         norms[zero] = cone_dual_norms(
             x,
@@ -498,12 +501,9 @@ def polish(
             mu0=q[:, zero],
             deadline=deadline,
         )
-        result = PolishResult(xv, norms, violation, tight)
-        if released and (violation > 0.0 or float(np.max(norms)) > lam):
-            if outcome == "done" and float(np.max(norms[nonzero])) <= lam * (1.0 + 1e-9):
-                return result
+        if released and not settled and float(np.max(norms)) > lam:
             continue
-        return result
+        return PolishResult(xv, norms, violation, tight)
     return None
 
 
