@@ -210,12 +210,14 @@ def _newton_working_set(
     y_norm: float,
     l_x: float,
     deadline: float,
-) -> _Polished | None:
+) -> tuple[_Polished | None, _Point | None]:
     """Grow the working set by ``add`` and polish, and again by the violators of the polished
     point's certificate, at most ``NEWTON_SETS`` times, without the augmented Lagrangian
     between (the polish's Newton steps are exact on the set where its first-order steps
-    crawl). Returns the certified point, or ``None`` (``ws`` holds the last polished point)."""
+    crawl). Returns the certified point or ``None`` (``ws`` then holds the last polished
+    point), and the best polished point (certified or not; ``None`` if there was none)."""
     tight: BoolArray | None = None
+    best: _Point | None = None
     for _ in range(NEWTON_SETS):
         if add.size:
             m = ws.idx.size
@@ -227,14 +229,16 @@ def _newton_working_set(
             x, mask, y, lam, ws, tol=tol, y_norm=y_norm, l_x=l_x, deadline=deadline, tight0=tight
         )
         if found is None:
-            return None
+            return None, best
+        point = _Point(ws.idx.copy(), found.point.xv, found.cert, found.point.violation)
+        best = point if best is None or point.score < best.score else best
         if found.certified(tol):
-            return found
+            return found, best
         add = _violators(found.norms_out, found.outside, lam, ws.idx.size)
         if not add.size:
-            return None
+            return None, best
         ws.xv, tight = found.point.xv.copy(), found.point.tight
-    return None
+    return None, best
 
 
 def _as_is(x: Array, mask: Array, y: Array, ws: WorkingSet, y_norm: float) -> tuple[float, Array]:
@@ -311,9 +315,11 @@ def solve_exact(
         if not polished and m and ws.q is not None:
             # Newton on the working set, grown by the violators of each polished point
             polished = True
-            found = _newton_working_set(
+            found, polished_best = _newton_working_set(
                 x, mask, y, lam, ws, add, tol=tol, y_norm=y_norm, l_x=l_x, deadline=deadline
             )
+            if polished_best is not None and polished_best.score < best.score:
+                best = polished_best  # kept if the time runs out
             if found is not None:
                 cert, violation = found.cert, found.point.violation
                 stop = "converged"
