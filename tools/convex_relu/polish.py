@@ -173,6 +173,8 @@ class FaceCache:
     gram: Array | None = None
     layout: dict[int, tuple[slice, Array]] = field(default_factory=dict)
     """Block → its columns in ``gram`` and the ``M_g`` they were built from."""
+    tight: BoolArray | None = None
+    """The tight rows the bases were last checked against (``(n, 2m)``)."""
 
 
 def _project_on_faces(
@@ -183,10 +185,22 @@ def _project_on_faces(
     d = x.shape[1]
     kept: list[int] = []
     bases: list[Array] = []
+    same = (
+        np.zeros(tight.shape[1], dtype=bool)
+        if cache.tight is None
+        else ~np.any(tight != cache.tight, axis=0)
+    )
+    cache.tight = tight.copy()
     for j in np.flatnonzero(np.linalg.norm(xv, axis=1) > 0.0).tolist():
+        known = cache.bases.get(j)
+        if known is not None and same[j] and known[1].shape[1]:  # rows unchanged since checked
+            basis = known[1]
+            xv[j] = basis @ (basis.T @ xv[j])
+            kept.append(j)
+            bases.append(basis)
+            continue
         rows = np.flatnonzero(tight[:, j])
         key = rows.tobytes()
-        known = cache.bases.get(j)
         if known is not None and known[0] == key:
             basis = known[1]
         else:
