@@ -25,8 +25,14 @@ OpenBLAS on these small products is slower by orders of magnitude). Then growth:
 fit's time as n doubles and as P doubles, with the fitted exponent.
 The exact form runs on a working set of patterns from the gated solution (see
 ``tools.convex_relu``); its ratio against Clarabel's exact program is printed like the gated one.
-Then growth of the group-LASSO solver in n. Run:
-``python bench/convex.py [--quick] [--repeat R] [--cvxpy-budget N] [--only group-lasso|relu]``.
+Then growth of the group-LASSO solver in n.
+
+First, issue 22's rows of the exact form: 500 × 20 × 200 on the tool's defaults (10 s limit)
+for three data seeds of their own, each against Clarabel on the same patterns in the same run
+(aim: certified, ≤ 0.1× Clarabel's time), and 2000 × 50 × 300 with a 60 s limit (aim:
+certified; Clarabel's dense operator would have 61 M nonzeros, so it has no peer). Run:
+``python bench/convex.py [--quick] [--repeat R] [--cvxpy-budget N]
+[--only group-lasso|relu|relu-exact]``.
 """
 
 from __future__ import annotations
@@ -330,6 +336,71 @@ def relu_case(n: int, d: int, n_patterns: int, repeat: int, budget: int) -> None
         )
 
 
+EXACT_SEEDS = (101, 102, 103)
+"""Data seeds of the exact form's rows (problems of their own: neither the tests' nor the
+other rows')."""
+
+
+def exact_data(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A two-neuron ReLU target plus noise, drawn from ``seed`` (its own stream)."""
+    rng = np.random.default_rng([seed, n, d])
+    x = rng.standard_normal((n, d))
+    y = np.maximum(x @ rng.standard_normal(d), 0) - 0.5 * np.maximum(x @ rng.standard_normal(d), 0)
+    return x, y + 0.1 * rng.standard_normal(n)
+
+
+def exact_case(n: int, d: int, p: int, seeds: tuple[int, ...], limit: float, peer: bool) -> None:
+    """Issue 22's rows: the exact form on its defaults (``time_limit_s`` ``limit``, tol 1e-6,
+    no iteration cap), λ = 0.05·λ_max, ``p`` patterns drawn from the seed as the tool draws
+    them, one data set per seed; and, with ``peer``, Clarabel via cvxpy on the same patterns
+    in the same run (one solve each: it takes a minute), with the ratio of the times."""
+    print(
+        f"\nconvex_relu_fit exact on its defaults: n={n} d={d} P={p} time_limit_s={limit:g}, "
+        f"tol 1e-6, lam=0.05·lam_max, seeds {list(seeds)}"
+    )
+    ratios = []
+    for seed in seeds:
+        x, y = exact_data(n, d, seed)
+        xa = with_bias(x, True)
+        gen = np.random.default_rng(seed).standard_normal((d + 1, p))  # the tool's draw
+        mask, _ = sign_patterns(xa, gen)
+        op = GatedOperator(xa, mask)
+        lam = 0.05 * float(np.max(equal_groups(mask.shape[1], d + 1).norms(op.rmatvec(y))))
+        inp = ConvexReluInput(
+            X=x.tolist(),
+            y=y.tolist(),
+            lam=lam,
+            n_patterns=p,
+            seed=seed,
+            form="exact",
+            time_limit_s=limit,
+        )
+        t0 = time.perf_counter()
+        out = convex_relu_fit(inp)
+        ours = time.perf_counter() - t0
+        status = "certified" if out.converged else "NOT certified"
+        line = (
+            f"  seed {seed}: ours {ours:6.2f} s {status} (gap {out.duality_gap.relative:.1e}, "
+            f"violation {out.constraint_violation:.1e}, {out.n_iter} first-order iterations, "
+            f"stop {out.stop_reason})"
+        )
+        if peer:
+            t0 = time.perf_counter()
+            ref = cvxpy_relu(xa, y, lam, mask, "exact")
+            theirs = time.perf_counter() - t0
+            ratios.append(ours / theirs)
+            excess = (out.objective - ref) / ref
+            line += (
+                f"; cvxpy+clarabel {theirs:6.2f} s, objective excess {excess:.1e}"
+                f"; ratio ours/clarabel {ours / theirs:.3f}"
+            )
+        print(line, flush=True)
+    if ratios:
+        print(
+            f"  ratio ours/clarabel: worst {max(ratios):.3f}, median {float(np.median(ratios)):.3f}"
+        )
+
+
 def growth(quick: bool) -> None:
     print("\ngrowth of our gated fit (tol 1e-6): time and fitted exponent t ∝ size^k")
     ns = [100, 200, 400] if quick else [500, 1000, 2000, 4000]
@@ -378,9 +449,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--cvxpy-budget", type=int, default=5_000_000)
     parser.add_argument(
-        "--only", choices=("group-lasso", "relu"), default=None, help="run one tool's part"
+        "--only",
+        choices=("group-lasso", "relu", "relu-exact"),
+        default=None,
+        help="run one tool's part (relu-exact: only issue 22's rows of the exact form)",
     )
     args = parser.parse_args()
+    if args.only == "relu-exact" or args.only is None:
+        if args.quick:
+            exact_case(200, 10, 80, EXACT_SEEDS[:1], 10.0, peer=True)
+        else:
+            exact_case(500, 20, 200, EXACT_SEEDS, 10.0, peer=True)
+            exact_case(2000, 50, 300, EXACT_SEEDS[:1], 60.0, peer=False)
+        if args.only == "relu-exact":
+            return
     sizes = QUICK_SIZES if args.quick else SIZES
     repeat = args.repeat or (1 if args.quick else 3)
     for n, d, p in sizes:

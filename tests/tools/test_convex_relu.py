@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from tools.convex_relu import TOOLS, ConvexReluInput, GatedOperator, convex_relu_fit
+from tools.convex_relu.polish import cone_projection
 from tools.errors import ToolInputError, ToolLimitError
 
 SPEC = TOOLS[0]
@@ -312,6 +313,53 @@ def test_exact_polish_with_entering_blocks() -> None:
     )
     assert out["converged"], out["message"]
     assert out["duality_gap"]["relative"] <= 1e-6 and out["constraint_violation"] <= 1e-6
+    ref = reference(xa, y, lam, u, "exact")
+    assert abs(out["objective"] - ref) <= REL * ref
+    assert abs(out["nonconvex_objective"] - ref) <= REL * ref
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cone_projection_matches_clarabel(seed: int) -> None:
+    """The polish's tight rows come from the projection of ``h`` on ``{v : s ∘ (X v) ≥ 0}``
+    by non-negative least squares (Moreau's decomposition): it agrees with the projection
+    written out in cvxpy (Clarabel at 1e-10) to 1e-7 relative, is feasible, and the rows it
+    names are on their boundary and orthogonal to the residual ``h − P(h)``."""
+    rng = np.random.default_rng(seed)
+    x = np.hstack((rng.standard_normal((200, 6)), np.ones((200, 1))))
+    inside = rng.standard_normal(7)  # in the cone of its own sign pattern
+    signs = np.where(x @ inside >= 0, 1.0, -1.0)
+    h = inside + 1.5 * rng.standard_normal(7)
+    proj, rows = cone_projection(x, signs, h)
+    v = cp.Variable(7)
+    cp.Problem(cp.Minimize(cp.sum_squares(v - h)), [cp.multiply(signs, x @ v) >= 0]).solve(
+        solver="CLARABEL", tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10
+    )
+    ref = np.asarray(v.value)
+    scale = float(np.linalg.norm(h))
+    assert np.linalg.norm(proj - ref) <= 1e-7 * scale
+    slack = signs * (x @ proj)
+    assert slack.min() >= -1e-10 * scale * float(np.abs(x).max())
+    assert 0 < rows.size < 7
+    assert np.all(np.abs(slack[rows]) <= 1e-10 * scale * float(np.abs(x).max()))
+    assert abs(float(proj @ (h - proj))) <= 1e-10 * scale * scale
+
+
+@pytest.mark.slow
+def test_exact_mid_size_on_defaults_matches_clarabel() -> None:
+    """n = 300, d = 12 (+ bias), 120 patterns drawn from the default seed 0, λ = 0.05·λ_max,
+    every other field at its default (tol 1e-6, no max_iter; the time limit raised only against
+    a loaded machine): certified, equal to Clarabel's optimum on the same patterns within 1e-6
+    relative, and in one augmented-Lagrangian round's first-order iterations (the working set
+    grows under the Newton polish: 565 here, against 3,975 when each growth took its own round)."""
+    x, y = data(300, 12, seed=31)
+    u = np.random.default_rng(0).standard_normal((13, 120))
+    xa = augmented(x, True)
+    mask = (xa @ u >= 0).astype(float)
+    lam = 0.05 * float(np.max(np.linalg.norm(xa.T @ (mask * y[:, None]), axis=0)))
+    out = fit(x, y, lam=lam, form="exact", n_patterns=120, time_limit_s=30)
+    assert out["converged"], out["message"]
+    assert out["duality_gap"]["relative"] <= 1e-6 and out["constraint_violation"] <= 1e-6
+    assert out["n_iter"] <= 1_500
     ref = reference(xa, y, lam, u, "exact")
     assert abs(out["objective"] - ref) <= REL * ref
     assert abs(out["nonconvex_objective"] - ref) <= REL * ref

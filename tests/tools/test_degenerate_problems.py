@@ -60,7 +60,24 @@ RELU_CASES = [
     # one row, two features, λ tiny against the data
     ("one row", [[1.0, 2.0]], [3.0], 1e-12, True),
     ("one row, λ = 1e-9", [[-0.5, 2.0, 1.5]], [-4.0], 1e-9, False),
+    # two or more rows that the patterns can fit exactly, λ = 1e-12 (issue 22: the exact form
+    # ran to its time limit, its Newton polish walking on the rounding noise of ½‖y‖²)
+    ("two rows, a zero input", [[0.0], [1.0]], [1.0, 2.0], 1e-12, True),
+    ("two rows", [[1.0, 2.0], [3.0, -1.0]], [3.0, 1.0], 1e-12, True),
+    ("three rows", [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [1.0, 2.0, -1.0], 1e-12, True),
+    ("three rows, no bias", [[0.5], [-1.0], [2.0]], [1.0, -1.0, 0.5], 1e-12, False),
+    (
+        "four rows, λ = 1e-10",
+        [[0.3, -1.2], [1.1, 0.4], [-0.7, 0.9], [2.0, 1.5]],
+        [0.5, -1.0, 2.0, 0.3],
+        1e-10,
+        True,
+    ),
 ]
+MULTI_ROW_ITERATIONS = 1_000
+"""Several rows take more iterations (the augmented Lagrangian on a working set before the
+Newton polish) but still a few milliseconds; the exact form ran to the 3 s limit on them, its
+polish walking on rounding noise, before."""
 
 
 @pytest.mark.parametrize("form", ["gated", "exact"])
@@ -85,7 +102,7 @@ def test_convex_relu_certifies_degenerate_problems_at_once(
     out = all_tools()["convex_relu_fit"].run(payload)
     assert out["converged"], out["message"]
     assert out["stop_reason"] == "converged"
-    assert out["n_iter"] <= MAX_ITERATIONS
+    assert out["n_iter"] <= (MAX_ITERATIONS if len(X) == 1 else MULTI_ROW_ITERATIONS)
     target = np.asarray(y)
     ref = _relu_reference(xa, target, lam, u, form)
     tol = _tolerance(ref, target)

@@ -57,6 +57,8 @@ class WorkingSet:
         zx, zm = np.zeros((k, d)), np.zeros((n, k))
         self.xv = np.vstack((self.xv[:m], zx, self.xv[m:], zx))
         self.mult = np.hstack((self.mult[:, :m], zm, self.mult[:, m:], zm))
+        if self.q is not None:
+            self.q = np.hstack((self.q[:, :m], zm, self.q[:, m:], zm))
 
 
 @dataclass

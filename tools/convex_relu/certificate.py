@@ -126,4 +126,6 @@ def full_certificate(
         np.sum(np.linalg.norm(primal_xv, axis=1))
     )
     dual = alpha * float(r @ y) - 0.5 * alpha * alpha * float(r @ r)
+    if dual < 0.0:  # θ = 0 (μ = 0) is dual feasible with value 0: a fit near 0 gains from it
+        alpha, dual = 0.0, 0.0
     return Certificate(primal, dual, alpha, objective_floor(y)), norms_out, outside

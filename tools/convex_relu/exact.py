@@ -31,7 +31,7 @@ from tools.convex_relu.augmented import WorkingSet, al_solve
 from tools.convex_relu.budget import Budget
 from tools.convex_relu.certificate import full_certificate
 from tools.convex_relu.gated import solve_gated
-from tools.convex_relu.patterns import cone_signs, paired_residual
+from tools.convex_relu.patterns import BoolArray, cone_signs, paired_residual
 from tools.convex_relu.polish import FaceCache, PolishResult, activate, polish
 from tools.convex_relu.spectral import power_norm_sq
 from tools.group_lasso.prox import (
@@ -54,6 +54,9 @@ POLISH_STEPS_MAX = 20_000
 ACTIVATE = 20
 """Group active-set rounds after a polish that does not certify: zero blocks with dual norm
 above λ enter, and the polish is repeated from its own active rows."""
+NEWTON_SETS = 10
+"""Working sets the Newton polish is tried on (each grown by its point's violators) before
+the augmented Lagrangian takes over again."""
 WS_TOL = 1e-3
 """The working set grows while the problem on it is solved to this level, then the level falls
 tenfold per round down to ``tol``."""
@@ -119,6 +122,20 @@ def _gated_start(
     return WorkingSet(idx, xv0, np.zeros((n, 2 * idx.size)), 20.0 * l_gated / l_x, 0.1 * lam)
 
 
+@dataclass
+class _Polished:
+    """The last point of a polish and its full certificate: ``outside`` (``(k,)``) are the
+    patterns outside the working set and ``norms_out`` (``(2k,)``) their dual norms."""
+
+    point: PolishResult
+    cert: Certificate
+    norms_out: Array
+    outside: IntArray
+
+    def certified(self, tol: float) -> bool:
+        return self.cert.relative_gap <= tol and self.point.violation <= tol
+
+
 def _polish_and_certify(
     x: Array,
     mask: Array,
@@ -130,16 +147,18 @@ def _polish_and_certify(
     y_norm: float,
     l_x: float,
     deadline: float,
-) -> tuple[Certificate, float] | None:
-    """Polish the working set's point, with up to ``ACTIVATE`` group steps, until its full
-    certificate passes. Returns the certificate and the violation (and leaves the polished
-    blocks in ``ws.primal``), or ``None`` (``ws`` unchanged)."""
+    tight0: BoolArray | None = None,
+) -> _Polished | None:
+    """Polish the working set's point (from the tight rows ``tight0``, ``(n, 2m)``, when
+    given), with up to ``ACTIVATE`` group steps, until its full certificate passes. Returns
+    the last polished point with its certificate (when it passes, the polished blocks are
+    also left in ``ws.primal``), or ``None`` when no polished point came out."""
     assert ws.q is not None
     sub = mask[:, ws.idx]
     q = ws.q
     cache = FaceCache()
 
-    def run(start: Array, tight0: np.ndarray | None) -> PolishResult | None:
+    def run(start: Array, tight: BoolArray | None) -> PolishResult | None:
         return polish(
             x,
             sub,
@@ -149,33 +168,78 @@ def _polish_and_certify(
             q,
             y_norm,
             l_x,
-            tight0=tight0,
+            tight0=tight,
             rounds=POLISH_ROUNDS_MAX,
             steps=POLISH_STEPS_MAX,
             deadline=deadline,
             cache=cache,
         )
 
-    trial = run(ws.xv, None)
+    trial = run(ws.xv, tight0)
+    last: _Polished | None = None
     for attempt in range(ACTIVATE + 1):
         if trial is None or time.perf_counter() > deadline:
-            return None
-        cert, _, _ = full_certificate(
+            return last
+        cert, norms_out, outside = full_certificate(
             x, mask, y, lam, ws.idx, trial.xv, None, trial.norms, l_x, deadline
         )
-        if cert.relative_gap <= tol and trial.violation <= tol:
+        last = _Polished(trial, cert, norms_out, outside)
+        if last.certified(tol):
             ws.primal, ws.r_dual = trial.xv, None
-            return cert, trial.violation
+            return last
         if attempt == ACTIVATE:
-            return None
+            return last
         entering = trial.copy()
         if not activate(x, sub, y, lam, entering, l_x, deadline):
             if np.array_equal(entering.norms, trial.norms):
-                return None
+                return last
             trial.norms = entering.norms  # tighter bounds only
             continue
         trial = run(entering.xv, entering.tight)
-    return None
+    return last
+
+
+def _newton_working_set(
+    x: Array,
+    mask: Array,
+    y: Array,
+    lam: float,
+    ws: WorkingSet,
+    add: IntArray,
+    *,
+    tol: float,
+    y_norm: float,
+    l_x: float,
+    deadline: float,
+) -> tuple[_Polished | None, _Point | None]:
+    """Grow the working set by ``add`` and polish, and again by the violators of the polished
+    point's certificate, at most ``NEWTON_SETS`` times, without the augmented Lagrangian
+    between (the polish's Newton steps are exact on the set where its first-order steps
+    crawl). Returns the certified point or ``None`` (``ws`` then holds the last polished
+    point), and the best polished point (certified or not; ``None`` if there was none)."""
+    tight: BoolArray | None = None
+    best: _Point | None = None
+    for _ in range(NEWTON_SETS):
+        if add.size:
+            m = ws.idx.size
+            ws.extend(add)
+            if tight is not None:
+                pad = np.zeros((tight.shape[0], add.size), dtype=bool)
+                tight = np.hstack((tight[:, :m], pad, tight[:, m:], pad))
+        found = _polish_and_certify(
+            x, mask, y, lam, ws, tol=tol, y_norm=y_norm, l_x=l_x, deadline=deadline, tight0=tight
+        )
+        if found is None:
+            return None, best
+        point = _Point(ws.idx.copy(), found.point.xv, found.cert, found.point.violation)
+        best = point if best is None or point.score < best.score else best
+        if found.certified(tol):
+            return found, best
+        add = _violators(found.norms_out, found.outside, lam, ws.idx.size)
+        if not add.size:
+            return None, best
+        ws.xv, tight = found.point.xv.copy(), found.point.tight
+    return None, best
 
 
 def _as_is(x: Array, mask: Array, y: Array, ws: WorkingSet, y_norm: float) -> tuple[float, Array]:
@@ -250,20 +314,24 @@ def solve_exact(
         if stop != "converged":
             break
         add = _violators(norms_out, outside, lam, m)
+        if not polished and m and ws.q is not None:
+            # Newton on the working set, grown by the violators of each polished point
+            polished = True
+            found, polished_best = _newton_working_set(
+                x, mask, y, lam, ws, add, tol=tol, y_norm=y_norm, l_x=l_x, deadline=deadline
+            )
+            if polished_best is not None and polished_best.score < best.score:
+                best = polished_best  # kept if the time runs out
+            if found is not None:
+                cert, violation = found.cert, found.point.violation
+                stop = "converged"
+                budget.record(cert)
+                break
+            continue
         if add.size:
             polished = False
             ws.extend(add)
             continue
-        if not polished and m and ws.q is not None:
-            polished = True
-            found = _polish_and_certify(
-                x, mask, y, lam, ws, tol=tol, y_norm=y_norm, l_x=l_x, deadline=deadline
-            )
-            if found is not None:
-                cert, violation = found
-                stop = "converged"
-                budget.record(cert)
-                break
         # tighter levels until the certificate passes or the budget ends (below tol the
         # working-set certificate passes before the full one only through rounding)
         level = max(tol, 0.1 * level) if level > tol else 0.1 * level
