@@ -7,6 +7,7 @@ Routes (all stateless, so any number of workers can serve them):
 - ``GET /posts/<section>/<slug>.md``: the post file exactly as built (``text/markdown``).
 - ``GET /posts/<section>/<slug>``: Markdown for ``Accept: text/markdown``, else HTML with MathML.
 - ``GET /``: HTML index of posts and tools. ``GET /tools/<name>.md`` (and an HTML view).
+- ``GET /search?q=&section=&limit=``: the HTML search page (``server.web.search_page``).
 - ``GET /api/tools``, ``GET /api/tools/<name>``, ``POST /api/tools/<name>``,
   ``GET /api/search?q=&section=&limit=``, ``GET /openapi.json``, ``GET /healthz``.
 - ``/mcp``: the MCP server (streamable HTTP, stateless JSON by default).
@@ -48,7 +49,7 @@ from server.config import Settings, settings_for
 from server.ingest.posts import Post
 from server.toolset.dispatch import Toolset, ToolTimeoutError
 from server.toolset.openapi import SEARCH_QUERY_NAMES
-from server.web import forms
+from server.web import forms, search_page
 from server.web import html as html_view
 from server.web.charts import chart_format, chart_response, q_values
 from tools.errors import StoreUnavailableError, ToolInputError, ToolLimitError
@@ -439,7 +440,7 @@ async def index(request: Request) -> Response:
         tools = [(s.name, s.title) for s in service.toolset.specs.values()]
         title = " ".join(str(service.site().title).split()) or "notes-kb"
         return html_view.index_page(
-            title, list(service.kb.posts), tools, html_view.INDEX_INTRO
+            title, list(service.kb.posts), tools, html_view.INDEX_INTRO, search=True
         ), HTML
 
     return content_response(request, service.static("index", make))
@@ -817,6 +818,7 @@ def routes() -> list[BaseRoute]:
         Route("/tools/{name}", tool_doc, methods=["GET", "POST"]),
         Route("/api/tools", api_tools, methods=["GET"]),
         Route("/api/search", search, methods=["GET"]),
+        Route("/search", search_page.search_endpoint, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
 
