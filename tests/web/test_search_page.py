@@ -212,3 +212,21 @@ def test_the_page_escapes_every_field() -> None:
     links = page.hits[0]
     assert links[0]["href"] == "/posts/te%3Cch/ev%22il"
     assert links[1]["href"] == "/posts/te%3Cch/ev%22il#%22%3E%3Cscript%3Ex%3C%2Fscript%3E"
+
+
+def test_words_only_says_so(repo: Path) -> None:
+    """With the model unavailable, the page ranks by words (as /api/search does) and says why."""
+    from starlette.testclient import TestClient
+
+    from server.kb.notes import KnowledgeBase
+    from server.web.app import create_app
+
+    kb = KnowledgeBase.load(settings_for(repo, embedder="nope"))
+    with TestClient(create_app(kb.settings, kb=kb, mcp=False)) as client:
+        body = client.get("/search", params={"q": "UCB"}).text
+        api = client.get("/api/search", params={"q": "UCB"}).json()["results"]
+    page = parse(body)
+    assert "results are by words only (unknown embedding model" in body
+    assert [links[0]["href"] for links in page.hits] == [
+        f"/posts/{h['section']}/{h['slug']}" for h in api
+    ]
