@@ -113,6 +113,17 @@ class DenseIndex:
         self._window_section = window_section
         self._sections = section_vectors
         self._section_note: npt.NDArray[np.int64] | None = None
+        # Windows grouped by section in order, each section with at least one (as ``build``
+        # makes them): a section's best window is then one ``np.maximum.reduceat``.
+        n = len(section_vectors)
+        counts = np.bincount(window_section, minlength=n) if len(window_section) else None
+        grouped = (
+            counts is not None
+            and len(counts) == n
+            and bool(np.all(counts > 0))
+            and bool(np.all(np.diff(window_section) >= 0))
+        )
+        self._starts = np.searchsorted(window_section, np.arange(n)) if grouped else None
         self._notes = np.zeros((0, window_vectors.shape[1] if window_vectors.ndim == 2 else 0))
         if section_note is not None and len(window_vectors):
             _, self._section_note = np.unique(section_note, return_inverse=True)
@@ -170,7 +181,10 @@ class DenseIndex:
         note view's, when the index knows the notes), and the best window's alone."""
         n = len(self._sections)
         best = np.full(n, -1.0)
-        if len(self._windows):
+        if self._starts is not None:
+            sims = self._windows @ query_vector
+            best = np.maximum.reduceat(sims, self._starts).astype(np.float64)
+        elif len(self._windows):
             np.maximum.at(best, self._window_section, self._windows @ query_vector)
         whole = (self._sections @ query_vector).astype(np.float64) if n else np.zeros(0)
         combined = best + SECTION_VIEW_WEIGHT * whole
