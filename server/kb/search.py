@@ -20,8 +20,8 @@ over the concatenated postings of its terms.
 
 Hybrid ranking. An index built with an embedding model (``build(..., embedder=...)``; the
 knowledge base does so with ``Settings.embedder``) also scores every section by meaning
-(``server.kb.dense``: multilingual sentence vectors of overlapping windows and of the whole
-section). The two are fused per section by a calibrated blend,
+(``server.kb.dense``: multilingual sentence vectors of overlapping windows, of the whole
+section and of its whole note). The two are fused per section by a calibrated blend,
 ``LEX_SHARE · lexical / max lexical + (1 − LEX_SHARE) · dense / max dense``, where the lexical
 part down-weights everyday English query words by how common they are in general text
 (``common_words.txt``: with ten notes, "data" and "hyperplane" both occur in one note, so the
@@ -501,35 +501,44 @@ class SearchIndex:
         chunks: list[_Chunk] = []
         for i, post in enumerate(posts):
             chunks.extend(_chunks(i, post, sections(post)))
-        titles = [Counter(tokenize(p.title)) for p in posts]
-        fields: list[list[Counter[str]]] = [
+        # Each field of each chunk as (term ids, term counts) arrays: compact enough for 10,000
+        # notes (bench/retrieval_scale.py), where a Counter or a list entry per posting is not.
+        vocab: dict[str, int] = {}
+
+        def encode(text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+            counter = Counter(tokenize(text))
+            ids = np.fromiter(
+                (vocab.setdefault(t, len(vocab)) for t in counter), np.int64, len(counter)
+            )
+            return ids, np.fromiter(counter.values(), np.float64, len(counter))
+
+        titles = [encode(p.title) for p in posts]
+        fields = [
             [titles[c.post] for c in chunks],
-            [Counter(tokenize(c.heading or "")) for c in chunks],
-            [Counter(tokenize(c.text)) for c in chunks],
+            [encode(c.heading or "") for c in chunks],
+            [encode(c.text) for c in chunks],
         ]
         n_chunks = len(chunks)
         lengths = np.array(
-            [[sum(counter.values()) for counter in field] for field in fields], dtype=np.float64
+            [[tfs.sum() for _, tfs in field] for field in fields], dtype=np.float64
         ).reshape(3, n_chunks)
         avg = np.maximum(lengths.mean(axis=1, keepdims=True) if n_chunks else 1.0, 1.0)
         b = np.array(FIELD_B)[:, None]
         norm = 1.0 - b + b * lengths / avg  # (3, n_chunks)
         scale = np.array(FIELD_WEIGHTS)[:, None] / norm  # (3, n_chunks)
 
-        vocab: dict[str, int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        vals: list[float] = []
+        parts_terms, parts_docs, parts_tf = [], [], []
         for f, field in enumerate(fields):
-            for d, counter in enumerate(field):
-                s = float(scale[f, d])
-                for term, tf in counter.items():
-                    rows.append(vocab.setdefault(term, len(vocab)))
-                    cols.append(d)
-                    vals.append(tf * s)
-        term_ids = np.array(rows, dtype=np.int64)
-        doc_ids = np.array(cols, dtype=np.int64)
-        tf_tilde = np.array(vals, dtype=np.float64)
+            sizes = np.array([len(ids) for ids, _ in field], dtype=np.int64)
+            if not sizes.sum():
+                continue
+            parts_terms.append(np.concatenate([ids for ids, _ in field]))
+            parts_docs.append(np.repeat(np.arange(n_chunks, dtype=np.int64), sizes))
+            parts_tf.append(np.concatenate([tfs for _, tfs in field]) * np.repeat(scale[f], sizes))
+        empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        term_ids = np.concatenate(parts_terms) if parts_terms else empty_i
+        doc_ids = np.concatenate(parts_docs) if parts_docs else empty_i
+        tf_tilde = np.concatenate(parts_tf) if parts_tf else empty_f
         # Sum the fields of each (term, chunk) pair, then sort by term for slice access.
         key = term_ids * max(n_chunks, 1) + doc_ids
         uniq, inverse = np.unique(key, return_inverse=True)
@@ -554,7 +563,8 @@ class SearchIndex:
         try:
             model = load_embedder(embedder)
             stores = load_stores(store, model.name)
-            self._dense = DenseIndex.build(self.section_texts(), model, stores)
+            notes = self._chunk_post.tolist()
+            self._dense = DenseIndex.build(self.section_texts(), model, stores, notes)
         except EmbedderUnavailable as exc:
             self._dense_problem = str(exc)
 

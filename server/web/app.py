@@ -10,6 +10,7 @@ Routes (all stateless, so any number of workers can serve them):
 - ``GET /api/tools``, ``GET /api/tools/<name>``, ``POST /api/tools/<name>``,
   ``GET /api/search?q=&section=&limit=``, ``GET /api/context?q=&max_tokens=&section=``,
   ``GET /openapi.json``, ``GET /healthz``.
+- ``GET /search?q=&section=&limit=``: the HTML search page (``server.web.search_page``).
 - ``/mcp``: the MCP server (streamable HTTP, stateless JSON by default).
 - ``GET /robots.txt``, ``GET /sitemap.xml``, ``GET /connect.md`` (and ``/connect``): how crawlers
   and MCP clients find the service (``server.web.discovery``).
@@ -36,7 +37,7 @@ from starlette.routing import BaseRoute, Route
 
 from server.config import Settings, settings_for
 from server.toolset.dispatch import Toolset, ToolTimeoutError
-from server.web import api, discovery, pages
+from server.web import api, discovery, pages, search_page
 from server.web.content import ServiceMiddleware
 from server.web.errors import (
     ApiError,
@@ -70,6 +71,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/search", api.search, methods=["GET"]),
         Route("/api/context", api.context, methods=["GET"]),
         Route("/openapi.json", api.openapi, methods=["GET"]),
+        Route("/search", search_page.search_endpoint, methods=["GET"]),
         *discovery.routes(),
     ]
 

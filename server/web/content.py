@@ -74,7 +74,7 @@ def etag_of(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
-def _etag_matches(header: str, etag: str) -> bool:
+def etag_matches(header: str, etag: str) -> bool:
     if header.strip() == "*":
         return True
     tags = [t.strip().removeprefix("W/") for t in header.split(",")]
@@ -144,7 +144,7 @@ def content_response(request: Request, item: Cached, vary: bool = False) -> Resp
     Starlette's and uvicorn's automatic one)."""
     for key, value in request.scope["headers"]:
         if key == b"if-none-match":
-            if _etag_matches(value.decode("latin-1"), item.etag):
+            if etag_matches(value.decode("latin-1"), item.etag):
                 return _Ready(b"", 304, item.raw_headers(304, vary))
             break
     return _Ready(item.body, 200, item.raw_headers(200, vary))

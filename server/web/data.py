@@ -17,7 +17,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from server.market import last_modified, series_of
-from server.web.app import _etag_matches, _service
+from server.web.content import etag_matches
+from server.web.service import service_of
 from tools.yield_curve.series import MarketSeries
 
 CSV = "text/csv; charset=utf-8"
@@ -26,7 +27,7 @@ CSV = "text/csv; charset=utf-8"
 def _not_modified(request: Request, etag: str, modified: str) -> bool:
     match = request.headers.get("if-none-match")
     if match is not None:
-        return _etag_matches(match, etag)
+        return etag_matches(match, etag)
     since = request.headers.get("if-modified-since")
     if since is None:
         return False
@@ -42,7 +43,7 @@ def _text(series: MarketSeries, which: str) -> str:
 
 async def _csv(request: Request, which: str) -> Response:
     # the first read of the snapshot parses it (about half a second): off the event loop
-    series = await anyio.to_thread.run_sync(series_of, _service(request).toolset.context)
+    series = await anyio.to_thread.run_sync(series_of, service_of(request).toolset.context)
     etag = f'"{series.revision}"'
     modified = last_modified(series)
     headers = {

@@ -385,16 +385,38 @@ def post_page(
     )
 
 
+def search_form(query: str = "", section: str | None = None) -> str:
+    """The search box (a GET form to ``/search``), with ``query`` filled in."""
+    hidden = (
+        f'<input type="hidden" name="section" value="{html.escape(section)}">' if section else ""
+    )
+    return (
+        '<form class="search" method="get" action="/search" role="search">'
+        '<label for="search-q">Search the notes</label> '
+        f'<input id="search-q" type="search" name="q" value="{html.escape(query)}" '
+        'placeholder="a question, in English or Chinese" size="40">'
+        f'{hidden} <button type="submit">Search</button></form>\n'
+    )
+
+
 def index_page(
-    title: str, posts: Sequence[Post], tools: Sequence[tuple[str, str]], intro: str = ""
+    title: str,
+    posts: Sequence[Post],
+    tools: Sequence[tuple[str, str]],
+    intro: str = "",
+    *,
+    search: bool = False,
 ) -> str:
-    """The home page: posts by section (newest first), then the tools (``(name, title)``)."""
+    """The home page: posts by section (newest first), then the tools (``(name, title)``);
+    with ``search``, the search box (the served site has ``/search``; a static export has not)."""
     sections: dict[str, list[Post]] = {}
     for post in posts:
         sections.setdefault(post.section, []).append(post)
     parts = [f"<h1>{html.escape(title)}</h1>\n"]
     if intro:
         parts.append(f"<p>{html.escape(intro)}</p>\n")
+    if search:
+        parts.append(search_form())
     for section in sorted(sections):
         parts.append(f"<h2>{html.escape(section_title(section))}</h2>\n<ul>\n")
         for post in sections[section]:

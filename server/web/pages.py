@@ -20,7 +20,7 @@ async def index(request: Request) -> Response:
         tools = [(s.name, s.title) for s in service.toolset.specs.values()]
         title = " ".join(str(service.site().title).split()) or "notes-kb"
         return html_view.index_page(
-            title, list(service.kb.posts), tools, html_view.INDEX_INTRO
+            title, list(service.kb.posts), tools, html_view.INDEX_INTRO, search=True
         ), HTML
 
     return content_response(request, service.static("index", make))
