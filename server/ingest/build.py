@@ -29,7 +29,7 @@ import unicodedata
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -448,6 +448,24 @@ class _Planned:
     text: str
 
 
+def _written_entry(
+    entry: ManifestEntry | None, rel: str, plan: _Planned, date: str | None
+) -> ManifestEntry:
+    """The manifest entry of the post ``plan`` wrote at ``rel`` (or found there) from the feed
+    dated ``date``; ``revised`` moves to ``date`` when the file differs from ``entry``'s."""
+    sha = hashlib.sha256(plan.text.encode("utf-8")).hexdigest()
+    revised = None if entry is None else entry.revised if entry.sha256 == sha else date
+    return ManifestEntry(
+        path=rel,
+        sha256=sha,
+        first_seen=_earliest(entry.first_seen if entry else None, date),
+        last_seen=_latest(entry.last_seen if entry else None, date),
+        title=plan.post.title,
+        link=plan.post.link,
+        revised=revised,
+    )
+
+
 def _earliest(a: str | None, b: str | None) -> str | None:
     return min(x for x in (a, b) if x) if (a or b) else None
 
@@ -789,33 +807,13 @@ def _build(
                 )
                 report.unchanged.append(rel)
                 in_feed[plan.ident] = parse_post((root / rel).read_text(encoding="utf-8"))
-                entries[plan.ident] = ManifestEntry(
-                    entry.path,
-                    entry.sha256,
-                    _earliest(entry.first_seen, parsed.date),
-                    entry.last_seen,
-                    entry.title,
-                    entry.link,
-                    entry.revised,
-                )
+                first_seen = _earliest(entry.first_seen, parsed.date)
+                entries[plan.ident] = replace(entry, first_seen=first_seen)
                 continue
             changed = batch.stage(root / rel, plan.text)
             (report.written if changed else report.unchanged).append(rel)
             in_feed[plan.ident] = plan.post
-            sha = hashlib.sha256(plan.text.encode("utf-8")).hexdigest()
-            if entry is None:
-                revised = None
-            else:
-                revised = entry.revised if entry.sha256 == sha else parsed.date
-            entries[plan.ident] = ManifestEntry(
-                path=rel,
-                sha256=sha,
-                first_seen=_earliest(entry.first_seen if entry else None, parsed.date),
-                last_seen=_latest(entry.last_seen if entry else None, parsed.date),
-                title=plan.post.title,
-                link=plan.post.link,
-                revised=revised,
-            )
+            entries[plan.ident] = _written_entry(entry, rel, plan, parsed.date)
 
         posts = list(in_feed.values())
         for ident in sorted(set(entries) - set(in_feed)):

@@ -11,6 +11,7 @@ import struct
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,3 +118,55 @@ def test_listen_streams_are_capped_kept_alive_and_ended(tmp_path: Path) -> None:
             assert 3.5 < time.monotonic() - opened < 8
             first.close()
             fourth.close()
+
+
+@pytest.mark.anyio
+async def test_a_peer_that_takes_nothing_ends_its_stream_and_frees_its_slot() -> None:
+    """The send-timeout path, driven at the ASGI level: after the response head every write
+    blocks (a peer that never reads, once the socket buffers are full)."""
+    import anyio
+    from starlette.types import Message
+
+    from server.config import Limits
+    from server.web.live_routes import ListenStreams
+
+    async def events(scope: object, receive: object, send: Any) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")],
+            }
+        )
+        while True:
+            await send({"type": "http.response.body", "body": b"data: x\n\n", "more_body": True})
+            await anyio.sleep(0.05)
+
+    sent: list[Message] = []
+
+    async def stalled_send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            sent.append(message)
+            return
+        await anyio.sleep_forever()
+
+    async def receive() -> Message:
+        await anyio.sleep_forever()
+        raise AssertionError  # unreachable
+
+    limits = Limits(listen_send_timeout_s=0.3, listen_keepalive_s=0.1, listen_max_s=60)
+    streams = ListenStreams(events, limits)
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "headers": [(b"mcp-method", b"subscriptions/listen")],
+    }
+    start = time.monotonic()
+    with anyio.fail_after(5):
+        await streams(scope, receive, stalled_send)
+    assert 0.3 <= time.monotonic() - start < 2 and streams.active == 0 and len(sent) == 1
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
