@@ -218,8 +218,20 @@ async def connect_html(request: Request) -> Response:
     )
 
 
+async def index_md(request: Request) -> Response:
+    """``GET /index.md``: the index page's Markdown twin, which is the ``llms.txt`` index (the
+    same text, as ``text/markdown``)."""
+    service = service_of(request)
+
+    def make(base: str) -> tuple[str, str]:
+        return service.llms("llms.txt", base).body.decode("utf-8"), MARKDOWN
+
+    return _per_base(request, "index.md", make)
+
+
 def routes() -> list[BaseRoute]:
     return [
+        Route(html_view.INDEX_MARKDOWN, index_md, methods=["GET"]),
         Route("/robots.txt", robots, methods=["GET"]),
         Route("/sitemap.xml", sitemap, methods=["GET"]),
         Route("/connect.md", connect_md, methods=["GET"]),

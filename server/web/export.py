@@ -2,7 +2,7 @@
 
 Layout (the same URLs as the live service, so links keep working)::
 
-    DIR/index.html                         posts and tools, for people
+    DIR/index.html, DIR/index.md           posts and tools, for people (index.md: llms.txt)
     DIR/llms.txt, DIR/llms-full.txt        links to the files of the export, absolute with
                                            the base URL (where the copy will be served:
                                            --base-url, NOTES_KB_BASE_URL or DIR/CNAME), else
@@ -171,6 +171,7 @@ def export(
     # llms.txt links only files the copy holds (with the base URL: absolute links to them)
     llms = render_llms_txt(posts, tool_links(specs), base, site=site, static=True)
     put("llms.txt", llms)
+    put("index.md", llms)  # the index page's Markdown twin (server.web.discovery)
     put("robots.txt", robots_txt(base))
     if base:  # the sitemaps protocol has absolute URLs only
         put("sitemap.xml", sitemap_xml(base, posts, (s.name for s in specs)))

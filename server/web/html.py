@@ -30,6 +30,9 @@ INDEX_INTRO = (
     "/llms.txt."
 )
 
+INDEX_MARKDOWN = "/index.md"
+"""The index as Markdown: the ``llms.txt`` index as ``text/markdown`` (``server.web.discovery``)."""
+
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -436,7 +439,7 @@ def index_page(
                 f"{html.escape(tool_title)}</li>\n"
             )
         parts.append("</ul>\n")
-    return page(title, "".join(parts))
+    return page(title, "".join(parts), markdown_twin=INDEX_MARKDOWN)
 
 
 def markdown_page(title: str, markdown: str, *, md_href: str | None = None) -> str:

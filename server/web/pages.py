@@ -23,7 +23,8 @@ async def index(request: Request) -> Response:
             title, list(service.kb.posts), tools, html_view.INDEX_INTRO, search=True
         ), HTML
 
-    return content_response(request, service.static("index", make))
+    item = service.static("index", make, markdown_twin=html_view.INDEX_MARKDOWN)
+    return content_response(request, item)
 
 
 async def llms_txt(request: Request) -> Response:

@@ -73,9 +73,9 @@ def sitemap_entries(text: str) -> dict[str, str | None]:
 
 @pytest.mark.slow
 def test_every_html_page_names_its_markdown_twin(server: Server, kb: KnowledgeBase) -> None:
-    """Crawl every HTML page reachable from the index and the sitemap: each one but the index
-    (whose Markdown counterpart is llms.txt) has a ``Link: rel=alternate; type=text/markdown``
-    header and a ``<link>`` to its twin, which answers Markdown with its token count."""
+    """Crawl every HTML page reachable from the index and the sitemap: each one has a
+    ``Link: rel=alternate; type=text/markdown`` header and a ``<link>`` to its twin, which
+    answers Markdown with its token count (the index's twin is the llms.txt index)."""
     with httpx.Client(base_url=server.url, timeout=60) as client:
         sitemap = sitemap_entries(client.get("/sitemap.xml").text)
         queue = deque(["/", *(urlsplit(u).path for u in sitemap if not u.endswith(NOT_HTML))])
@@ -97,14 +97,16 @@ def test_every_html_page_names_its_markdown_twin(server: Server, kb: KnowledgeBa
                     continue  # not an HTML route (Markdown, text, JSON, the MCP endpoint)
                 queue.append(parts.path)
             twin = markdown_twin(resp)
-            if path == "/":
-                continue
             assert twin, f"{path}: no Link rel=alternate type=text/markdown"
             assert f'<link rel="alternate" type="text/markdown" href="{twin}">' in resp.text
             twins[path] = twin
         notes = {f"/posts/{p.section}/{p.slug}" for p in kb.posts}
         assert notes <= set(twins), notes - set(twins)
         assert {"/connect", "/tools/ucb_step"} <= set(twins)
+        assert twins.pop("/") == "/index.md"
+        index = client.get("/index.md")
+        check_markdown(index)
+        assert index.text == client.get("/llms.txt").text
         for path, twin in twins.items():
             assert twin == f"{path}.md", (path, twin)
             check_markdown(client.get(twin))
