@@ -549,8 +549,10 @@ def create_mcp(
     from server.mcp.events import make_bus
 
     bus = make_bus(settings)
-    # Without a feed no build ever changes: serving subscriptions/listen would advertise
-    # listChanged/subscribe that can never fire, so it is off (the SDK derives the flags from it).
+    changing = live is not None or live_market(toolset.context) is not None
+    # Without a feed or a followed market series nothing ever changes: serving
+    # subscriptions/listen would advertise listChanged/subscribe that can never fire, so it is
+    # off (the SDK derives the flags from it).
     server: MCPServer = _server_class()(
         SERVER_NAME,
         title="notes-kb: study notes and their tools",
@@ -558,15 +560,16 @@ def create_mcp(
         version=_version(),
         tools=registry_tools(toolset, settings),
         log_level="WARNING",
-        subscriptions=bus.bus if live is not None else False,
+        subscriptions=bus.bus if changing else False,
     )
     add_resources(server, kb, toolset, settings)
     from server.mcp.market import add_market_resources, market_change_publisher
 
     add_market_resources(server, toolset, settings)
     market_change_publisher(bus.bus, bus.shared, toolset)
-    if live is not None:
+    if changing:
         _only_resource_changes(server)
+    if live is not None:
         # a shared bus reaches every process: only the one that built the swap publishes it
         only_built_here = live if bus.shared else None
         live.on_swap(_change_publisher(server, kb, bus.bus, settings, only_built_here))
