@@ -55,6 +55,13 @@ META_TOKEN_RESERVE = 1_000
 # Models
 
 
+def _query_not_blank(value: str) -> str:
+    """The ``query`` validator of the search and context inputs."""
+    if not value.strip():
+        raise ValueError("a query with at least one non-space character")
+    return value
+
+
 class NoteInfo(ToolOutput):
     section: str = Field(description="Section of the blog: ai, invest, tech, ...")
     slug: str = Field(description="The note's slug; (section, slug) identifies a note.")
@@ -78,12 +85,7 @@ class SearchNotesInput(ToolInput):
     )
     limit: int = Field(default=10, ge=1, le=MAX_LIMIT, description="At most this many hits.")
 
-    @field_validator("query")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("a query with at least one non-space character")
-        return value
+    _not_blank = field_validator("query")(_query_not_blank)
 
 
 class NoteHit(ToolOutput):
@@ -206,12 +208,7 @@ class GetContextInput(ToolInput):
         "the query come first, then its others in document order.",
     )
 
-    @field_validator("query")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("a query with at least one non-space character")
-        return value
+    _not_blank = field_validator("query")(_query_not_blank)
 
 
 class ContextSourceInfo(ToolOutput):

@@ -69,19 +69,26 @@ async def call_tool(request: Request) -> Response:
     return Response(dumps(result), media_type="application/json")
 
 
-async def search(request: Request) -> Response:
-    """``GET /api/search?q=&section=&limit=``: the ``search_notes`` tool, with the query
-    parameters as its input (``q`` is ``query``), so both validate and answer alike."""
-    service = service_of(request)
+def _query_payload(request: Request, count: str) -> dict[str, Any]:
+    """A query-string door's tool input: ``q`` as ``query``, ``section`` when not empty, and the
+    ``count`` parameter as an integer when it is one (else as sent, for the tool to refuse)."""
     params = request.query_params
     payload: dict[str, Any] = {}
     if "q" in params:
         payload["query"] = params["q"]
     if params.get("section"):
         payload["section"] = params["section"]
-    if "limit" in params:
-        raw = params["limit"]
-        payload["limit"] = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else raw
+    if count in params:
+        raw = params[count]
+        payload[count] = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else raw
+    return payload
+
+
+async def search(request: Request) -> Response:
+    """``GET /api/search?q=&section=&limit=``: the ``search_notes`` tool, with the query
+    parameters as its input (``q`` is ``query``), so both validate and answer alike."""
+    service = service_of(request)
+    payload = _query_payload(request, "limit")
     try:
         result = await service.toolset.call("search_notes", payload)
     except ToolInputError as exc:
@@ -100,16 +107,7 @@ async def context(request: Request) -> Response:
     parameters as its input (``q`` is ``query``); the same JSON as ``POST
     /api/tools/get_context``."""
     service = service_of(request)
-    params = request.query_params
-    payload: dict[str, Any] = {}
-    if "q" in params:
-        payload["query"] = params["q"]
-    if params.get("section"):
-        payload["section"] = params["section"]
-    if "max_tokens" in params:
-        raw = params["max_tokens"]
-        number = raw.isascii() and raw.isdigit() and len(raw) < 10
-        payload["max_tokens"] = int(raw) if number else raw
+    payload = _query_payload(request, "max_tokens")
     try:
         result = await service.toolset.call("get_context", payload)
     except ToolInputError as exc:
