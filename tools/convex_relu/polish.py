@@ -216,17 +216,19 @@ def _project_on_faces(
     return kept, bases
 
 
-def _mark_crossed(x: Array, signs: Array, xv: Array, tight: BoolArray, kept: IntArray) -> bool:
+def _mark_crossed(
+    x: Array, signs: Array, xv: Array, tight: BoolArray, kept: IntArray
+) -> tuple[bool, Array]:
     """Rows outside ``T`` that the projection pushed across the boundary become tight;
-    returns whether there were any."""
+    returns whether there were any, and the kept blocks' ``C x`` (``(n, len(kept))``)."""
     row_norm = np.linalg.norm(x, axis=1)
-    cx_k = (x @ xv[kept].T) * signs[:, kept]
+    cx_k: Array = (x @ xv[kept].T) * signs[:, kept]
     scale = row_norm[:, None] * np.linalg.norm(xv[kept], axis=1)[None, :]
     crossed = (cx_k < -1e-12 * scale) & ~tight[:, kept]
     if np.any(crossed):
         tight[:, kept] |= crossed
-        return True
-    return False
+        return True, cx_k
+    return False, cx_k
 
 
 def _reduced_gram(
@@ -343,6 +345,7 @@ def _newton(
     tight: BoolArray,
     steps_left: int,
     deadline: float,
+    cx0: Array | None = None,
 ) -> tuple[Array, Outcome, int] | None:
     """Damped Newton on the face from ``xi`` with the ratio test on the ``free`` rows.
 
@@ -350,7 +353,8 @@ def _newton(
     the ratio test watches; ``tight`` (``(n, 2m)``) gains the row that blocks a step. Returns
     the point, why it stopped (``"done"``: no decrease left; ``"blocked"``: a row became
     tight; ``"collapsed"``: a block shrank to zero; ``"steps"``: out of steps) and the steps
-    left, or ``None`` when the Hessian is singular or ``deadline`` passes."""
+    left, or ``None`` when the Hessian is singular or ``deadline`` passes. ``cx0``
+    (``(n, len(kept))``), when given, is ``C x`` at ``xi``, the first step's rows."""
     kept_arr = np.asarray(face.kept, dtype=np.int64)
     first = face.groups.norms(xi)
     value = face.objective(xi)
@@ -369,7 +373,8 @@ def _newton(
         # noise of ½‖y‖² cannot be seen by the line search (a fit near 0 would walk on noise)
         if decrement <= 1e-15 * max(value, face.yy, TINY):
             return xi, "done", steps_left
-        c0 = (x @ face.blocks(xi).T) * signs_k
+        c0 = (x @ face.blocks(xi).T) * signs_k if cx0 is None else cx0
+        cx0 = None
         dc = (x @ face.blocks(step).T) * signs_k
         stuck, t, hit = _ratio_test(c0, dc, free)
         if stuck is not None:  # rows already on the boundary that the step would cross
@@ -479,7 +484,8 @@ def polish(
         kept_arr = np.asarray(kept, dtype=np.int64)
         if sum(b.shape[1] for b in bases) > MAX_POLISH:
             return None
-        if _mark_crossed(x, signs, xv, tight, kept_arr):
+        crossed, cx_k = _mark_crossed(x, signs, xv, tight, kept_arr)
+        if crossed:
             continue
         reduced = _reduced_gram(x, sub, y, bases, kept_arr, cache, deadline)
         if reduced is None:
@@ -487,7 +493,7 @@ def polish(
         face = _Face(kept, bases, reduced[0], reduced[1], yy, lam)
         xi = np.concatenate([bases[i].T @ xv[j] for i, j in enumerate(kept)])
         free = ~tight[:, kept_arr]
-        newton = _newton(face, xi, x, signs[:, kept_arr], free, tight, steps_left, deadline)
+        newton = _newton(face, xi, x, signs[:, kept_arr], free, tight, steps_left, deadline, cx_k)
         if newton is None:
             return None
         xi, outcome, steps_left = newton
