@@ -24,9 +24,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy.optimize import nnls
 
-from tools.convex_relu.certificate import CONE_ITERS, cone_dual_norms, cone_fista_step
+from tools.convex_relu.certificate import (
+    CONE_ITERS,
+    cone_dual_norms,
+    cone_fista_step,
+    cone_projection,
+    sharpen,
+)
 from tools.convex_relu.patterns import BoolArray, cone_signs, paired_residual
 from tools.group_lasso.prox import TINY, Array, Groups, IntArray
 
@@ -118,25 +123,6 @@ class _Face:
         hess[np.diag_indices(k)] += ridge + weight
         step: Array = np.asarray(-np.linalg.solve(hess, grad), dtype=np.float64)
         return step, grad
-
-
-def cone_projection(x: Array, signs: Array, h: Array) -> tuple[Array, IntArray]:
-    """The projection of ``h`` (``(d,)``) on the cone ``K = {v : s ∘ (X v) ≥ 0}`` (``x``:
-    ``(n, d)``, ``signs`` ``s``: ``(n,)`` of ±1) and the rows it makes tight.
-
-    By Moreau's decomposition ``h = P_K(h) + P_K°(h)`` with the polar cone
-    ``K° = {−Cᵀμ : μ ≥ 0}`` (``C = diag(s) X``), so ``P_K(h) = h + Cᵀμ*`` with
-    ``μ* = argmin_{μ ≥ 0} ‖Cᵀμ + h‖₂``, a non-negative least-squares problem solved exactly by
-    the active-set method of Lawson & Hanson (1974, ch. 23; ``scipy.optimize.nnls``). Rows with
-    ``μ*_i > 0`` are tight at ``P_K(h)`` (complementarity), at most ``d`` of them. At the
-    optimum each nonzero block ``x_g`` of the exact form is ``P_{K_g}(A_gᵀ r)`` scaled, so its
-    tight rows are those of the projection of its correlation with the optimal residual.
-    Returns the projection (``(d,)``) and the tight rows (``(t,)``).
-    """
-    c = signs[:, None] * x
-    mu = nnls(c.T, -h)[0]
-    proj: Array = h + c.T @ mu
-    return proj, np.flatnonzero(mu > 0.0)
 
 
 def _projected_tight(x: Array, sub: Array, y: Array, xv: Array) -> BoolArray:
@@ -369,10 +355,12 @@ def _newton(
         except np.linalg.LinAlgError:
             return None
         decrement = -float(grad @ step)
-        # the objective is evaluated as ½ξᵀGξ − bᵀξ + ½‖y‖²: a decrease below the rounding
-        # noise of ½‖y‖² cannot be seen by the line search (a fit near 0 would walk on noise)
-        if decrement <= 1e-15 * max(value, face.yy, TINY):
+        if decrement <= 1e-15 * max(value, TINY):
             return xi, "done", steps_left
+        # the objective is evaluated as ½ξᵀGξ − bᵀξ + ½‖y‖²: a decrease below the rounding
+        # noise of ½‖y‖² cannot be seen by the line search (a fit near 0 would walk on noise
+        # until the deadline), so the last step is a plain Newton step
+        final = decrement <= 1e-15 * face.yy
         c0 = (x @ face.blocks(xi).T) * signs_k if cx0 is None else cx0
         cx0 = None
         dc = (x @ face.blocks(step).T) * signs_k
@@ -383,7 +371,7 @@ def _newton(
             return xi, "blocked", steps_left
         cand = xi + t * step
         cand_value = face.objective(cand)
-        while cand_value > value - 1e-4 * t * decrement and t > 1e-12:
+        while not final and cand_value > value - 1e-4 * t * decrement and t > 1e-12:
             t *= 0.5
             cand = xi + t * step
             cand_value = face.objective(cand)
@@ -406,6 +394,8 @@ def _newton(
         if hit >= 0:
             tight[hit // len(face.kept), face.kept[hit % len(face.kept)]] = True
             return xi, "blocked", steps_left
+        if final:
+            return xi, "done", steps_left
     return xi, "steps", steps_left
 
 
@@ -511,7 +501,7 @@ def polish(
         if released and not settled and (violation > 0.0 or top > lam):
             continue  # another round, whatever the zero blocks' norms: skip their projection
         zero = np.flatnonzero(~nonzero)
-        norms[zero] = cone_dual_norms(
+        bounds = cone_dual_norms(
             x,
             ar[:, zero],
             signs[:, zero],
@@ -521,6 +511,8 @@ def polish(
             mu0=q[:, zero],
             deadline=deadline,
         )
+        sharpen(x, ar[:, zero], signs[:, zero], bounds, lam, deadline)
+        norms[zero] = bounds
         if released and not settled and float(np.max(norms)) > lam:
             continue
         return PolishResult(xv, norms, violation, tight)
