@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from tools.convex_relu import TOOLS, ConvexReluInput, GatedOperator, convex_relu_fit
-from tools.convex_relu.polish import cone_projection
+from tools.convex_relu.certificate import cone_projection
 from tools.errors import ToolInputError, ToolLimitError
 
 SPEC = TOOLS[0]

@@ -13,12 +13,18 @@ import math
 import time
 
 import numpy as np
+from scipy.optimize import nnls
 
 from tools.convex_relu.patterns import paired_residual
 from tools.group_lasso.prox import TINY, Array, Certificate, IntArray, objective_floor
 
 CONE_ITERS = 50
 """Iterations of the batched projection that certifies the patterns outside the working set."""
+EXACT_BAND = 1e-2
+EXACT_MOST = 64
+"""Outside patterns whose batched bound lands in ``(λ, (1 + EXACT_BAND)·λ]`` (at most
+``EXACT_MOST`` of them, the nearest first) get their exact minimum by ``cone_projection``: near
+the threshold the batched bound's slack, not the point, decides the certificate."""
 
 
 def cone_fista_step(
@@ -83,6 +89,37 @@ def cone_dual_norms(
     return norms
 
 
+def cone_projection(x: Array, signs: Array, h: Array) -> tuple[Array, IntArray]:
+    """The projection of ``h`` (``(d,)``) on the cone ``K = {v : s ∘ (X v) ≥ 0}`` (``x``:
+    ``(n, d)``, ``signs`` ``s``: ``(n,)`` of ±1) and the rows it makes tight.
+
+    By Moreau's decomposition ``h = P_K(h) + P_K°(h)`` with the polar cone
+    ``K° = {−Cᵀμ : μ ≥ 0}`` (``C = diag(s) X``), so ``P_K(h) = h + Cᵀμ*`` with
+    ``μ* = argmin_{μ ≥ 0} ‖Cᵀμ + h‖₂``, a non-negative least-squares problem solved exactly by
+    the active-set method of Lawson & Hanson (1974, ch. 23; ``scipy.optimize.nnls``). Rows with
+    ``μ*_i > 0`` are tight at ``P_K(h)`` (complementarity), at most ``d`` of them. At the
+    optimum each nonzero block ``x_g`` of the exact form is ``P_{K_g}(A_gᵀ r)`` scaled, so its
+    tight rows are those of the projection of its correlation with the optimal residual.
+    Returns the projection (``(d,)``) and the tight rows (``(t,)``).
+    """
+    c = signs[:, None] * x
+    mu = nnls(c.T, -h)[0]
+    proj: Array = h + c.T @ mu
+    return proj, np.flatnonzero(mu > 0.0)
+
+
+def sharpen(x: Array, h: Array, signs: Array, norms: Array, lam: float, deadline: float) -> None:
+    """Replace (in place) the bounds ``norms`` (``(K,)``) just above ``λ`` by the exact minima
+    of ``‖h_j + Xᵀ(s_j ∘ μ)‖`` over ``μ ≥ 0`` (``cone_projection``; still bounds: any
+    ``μ ≥ 0`` gives one), the ``EXACT_MOST`` nearest to ``λ`` first, until ``deadline``."""
+    near = np.flatnonzero((norms > lam) & (norms <= (1.0 + EXACT_BAND) * lam))
+    for j in near[np.argsort(norms[near])][:EXACT_MOST].tolist():
+        if time.perf_counter() > deadline:
+            return
+        proj, _ = cone_projection(x, signs[:, j], h[:, j])
+        norms[j] = min(norms[j], float(np.linalg.norm(proj)))
+
+
 def full_certificate(
     x: Array,
     mask: Array,
@@ -116,9 +153,9 @@ def full_certificate(
         norms_out = np.concatenate((norms_g, norms_g))
     else:
         so = 2.0 * mask[:, outside] - 1.0
-        norms_out = cone_dual_norms(
-            x, np.hstack((g, -g)), np.hstack((so, so)), lam, CONE_ITERS, l_x=l_x, deadline=deadline
-        )
+        h, signs = np.hstack((g, -g)), np.hstack((so, so))
+        norms_out = cone_dual_norms(x, h, signs, lam, CONE_ITERS, l_x=l_x, deadline=deadline)
+        sharpen(x, h, signs, norms_out, lam, deadline)
     norms = np.concatenate((norms_w, norms_out))
     worst = float(np.max(norms)) / lam if norms.size else 0.0
     alpha = min(1.0, 1.0 / worst) if worst > 0.0 else 1.0

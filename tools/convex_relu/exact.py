@@ -7,16 +7,20 @@ set of patterns in the style of Mishkin, Sahiner & Pilanci 2022):
 1. the gated solution (to relative gap ``GATED_TOL``) gives the first working set and the
    starting blocks, each on the side whose cone it violates less;
 2. the augmented Lagrangian (``tools.convex_relu.augmented``) solves the working-set problem to
-   the level ``WS_TOL``, then ten times tighter per round down to ``tol``;
-3. after each round every pattern outside the set is certified by the batched cone projection
+   the level ``WS_TOL``;
+3. every pattern outside the set is certified by the batched cone projection
    (``tools.convex_relu.certificate``), and the violators join the set;
-4. when no pattern violates, the Newton polish (``tools.convex_relu.polish``) is tried, with
-   group steps that let zero blocks enter, and kept only if its full certificate passes.
+4. the Newton polish (``tools.convex_relu.polish``), with group steps that let zero blocks
+   enter, solves the grown set exactly; the violators of its point's certificate join and it
+   polishes again (``_newton_working_set``, at most ``NEWTON_SETS`` sets), each first-order
+   round it saves costing hundreds of products with ``X`` (measured on 500×20×200: 2,900 →
+   870 first-order iterations, 1.5–5× less time);
+5. only when the polish cannot certify does the augmented Lagrangian take over again, ten
+   times tighter per round down to ``tol``, with the polish tried after each.
 
-The augmented Lagrangian's point at n ≳ 200 violates many rows slightly and keeps near-zero
-remnants of zero blocks, so the polish's first face loses blocks; the group step brings them
-back. ``converged`` requires the relative gap ``≤ tol`` **and** the constraint violation
-``‖(−C x)₊‖₂ / ‖y‖₂ ≤ tol``.
+The polish starts each block on the face of the exact cone projection of its correlation with
+the residual (non-negative least squares), close to the optimum's rays. ``converged`` requires
+the relative gap ``≤ tol`` **and** the constraint violation ``‖(−C x)₊‖₂ / ‖y‖₂ ≤ tol``.
 """
 
 from __future__ import annotations

@@ -24,9 +24,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy.optimize import nnls
 
-from tools.convex_relu.certificate import CONE_ITERS, cone_dual_norms, cone_fista_step
+from tools.convex_relu.certificate import (
+    CONE_ITERS,
+    cone_dual_norms,
+    cone_fista_step,
+    cone_projection,
+    sharpen,
+)
 from tools.convex_relu.patterns import BoolArray, cone_signs, paired_residual
 from tools.group_lasso.prox import TINY, Array, Groups, IntArray
 
@@ -120,25 +125,6 @@ class _Face:
         return step, grad
 
 
-def cone_projection(x: Array, signs: Array, h: Array) -> tuple[Array, IntArray]:
-    """The projection of ``h`` (``(d,)``) on the cone ``K = {v : s ∘ (X v) ≥ 0}`` (``x``:
-    ``(n, d)``, ``signs`` ``s``: ``(n,)`` of ±1) and the rows it makes tight.
-
-    By Moreau's decomposition ``h = P_K(h) + P_K°(h)`` with the polar cone
-    ``K° = {−Cᵀμ : μ ≥ 0}`` (``C = diag(s) X``), so ``P_K(h) = h + Cᵀμ*`` with
-    ``μ* = argmin_{μ ≥ 0} ‖Cᵀμ + h‖₂``, a non-negative least-squares problem solved exactly by
-    the active-set method of Lawson & Hanson (1974, ch. 23; ``scipy.optimize.nnls``). Rows with
-    ``μ*_i > 0`` are tight at ``P_K(h)`` (complementarity), at most ``d`` of them. At the
-    optimum each nonzero block ``x_g`` of the exact form is ``P_{K_g}(A_gᵀ r)`` scaled, so its
-    tight rows are those of the projection of its correlation with the optimal residual.
-    Returns the projection (``(d,)``) and the tight rows (``(t,)``).
-    """
-    c = signs[:, None] * x
-    mu = nnls(c.T, -h)[0]
-    proj: Array = h + c.T @ mu
-    return proj, np.flatnonzero(mu > 0.0)
-
-
 def _projected_tight(x: Array, sub: Array, y: Array, xv: Array) -> BoolArray:
     """Tight rows (``(n, 2m)``) for the nonzero blocks of ``xv`` (``(2m, d)``): those of the
     cone projection of each block's correlation ``±A_kᵀ r`` with the residual at ``xv``
@@ -216,17 +202,19 @@ def _project_on_faces(
     return kept, bases
 
 
-def _mark_crossed(x: Array, signs: Array, xv: Array, tight: BoolArray, kept: IntArray) -> bool:
+def _mark_crossed(
+    x: Array, signs: Array, xv: Array, tight: BoolArray, kept: IntArray
+) -> tuple[bool, Array]:
     """Rows outside ``T`` that the projection pushed across the boundary become tight;
-    returns whether there were any."""
+    returns whether there were any, and the kept blocks' ``C x`` (``(n, len(kept))``)."""
     row_norm = np.linalg.norm(x, axis=1)
-    cx_k = (x @ xv[kept].T) * signs[:, kept]
+    cx_k: Array = (x @ xv[kept].T) * signs[:, kept]
     scale = row_norm[:, None] * np.linalg.norm(xv[kept], axis=1)[None, :]
     crossed = (cx_k < -1e-12 * scale) & ~tight[:, kept]
     if np.any(crossed):
         tight[:, kept] |= crossed
-        return True
-    return False
+        return True, cx_k
+    return False, cx_k
 
 
 def _reduced_gram(
@@ -343,6 +331,7 @@ def _newton(
     tight: BoolArray,
     steps_left: int,
     deadline: float,
+    cx0: Array | None = None,
 ) -> tuple[Array, Outcome, int] | None:
     """Damped Newton on the face from ``xi`` with the ratio test on the ``free`` rows.
 
@@ -350,7 +339,8 @@ def _newton(
     the ratio test watches; ``tight`` (``(n, 2m)``) gains the row that blocks a step. Returns
     the point, why it stopped (``"done"``: no decrease left; ``"blocked"``: a row became
     tight; ``"collapsed"``: a block shrank to zero; ``"steps"``: out of steps) and the steps
-    left, or ``None`` when the Hessian is singular or ``deadline`` passes."""
+    left, or ``None`` when the Hessian is singular or ``deadline`` passes. ``cx0``
+    (``(n, len(kept))``), when given, is ``C x`` at ``xi``, the first step's rows."""
     kept_arr = np.asarray(face.kept, dtype=np.int64)
     first = face.groups.norms(xi)
     value = face.objective(xi)
@@ -365,11 +355,14 @@ def _newton(
         except np.linalg.LinAlgError:
             return None
         decrement = -float(grad @ step)
-        # the objective is evaluated as ½ξᵀGξ − bᵀξ + ½‖y‖²: a decrease below the rounding
-        # noise of ½‖y‖² cannot be seen by the line search (a fit near 0 would walk on noise)
-        if decrement <= 1e-15 * max(value, face.yy, TINY):
+        if decrement <= 1e-15 * max(value, TINY):
             return xi, "done", steps_left
-        c0 = (x @ face.blocks(xi).T) * signs_k
+        # the objective is evaluated as ½ξᵀGξ − bᵀξ + ½‖y‖²: a decrease below the rounding
+        # noise of ½‖y‖² cannot be seen by the line search (a fit near 0 would walk on noise
+        # until the deadline), so the last step is a plain Newton step
+        final = decrement <= 1e-15 * face.yy
+        c0 = (x @ face.blocks(xi).T) * signs_k if cx0 is None else cx0
+        cx0 = None
         dc = (x @ face.blocks(step).T) * signs_k
         stuck, t, hit = _ratio_test(c0, dc, free)
         if stuck is not None:  # rows already on the boundary that the step would cross
@@ -378,7 +371,7 @@ def _newton(
             return xi, "blocked", steps_left
         cand = xi + t * step
         cand_value = face.objective(cand)
-        while cand_value > value - 1e-4 * t * decrement and t > 1e-12:
+        while not final and cand_value > value - 1e-4 * t * decrement and t > 1e-12:
             t *= 0.5
             cand = xi + t * step
             cand_value = face.objective(cand)
@@ -401,6 +394,8 @@ def _newton(
         if hit >= 0:
             tight[hit // len(face.kept), face.kept[hit % len(face.kept)]] = True
             return xi, "blocked", steps_left
+        if final:
+            return xi, "done", steps_left
     return xi, "steps", steps_left
 
 
@@ -479,7 +474,8 @@ def polish(
         kept_arr = np.asarray(kept, dtype=np.int64)
         if sum(b.shape[1] for b in bases) > MAX_POLISH:
             return None
-        if _mark_crossed(x, signs, xv, tight, kept_arr):
+        crossed, cx_k = _mark_crossed(x, signs, xv, tight, kept_arr)
+        if crossed:
             continue
         reduced = _reduced_gram(x, sub, y, bases, kept_arr, cache, deadline)
         if reduced is None:
@@ -487,7 +483,7 @@ def polish(
         face = _Face(kept, bases, reduced[0], reduced[1], yy, lam)
         xi = np.concatenate([bases[i].T @ xv[j] for i, j in enumerate(kept)])
         free = ~tight[:, kept_arr]
-        newton = _newton(face, xi, x, signs[:, kept_arr], free, tight, steps_left, deadline)
+        newton = _newton(face, xi, x, signs[:, kept_arr], free, tight, steps_left, deadline, cx_k)
         if newton is None:
             return None
         xi, outcome, steps_left = newton
@@ -505,7 +501,7 @@ def polish(
         if released and not settled and (violation > 0.0 or top > lam):
             continue  # another round, whatever the zero blocks' norms: skip their projection
         zero = np.flatnonzero(~nonzero)
-        norms[zero] = cone_dual_norms(
+        bounds = cone_dual_norms(
             x,
             ar[:, zero],
             signs[:, zero],
@@ -515,6 +511,8 @@ def polish(
             mu0=q[:, zero],
             deadline=deadline,
         )
+        sharpen(x, ar[:, zero], signs[:, zero], bounds, lam, deadline)
+        norms[zero] = bounds
         if released and not settled and float(np.max(norms)) > lam:
             continue
         return PolishResult(xv, norms, violation, tight)
