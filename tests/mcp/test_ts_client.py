@@ -55,6 +55,11 @@ LONG_S = 30
 """The aborted calls' time limit: far above what the next call may wait if the abort works."""
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return settings_for(REPO, db=str(tmp_path_factory.mktemp("ts-client") / "bandit.sqlite"))
@@ -189,8 +194,6 @@ def test_an_aborted_call_frees_its_worker(report: dict[str, Any]) -> None:
     """Both heavy workers (``Limits.max_concurrent_heavy`` = 2) busy with 30 s solves, each
     aborted by its ``AbortSignal`` after its first progress; the next heavy call answers at
     once, not after the 30 s the solves would have run."""
-    if report["transport"] == "http":
-        pytest.xfail("stateless HTTP: notifications/cancelled arrives on another POST")
     for call in report["aborted"]:
         assert call["settled"] == "rejected", call
         assert call["progress"], call  # aborted after a progress notification, not before
@@ -211,3 +214,90 @@ def test_the_card_names_what_the_ts_client_lists(
     assert card["name"] == report["serverVersion"]["name"]
     assert card["version"] == report["serverVersion"]["version"]
     assert set(card["capabilities"]) == set(report["capabilities"])
+
+
+# --------------------------------------------------------------------------------------------
+# The server defect the TypeScript client found: over stateless HTTP (2025-11-25) its
+# AbortSignal sends ``notifications/cancelled`` on a new POST while the call's POST stays open,
+# and the call ran on to its time limit. Now the cancellation finds the call (server/mcp/endpoint.py
+# ``InFlight``) — only from the client that made it, and only when it names one call.
+
+
+@pytest.mark.anyio
+async def test_in_flight_cancels_only_an_unambiguous_call() -> None:
+    from anyio import CancelScope
+
+    from server.mcp.endpoint import InFlight
+
+    calls = InFlight()
+    one, two, other = CancelScope(), CancelScope(), CancelScope()
+    key = ("127.0.0.1", "node", 3)
+    with calls.track(key, one), calls.track(("127.0.0.1", "node", 4), other):
+        with calls.track(key, two):
+            assert calls.cancel(key) is False  # two calls with that key: neither is cancelled
+        assert not one.cancel_called and not two.cancel_called
+        assert calls.cancel(("127.0.0.1", "curl", 3)) is False  # another client
+        assert calls.cancel(key) is True
+        assert one.cancel_called and not other.cancel_called
+    assert calls.calls == {}  # nothing kept after the calls end
+
+
+LEGACY_HEADERS = {
+    "Content-Type": "application/json",
+    "Accept": "application/json, text/event-stream",
+    "MCP-Protocol-Version": "2025-11-25",
+}
+
+
+def _solve_request(id_: int, seconds: float) -> dict[str, Any]:
+    return {
+        "jsonrpc": "2.0", "id": id_, "method": "tools/call",
+        "params": {
+            "name": "group_lasso_solve", "arguments": solve_args(3, seconds),
+            "_meta": {"progressToken": f"t{id_}"},
+        },
+    }  # fmt: skip
+
+
+def _cancel(id_: int) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": id_}}
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_a_cancellation_from_another_client_is_ignored_and_the_callers_stops(
+    live: Server,
+) -> None:
+    """Raw HTTP, two clients on one address told apart by their ``User-Agent``: the other
+    client's cancellation of id 7 leaves the call running to its result; the caller's ends the
+    event stream at once with no result (the solve would run 3 s)."""
+    import time
+
+    import anyio
+
+    url = f"{live.url}/mcp"
+    own = {**LEGACY_HEADERS, "User-Agent": "client-a"}
+    other = {**LEGACY_HEADERS, "User-Agent": "client-b"}
+    async with httpx.AsyncClient(timeout=30) as http:
+
+        async def call(seconds: float, cancel_as: dict[str, str]) -> tuple[list[str], float]:
+            lines: list[str] = []
+            begin = time.perf_counter()
+            request = _solve_request(7, seconds)
+            async with http.stream("POST", url, json=request, headers=own) as resp:
+                assert resp.status_code == 200
+                assert resp.headers["content-type"].startswith("text/event-stream")
+                async for line in resp.aiter_lines():
+                    if line.startswith("data:"):
+                        lines.append(line)
+                        if len(lines) == 1:  # the first progress: cancel
+                            ack = await http.post(url, json=_cancel(7), headers=cancel_as)
+                            assert ack.status_code == 202
+            return lines, time.perf_counter() - begin
+
+        with anyio.fail_after(25):
+            ignored, ran = await call(1.0, other)
+            stopped, took = await call(3.0, own)
+    assert '"result"' in ignored[-1] and ran >= 1.0
+    assert stopped and all('"notifications/progress"' in line for line in stopped)
+    assert took < 2.5, f"the cancelled call ran {took:.1f} s"
