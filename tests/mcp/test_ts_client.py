@@ -31,6 +31,7 @@ from server.config import Settings, settings_for
 from server.kb.notes import KnowledgeBase
 from server.mcp.card import CARD_PATHS
 from tests.servers import REPO, Server, running_server
+from tools.registry import all_tools
 
 HERE = Path(__file__).resolve().parent
 CLIENT = HERE / "ts_client.mjs"
@@ -129,6 +130,11 @@ def report(
         "progress_args": solve_args(0, 1.5),
         "long_args": [solve_args(1, LONG_S), solve_args(2, LONG_S)],
         "short_args": SHORT,
+        "examples": [
+            {"name": spec.name, "arguments": dict(example.input)}
+            for spec in all_tools().values()
+            for example in spec.examples
+        ],
         "timeout_ms": 90_000,
     }
     got = run_client(plan, work)
@@ -173,6 +179,20 @@ def test_template_variables_complete_to_real_names(
     unknown = report["completeUnknownPrompt"]
     assert unknown["ok"] is False and unknown["code"] == -32602
     assert "no_such_prompt" in unknown["message"]
+
+
+@pytest.mark.slow
+def test_every_worked_example_passes_the_ts_clients_output_schema_check(
+    report: dict[str, Any],
+) -> None:
+    """The SDK validates ``structuredContent`` against the ``outputSchema`` it listed and
+    throws on a mismatch: every example of the registry answers, without error, with
+    structured content that the TypeScript SDK accepts."""
+    expected = [spec.name for spec in all_tools().values() for _ in spec.examples]
+    got = report["examples"]
+    assert [e["name"] for e in got] == expected and len(expected) >= len(all_tools())
+    bad = [e for e in got if "thrown" in e or e["isError"] or not e["structured"]]
+    assert not bad, bad
 
 
 @pytest.mark.slow

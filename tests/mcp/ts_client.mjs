@@ -9,7 +9,8 @@
 // plus "section" (a section of the build, for slug completion), "progress_args" (a solver call
 // that runs long enough to report progress), "long_args" (a list of solver calls that would run
 // for many seconds: each is aborted after its first progress notification), "short_args" (a
-// quick heavy call timed after the aborts) and "timeout_ms".
+// quick heavy call timed after the aborts), "examples" (tool calls: {"name", "arguments"}) and
+// "timeout_ms".
 // It prints one JSON object on stdout: what the server answered, and the timings it measured.
 // Nothing is judged here; the pytest side asserts.
 
@@ -98,6 +99,27 @@ try {
     unknown = { ok: false, code: err.code ?? null, message: String(err.message) };
   }
   out.completeUnknownPrompt = unknown;
+
+  // every worked example of the registry: the SDK checks each structuredContent against the
+  // tool's outputSchema (from listTools above) and throws when it does not match
+  out.examples = [];
+  for (const example of plan.examples ?? []) {
+    try {
+      const result = await client.callTool(
+        { name: example.name, arguments: example.arguments },
+        undefined,
+        { timeout: plan.timeout_ms },
+      );
+      out.examples.push({
+        name: example.name,
+        isError: result.isError ?? false,
+        structured: result.structuredContent !== undefined,
+        text: result.isError ? JSON.stringify(result.content).slice(0, 500) : null,
+      });
+    } catch (err) {
+      out.examples.push({ name: example.name, thrown: String(err.message ?? err) });
+    }
+  }
 
   // a solver call with onprogress (the SDK's RequestOptions): notifications, then the result
   const progress = [];
