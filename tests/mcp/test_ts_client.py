@@ -7,9 +7,12 @@ real ``notes-kb serve`` over streamable HTTP and a real ``notes-kb mcp`` over st
 the checks are here, against the build (``KnowledgeBase``) and the live server card. One client
 run per transport serves every test of that transport.
 
-The MCP Inspector CLI (``@modelcontextprotocol/inspector --cli``) is not used: its 2.x package
-installs 112 MB of dependencies (a web UI with vite and react), over the 50 MB this suite allows
-a test-only tool.
+The MCP Inspector's CLI mode runs from its own package, ``@modelcontextprotocol/inspector-cli``
+(pinned; 12 MB with the SDK it shares), as ``mcp-inspector-cli --cli TARGET --method M``: the
+whole ``@modelcontextprotocol/inspector`` 2.x installs 112 MB (a web UI with vite and react),
+over the 50 MB this suite allows a test-only tool. The 1.x CLI prints a deprecation notice on
+stderr (JSON stays alone on stdout) and reads its own ``package.json`` by a path relative to the
+working directory, so it runs from its build directory.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from tools.registry import all_tools
 HERE = Path(__file__).resolve().parent
 CLIENT = HERE / "ts_client.mjs"
 SDK = REPO / "node_modules" / "@modelcontextprotocol" / "sdk" / "package.json"
+INSPECTOR = REPO / "node_modules" / "@modelcontextprotocol" / "inspector-cli" / "build" / "cli.js"
 POSTS = "notes://posts/{section}/{slug}{?page}"
 SECTION = "ai"
 
@@ -234,6 +238,88 @@ def test_the_card_names_what_the_ts_client_lists(
     assert card["name"] == report["serverVersion"]["name"]
     assert card["version"] == report["serverVersion"]["version"]
     assert set(card["capabilities"]) == set(report["capabilities"])
+
+
+# --------------------------------------------------------------------------------------------
+# The MCP Inspector CLI, over HTTP and stdio
+
+
+def inspector(target: list[str], *args: str, env: dict[str, str] | None = None) -> Any:
+    """``mcp-inspector-cli --cli ARGS -- TARGET`` (a URL, or a command and its arguments): its
+    JSON, or ``{"failed": exit code, "stderr": ...}``. A variadic option (``--tool-arg``) must be
+    followed by another option: the launcher hands the target on after its pairs, where the CLI
+    takes it for one more pair (``--`` does not stop it)."""
+    node = shutil.which("node")
+    assert node and INSPECTOR.is_file(), "run `npm ci`: @modelcontextprotocol/inspector-cli"
+    env_args = [a for k, v in (env or {}).items() for a in ("-e", f"{k}={v}")]
+    cmd = [node, str(INSPECTOR), "--cli", *env_args, *args, "--", *target]
+    proc = subprocess.run(
+        cmd, cwd=INSPECTOR.parent, capture_output=True, text=True, timeout=60, check=False
+    )
+    if proc.returncode != 0:
+        return {"failed": proc.returncode, "stderr": proc.stderr}
+    return json.loads(proc.stdout)
+
+
+def stdio_target(work: Path) -> tuple[list[str], dict[str, str]]:
+    command = [sys.executable, "-m", "server.cli", "--root", str(REPO), "mcp"]
+    env = {"PYTHONPATH": str(REPO), "OPENBLAS_NUM_THREADS": "1"}
+    return command, {**env, "NOTES_KB_DB": str(work / "bandit.sqlite")}
+
+
+def ucb1(counts: list[int], means: list[float]) -> np.ndarray:
+    """UCB1 scores, written from the note's formula: mean + sqrt(2 ln N / n)."""
+    n = np.asarray(counts, dtype=float)
+    return np.asarray(means) + np.sqrt(2 * np.log(n.sum()) / n)
+
+
+@pytest.mark.slow
+def test_the_inspector_cli_over_http(live: Server, card: dict[str, Any]) -> None:
+    url = [f"{live.url}/mcp"]
+    tools = inspector(url, "--method", "tools/list")
+    assert [t["name"] for t in tools["tools"]] == [t["name"] for t in card["tools"]]
+    resources = inspector(url, "--method", "resources/list")
+    assert [r["uri"] for r in resources["resources"]] == [r["uri"] for r in card["resources"]]
+    templates = inspector(url, "--method", "resources/templates/list")
+    assert [t["uriTemplate"] for t in templates["resourceTemplates"]] == [
+        t["uriTemplate"] for t in card["resourceTemplates"]
+    ]
+    prompts = inspector(url, "--method", "prompts/list")
+    assert [p["name"] for p in prompts["prompts"]] == [p["name"] for p in card["prompts"]]
+
+    counts, means = [10, 5, 3], [0.6, 0.4, 0.5]
+    call = inspector(
+        url, "--tool-arg", f"counts={json.dumps(counts)}", f"means={json.dumps(means)}",
+        "--method", "tools/call", "--tool-name", "ucb_step",
+    )  # fmt: skip
+    got = call["structuredContent"]
+    want = ucb1(counts, means)
+    np.testing.assert_allclose(got["scores"], want, rtol=1e-9)
+    assert got["arm"] == int(np.argmax(want)) and not call.get("isError", False)
+
+    note = inspector(url, "--method", "resources/read", "--uri", "notes://posts/ai/bandit")
+    text = note["contents"][0]["text"]
+    source = (REPO / "content" / "posts" / "ai" / "bandit.md").read_text(encoding="utf-8")
+    assert text.startswith(source[:2000]) and "slug: bandit" in text
+
+    unknown = inspector(url, "--method", "prompts/get", "--prompt-name", "no_such_prompt")
+    assert unknown["failed"] == 1
+    assert "-32602" in unknown["stderr"] and "no_such_prompt" in unknown["stderr"]
+    assert all(p["name"] in unknown["stderr"] for p in card["prompts"])  # says what exists
+
+
+@pytest.mark.slow
+def test_the_inspector_cli_over_stdio(card: dict[str, Any], tmp_path: Path) -> None:
+    target, env = stdio_target(tmp_path)
+    tools = inspector(target, "--method", "tools/list", env=env)
+    assert [t["name"] for t in tools["tools"]] == [t["name"] for t in card["tools"]]
+    call = inspector(
+        target, "--tool-arg", "counts=[4, 4]", "means=[0.25, 0.75]",
+        "--method", "tools/call", "--tool-name", "ucb_step", env=env,
+    )  # fmt: skip
+    got = call["structuredContent"]
+    np.testing.assert_allclose(got["scores"], ucb1([4, 4], [0.25, 0.75]), rtol=1e-9)
+    assert got["arm"] == 1
 
 
 # --------------------------------------------------------------------------------------------
