@@ -22,8 +22,11 @@
   ``User-Agent``, request ``id``) in ``InFlight``; a cancellation naming exactly one of them
   stops it (its tool's solver at the next ``tools.progress`` check) and ends its reply with no
   message, as the protocol asks. An ambiguous or unknown one is ignored, as before: so is one
-  that reaches another worker or replica than the call's. 2026-07-28 calls need none of this:
-  their client closes the request (see ``_until_disconnect``).
+  that reaches another worker or replica than the call's. The key is no secret: a client at the
+  same address (the proxy's, for every client behind a proxy whose ``X-Forwarded-For`` is not
+  trusted; ``serve`` trusts one on 127.0.0.1) that sends a call's id and ``User-Agent`` can
+  stop that call, which is all it can do. 2026-07-28 calls need none of this: their client
+  closes the request (see ``_until_disconnect``).
 - **Error ids**: every error answered here carries the request's ``id`` when the body is one
   request with a usable id (SEP-2575), ``null`` only when no id can be read.
 - **JSON-RPC envelope**: a request ``id`` must be a string or an integer. A message whose ``id``
