@@ -15,6 +15,18 @@
   request whose ``_meta`` carries a ``progressToken`` (from a client that accepts
   ``text/event-stream``) is marked for an event-stream reply (``STREAM_SCOPE_KEY``), so its
   ``notifications/progress`` reach the client before the result.
+- **Cancellation over stateless HTTP (2025-11-25 and older)**: a client cancels a call with
+  ``notifications/cancelled`` on a new POST, while the call's own POST stays open (the
+  TypeScript and Python SDK clients both do this), and a stateless server has no session to
+  find the call by. The calls this process is answering are kept by (client address, its
+  ``User-Agent``, request ``id``) in ``InFlight``; a cancellation naming exactly one of them
+  stops it (its tool's solver at the next ``tools.progress`` check) and ends its reply with no
+  message, as the protocol asks. An ambiguous or unknown one is ignored, as before: so is one
+  that reaches another worker or replica than the call's. The key is no secret: a client at the
+  same address (the proxy's, for every client behind a proxy whose ``X-Forwarded-For`` is not
+  trusted; ``serve`` trusts one on 127.0.0.1) that sends a call's id and ``User-Agent`` can
+  stop that call, which is all it can do. 2026-07-28 calls need none of this: their client
+  closes the request (see ``_until_disconnect``).
 - **Error ids**: every error answered here carries the request's ``id`` when the body is one
   request with a usable id (SEP-2575), ``null`` only when no id can be read.
 - **JSON-RPC envelope**: a request ``id`` must be a string or an integer. A message whose ``id``
@@ -29,8 +41,9 @@ above ``OFF_LOOP_BYTES`` is parsed on a worker thread so the event loop keeps se
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -160,6 +173,70 @@ def connect_text(url: str, versions: Sequence[str]) -> str:
     )
 
 
+CallKey = tuple[str, str, int | str]
+"""(client address, its ``User-Agent``, request ``id``): what ``InFlight`` finds a call by."""
+
+
+@dataclass
+class InFlight:
+    """The legacy-era calls this process is answering, for ``notifications/cancelled``."""
+
+    calls: dict[CallKey, list[anyio.CancelScope]] = field(default_factory=dict)
+
+    @contextmanager
+    def track(self, key: CallKey, scope: anyio.CancelScope) -> Iterator[None]:
+        self.calls.setdefault(key, []).append(scope)
+        try:
+            yield
+        finally:
+            scopes = self.calls[key]
+            scopes.remove(scope)
+            if not scopes:
+                del self.calls[key]
+
+    def cancel(self, key: CallKey) -> bool:
+        """Cancel the one call with ``key``; False (nothing done) for none or several."""
+        scopes = self.calls.get(key, [])
+        if len(scopes) != 1:
+            return False
+        scopes[0].cancel()
+        return True
+
+
+@dataclass(frozen=True)
+class Legacy:
+    """What a legacy-era POST body says about cancellation (one parse)."""
+
+    id: int | str | None
+    """The id of a single request, else None."""
+    cancels: int | str | None
+    """The ``requestId`` of a single ``notifications/cancelled``, else None."""
+
+
+def legacy_of(body: bytes) -> Legacy:
+    try:
+        message = pydantic_core.from_json(body)
+    except ValueError:
+        return Legacy(None, None)
+    if not isinstance(message, dict):
+        return Legacy(None, None)
+    id_ = message.get("id")
+    if isinstance(id_, int | str) and not isinstance(id_, bool) and "method" in message:
+        return Legacy(id_, None)
+    params = message.get("params")
+    if message.get("method") == "notifications/cancelled" and isinstance(params, dict):
+        target = params.get("requestId")
+        if isinstance(target, int | str) and not isinstance(target, bool):
+            return Legacy(None, target)
+    return Legacy(None, None)
+
+
+def _client_key(scope: Scope, headers: dict[str, str], id_: int | str) -> CallKey:
+    client = scope.get("client")
+    address = str(client[0]) if client else ""
+    return address, headers.get("user-agent", ""), id_
+
+
 class McpEndpoint:
     """ASGI app for ``/mcp``: the checks above, then the SDK's ``app``."""
 
@@ -179,6 +256,7 @@ class McpEndpoint:
         self.max_body_bytes = max_body_bytes
         self.versions: tuple[str, ...] = tuple(SUPPORTED_PROTOCOL_VERSIONS)
         self.modern_versions: tuple[str, ...] = tuple(MODERN_PROTOCOL_VERSIONS)
+        self.in_flight = InFlight()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -222,7 +300,14 @@ class McpEndpoint:
         if streams and b"progressToken" in body and await _run(progress_token_of, body) is not None:
             # its notifications need a wire: an event stream instead of one JSON reply
             scope = {**scope, STREAM_SCOPE_KEY: True}
-        await _until_disconnect(self.app, scope, body, receive, send)
+        key: CallKey | None = None
+        if version not in self.modern_versions:
+            legacy = await _run(legacy_of, body)
+            if legacy.cancels is not None:
+                self.in_flight.cancel(_client_key(scope, headers, legacy.cancels))
+            elif legacy.id is not None:
+                key = _client_key(scope, headers, legacy.id)
+        await _until_disconnect(self.app, scope, body, receive, send, self.in_flight, key)
 
     def unsupported_version(self, version: str, id_: int | str | None) -> bytes:
         """The -32022 error for a ``MCP-Protocol-Version`` this server does not speak."""
@@ -269,15 +354,32 @@ class McpEndpoint:
 
 
 async def _until_disconnect(
-    app: ASGIApp, scope: Scope, body: bytes, receive: Receive, send: Send
+    app: ASGIApp,
+    scope: Scope,
+    body: bytes,
+    receive: Receive,
+    send: Send,
+    in_flight: InFlight | None = None,
+    key: CallKey | None = None,
 ) -> None:
     """Run ``app`` on the request (``body`` replayed, it was read here), and cancel it when the
     client goes away: a client that cancels a call closes its request, and the call's work
     stops (a tool's solver at its next ``tools.progress`` check) instead of running on for a
     reply nobody reads. The SDK notices a disconnect on 2026-07-28 requests, but not on a
-    stateless 2025-11-25 one, whose ``notifications/cancelled`` reaches another transport."""
+    stateless 2025-11-25 one, whose ``notifications/cancelled`` reaches another transport: with
+    a ``key``, the call is in ``in_flight`` meanwhile, where such a notification finds it; a call
+    cancelled that way ends its reply without a message (202 if nothing was sent yet)."""
     sent = False
     gone = anyio.Event()
+    started = finished = False
+
+    async def tracked(message: Message) -> None:
+        nonlocal started, finished
+        if message["type"] == "http.response.start":
+            started = True
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            finished = True
+        await send(message)
 
     async def replay() -> Message:
         nonlocal sent
@@ -296,8 +398,17 @@ async def _until_disconnect(
             group.cancel_scope.cancel()
 
         group.start_soon(watch)
-        await app(scope, replay, send)
+        if in_flight is None or key is None:
+            await app(scope, replay, tracked)
+        else:
+            with in_flight.track(key, group.cancel_scope):
+                await app(scope, replay, tracked)
         group.cancel_scope.cancel()
+    if group.cancel_scope.cancelled_caught and not gone.is_set() and not finished:
+        # cancelled by the client's notification, and the client is still there
+        if not started:
+            await send({"type": "http.response.start", "status": 202, "headers": []})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def _too_large(limit: int, got: int | None) -> str:
