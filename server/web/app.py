@@ -56,6 +56,10 @@ if TYPE_CHECKING:
     from server.kb.notes import KnowledgeBase
 
 
+HOT_PATHS = frozenset({"/api/tools/{name}", "/llms.txt", "/healthz", "/llms-full.txt"})
+"""Routes tried before all others: the most requested, and paths no other route matches."""
+
+
 def routes() -> list[BaseRoute]:
     """The routes, hot ones first (Starlette tries them in order)."""
     return [
@@ -98,7 +102,12 @@ def create_app(
     kb = live.ref.pin() if live is not None else kb if kb is not None else load_kb(settings)
     toolset = toolset or Toolset.for_kb(live.ref if live is not None else kb, settings)
     service = Service(kb.settings if live is not None else settings, kb, toolset)
-    app_routes = [*live_routes.routes(pages.post), *routes(), *data.routes()]
+    own = routes()
+    # Starlette tries routes in order: the hot exact paths first (no other route can match
+    # them), then /mcp, then the live routes that must precede the app's /posts/{section}/{slug}
+    hot = [r for r in own if isinstance(r, Route) and r.path in HOT_PATHS]
+    rest = [r for r in own if r not in hot]
+    app_routes = [*hot, *live_routes.routes(pages.post), *rest, *data.routes()]
     mcp_lifespan: Callable[[], AbstractAsyncContextManager[None]] | None = None
     if mcp:
         from server.mcp.card import card_routes
@@ -107,8 +116,9 @@ def create_app(
         mcp_server = create_mcp(toolset, live.ref if live else kb, settings, live=live)
         mcp_app, mcp_lifespan = mcp_http_app(mcp_server, settings)
         mcp_app = live_routes.ListenStreams(mcp_app, settings.limits)  # bounded listen streams
-        app_routes.insert(0, Route("/mcp", mcp_app, methods=["GET", "POST", "DELETE"]))
-        app_routes[1:1] = card_routes(mcp_server, live.ref if live else kb, settings)
+        at = len(hot)
+        app_routes.insert(at, Route("/mcp", mcp_app, methods=["GET", "POST", "DELETE"]))
+        app_routes[at + 1 : at + 1] = card_routes(mcp_server, live.ref if live else kb, settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
