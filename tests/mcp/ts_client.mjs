@@ -16,14 +16,28 @@
 
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 const POSTS = "notes://posts/{section}/{slug}{?page}";
 
 const plan = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const out = {};
+
+// "sdk": "v1" (default) is @modelcontextprotocol/sdk 1.x (the 2025-11-25 handshake); "v2" is
+// @modelcontextprotocol/client 2.x (the 2026-07-28 protocol, stateless, with listen()).
+const V2 = plan.sdk === "v2";
+const { Client, StdioClientTransport, StreamableHTTPClientTransport } = V2
+  ? {
+      ...(await import("@modelcontextprotocol/client")),
+      ...(await import("@modelcontextprotocol/client/stdio")),
+    }
+  : {
+      ...(await import("@modelcontextprotocol/sdk/client/index.js")),
+      ...(await import("@modelcontextprotocol/sdk/client/stdio.js")),
+      ...(await import("@modelcontextprotocol/sdk/client/streamableHttp.js")),
+    };
+// callTool(params, options) in 2.x; callTool(params, resultSchema, options) in 1.x
+const callTool = (client, params, options) =>
+  V2 ? client.callTool(params, options) : client.callTool(params, undefined, options);
 
 function transportFor(p) {
   if (p.transport === "http") {
@@ -48,11 +62,50 @@ async function listAll(method, key) {
   return items;
 }
 
-const client = new Client({ name: "notes-kb-ts-test", version: "0.0.0" });
+// 2.x negotiates the 2026-07-28 era only when asked ("auto": server/discover first); its
+// default, like 1.x, is the 2025-11-25 handshake
+const client = new Client(
+  { name: "notes-kb-ts-test", version: "0.0.0" },
+  V2 ? { versionNegotiation: { mode: plan.negotiation ?? "auto" } } : undefined,
+);
 const transport = transportFor(plan);
+// 1.x keeps the negotiated version only in its HTTP transport: the client hands it to any
+// transport that takes it (setProtocolVersion), so it is caught there for stdio too
+let negotiated = null;
+const setVersion = transport.setProtocolVersion?.bind(transport);
+transport.setProtocolVersion = (version) => {
+  negotiated = version;
+  setVersion?.(version);
+};
 await client.connect(transport);
+
+if (plan.listen) {
+  // 2.x only: subscriptions/listen (2026-07-28). Prints "listening" once the server has
+  // acknowledged, then the first plan.listen.count change notifications, in order.
+  const events = [];
+  let enough;
+  const done = new Promise((resolve) => (enough = resolve));
+  const record = (n) => {
+    events.push({ method: n.method, params: n.params ?? {} });
+    if (events.length >= plan.listen.count) enough();
+  };
+  client.setNotificationHandler("notifications/resources/list_changed", record);
+  client.setNotificationHandler("notifications/resources/updated", record);
+  const sub = await client.listen(plan.listen.filter);
+  process.stdout.write(JSON.stringify({ listening: sub.honoredFilter }) + "\n");
+  const timer = setTimeout(enough, plan.timeout_ms);
+  await done;
+  clearTimeout(timer);
+  await sub.close();
+  out.events = events;
+  out.closed = await sub.closed;
+  await client.close();
+  process.stdout.write(JSON.stringify(out) + "\n");
+  process.exit(0);
+}
+
 try {
-  out.protocolVersion = transport.protocolVersion ?? null;
+  out.protocolVersion = V2 ? client.getNegotiatedProtocolVersion() ?? null : negotiated;
   out.serverVersion = client.getServerVersion();
   out.capabilities = client.getServerCapabilities();
   out.instructions = client.getInstructions() ?? null;
@@ -105,9 +158,9 @@ try {
   out.examples = [];
   for (const example of plan.examples ?? []) {
     try {
-      const result = await client.callTool(
+      const result = await callTool(
+        client,
         { name: example.name, arguments: example.arguments },
-        undefined,
         { timeout: plan.timeout_ms },
       );
       out.examples.push({
@@ -124,9 +177,9 @@ try {
   // a solver call with onprogress (the SDK's RequestOptions): notifications, then the result
   const progress = [];
   const begin = performance.now();
-  const solved = await client.callTool(
+  const solved = await callTool(
+    client,
     { name: "group_lasso_solve", arguments: plan.progress_args },
-    undefined,
     {
       timeout: plan.timeout_ms,
       onprogress: (p) => progress.push({ ...p, at_ms: performance.now() - begin }),
@@ -145,7 +198,7 @@ try {
     const seen = [];
     const started = performance.now();
     try {
-      const result = await client.callTool({ name: "group_lasso_solve", arguments: args }, undefined, {
+      const result = await callTool(client, { name: "group_lasso_solve", arguments: args }, {
         timeout: plan.timeout_ms,
         signal: controller.signal,
         onprogress: (p) => {
@@ -165,9 +218,9 @@ try {
   });
   out.aborted = await Promise.all(aborts);
   const next = performance.now();
-  const short = await client.callTool(
+  const short = await callTool(
+    client,
     { name: "group_lasso_solve", arguments: plan.short_args },
-    undefined,
     { timeout: plan.timeout_ms },
   );
   out.afterAbort = {
