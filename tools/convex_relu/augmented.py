@@ -115,9 +115,11 @@ def al_solve(
     y_norm: float,
     tol: float,
     budget: Budget,
+    round_iters: int | None = None,
 ) -> tuple[Certificate, float, Array, Stop]:
     """Augmented Lagrangian on the working set until its certificate (relative gap and
-    violation ≤ ``tol``) holds or the budget ends.
+    violation ≤ ``tol``) holds, ``round_iters`` iterations pass (``"max_iter"`` while the
+    budget still runs) or the budget ends.
 
     ``C x`` and ``A x`` are linear, so the extrapolated point's products are combinations of
     the iterates' and each iteration costs one ``X·`` and one ``Xᵀ·`` product of width ``2m``.
@@ -145,6 +147,7 @@ def al_solve(
         ws.primal, ws.r_dual = xv, r
         return out
 
+    first = budget.used
     xv = ws.xv
     xz = x @ xv.T
     r, cx, q, _ = inner.parts(xz)
@@ -163,6 +166,8 @@ def al_solve(
                 stop = "converged"
                 break
         stop = budget.stop()
+        if stop is None and round_iters is not None and budget.used >= first + round_iters:
+            stop = "max_iter"  # this round's share, not the budget's
         if stop is not None:
             if since_check:  # else the certificate of this very point was just computed
                 cert, violation, norms = certify(r, cx, q, xv, record=False)
