@@ -814,51 +814,27 @@ def run_stdio(settings: Settings) -> None:
         finally:
             toolset.close()  # the chart renderers end with the server
         return
-    if not settings.feed:  # following the market only
-        _run_stdio_market(settings, filtered_stdio)
-        return
-    import anyio
-
-    from server.ingest.llms_txt import tool_links
-    from server.live.follow import LiveKnowledge
-
-    live = LiveKnowledge(settings)
-    toolset = Toolset.for_kb(live.ref, settings)
-    live.refresher.tools = tool_links(toolset.specs.values())
-    server = create_mcp(toolset, live.ref, settings, live=live)
-
-    market = live_market(toolset.context)
-
-    async def main() -> None:
-        async with anyio.create_task_group() as group:
-            group.start_soon(live.run)
-            if market is not None:
-                group.start_soon(market.run)
-            await server.run_stdio_async()
-            group.cancel_scope.cancel()
-
-    try:
-        with filtered_stdio():
-            anyio.run(main)
-    finally:
-        toolset.close()
-
-
-def _run_stdio_market(settings: Settings, filtered_stdio: Callable[[], Any]) -> None:
-    """``run_stdio`` for a server that follows the market but no feed."""
     import anyio
 
     from server.kb.notes import KnowledgeBase as NotesKnowledgeBase
+    from server.live.follow import LiveKnowledge
 
-    kb = NotesKnowledgeBase.load(settings)
-    toolset = Toolset.for_kb(kb, settings)
-    server = create_mcp(toolset, kb, settings)
+    live = LiveKnowledge(settings) if settings.feed else None
+    source: KnowledgeSource = live.ref if live is not None else NotesKnowledgeBase.load(settings)
+    toolset = Toolset.for_kb(source, settings)
+    if live is not None:
+        from server.ingest.llms_txt import tool_links
+
+        live.refresher.tools = tool_links(toolset.specs.values())
+    server = create_mcp(toolset, source, settings, live=live)
     market = live_market(toolset.context)
+    # what follows in the background: the feed, the market series, or both
+    followers = [f.run for f in (live, market) if f is not None]
 
     async def main() -> None:
         async with anyio.create_task_group() as group:
-            if market is not None:
-                group.start_soon(market.run)
+            for follow in followers:
+                group.start_soon(follow)
             await server.run_stdio_async()
             group.cancel_scope.cancel()
 
