@@ -55,6 +55,18 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def point_link(link: Path, target: Path) -> None:
+    """Point the symlink ``link`` at ``target`` (relative to ``link``'s directory) in one step:
+    a new link beside it, renamed over it, then the directory synced, so a reader sees the old
+    target or the new one and a crash keeps one of them."""
+    temporary = link.parent / f".{link.name}-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    os.symlink(target, temporary)
+    os.replace(temporary, link)
+    _fsync_dir(link.parent)
+
+
 def write_atomic(path: Path, data: bytes | str) -> bool:
     """Write ``data`` to ``path`` via a temporary file and ``os.replace``.
 

@@ -24,7 +24,6 @@ equal content, equal revision, on every machine.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import time
@@ -32,7 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from server.config import Settings
-from server.files import file_mode, sweep_orphans, write_atomic
+from server.files import file_mode, point_link, sweep_orphans, write_atomic
 from server.ingest.history import CHANGES_DIR, HISTORY_NAME, content_revision, read_history
 
 KEEP_GENERATIONS = 4
@@ -128,16 +127,7 @@ class GenerationStore:
             shutil.rmtree(path)  # the same content was built before: reuse it
         else:
             os.rename(path, final)
-        link = self.state_dir / f".current-{os.getpid()}"
-        with contextlib.suppress(FileNotFoundError):
-            link.unlink()
-        os.symlink(Path("generations") / revision, link)
-        os.replace(link, self.current_link)
-        fd = os.open(self.state_dir, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        point_link(self.current_link, Path("generations") / revision)
         return Generation(revision, final)
 
     def save_blob(self, revision_id: str, source: Path) -> None:

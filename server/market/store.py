@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from server.files import write_atomic
+from server.files import point_link, write_atomic
 from tools.yield_curve.series import MarketSeries, revision_of, series_from_texts
 
 PAR_YIELD_NAME = "par-yield.csv"
@@ -76,16 +76,7 @@ class MarketStore:
             write_atomic(build / PAR_YIELD_NAME, par_text)
             write_atomic(build / TARGET_RANGE_NAME, target_text)
             os.rename(build, final)
-        link = self.root / f".current-{os.getpid()}"
-        with contextlib.suppress(FileNotFoundError):
-            link.unlink()
-        os.symlink(Path("generations") / revision, link)
-        os.replace(link, self.current_link)
-        fd = os.open(self.root, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        point_link(self.current_link, Path("generations") / revision)
         return revision
 
     def sweep(self) -> None:
