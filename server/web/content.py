@@ -86,7 +86,7 @@ class Cached:
     200 and 304 answers (with and without ``Vary: Accept``) too, so that serving it costs no
     header building."""
 
-    __slots__ = ("_raw", "body", "etag", "headers", "headers_vary", "media_type")
+    __slots__ = ("_raw", "body", "etag", "headers", "media_type")
 
     def __init__(
         self,
@@ -110,7 +110,6 @@ class Cached:
         if markdown_twin:
             headers["link"] = markdown_link(markdown_twin)
         self.headers: Mapping[str, str] = MappingProxyType(headers)
-        self.headers_vary: Mapping[str, str] = MappingProxyType({**headers, "vary": "Accept"})
         self._raw: dict[tuple[int, bool], tuple[tuple[bytes, bytes], ...]] = {}
 
     def raw_headers(self, status: int, vary: bool) -> list[tuple[bytes, bytes]]:
@@ -118,7 +117,7 @@ class Cached:
         key = (status, vary)
         raw = self._raw.get(key)
         if raw is None:
-            headers = dict(self.headers_vary if vary else self.headers)
+            headers = {**self.headers, "vary": "Accept"} if vary else dict(self.headers)
             made = (
                 Response(status_code=304, headers=headers)
                 if status == 304
