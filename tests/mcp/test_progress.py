@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from mcp import Client, StdioServerParameters
 
+from tests.mcp.solves import SHORT, solve_args
 from tests.servers import REPO, Server, running_server
 from tools import progress as prog
 from tools.group_lasso import GroupLassoInput, group_lasso_solve
@@ -101,20 +102,6 @@ def test_a_cancelled_solver_stops_at_once() -> None:
 # Over MCP: a real socket and stdio
 
 
-def solve_args(seed: int, seconds: float, n: int = 100, p: int = 1000) -> dict[str, Any]:
-    """A group LASSO that runs to its time limit (tol 1e-12 is not reached in ``seconds``)."""
-    rng = np.random.default_rng(seed)
-    a = np.round(rng.standard_normal((n, p)), 2)
-    y = rng.standard_normal(n)
-    return {
-        "A": a.tolist(), "y": y.tolist(), "groups": [10] * (p // 10), "lam": 1e-3,
-        "method": "fista", "tol": 1e-12, "time_limit_s": seconds,
-    }  # fmt: skip
-
-
-SHORT = {**solve_args(5, 5, n=20, p=50), "tol": 1e-6}
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running_server(REPO, db=tmp_path_factory.mktemp("progress") / "bandit.sqlite") as srv:
@@ -165,15 +152,17 @@ async def test_a_solver_call_with_a_progress_token_reports_progress(
 @pytest.mark.slow
 @pytest.mark.anyio
 @pytest.mark.parametrize(
-    ("transport", "mode"), [("http", "auto"), ("stdio", "auto"), ("stdio", "legacy")]
+    ("transport", "mode"),
+    [("http", "auto"), ("http", "legacy"), ("stdio", "auto"), ("stdio", "legacy")],
 )
 async def test_cancelled_calls_free_their_workers(
     transport: str, mode: str, live: Server, tmp_path: Path
 ) -> None:
     """Both heavy workers (``Limits.max_concurrent_heavy`` = 2) busy with 30 s solves; the client
     cancels both after their first progress; the next heavy call is answered at once, not after
-    the 30 s the solves would have run. (A stateless 2025-11-25 HTTP call is cancelled when the
-    client closes its request; the SDK's client keeps it open, so that pair is not here.)"""
+    the 30 s the solves would have run. Over stateless 2025-11-25 HTTP (``legacy``) the client
+    keeps its request open and cancels with a notification on a new POST, which the endpoint
+    matches to the call (``server.mcp.endpoint``)."""
     async with connect(transport, mode, live, tmp_path / "b.sqlite") as client:
         started = [anyio.Event(), anyio.Event()]
 

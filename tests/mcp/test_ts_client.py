@@ -35,6 +35,7 @@ import pytest
 from server.config import Settings, settings_for
 from server.kb.notes import KnowledgeBase
 from server.mcp.card import CARD_PATHS
+from tests.mcp.solves import SHORT, solve_args
 from tests.servers import REPO, Server, running_server
 from tools.registry import all_tools
 
@@ -47,18 +48,6 @@ POSTS = "notes://posts/{section}/{slug}{?page}"
 SECTION = "ai"
 
 
-def solve_args(seed: int, seconds: float, n: int = 100, p: int = 1000) -> dict[str, Any]:
-    """A group LASSO that runs to its time limit (tol 1e-12 is not reached in ``seconds``)."""
-    rng = np.random.default_rng(seed)
-    a = np.round(rng.standard_normal((n, p)), 2)
-    y = rng.standard_normal(n)
-    return {
-        "A": a.tolist(), "y": y.tolist(), "groups": [10] * (p // 10), "lam": 1e-3,
-        "method": "fista", "tol": 1e-12, "time_limit_s": seconds,
-    }  # fmt: skip
-
-
-SHORT = {**solve_args(5, 5, n=20, p=50), "tol": 1e-6}
 LONG_S = 30
 """The aborted calls' time limit: far above what the next call may wait if the abort works."""
 
@@ -476,40 +465,3 @@ async def test_a_cancellation_from_another_client_is_ignored_and_the_callers_sto
     assert '"result"' in ignored[-1] and ran >= 1.0
     assert stopped and all('"notifications/progress"' in line for line in stopped)
     assert took < 2.5, f"the cancelled call ran {took:.1f} s"
-
-
-@pytest.mark.slow
-@pytest.mark.anyio
-async def test_the_python_sdk_cancels_over_stateless_http_too(live: Server) -> None:
-    """The same defect seen from the Python SDK's client in the 2025-11-25 era (``mode=
-    "legacy"``), which also cancels with a notification on a new POST: both heavy workers busy
-    with 30 s solves, both cancelled after their first progress, the next call answers at once
-    (tests/mcp/test_progress.py covers the other transport and era pairs)."""
-    import time
-
-    import anyio
-    from mcp import Client
-
-    async with Client(f"{live.url}/mcp", mode="legacy") as client:
-        started = [anyio.Event(), anyio.Event()]
-
-        async def long_call(i: int) -> None:
-            async def on_progress(progress: float, total: float | None, msg: str | None) -> None:
-                started[i].set()
-
-            await client.call_tool(
-                "group_lasso_solve", solve_args(i, LONG_S), progress_callback=on_progress
-            )
-
-        with anyio.fail_after(25):
-            async with anyio.create_task_group() as group:
-                group.start_soon(long_call, 0)
-                group.start_soon(long_call, 1)
-                await started[0].wait()
-                await started[1].wait()
-                group.cancel_scope.cancel()
-        begin = time.perf_counter()
-        result = await client.call_tool("group_lasso_solve", SHORT)
-        took = time.perf_counter() - begin
-    assert not result.is_error and result.structured_content is not None
-    assert took < 10, f"the next heavy call waited {took:.1f} s: the workers were not freed"
