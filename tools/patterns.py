@@ -28,9 +28,17 @@ SYMBOL_PATTERN = r"^[A-Za-z0-9^][A-Za-z0-9.^=_-]{0,31}$"
 NOT_BLANK_PATTERN = r"\S"
 """Text that is not only whitespace (a search query)."""
 
-SECTION_REF_PATTERN = r"^(https?://[^/#?\s]+)?/?(posts/)?[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(#.*\S.*)?$"
+CONTROLS = r"\x00-\x08\x0a-\x1f\x7f"
+r"""ASCII control characters but tab, for character classes: written out because ``\s`` covers
+\x1c-\x1f in Python's ``re`` (the parser's, and schemathesis's) but not in the Rust regex
+pydantic validates patterns with, so a class built on ``\s`` alone admits different texts."""
+SECTION_REF_PATTERN = (
+    rf"^(https?://[^/#?\s{CONTROLS}]+)?/?(posts/)?[A-Za-z0-9._-]+/[A-Za-z0-9._-]+"
+    rf"(#[^{CONTROLS}]*[^\s{CONTROLS}][^{CONTROLS}]*)?$"
+)
 """A part of one note (``get_context``'s ``section``): ``<section>/<slug>#<heading>``,
-``<section>/<slug>``, or such a page's URL (``server.kb.context.parse_section_ref``)."""
+``<section>/<slug>``, or such a page's URL (``server.kb.context.parse_section_ref``); no
+control character but tab."""
 
 
 PATTERN_WORDS = MappingProxyType(

@@ -45,6 +45,7 @@ from server.ingest.posts import Post, estimate_tokens
 from server.kb.notes import KnowledgeBase, Section, _block_parser, find_heading
 from server.kb.search import MAX_LIMIT, hybrid_query_terms, strip_markdown, tokenize
 from tools.errors import ToolInputError, ToolLimitError, ToolNotFoundError
+from tools.patterns import CONTROLS
 
 MAX_CONTEXT_TOKENS = DEFAULT_LIMITS.max_context_tokens
 MAX_SECTION_REF_CHARS = DEFAULT_LIMITS.max_context_section_chars
@@ -59,9 +60,9 @@ SECTION_REF_FORMS = (
     "<section>/<slug> (the whole note), or a source's section_url or url"
 )
 _REF_RE = re.compile(
-    r"(?:https?://[^/#?\s]+)?/?(?:posts/)?"
+    rf"(?:https?://[^/#?\s{CONTROLS}]+)?/?(?:posts/)?"
     r"(?P<section>[A-Za-z0-9._-]+)/(?P<slug>[A-Za-z0-9._-]+?)(?:\.md|\.html)?"
-    r"(?:#(?P<heading>.*))?"
+    rf"(?:#(?P<heading>[^{CONTROLS}]*))?"
 )
 _SETEXT_OR_BLANK = re.compile(r"\s*(?:=+|-+)?\s*")
 _SPACE = re.compile(r"\s+")

@@ -17,13 +17,14 @@ import httpx
 import numpy as np
 import pytest
 from mcp import Client
+from pydantic import ValidationError
 
 from server.config import Limits, settings_for
 from server.ingest.embedder import NO_MODEL
 from server.ingest.posts import Post, estimate_tokens
 from server.kb.context import PackedContext, pack_context, parse_section_ref
 from server.kb.notes import KnowledgeBase
-from server.toolset.notes_tools import note_tools
+from server.toolset.notes_tools import GetContextInput, note_tools
 from tests.servers import Server, running_server
 from tools.errors import ToolInputError, ToolLimitError, ToolNotFoundError
 from tools.patterns import SECTION_REF_PATTERN
@@ -297,15 +298,25 @@ def test_section_reference_forms() -> None:
         assert err.value.field == "section" and "<section>/<slug>" in str(err.value)
     with pytest.raises(ToolLimitError):
         parse_section_ref("ai/bandit#" + "x" * 1_000)
-    # The input schema's pattern admits exactly the forms that parse.
+    # The input schema's pattern admits exactly the forms that parse, under Python's regex
+    # (schemathesis's) and under pydantic's (the service's, where \s leaves out \x1c-\x1f).
     forms = ["ai/bandit#x", "ai/bandit", "/posts/a/b.md", "http://h/posts/a/b#%20", "p/s#a#b"]
-    for text in [*forms, "bandit", "ai/bandit#", "ai/bandit# ", "a b/c", "ai/b/x", " ai/b"]:
+    forms.append("ai/bandit#a\tb")
+    bad = ["bandit", "ai/bandit#", "ai/bandit# ", "a b/c", "ai/b/x", " ai/b", "ai/bandit#\x1f"]
+    bad += ["http://h\x1f/posts/a/b", "http://\xd3\x98L\x1f/posts/ek6/9", "ai/bandit#x\x1c"]
+    for text in [*forms, *bad]:
         try:
             parse_section_ref(text)
             parsed = True
         except ToolInputError:
             parsed = False
-        assert parsed == (re.search(SECTION_REF_PATTERN, text) is not None) == (text in forms)
+        try:
+            GetContextInput(query="q", section=text)
+            valid = True
+        except ValidationError:
+            valid = False
+        in_pattern = re.search(SECTION_REF_PATTERN, text) is not None
+        assert parsed == in_pattern == valid == (text in forms), repr(text)
 
 
 def test_section_restricts_to_one_heading(seed: KnowledgeBase) -> None:
