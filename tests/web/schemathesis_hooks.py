@@ -234,9 +234,8 @@ def _convex_relu(body: Body) -> Body:
     d = len(example["X"][0])
     x_test = body.get("X_test")
     if isinstance(x_test, dict):  # packed: "exactly prod(shape) values", rows of d numbers
-        body["X_test"] = pack(
-            np.zeros((x_test["shape"][0] % 50 + 1, d)), x_test.get("dtype", "float64")
-        )
+        rows = int(x_test["shape"][0]) % 50 + 1  # a JSON integer may come as 3.0
+        body["X_test"] = pack(np.zeros((rows, d)), x_test.get("dtype", "float64"))
     elif x_test is not None:  # "rows of d numbers"
         body["X_test"] = [_cycle(row, d) for row in x_test]
     vectors = body.get("pattern_vectors")
